@@ -1,0 +1,142 @@
+import { native } from './native';
+import { fromNative } from './errors';
+import {
+  LAYOUTS, PIXEL_FORMATS, byteLength, channelsOf, defaultLayout, isPlanarYuv, planesOf, shapeOf,
+  type Layout, type PixelFormat, type Plane,
+} from './formats';
+import { checkKeys, int, isObject, oneOf } from './validate';
+
+export interface FrameInit {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  format: PixelFormat;
+  layout?: Layout;
+  pts?: number;
+  time?: number;
+  duration?: number;
+  durationSeconds?: number;
+  index?: number;
+  keyframe?: boolean;
+  corrupt?: boolean;
+}
+
+/**
+ * One video frame: `data` holds exactly the bytes of `shape` (no stride padding),
+ * in the pixel `format` and `layout` it names. Nothing converts implicitly:
+ * `to()` and `toLayout()` are the named conversions.
+ */
+export class Frame {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly format: PixelFormat;
+  readonly layout: Layout;
+  readonly channels: number;
+  readonly shape: readonly number[];
+  /** Presentation timestamp in the stream's time base (best_effort_timestamp). */
+  readonly pts: number;
+  /** Presentation time in seconds (pts × time base). */
+  readonly time: number;
+  /** Duration in the stream's time base. */
+  readonly duration: number;
+  /** Duration in seconds. */
+  readonly durationSeconds: number;
+  /** 0-based index in display order. */
+  readonly index: number;
+  readonly keyframe: boolean;
+  /** The decoder flagged this frame as decoded with errors (concealed). */
+  readonly corrupt: boolean;
+
+  constructor(init: FrameInit) {
+    const layout = init.layout ?? defaultLayout(init.format);
+    this.data = init.data;
+    this.width = init.width;
+    this.height = init.height;
+    this.format = init.format;
+    this.layout = layout;
+    this.channels = channelsOf(init.format);
+    this.shape = Object.freeze(shapeOf(init.format, layout, init.width, init.height));
+    this.pts = init.pts ?? 0;
+    this.time = init.time ?? 0;
+    this.duration = init.duration ?? 0;
+    this.durationSeconds = init.durationSeconds ?? 0;
+    this.index = init.index ?? 0;
+    this.keyframe = init.keyframe ?? false;
+    this.corrupt = init.corrupt ?? false;
+  }
+
+  /**
+   * Wraps bytes you already have as a Frame, without copying. The length must
+   * equal the shape's byte count exactly.
+   */
+  static from(data: Uint8Array, desc: { width: number; height: number; format: PixelFormat; layout?: Layout }): Frame {
+    if (!(data instanceof Uint8Array)) throw new TypeError('data must be a Uint8Array');
+    if (!isObject(desc)) throw new TypeError('Frame.from: the second argument must be an object');
+    checkKeys('Frame.from', desc, ['width', 'height', 'format', 'layout']);
+    const format = oneOf('format', desc.format, PIXEL_FORMATS);
+    const layout = desc.layout === undefined ? defaultLayout(format) : oneOf('layout', desc.layout, LAYOUTS);
+    const width = int('width', desc.width, 1, 16384);
+    const height = int('height', desc.height, 1, 16384);
+    checkLayout(format, layout, width, height);
+    const need = byteLength(format, layout, width, height);
+    if (data.byteLength !== need) {
+      throw new RangeError(`data has ${data.byteLength} bytes; a ${width}x${height} ${format} ${layout} frame has ${need}`);
+    }
+    return new Frame({ data, width, height, format, layout });
+  }
+
+  /** Views of each plane of `data` (no copies). */
+  get planes(): Plane[] {
+    return planesOf(this.data, this.format, this.layout, this.width, this.height);
+  }
+
+  /**
+   * Converts to another pixel format (and optionally layout) in one native
+   * pass on the calling thread. Channel reorders and hwc<->chw are exact;
+   * gray from RGB is full-range luma.
+   */
+  to(format: PixelFormat, options: { layout?: Layout } = {}): Frame {
+    const fmt = oneOf('format', format, PIXEL_FORMATS);
+    if (!isObject(options)) throw new TypeError('options must be an object');
+    checkKeys('to', options, ['layout']);
+    const layout = options.layout === undefined
+      ? (isPlanarYuv(fmt) ? 'planar' : this.layout === 'planar' ? 'hwc' : this.layout)
+      : oneOf('layout', options.layout, LAYOUTS);
+    return this.#convert(fmt, layout);
+  }
+
+  /** Same pixels in another layout ('hwc' <-> 'chw'); exact. */
+  toLayout(layout: Layout): Frame {
+    const l = oneOf('layout', layout, LAYOUTS);
+    return this.#convert(this.format, l);
+  }
+
+  #convert(format: PixelFormat, layout: Layout): Frame {
+    checkLayout(format, layout, this.width, this.height);
+    let data: Uint8Array;
+    try {
+      data = native().convertImage(
+        this.data,
+        { format: this.format, layout: this.layout, width: this.width, height: this.height },
+        { format, layout, width: this.width, height: this.height },
+      );
+    } catch (err) {
+      throw fromNative(err);
+    }
+    return new Frame({
+      data, width: this.width, height: this.height, format, layout, pts: this.pts, time: this.time,
+      duration: this.duration, durationSeconds: this.durationSeconds, index: this.index, keyframe: this.keyframe,
+      corrupt: this.corrupt,
+    });
+  }
+}
+
+export function checkLayout(format: PixelFormat, layout: Layout, width: number, height: number): void {
+  if (isPlanarYuv(format)) {
+    if (layout !== 'planar') throw new RangeError(`layout '${layout}' does not apply to ${format}; its layout is 'planar'`);
+    if (width % 2 || height % 2) throw new RangeError(`${format} needs an even width and height; got ${width}x${height}`);
+  } else if (layout === 'planar') {
+    throw new RangeError(`layout 'planar' applies only to yuv420p and nv12, not '${format}'`);
+  }
+}

@@ -1,0 +1,8 @@
+// ESM entry: re-exports the CommonJS build so both share one module instance.
+import avcv from './index.js';
+
+export const {
+  AvcvError, Frame, PIXEL_FORMATS, LAYOUTS, probe, VideoReader, VideoCapture, versions,
+} = avcv;
+export type * from './index.js';
+export default avcv;

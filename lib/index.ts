@@ -1,0 +1,13 @@
+export { AvcvError } from './errors';
+export { Frame, type FrameInit } from './frame';
+export { PIXEL_FORMATS, LAYOUTS, type PixelFormat, type Layout, type Plane } from './formats';
+export { probe, type ProbeResult, type StreamInfo, type VideoStreamInfo, type AudioStreamInfo, type Rational } from './probe';
+export { VideoReader, type VideoReaderOptions, type ReaderInfo, type ReaderStats, type Interpolation } from './reader';
+export { VideoCapture, type CaptureProperty } from './capture';
+export type { InputOptions } from './source';
+import { native } from './native';
+
+/** Versions of the libav and OpenCV libraries the addon runs with. */
+export function versions(): Record<string, string | boolean> {
+  return native().versions();
+}

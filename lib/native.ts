@@ -1,0 +1,36 @@
+import * as path from 'node:path';
+import type { NativeAddon } from '../types/native';
+
+let cached: NativeAddon | undefined;
+
+const APT = 'sudo apt-get install -y libavformat59 libavcodec59 libavutil57 libswscale6 libswresample4 ' +
+  'libavfilter8 libavdevice59 libopencv-core406 libopencv-imgproc406';
+
+/** Loads the addon (prebuilds/ first, then build/Release) with an error that says how to fix it. */
+export function native(): NativeAddon {
+  if (cached) return cached;
+  const root = path.resolve(__dirname, '..');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const load = require('node-gyp-build') as (dir: string) => NativeAddon;
+    cached = load(root);
+    return cached;
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    let hint: string;
+    if (/No native build was found/.test(msg)) {
+      hint = 'avcv has no native build for this platform. Build it: `npm run build:native` ' +
+        '(needs cmake, g++, pkg-config and the libav/OpenCV dev packages: ' +
+        'sudo apt-get install -y cmake g++ pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ' +
+        'libswresample-dev libavfilter-dev libavdevice-dev libopencv-dev).';
+    } else if (/cannot open shared object file/.test(msg)) {
+      const lib = /(lib[\w.+-]+\.so[\d.]*)/.exec(msg)?.[1] ?? 'a shared library';
+      hint = `avcv's addon needs ${lib}, which is not installed. On Debian 12: ${APT}`;
+    } else {
+      hint = 'avcv could not load its native addon.';
+    }
+    const e = new Error(`${hint}\nCause: ${msg}`, { cause: err });
+    (e as Error & { code: string }).code = 'ADDON_LOAD';
+    throw e;
+  }
+}

@@ -1,0 +1,335 @@
+import type { NativeReader, NativeReaderOptions, NativeReaderStats } from '../types/native';
+import { AvcvError, fromNative } from './errors';
+import { Frame, checkLayout } from './frame';
+import { LAYOUTS, PIXEL_FORMATS, defaultLayout, shapeOf, channelsOf, type Layout, type PixelFormat } from './formats';
+import { native } from './native';
+import { convertProbe, convertStream, type ProbeResult, type VideoStreamInfo } from './probe';
+import { resolveInput, type InputOptions } from './source';
+import { bool, checkKeys, describe, int, isObject, oneOf } from './validate';
+
+export type Interpolation = 'nearest' | 'bilinear' | 'bicubic' | 'area' | 'lanczos' | 'fast_bilinear' | 'spline' | 'gauss';
+const INTERPOLATIONS: readonly Interpolation[] = ['nearest', 'bilinear', 'bicubic', 'area', 'lanczos', 'fast_bilinear', 'spline', 'gauss'];
+
+export interface VideoReaderOptions extends InputOptions {
+  /** Output pixel format. Default 'bgr24' (OpenCV's order). */
+  format?: PixelFormat;
+  /** 'hwc' (default) or 'chw' (one plane per channel, written in the same pass). YUV formats are 'planar'. */
+  layout?: Layout;
+  /** Output size; give one side to keep the aspect ratio. Default interpolation 'bicubic' (the ffmpeg CLI's). */
+  resize?: { width?: number; height?: number; interpolation?: Interpolation };
+  /** Crop rectangle in source (displayed) pixels, applied before resize in the same pass. */
+  crop?: { x: number; y: number; width: number; height: number };
+  /** Video stream index (default: libav's best video stream). */
+  stream?: number;
+  /** Codec threads (default 0 = auto). */
+  threads?: number;
+  /** swscale slice threads for the conversion (default 1). */
+  convertThreads?: number;
+  /** Frames decoded ahead of the consumer (1..64, default 3). Memory is bounded by this. */
+  prefetch?: number;
+  /** Cancels a pending read promptly and closes the reader. */
+  signal?: AbortSignal;
+  /**
+   * Recycle frame buffers: zero allocations per frame, but a frame's data is
+   * only valid until the next read. For loops that do not keep frames.
+   */
+  reuseBuffers?: boolean;
+  /** Apply the display-matrix rotation (off by default; info.stream.rotation reports it). */
+  autorotate?: boolean;
+  /** 'fast' (default, the CLI's default swscale path) or 'accurate' (accurate_rnd + full_chroma_int; much slower). */
+  quality?: 'fast' | 'accurate';
+  /** What a corrupt packet/frame or a truncated file does: 'skip' (default; counted in stats) or 'error'. */
+  onCorrupt?: 'skip' | 'error';
+  /**
+   * A libav input format or device to use instead of probing (e.g. 'lavfi'
+   * with a filter graph as source, as `ffmpeg -f lavfi -i ...`). Such inputs
+   * are not files: never pass an untrusted source with it.
+   */
+  inputFormat?: string;
+}
+
+const READER_KEYS = ['protocols', 'allowNestedInputs', 'format', 'layout', 'resize', 'crop', 'stream', 'threads',
+  'convertThreads', 'prefetch', 'signal', 'reuseBuffers', 'autorotate', 'quality', 'onCorrupt', 'inputFormat'] as const;
+
+export interface ReaderInfo {
+  source: string;
+  container: ProbeResult;
+  stream: VideoStreamInfo;
+  decoder: string;
+  device: { type: 'cpu' };
+  width: number;
+  height: number;
+  format: PixelFormat;
+  layout: Layout;
+  channels: number;
+  shape: readonly number[];
+  frameBytes: number;
+  fps: number;
+  duration: number | null;
+  frameCount: number | null;
+  frameCountExact: boolean;
+  /** Clockwise rotation applied to frames (0 unless autorotate). */
+  rotation: number;
+  /** The crop actually applied (rounded down to the chroma grid, as the CLI's crop filter does), or null. */
+  crop: { x: number; y: number; width: number; height: number } | null;
+}
+
+export type ReaderStats = NativeReaderStats & { framesRead: number };
+
+interface Normalised {
+  native: NativeReaderOptions;
+  prefetch: number;
+  reuse: boolean;
+  signal?: AbortSignal;
+  inputFormat?: string;
+}
+
+function normalise(source: unknown, options: unknown): Normalised {
+  if (!isObject(options)) throw new TypeError('VideoReader.open: options must be an object');
+  checkKeys('VideoReader.open', options, READER_KEYS);
+  const input = resolveInput(source, { protocols: options.protocols, allowNestedInputs: options.allowNestedInputs }, 'VideoReader.open', ['protocols', 'allowNestedInputs']);
+  const format = options.format === undefined ? 'bgr24' : oneOf('format', options.format, PIXEL_FORMATS);
+  const layout = options.layout === undefined ? defaultLayout(format) : oneOf('layout', options.layout, LAYOUTS);
+  checkLayout(format, layout, 2, 2);
+  let width = 0;
+  let height = 0;
+  let interpolation: Interpolation = 'bicubic';
+  if (options.resize !== undefined) {
+    const r = options.resize;
+    if (!isObject(r)) throw new TypeError(`resize must be an object {width, height, interpolation}; got ${describe(r)}`);
+    checkKeys('resize', r, ['width', 'height', 'interpolation']);
+    if (r.width === undefined && r.height === undefined) throw new TypeError('resize needs width, height or both');
+    if (r.width !== undefined) width = int('resize.width', r.width, 1, 16384);
+    if (r.height !== undefined) height = int('resize.height', r.height, 1, 16384);
+    if (r.interpolation !== undefined) interpolation = oneOf('resize.interpolation', r.interpolation, INTERPOLATIONS);
+    if ((format === 'yuv420p' || format === 'nv12') && ((width && width % 2) || (height && height % 2))) {
+      throw new RangeError(`resize: ${format} needs an even width and height; got ${width || '?'}x${height || '?'}`);
+    }
+  }
+  let crop: NativeReaderOptions['crop'];
+  if (options.crop !== undefined) {
+    const c = options.crop;
+    if (!isObject(c)) throw new TypeError(`crop must be an object {x, y, width, height}; got ${describe(c)}`);
+    checkKeys('crop', c, ['x', 'y', 'width', 'height']);
+    crop = {
+      x: int('crop.x', c.x, 0, 16383), y: int('crop.y', c.y, 0, 16383),
+      width: int('crop.width', c.width, 1, 16384), height: int('crop.height', c.height, 1, 16384),
+    };
+  }
+  const prefetch = options.prefetch === undefined ? 3 : int('prefetch', options.prefetch, 1, 64);
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
+  const inputFormat = options.inputFormat === undefined ? undefined : String(options.inputFormat);
+  if (options.inputFormat !== undefined && (typeof options.inputFormat !== 'string' || !/^[a-z0-9_,]+$/.test(options.inputFormat))) {
+    throw new TypeError(`inputFormat must be a libav format name; got ${describe(options.inputFormat)}`);
+  }
+  return {
+    prefetch,
+    reuse: options.reuseBuffers === undefined ? false : bool('reuseBuffers', options.reuseBuffers),
+    signal,
+    inputFormat,
+    native: {
+      ...input,
+      stream: options.stream === undefined ? -1 : int('stream', options.stream, 0, 65535),
+      threads: options.threads === undefined ? 0 : int('threads', options.threads, 0, 64),
+      swsThreads: options.convertThreads === undefined ? 1 : int('convertThreads', options.convertThreads, 1, 64),
+      format, layout, width, height, crop, interpolation,
+      quality: options.quality === undefined ? 'fast' : oneOf('quality', options.quality, ['fast', 'accurate'] as const),
+      autorotate: options.autorotate === undefined ? false : bool('autorotate', options.autorotate),
+      onCorrupt: options.onCorrupt === undefined ? 'skip' : oneOf('onCorrupt', options.onCorrupt, ['skip', 'error'] as const),
+      ...(inputFormat ? { inputFormat } : {}),
+    },
+  };
+}
+
+function abortError(signal: AbortSignal, source: string): AvcvError {
+  return new AvcvError('ABORTED', 'the read was aborted', { source, cause: signal.reason });
+}
+
+/**
+ * Decodes a video into explicit frames. Decoding and conversion run on a
+ * native thread that stays at most `prefetch` frames ahead of the consumer.
+ *
+ * ```ts
+ * await using reader = await VideoReader.open('in.mp4', { format: 'rgb24' });
+ * for await (const frame of reader) { frame.data; frame.shape; frame.time; }
+ * ```
+ */
+export class VideoReader implements AsyncIterable<Frame> {
+  #native: NativeReader | null;
+  #info: ReaderInfo;
+  #prefetch: number;
+  #reuse: boolean;
+  #pool: Uint8Array[] = [];
+  #held: Uint8Array | null = null;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closePromise: Promise<void> | null = null;
+  #done = false;
+  #framesRead = 0;
+  #allocated = 0;
+  #finalStats: NativeReaderStats | null = null;
+  #signal?: AbortSignal;
+  #onAbort?: () => void;
+  #abortReject: ((e: Error) => void) | null = null;
+
+  private constructor(nat: NativeReader, info: ReaderInfo, n: Normalised) {
+    this.#native = nat;
+    this.#info = info;
+    this.#prefetch = n.prefetch;
+    this.#reuse = n.reuse;
+    this.#signal = n.signal;
+    for (let i = 0; i < this.#prefetch; i++) nat.push(this.#alloc());
+    if (n.signal) {
+      this.#onAbort = () => {
+        this.#abortReject?.(abortError(n.signal!, info.source));
+        void this.close();
+      };
+      n.signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  /** Opens a source for decoding. Rejects with AvcvError for missing or invalid media. */
+  static async open(source: string | URL, options: VideoReaderOptions = {}): Promise<VideoReader> {
+    const caller = new Error();
+    const n = normalise(source, options);
+    if (n.signal?.aborted) throw abortError(n.signal, n.native.source);
+    let nat: NativeReader;
+    try {
+      nat = await native().openReader(n.native);
+    } catch (err) {
+      throw fromNative(err, n.native.source, caller);
+    }
+    const raw = nat.info()!;
+    const format = raw.output.format as PixelFormat;
+    const layout = raw.output.layout as Layout;
+    const stream = convertStream(raw.stream) as VideoStreamInfo;
+    const c = raw.crop;
+    const full = c.x === 0 && c.y === 0 && c.width === (raw.rotation % 180 ? stream.height : stream.width) &&
+      c.height === (raw.rotation % 180 ? stream.width : stream.height);
+    const info: ReaderInfo = {
+      source: n.native.source,
+      container: convertProbe(raw.container),
+      stream,
+      decoder: raw.decoder,
+      device: { type: 'cpu' },
+      width: raw.output.width,
+      height: raw.output.height,
+      format,
+      layout,
+      channels: channelsOf(format),
+      shape: Object.freeze(shapeOf(format, layout, raw.output.width, raw.output.height)),
+      frameBytes: raw.output.bytes,
+      fps: stream.fps,
+      duration: stream.duration ?? raw.container.duration,
+      frameCount: stream.frameCount,
+      frameCountExact: stream.frameCountExact,
+      rotation: raw.rotation,
+      crop: full && n.native.crop === undefined ? null : { ...c },
+    };
+    const reader = new VideoReader(nat, info, n);
+    if (n.signal?.aborted) {
+      await reader.close();
+      throw abortError(n.signal, n.native.source);
+    }
+    return reader;
+  }
+
+  /** The chosen stream's metadata and the output shape. */
+  get info(): ReaderInfo {
+    return this.#info;
+  }
+
+  /** Decode counters: frames, corrupt packets/frames skipped, decode errors, truncation. */
+  get stats(): ReaderStats {
+    const s = this.#native ? this.#native.stats() : this.#finalStats;
+    return { ...(s ?? emptyStats()), framesRead: this.#framesRead };
+  }
+
+  get closed(): boolean {
+    return this.#native === null;
+  }
+
+  #alloc(): Uint8Array {
+    // reuse mode keeps prefetch + 1 buffers in all: prefetch lent + the one the caller holds
+    if (this.#reuse && this.#pool.length) return this.#pool.pop()!;
+    this.#allocated++;
+    const buf = Buffer.allocUnsafeSlow(this.#info.frameBytes);
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  /**
+   * The next frame in display order, or null at the end. Reads are served in
+   * call order; concurrent calls queue rather than race.
+   */
+  read(): Promise<Frame | null> {
+    const p = this.#queue.then(() => this.#readOne());
+    this.#queue = p.catch(() => undefined);
+    return p;
+  }
+
+  async #readOne(): Promise<Frame | null> {
+    const nat = this.#native;
+    if (!nat) throw new AvcvError('CLOSED', 'the reader is closed', { source: this.#info.source });
+    if (this.#signal?.aborted) throw abortError(this.#signal, this.#info.source);
+    if (this.#done) return null;
+    if (this.#reuse && this.#held) {
+      nat.push(this.#held); // the previous frame's buffer goes back to the decoder
+      this.#held = null;
+    }
+    let res;
+    try {
+      res = await new Promise<Awaited<ReturnType<NativeReader['next']>>>((resolve, reject) => {
+        this.#abortReject = reject;
+        nat.next().then(resolve, reject);
+      });
+    } catch (err) {
+      throw fromNative(err, this.#info.source);
+    } finally {
+      this.#abortReject = null;
+    }
+    if (res === null) {
+      this.#done = true;
+      return null;
+    }
+    this.#framesRead++;
+    if (this.#reuse) this.#held = res.data;
+    if (!this.#reuse || this.#allocated < this.#prefetch + 1) nat.push(this.#alloc());
+    return new Frame({
+      data: res.data, width: this.#info.width, height: this.#info.height, format: this.#info.format,
+      layout: this.#info.layout, pts: res.pts, time: res.time, duration: res.duration,
+      durationSeconds: res.durationSeconds, index: res.index, keyframe: res.keyframe, corrupt: res.corrupt,
+    });
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Frame> {
+    for (;;) {
+      const f = await this.read();
+      if (!f) return;
+      yield f;
+    }
+  }
+
+  /** Stops decoding and frees native memory. Idempotent. Pending and later reads reject with code 'CLOSED'. */
+  close(): Promise<void> {
+    if (this.#closePromise) return this.#closePromise;
+    const nat = this.#native;
+    if (this.#signal && this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort);
+    this.#closePromise = (async () => {
+      if (!nat) return;
+      this.#finalStats = nat.stats();
+      this.#native = null;
+      this.#pool = [];
+      this.#held = null;
+      await nat.close();
+    })();
+    return this.#closePromise;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function emptyStats(): NativeReaderStats {
+  return { framesDecoded: 0, packetsRead: 0, corruptPackets: 0, corruptFrames: 0, decodeErrors: 0, demuxErrors: 0, truncated: false, lastError: null };
+}

@@ -1,0 +1,90 @@
+// Binding helpers: error mapping and option reading. node-addon-api only.
+#pragma once
+#include <napi.h>
+
+#include <functional>
+#include <string>
+
+#include "../core/error.h"
+#include "../core/probe.h"
+
+namespace avcvjs {
+
+struct ErrorInfo {
+  std::string code;
+  std::string message;
+  int averror = 0;
+};
+
+inline ErrorInfo toInfo(const avcv::Error& e) { return {e.code(), e.what(), e.averror()}; }
+
+// A plain Error carrying {code, averror}; lib/ turns it into AvcvError.
+inline Napi::Error makeError(Napi::Env env, const ErrorInfo& info) {
+  Napi::Error err = Napi::Error::New(env, info.message);
+  err.Set("code", Napi::String::New(env, info.code));
+  err.Set("averror", Napi::Number::New(env, info.averror));
+  return err;
+}
+
+// Generic promise-returning worker: Execute() runs `work` on the libuv pool,
+// OnOK converts the result on the JS thread.
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  PromiseWorker(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> done)
+      : Napi::AsyncWorker(env, "avcv"), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)),
+        done_(std::move(done)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      work_();
+    } catch (const avcv::Error& e) {
+      err_ = toInfo(e);
+      failed_ = true;
+    } catch (const std::exception& e) {
+      err_ = {"INTERNAL", e.what(), 0};
+      failed_ = true;
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (failed_) {
+      deferred_.Reject(makeError(env, err_).Value());
+      return;
+    }
+    try {
+      deferred_.Resolve(done_(env));
+    } catch (const avcv::Error& e) {
+      deferred_.Reject(makeError(env, toInfo(e)).Value());
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::function<void()> work_;
+  std::function<Napi::Value(Napi::Env)> done_;
+  ErrorInfo err_;
+  bool failed_ = false;
+};
+
+inline std::string getString(const Napi::Object& o, const char* key, const std::string& def) {
+  Napi::Value v = o.Get(key);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : def;
+}
+inline int getInt(const Napi::Object& o, const char* key, int def) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : def;
+}
+inline bool getBool(const Napi::Object& o, const char* key, bool def) {
+  Napi::Value v = o.Get(key);
+  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : def;
+}
+
+Napi::Object probeToJs(Napi::Env env, const avcv::ProbeResult& r);
+Napi::Object streamToJs(Napi::Env env, const avcv::StreamProbe& s);
+
+}  // namespace avcvjs

@@ -1,0 +1,302 @@
+#include "reader_wrap.h"
+
+#include "addon_data.h"
+
+namespace avcvjs {
+
+struct ReaderShared {
+  ReaderWrap* owner = nullptr;  // nulled when the wrap goes away (JS thread)
+};
+
+namespace {
+
+Napi::Object metaToJs(Napi::Env env, const avcv::FrameMeta& m, Napi::Value data) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("data", data);
+  o.Set("pts", Napi::Number::New(env, static_cast<double>(m.pts)));
+  o.Set("time", Napi::Number::New(env, m.time));
+  o.Set("duration", Napi::Number::New(env, static_cast<double>(m.duration)));
+  o.Set("durationSeconds", Napi::Number::New(env, m.durationSeconds));
+  o.Set("index", Napi::Number::New(env, static_cast<double>(m.index)));
+  o.Set("keyframe", Napi::Boolean::New(env, m.keyframe));
+  o.Set("corrupt", Napi::Boolean::New(env, m.corrupt));
+  return o;
+}
+
+}  // namespace
+
+Napi::Function ReaderWrap::Init(Napi::Env env) {
+  return DefineClass(env, "NativeReader",
+                     {InstanceMethod<&ReaderWrap::Info>("info"), InstanceMethod<&ReaderWrap::Push>("push"),
+                      InstanceMethod<&ReaderWrap::Next>("next"), InstanceMethod<&ReaderWrap::Close>("close"),
+                      InstanceMethod<&ReaderWrap::Stats>("stats")});
+}
+
+static void envCleanup(void* arg);
+
+ReaderWrap::ReaderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ReaderWrap>(info), env_(info.Env()) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsExternal()) {
+    Napi::TypeError::New(env, "NativeReader is created by openReader()").ThrowAsJavaScriptException();
+    return;
+  }
+  reader_.reset(info[0].As<Napi::External<avcv::VideoReader>>().Data());
+  shared_ = std::make_shared<ReaderShared>();
+  shared_->owner = this;
+  tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                                        "avcv.reader", 0, 1);
+  tsfn_.Unref(env);
+  napi_add_env_cleanup_hook(env, envCleanup, this);
+  thread_ = std::thread([this] { Run(); });
+}
+
+static void envCleanup(void* arg) {
+  auto* self = static_cast<ReaderWrap*>(arg);
+  self->EnvTeardown();
+}
+
+void ReaderWrap::EnvTeardown() {
+  hookRan_ = true;
+  StopThread();
+}
+
+ReaderWrap::~ReaderWrap() {
+  StopThread();
+  if (!hookRan_) napi_remove_env_cleanup_hook(env_, envCleanup, this);
+  if (shared_) shared_->owner = nullptr;
+  if (!tsfnReleased_ && tsfn_) {
+    tsfnReleased_ = true;
+    tsfn_.Release();
+  }
+  refs_.clear();
+  reader_.reset();
+}
+
+void ReaderWrap::StopThread() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stopping_ = true;
+  }
+  if (reader_) reader_->interrupt();
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ReaderWrap::Run() {
+  for (;;) {
+    Slot slot;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      cv_.wait(lk, [this] { return stopping_ || !free_.empty(); });
+      if (stopping_) return;
+      slot = free_.front();
+      free_.pop_front();
+    }
+    avcv::FrameMeta meta;
+    bool got = false;
+    std::optional<ErrorInfo> err;
+    try {
+      got = reader_->next(slot.data, &meta);
+    } catch (const avcv::Error& e) {
+      err = toInfo(e);
+    } catch (const std::exception& e) {
+      err = ErrorInfo{"INTERNAL", e.what(), 0};
+    }
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (stopping_) return;
+      if (err) {
+        error_ = err;
+        free_.push_front(slot);
+      } else if (!got) {
+        eof_ = true;
+        free_.push_front(slot);
+      } else {
+        ready_.push_back({slot, meta});
+      }
+    }
+    std::shared_ptr<ReaderShared> sh = shared_;
+    tsfn_.NonBlockingCall([sh](Napi::Env env, Napi::Function) {
+      if (env && sh->owner) sh->owner->Drain(env);
+    });
+    if (err || !got) return;
+  }
+}
+
+void ReaderWrap::Drain(Napi::Env env) {
+  if (!pending_) return;
+  std::optional<Ready> r;
+  std::optional<ErrorInfo> err;
+  bool eof = false;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!ready_.empty()) {
+      r = ready_.front();
+      ready_.pop_front();
+    } else if (error_) {
+      err = error_;
+    } else {
+      eof = eof_;
+    }
+  }
+  Napi::Promise::Deferred d = *pending_;
+  if (r) {
+    auto it = refs_.find(r->slot.id);
+    Napi::Value data = it != refs_.end() ? it->second.Value() : env.Undefined();
+    if (it != refs_.end()) refs_.erase(it);
+    pending_.reset();
+    d.Resolve(metaToJs(env, r->meta, data));
+  } else if (err) {
+    pending_.reset();
+    d.Reject(makeError(env, *err).Value());
+  } else if (eof) {
+    pending_.reset();
+    d.Resolve(env.Null());
+  } else {
+    return;
+  }
+  if (tsfnRefed_ && !tsfnReleased_) {
+    tsfn_.Unref(env);
+    tsfnRefed_ = false;
+  }
+}
+
+Napi::Value ReaderWrap::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!reader_ || closing_ || closed_) return env.Null();
+  const avcv::VideoReader& r = *reader_;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("container", probeToJs(env, r.container()));
+  o.Set("stream", streamToJs(env, r.stream()));
+  o.Set("decoder", Napi::String::New(env, r.decoderName()));
+  o.Set("rotation", Napi::Number::New(env, r.rotation()));
+  const avcv::ImageDesc& d = r.output();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("width", d.width);
+  out.Set("height", d.height);
+  out.Set("format", avcv::pixFmtName(r.options().format));
+  out.Set("layout", avcv::layoutName(r.options().layout));
+  out.Set("bytes", Napi::Number::New(env, static_cast<double>(d.bytes)));
+  o.Set("output", out);
+  avcv::Rect c = r.effectiveCrop();
+  Napi::Object crop = Napi::Object::New(env);
+  crop.Set("x", c.x);
+  crop.Set("y", c.y);
+  crop.Set("width", c.width);
+  crop.Set("height", c.height);
+  o.Set("crop", crop);
+  return o;
+}
+
+Napi::Value ReaderWrap::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  if (!reader_ || closing_ || closed_) return o;
+  avcv::ReaderStats s = reader_->stats();
+  o.Set("framesDecoded", Napi::Number::New(env, static_cast<double>(s.framesDecoded)));
+  o.Set("packetsRead", Napi::Number::New(env, static_cast<double>(s.packetsRead)));
+  o.Set("corruptPackets", Napi::Number::New(env, static_cast<double>(s.corruptPackets)));
+  o.Set("corruptFrames", Napi::Number::New(env, static_cast<double>(s.corruptFrames)));
+  o.Set("decodeErrors", Napi::Number::New(env, static_cast<double>(s.decodeErrors)));
+  o.Set("demuxErrors", Napi::Number::New(env, static_cast<double>(s.demuxErrors)));
+  o.Set("truncated", Napi::Boolean::New(env, s.truncated));
+  o.Set("lastError", s.lastError.empty() ? env.Null() : Napi::String::New(env, s.lastError));
+  return o;
+}
+
+Napi::Value ReaderWrap::Push(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_ || closing_ || !reader_) {
+    makeError(env, {"CLOSED", "the reader is closed", 0}).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (info.Length() < 1 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    Napi::TypeError::New(env, "push() takes a Uint8Array").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Uint8Array arr = info[0].As<Napi::Uint8Array>();
+  if (arr.ByteLength() != reader_->output().bytes) {
+    Napi::RangeError::New(env, "push(): buffer has " + std::to_string(arr.ByteLength()) + " bytes, the frame needs " +
+                                   std::to_string(reader_->output().bytes))
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const uint32_t id = nextSlotId_++;
+  refs_.emplace(id, Napi::Persistent(arr));
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    free_.push_back({arr.Data(), id});
+  }
+  cv_.notify_one();
+  return env.Undefined();
+}
+
+Napi::Value ReaderWrap::Next(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto d = Napi::Promise::Deferred::New(env);
+  if (closed_ || closing_) {
+    d.Reject(makeError(env, {"CLOSED", "the reader is closed", 0}).Value());
+    return d.Promise();
+  }
+  if (pending_) {
+    d.Reject(makeError(env, {"BUSY", "a read is already pending on this reader", 0}).Value());
+    return d.Promise();
+  }
+  pending_ = d;
+  Drain(env);
+  if (pending_ && !tsfnRefed_) {
+    tsfn_.Ref(env);  // keep the process alive while a read is outstanding
+    tsfnRefed_ = true;
+  }
+  return d.Promise();
+}
+
+void ReaderWrap::ReleaseJs(Napi::Env env, const ErrorInfo& why) {
+  if (pending_) {
+    Napi::Promise::Deferred d = *pending_;
+    pending_.reset();
+    d.Reject(makeError(env, why).Value());
+  }
+  refs_.clear();
+  if (!tsfnReleased_) {
+    if (tsfnRefed_) tsfn_.Unref(env);
+    tsfnRefed_ = false;
+    tsfnReleased_ = true;
+    tsfn_.Release();
+  }
+  if (shared_) shared_->owner = nullptr;
+}
+
+Napi::Value ReaderWrap::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_ || closing_) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Resolve(env.Undefined());
+    return d.Promise();
+  }
+  closing_ = true;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stopping_ = true;
+  }
+  if (reader_) reader_->interrupt();
+  cv_.notify_all();
+  auto self = std::make_shared<Napi::ObjectReference>(Napi::Persistent(Value()));
+  auto* worker = new PromiseWorker(
+      env,
+      [this] {
+        if (thread_.joinable()) thread_.join();
+        reader_.reset();  // avformat_close_input may do I/O: off the event loop
+      },
+      [this, self](Napi::Env env) -> Napi::Value {
+        ReleaseJs(env, {"CLOSED", "the reader was closed", 0});
+        closed_ = true;
+        self->Reset();
+        return env.Undefined();
+      });
+  worker->Queue();
+  return worker->Promise();
+}
+
+}  // namespace avcvjs

@@ -1,0 +1,80 @@
+#pragma once
+#include <napi.h>
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "../core/video_reader.h"
+#include "common.h"
+
+namespace avcvjs {
+
+// State shared by the wrap, its pipeline thread and queued TSFN calls.
+struct ReaderShared;
+
+// One VideoReader plus its own pipeline thread. The thread decodes and
+// converts into JS-owned buffers ("slots") that JS lends with push(); next()
+// hands back filled slots in display order. The thread never runs ahead of
+// the slots it was lent, so memory is bounded by prefetch.
+class ReaderWrap : public Napi::ObjectWrap<ReaderWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit ReaderWrap(const Napi::CallbackInfo& info);
+  ~ReaderWrap() override;
+  // Environment teardown (worker termination, exit): stop the thread first.
+  void EnvTeardown();
+
+ private:
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value Push(const Napi::CallbackInfo& info);
+  Napi::Value Next(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+
+  void Run();          // pipeline thread body
+  void Drain(Napi::Env env);  // JS thread: settle the pending next()
+  void StopThread();   // signal + join (blocking)
+  void ReleaseJs(Napi::Env env, const ErrorInfo& why);
+
+  friend struct ReaderShared;
+  std::shared_ptr<ReaderShared> shared_;
+  std::unique_ptr<avcv::VideoReader> reader_;
+  std::thread thread_;
+
+  struct Slot {
+    uint8_t* data;
+    uint32_t id;
+  };
+  struct Ready {
+    Slot slot;
+    avcv::FrameMeta meta;
+  };
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Slot> free_;
+  std::deque<Ready> ready_;
+  bool stopping_ = false;
+  bool eof_ = false;
+  std::optional<ErrorInfo> error_;
+
+  // JS thread only
+  std::unordered_map<uint32_t, Napi::Reference<Napi::Uint8Array>> refs_;
+  uint32_t nextSlotId_ = 1;
+  std::optional<Napi::Promise::Deferred> pending_;
+  Napi::ThreadSafeFunction tsfn_;
+  bool tsfnRefed_ = false;
+  bool closed_ = false;
+  bool closing_ = false;
+  bool tsfnReleased_ = false;
+  bool hookRan_ = false;
+  Napi::Env env_;
+};
+
+Napi::Value OpenReader(const Napi::CallbackInfo& info);
+
+}  // namespace avcvjs

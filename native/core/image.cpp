@@ -1,0 +1,321 @@
+#include "image.h"
+
+#include <cstring>
+
+#include "error.h"
+
+extern "C" {
+#include <libavutil/imgutils.h>
+#include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
+}
+
+namespace avcv {
+
+bool parsePixFmt(const std::string& s, PixFmt* out) {
+  static const struct { const char* name; PixFmt f; } table[] = {
+      {"bgr24", PixFmt::BGR24}, {"rgb24", PixFmt::RGB24}, {"gray", PixFmt::GRAY},
+      {"bgra", PixFmt::BGRA},   {"rgba", PixFmt::RGBA},   {"yuv420p", PixFmt::YUV420P},
+      {"nv12", PixFmt::NV12}};
+  for (const auto& e : table)
+    if (s == e.name) {
+      *out = e.f;
+      return true;
+    }
+  return false;
+}
+
+bool parseLayout(const std::string& s, Layout* out) {
+  if (s == "hwc") *out = Layout::HWC;
+  else if (s == "chw") *out = Layout::CHW;
+  else if (s == "planar") *out = Layout::PLANAR;
+  else return false;
+  return true;
+}
+
+const char* pixFmtName(PixFmt f) {
+  switch (f) {
+    case PixFmt::BGR24: return "bgr24";
+    case PixFmt::RGB24: return "rgb24";
+    case PixFmt::GRAY: return "gray";
+    case PixFmt::BGRA: return "bgra";
+    case PixFmt::RGBA: return "rgba";
+    case PixFmt::YUV420P: return "yuv420p";
+    case PixFmt::NV12: return "nv12";
+  }
+  return "?";
+}
+
+const char* layoutName(Layout l) {
+  switch (l) {
+    case Layout::HWC: return "hwc";
+    case Layout::CHW: return "chw";
+    case Layout::PLANAR: return "planar";
+  }
+  return "?";
+}
+
+int pixFmtChannels(PixFmt f) {
+  switch (f) {
+    case PixFmt::BGR24:
+    case PixFmt::RGB24: return 3;
+    case PixFmt::BGRA:
+    case PixFmt::RGBA: return 4;
+    default: return 1;
+  }
+}
+
+bool isPlanarYuv(PixFmt f) { return f == PixFmt::YUV420P || f == PixFmt::NV12; }
+
+ImageDesc describeImage(PixFmt fmt, Layout layout, int width, int height) {
+  if (width <= 0 || height <= 0 || width > 16384 || height > 16384)
+    throw Error("INVALID_ARGUMENT", "image size " + std::to_string(width) + "x" + std::to_string(height) +
+                                        " is out of range (1..16384)");
+  ImageDesc d;
+  d.width = width;
+  d.height = height;
+  const size_t plane = size_t(width) * height;
+  auto packed = [&](AVPixelFormat f, int c) {
+    d.avFormat = f;
+    d.planes = 1;
+    d.linesize[0] = width * c;
+    d.planeWidth[0] = width;
+    d.planeHeight[0] = height;
+    d.planeElemBytes[0] = c;
+    d.bytes = plane * c;
+  };
+  // chw: avcv channel k (in the format's own order) is the k-th plane of the
+  // buffer; libav's planar RGB orders its planes G, B, R(, A).
+  auto planarRgb = [&](AVPixelFormat f, int g, int b, int r, int a) {
+    d.avFormat = f;
+    d.planes = a >= 0 ? 4 : 3;
+    const int idx[4] = {g, b, r, a};
+    for (int i = 0; i < d.planes; i++) {
+      d.offset[i] = plane * idx[i];
+      d.linesize[i] = width;
+      d.planeWidth[i] = width;
+      d.planeHeight[i] = height;
+      d.planeElemBytes[i] = 1;
+    }
+    d.bytes = plane * d.planes;
+  };
+  if (isPlanarYuv(fmt)) {
+    if (layout == Layout::CHW)
+      throw Error("INVALID_ARGUMENT", std::string("layout 'chw' does not apply to planar format '") +
+                                          pixFmtName(fmt) + "'");
+    if ((width & 1) || (height & 1))
+      throw Error("INVALID_ARGUMENT", std::string(pixFmtName(fmt)) + " needs an even width and height, got " +
+                                          std::to_string(width) + "x" + std::to_string(height));
+    const size_t cplane = plane / 4;
+    d.planeWidth[0] = width;
+    d.planeHeight[0] = height;
+    d.planeElemBytes[0] = 1;
+    d.linesize[0] = width;
+    if (fmt == PixFmt::YUV420P) {
+      d.avFormat = AV_PIX_FMT_YUV420P;
+      d.planes = 3;
+      for (int i = 1; i < 3; i++) {
+        d.offset[i] = plane + cplane * (i - 1);
+        d.linesize[i] = width / 2;
+        d.planeWidth[i] = width / 2;
+        d.planeHeight[i] = height / 2;
+        d.planeElemBytes[i] = 1;
+      }
+    } else {
+      d.avFormat = AV_PIX_FMT_NV12;
+      d.planes = 2;
+      d.offset[1] = plane;
+      d.linesize[1] = width;
+      d.planeWidth[1] = width / 2;
+      d.planeHeight[1] = height / 2;
+      d.planeElemBytes[1] = 2;
+    }
+    d.bytes = plane + 2 * cplane;
+    return d;
+  }
+  if (layout == Layout::PLANAR)
+    throw Error("INVALID_ARGUMENT", std::string("layout 'planar' applies only to yuv420p and nv12, not '") +
+                                        pixFmtName(fmt) + "'");
+  if (fmt == PixFmt::GRAY) {
+    packed(AV_PIX_FMT_GRAY8, 1);
+    return d;
+  }
+  if (layout == Layout::HWC) {
+    switch (fmt) {
+      case PixFmt::BGR24: packed(AV_PIX_FMT_BGR24, 3); break;
+      case PixFmt::RGB24: packed(AV_PIX_FMT_RGB24, 3); break;
+      case PixFmt::BGRA: packed(AV_PIX_FMT_BGRA, 4); break;
+      case PixFmt::RGBA: packed(AV_PIX_FMT_RGBA, 4); break;
+      default: break;
+    }
+    return d;
+  }
+  switch (fmt) {  // CHW
+    case PixFmt::BGR24: planarRgb(AV_PIX_FMT_GBRP, 1, 0, 2, -1); break;
+    case PixFmt::RGB24: planarRgb(AV_PIX_FMT_GBRP, 1, 2, 0, -1); break;
+    case PixFmt::BGRA: planarRgb(AV_PIX_FMT_GBRAP, 1, 0, 2, 3); break;
+    case PixFmt::RGBA: planarRgb(AV_PIX_FMT_GBRAP, 1, 2, 0, 3); break;
+    default: break;
+  }
+  return d;
+}
+
+bool parseInterpolation(const std::string& s, int* flags) {
+  static const struct { const char* name; int flags; } table[] = {
+      {"nearest", SWS_POINT},     {"bilinear", SWS_BILINEAR}, {"bicubic", SWS_BICUBIC},
+      {"area", SWS_AREA},         {"lanczos", SWS_LANCZOS},   {"fast_bilinear", SWS_FAST_BILINEAR},
+      {"spline", SWS_SPLINE},     {"gauss", SWS_GAUSS},       {"experimental", SWS_X}};
+  for (const auto& e : table)
+    if (s == e.name) {
+      *flags = e.flags;
+      return true;
+    }
+  return false;
+}
+
+Rect alignCrop(const Rect& r, AVPixelFormat fmt) {
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(fmt);
+  Rect out = r;
+  if (!d) return out;
+  out.x &= ~((1 << d->log2_chroma_w) - 1);
+  out.y &= ~((1 << d->log2_chroma_h) - 1);
+  return out;
+}
+
+namespace {
+
+void noopFree(void*, uint8_t*) {}
+
+// The colour matrix the CLI's scale filter picks for a frame ("auto").
+const int* coefficientsFor(int colorspace) {
+  if (colorspace < 1 || colorspace > 10 || colorspace == 8) colorspace = AVCOL_SPC_BT470BG;
+  return sws_getCoefficients(colorspace);
+}
+
+void wrapDst(AVFrame* f, const ImageDesc& d, uint8_t* base) {
+  av_frame_unref(f);
+  f->format = d.avFormat;
+  f->width = d.width;
+  f->height = d.height;
+  for (int i = 0; i < d.planes; i++) {
+    f->data[i] = base + d.offset[i];
+    f->linesize[i] = d.linesize[i];
+  }
+  f->buf[0] = av_buffer_create(base, d.bytes, noopFree, nullptr, 0);
+  if (!f->buf[0]) throw Error("ENOMEM", "av_buffer_create failed");
+}
+
+}  // namespace
+
+void FrameConverter::setup(const AVFrame* src, const Rect& crop) {
+  sws_.reset();
+  SwsContext* s = sws_alloc_context();
+  if (!s) throw Error("ENOMEM", "sws_alloc_context failed");
+  sws_.reset(s);
+  av_opt_set_int(s, "srcw", crop.width, 0);
+  av_opt_set_int(s, "srch", crop.height, 0);
+  av_opt_set_int(s, "src_format", src->format, 0);
+  av_opt_set_int(s, "dstw", dst_.width, 0);
+  av_opt_set_int(s, "dsth", dst_.height, 0);
+  av_opt_set_int(s, "dst_format", dst_.avFormat, 0);
+  av_opt_set_int(s, "sws_flags", flags_, 0);
+  av_opt_set_int(s, "threads", threads_, 0);
+  if (src->color_range != AVCOL_RANGE_UNSPECIFIED)
+    av_opt_set_int(s, "src_range", src->color_range == AVCOL_RANGE_JPEG, 0);
+  // MPEG-2 chroma siting for 4:2:0, as the CLI's scale filter sets it.
+  if (src->format == AV_PIX_FMT_YUV420P) av_opt_set_int(s, "src_v_chr_pos", 128, 0);
+  if (dst_.avFormat == AV_PIX_FMT_YUV420P) av_opt_set_int(s, "dst_v_chr_pos", 128, 0);
+  int ret = sws_init_context(s, nullptr, nullptr);
+  if (ret < 0) {
+    sws_.reset();
+    const char* sn = av_get_pix_fmt_name(static_cast<AVPixelFormat>(src->format));
+    throwAvError(ret, std::string("cannot convert ") + (sn ? sn : "?") + " to " +
+                          av_get_pix_fmt_name(dst_.avFormat), "CONVERT");
+  }
+  srcW_ = src->width;
+  srcH_ = src->height;
+  srcFmt_ = src->format;
+  cropX_ = crop.x;
+  cropY_ = crop.y;
+  colorspace_ = range_ = -1;
+  if (!srcView_) srcView_.reset(av_frame_alloc());
+  if (!dstFrame_) dstFrame_.reset(av_frame_alloc());
+  if (!srcView_ || !dstFrame_) throw Error("ENOMEM", "av_frame_alloc failed");
+}
+
+void FrameConverter::convert(const AVFrame* src, const Rect& cropIn, uint8_t* dst) {
+  Rect crop = cropIn;
+  if (crop.width <= 0 || crop.height <= 0) crop = {0, 0, src->width, src->height};
+  if (crop.x + crop.width > src->width || crop.y + crop.height > src->height)
+    throw Error("CONVERT", "crop " + std::to_string(crop.width) + "x" + std::to_string(crop.height) + "+" +
+                               std::to_string(crop.x) + "+" + std::to_string(crop.y) + " exceeds the frame (" +
+                               std::to_string(src->width) + "x" + std::to_string(src->height) + ")");
+  if (!sws_ || src->width != srcW_ || src->height != srcH_ || src->format != srcFmt_ || crop.x != cropX_ ||
+      crop.y != cropY_)
+    setup(src, crop);
+
+  if (src->colorspace != colorspace_ || src->color_range != range_) {
+    int* invTable;
+    int* table;
+    int inFull, outFull, brightness, contrast, saturation;
+    sws_getColorspaceDetails(sws_.get(), &invTable, &inFull, &table, &outFull, &brightness, &contrast,
+                             &saturation);
+    const int* coeffs = coefficientsFor(src->colorspace);
+    if (src->color_range != AVCOL_RANGE_UNSPECIFIED) inFull = src->color_range == AVCOL_RANGE_JPEG;
+    sws_setColorspaceDetails(sws_.get(), coeffs, inFull, coeffs, outFull, brightness, contrast, saturation);
+    colorspace_ = src->colorspace;
+    range_ = src->color_range;
+  }
+
+  AVFrame* view = srcView_.get();
+  av_frame_unref(view);
+  int ret = av_frame_ref(view, src);
+  if (ret < 0) throwAvError(ret, "av_frame_ref", "ENOMEM");
+  if (crop.x || crop.y || crop.width != src->width || crop.height != src->height) {
+    const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(src->format));
+    int maxStep[4];
+    av_image_fill_max_pixsteps(maxStep, nullptr, desc);
+    for (int i = 0; i < 4 && view->data[i]; i++) {
+      const bool chroma = (i == 1 || i == 2) && !(desc->flags & AV_PIX_FMT_FLAG_RGB);
+      const int hsub = chroma ? desc->log2_chroma_w : 0;
+      const int vsub = chroma ? desc->log2_chroma_h : 0;
+      view->data[i] += (crop.y >> vsub) * view->linesize[i] + (crop.x >> hsub) * maxStep[i];
+    }
+    view->width = crop.width;
+    view->height = crop.height;
+  }
+  wrapDst(dstFrame_.get(), dst_, dst);
+  ret = sws_scale_frame(sws_.get(), dstFrame_.get(), view);
+  av_frame_unref(view);
+  av_frame_unref(dstFrame_.get());
+  if (ret < 0) throwAvError(ret, "sws_scale_frame", "CONVERT");
+}
+
+void convertImage(const ImageDesc& src, const uint8_t* srcData, const ImageDesc& dst, uint8_t* dstData) {
+  if (src.avFormat == dst.avFormat && src.width == dst.width && src.height == dst.height &&
+      std::memcmp(src.offset, dst.offset, sizeof src.offset) == 0) {
+    std::memcpy(dstData, srcData, src.bytes);
+    return;
+  }
+  SwsPtr s(sws_getContext(src.width, src.height, src.avFormat, dst.width, dst.height, dst.avFormat,
+                          SWS_BICUBIC, nullptr, nullptr, nullptr));
+  if (!s) throw Error("CONVERT", std::string("cannot convert ") + av_get_pix_fmt_name(src.avFormat) + " to " +
+                                     av_get_pix_fmt_name(dst.avFormat));
+  const AVPixFmtDescriptor* sd = av_pix_fmt_desc_get(src.avFormat);
+  const AVPixFmtDescriptor* dd = av_pix_fmt_desc_get(dst.avFormat);
+  const bool srcRgb = sd->flags & AV_PIX_FMT_FLAG_RGB;
+  const bool dstGray = dd->nb_components == 1;
+  if (srcRgb && dstGray) {  // full-range luma, as OpenCV's cvtColor gives
+    int *inv, *tab, inFull, outFull, b, c, sat;
+    sws_getColorspaceDetails(s.get(), &inv, &inFull, &tab, &outFull, &b, &c, &sat);
+    sws_setColorspaceDetails(s.get(), inv, inFull, tab, 1, b, c, sat);
+  }
+  const uint8_t* sp[4] = {nullptr, nullptr, nullptr, nullptr};
+  uint8_t* dp[4] = {nullptr, nullptr, nullptr, nullptr};
+  for (int i = 0; i < src.planes; i++) sp[i] = srcData + src.offset[i];
+  for (int i = 0; i < dst.planes; i++) dp[i] = dstData + dst.offset[i];
+  int ret = sws_scale(s.get(), sp, src.linesize, 0, src.height, dp, dst.linesize);
+  if (ret < 0) throwAvError(ret, "sws_scale", "CONVERT");
+}
+
+}  // namespace avcv

@@ -1,0 +1,78 @@
+// avcv's explicit pixel formats and layouts, described as libav planes over
+// caller-owned memory, and the one swscale pass that converts into it.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "ffptr.h"
+
+namespace avcv {
+
+enum class PixFmt { BGR24, RGB24, GRAY, BGRA, RGBA, YUV420P, NV12 };
+enum class Layout { HWC, CHW, PLANAR };
+
+bool parsePixFmt(const std::string& s, PixFmt* out);
+bool parseLayout(const std::string& s, Layout* out);
+const char* pixFmtName(PixFmt f);
+const char* layoutName(Layout l);
+int pixFmtChannels(PixFmt f);  // 3, 3, 1, 4, 4, and 1 for the planar YUV formats
+bool isPlanarYuv(PixFmt f);
+
+// A tightly packed image of an avcv format/layout, as libav sees it.
+struct ImageDesc {
+  AVPixelFormat avFormat = AV_PIX_FMT_NONE;
+  int width = 0, height = 0;
+  int planes = 0;
+  size_t offset[4] = {0, 0, 0, 0};  // byte offset of libav plane i in the buffer
+  int linesize[4] = {0, 0, 0, 0};
+  int planeWidth[4] = {0, 0, 0, 0};   // elements per row of each plane
+  int planeHeight[4] = {0, 0, 0, 0};
+  int planeElemBytes[4] = {0, 0, 0, 0};
+  size_t bytes = 0;
+};
+
+// Throws avcv::Error("INVALID_ARGUMENT") for impossible combinations (chw of a
+// planar YUV format, odd sizes for 4:2:0, sizes out of range).
+ImageDesc describeImage(PixFmt fmt, Layout layout, int width, int height);
+
+struct Rect {
+  int x = 0, y = 0, width = 0, height = 0;
+};
+
+// sws flag set for an interpolation name; false when unknown.
+bool parseInterpolation(const std::string& s, int* swsFlags);
+
+// Converts decoded frames (any libav format, any size) into a fixed
+// destination image, cropping and scaling in the same pass. The swscale
+// context is set up the way the ffmpeg CLI's scale filter sets it up
+// (bicubic by default, MPEG-2 chroma siting for yuv420p, the frame's own
+// colour matrix and range), so default output equals `ffmpeg -pix_fmt X`.
+class FrameConverter {
+ public:
+  FrameConverter(const ImageDesc& dst, int swsFlags, int threads) : dst_(dst), flags_(swsFlags), threads_(threads) {}
+  // crop in source pixels (width 0 = whole frame)
+  void convert(const AVFrame* src, const Rect& crop, uint8_t* dst);
+
+ private:
+  void setup(const AVFrame* src, const Rect& crop);
+  ImageDesc dst_;
+  int flags_;
+  int threads_;
+  SwsPtr sws_;
+  int srcW_ = -1, srcH_ = -1, srcFmt_ = -1, cropX_ = -1, cropY_ = -1;
+  int colorspace_ = -1, range_ = -1;
+  FramePtr srcView_;
+  FramePtr dstFrame_;
+};
+
+// Crop rectangle rounded down to the chroma grid of `fmt`, as the CLI's crop
+// filter does; clamps nothing (the caller validated bounds).
+Rect alignCrop(const Rect& r, AVPixelFormat fmt);
+
+// Packs a whole image from one avcv format/layout to another (sws, exact for
+// channel reorders and hwc<->chw). For gray output from RGB the result is
+// full-range luma.
+void convertImage(const ImageDesc& src, const uint8_t* srcData, const ImageDesc& dst, uint8_t* dstData);
+
+}  // namespace avcv

@@ -1,0 +1,127 @@
+#include "input.h"
+
+#include <sys/stat.h>
+
+#include <cstring>
+
+#include "error.h"
+
+extern "C" {
+#include <libavdevice/avdevice.h>
+#include <libavformat/avio.h>
+#include <libavutil/dict.h>
+}
+
+namespace avcv {
+namespace {
+
+int interruptCallback(void* opaque) {
+  auto* guard = static_cast<InputGuard*>(opaque);
+  return guard->interrupted.load(std::memory_order_relaxed) ? 1 : 0;
+}
+
+// Every open the demuxer makes goes through here: the first is the caller's
+// own source; any later one (an HLS segment, a concat entry, an image2
+// pattern, a mov external reference) is refused unless the caller allowed it.
+int guardedIoOpen(AVFormatContext* s, AVIOContext** pb, const char* url, int flags,
+                  AVDictionary** options) {
+  auto* guard = static_cast<InputGuard*>(s->interrupt_callback.opaque);
+  if (guard->opens > 0 && !guard->allowNested) {
+    if (guard->blockedUrl.empty()) guard->blockedUrl = url ? url : "";
+    av_log(s, AV_LOG_ERROR, "avcv: refused nested input '%s'\n", url ? url : "");
+    return AVERROR(EPERM);
+  }
+  guard->opens++;
+  return guard->defaultIoOpen(s, pb, url, flags, options);
+}
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); i++) {
+    if (i) out += sep;
+    out += v[i];
+  }
+  return out;
+}
+
+// Demuxers that accept almost anything by file extension and would turn a
+// non-media file into "video" (e.g. tty renders any .txt as ANSI art).
+bool isRefusedDemuxer(const char* name) {
+  return std::strcmp(name, "tty") == 0;
+}
+
+}  // namespace
+
+OpenedInput openInput(const InputOptions& opts) {
+  static const bool devicesRegistered = (avdevice_register_all(), true);
+  (void)devicesRegistered;
+  if (opts.source.empty()) throw Error("EINVAL", "source is empty");
+  const AVInputFormat* forced = nullptr;
+  if (!opts.format.empty()) {
+    forced = av_find_input_format(opts.format.c_str());
+    if (!forced) throw Error("UNSUPPORTED_FORMAT", "unknown input format '" + opts.format + "'");
+  }
+  // A device or a filter-graph source (lavfi) is not a file or URL: no protocol applies.
+  const bool noFile = forced && (forced->flags & AVFMT_NOFILE);
+  const char* proto = noFile ? "" : avio_find_protocol_name(opts.source.c_str());
+  if (!noFile) {
+  if (!proto) {
+    throw Error("PROTOCOL_NOT_FOUND", "no libav protocol handles '" + opts.source + "'");
+  }
+  bool allowed = false;
+  for (const auto& p : opts.protocols) allowed = allowed || p == proto;
+  if (!allowed) {
+    throw Error("PROTOCOL_NOT_ALLOWED", std::string("protocol '") + proto +
+                                            "' is not allowed (allowed: " + join(opts.protocols, ", ") +
+                                            "); pass it in the protocols option to allow it");
+  }
+  if (std::strcmp(proto, "file") == 0) {
+    std::string path = opts.source.rfind("file:", 0) == 0 ? opts.source.substr(5) : opts.source;
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) {
+      int e = errno;
+      throw Error(e == ENOENT ? "ENOENT" : e == EACCES ? "EACCES" : "IO",
+                  std::string("cannot open '") + path + "': " + std::strerror(e), AVERROR(e));
+    }
+    if (S_ISDIR(st.st_mode)) throw Error("EISDIR", "'" + path + "' is a directory", AVERROR(EISDIR));
+    if (S_ISREG(st.st_mode) && st.st_size == 0)
+      throw Error("INVALID_DATA", "'" + path + "' is an empty file", AVERROR_INVALIDDATA);
+  }
+  }
+
+  OpenedInput in;
+  in.guard = std::make_unique<InputGuard>();
+  in.guard->allowNested = opts.allowNestedInputs;
+  AVFormatContext* ctx = avformat_alloc_context();
+  if (!ctx) throw Error("ENOMEM", "avformat_alloc_context failed");
+  ctx->interrupt_callback.callback = interruptCallback;
+  ctx->interrupt_callback.opaque = in.guard.get();
+  in.guard->defaultIoOpen = ctx->io_open;
+  ctx->io_open = guardedIoOpen;
+
+  AVDictionary* dict = nullptr;
+  const std::string wl = join(opts.protocols, ",");
+  av_dict_set(&dict, "protocol_whitelist", wl.c_str(), 0);
+  int ret = avformat_open_input(&ctx, opts.source.c_str(), forced, &dict);
+  av_dict_free(&dict);
+  if (ret < 0) {  // avformat_open_input freed ctx
+    if (!in.guard->blockedUrl.empty())
+      throw Error("NESTED_INPUT_BLOCKED", "'" + opts.source + "' tried to open '" + in.guard->blockedUrl +
+                                              "'; nested inputs are refused unless allowNestedInputs is set", ret);
+    throwAvError(ret, "cannot open '" + opts.source + "'", "OPEN");
+  }
+  in.ctx.reset(ctx);
+  if (isRefusedDemuxer(ctx->iformat->name)) {
+    throw Error("INVALID_DATA", "'" + opts.source + "' is not a media file (only the '" +
+                                    ctx->iformat->name + "' text demuxer accepts it)",
+                AVERROR_INVALIDDATA);
+  }
+  ret = avformat_find_stream_info(ctx, nullptr);
+  if (ret < 0) throwAvError(ret, "cannot read stream info of '" + opts.source + "'", "INVALID_DATA");
+  if (!in.guard->blockedUrl.empty() && ctx->nb_streams == 0)
+    throw Error("NESTED_INPUT_BLOCKED", "'" + opts.source + "' tried to open '" + in.guard->blockedUrl +
+                                            "'; nested inputs are refused unless allowNestedInputs is set");
+  return in;
+}
+
+}  // namespace avcv

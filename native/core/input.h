@@ -1,0 +1,37 @@
+// Opening an untrusted media source: protocol whitelist, no nested opens,
+// interruptible blocking I/O, clear errors for missing/empty/non-media files.
+#pragma once
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ffptr.h"
+
+namespace avcv {
+
+struct InputOptions {
+  std::string source;                       // path or URL
+  std::vector<std::string> protocols{"file"};  // allowed libav protocols
+  bool allowNestedInputs = false;           // playlists/concat may open other inputs
+  std::string format;                       // forced input format/device ("lavfi"), empty = probe
+};
+
+// State the format context's callbacks read; owned alongside the context.
+struct InputGuard {
+  std::atomic<bool> interrupted{false};
+  int opens = 0;
+  bool allowNested = false;
+  std::string blockedUrl;
+  int (*defaultIoOpen)(AVFormatContext*, AVIOContext**, const char*, int, AVDictionary**) = nullptr;
+};
+
+struct OpenedInput {
+  std::unique_ptr<InputGuard> guard;  // must outlive ctx (declared first, destroyed last)
+  FormatContextPtr ctx;
+};
+
+// Opens and probes (avformat_find_stream_info) the source. Throws avcv::Error.
+OpenedInput openInput(const InputOptions& opts);
+
+}  // namespace avcv

@@ -1,0 +1,287 @@
+#include "video_reader.h"
+
+#include <cmath>
+#include <opencv2/core.hpp>
+
+#include "error.h"
+
+extern "C" {
+#include <libavutil/pixdesc.h>
+}
+
+namespace avcv {
+namespace {
+
+// Clockwise degrees (0/90/180/270) the display matrix asks for, as the ffmpeg
+// CLI's autorotate reads it; 0 for no matrix or a non-right angle.
+int clockwiseRotation(const StreamProbe& s) {
+  if (!s.hasRotation) return 0;
+  double theta = std::fmod(-s.rotation, 360.0);
+  if (theta < 0) theta += 360.0;
+  for (int r : {0, 90, 180, 270, 360})
+    if (std::fabs(theta - r) < 1.0) return r % 360;
+  return 0;
+}
+
+// Displayed-coordinates rectangle -> source-coordinates rectangle.
+Rect toSourceRect(const Rect& d, int rot, int srcW, int srcH) {
+  switch (rot) {
+    case 90: return {d.y, srcH - d.x - d.width, d.height, d.width};
+    case 270: return {srcW - d.y - d.height, d.x, d.height, d.width};
+    case 180: return {srcW - d.x - d.width, srcH - d.y - d.height, d.width, d.height};
+    default: return d;
+  }
+}
+
+std::string str(int v) { return std::to_string(v); }
+
+}  // namespace
+
+std::unique_ptr<VideoReader> VideoReader::open(const ReaderOptions& opts) {
+  std::unique_ptr<VideoReader> r(new VideoReader());
+  r->opts_ = opts;
+  r->input_ = openInput(opts.input);
+  AVFormatContext* ctx = r->input_.ctx.get();
+  const std::string& src = opts.input.source;
+
+  int idx;
+  if (opts.stream >= 0) {
+    if (opts.stream >= static_cast<int>(ctx->nb_streams))
+      throw Error("NO_VIDEO_STREAM", "stream " + str(opts.stream) + " does not exist in '" + src + "' (" +
+                                         str(ctx->nb_streams) + " streams)");
+    if (ctx->streams[opts.stream]->codecpar->codec_type != AVMEDIA_TYPE_VIDEO)
+      throw Error("NO_VIDEO_STREAM", "stream " + str(opts.stream) + " of '" + src + "' is not a video stream");
+    idx = opts.stream;
+  } else {
+    idx = av_find_best_stream(ctx, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+    if (idx < 0) throw Error("NO_VIDEO_STREAM", "'" + src + "' has no video stream", idx);
+  }
+  r->streamIndex_ = idx;
+  r->st_ = ctx->streams[idx];
+  for (unsigned i = 0; i < ctx->nb_streams; i++)
+    if (static_cast<int>(i) != idx) ctx->streams[i]->discard = AVDISCARD_ALL;
+  r->container_ = probeContext(ctx);
+
+  const AVCodecParameters* par = r->st_->codecpar;
+  const AVCodec* codec = avcodec_find_decoder(par->codec_id);
+  if (!codec)
+    throw Error("UNSUPPORTED_CODEC", "no decoder for codec '" + r->stream().codec + "' in '" + src + "'",
+                AVERROR_DECODER_NOT_FOUND);
+  r->dec_.reset(avcodec_alloc_context3(codec));
+  if (!r->dec_) throw Error("ENOMEM", "avcodec_alloc_context3 failed");
+  int ret = avcodec_parameters_to_context(r->dec_.get(), par);
+  if (ret < 0) throwAvError(ret, "avcodec_parameters_to_context", "DECODE");
+  r->dec_->pkt_timebase = r->st_->time_base;
+  r->dec_->thread_count = opts.threads;
+  r->dec_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  ret = avcodec_open2(r->dec_.get(), codec, nullptr);
+  if (ret < 0) throwAvError(ret, "cannot open decoder '" + std::string(codec->name) + "'", "DECODE");
+  if (par->width <= 0 || par->height <= 0)
+    throw Error("INVALID_DATA", "video stream " + str(idx) + " of '" + src + "' has no frame size");
+
+  r->frame_.reset(av_frame_alloc());
+  r->pkt_.reset(av_packet_alloc());
+  if (!r->frame_ || !r->pkt_) throw Error("ENOMEM", "allocation failed");
+
+  AVRational fr = r->st_->avg_frame_rate.num > 0 ? r->st_->avg_frame_rate : r->st_->r_frame_rate;
+  if (fr.num > 0 && fr.den > 0) r->defaultDuration_ = av_rescale_q(1, av_inv_q(fr), r->st_->time_base);
+
+  // Geometry: crop and resize are given in displayed (rotated) coordinates.
+  r->rotationCw_ = opts.autorotate ? clockwiseRotation(r->stream()) : 0;
+  const int srcW = par->width, srcH = par->height;
+  const bool swap = r->rotationCw_ == 90 || r->rotationCw_ == 270;
+  const int dispW = swap ? srcH : srcW, dispH = swap ? srcW : srcH;
+  Rect crop = opts.crop.width > 0 ? opts.crop : Rect{0, 0, dispW, dispH};
+  if (crop.x < 0 || crop.y < 0 || crop.width <= 0 || crop.height <= 0 || crop.x + crop.width > dispW ||
+      crop.y + crop.height > dispH)
+    throw Error("INVALID_ARGUMENT", "crop " + str(crop.width) + "x" + str(crop.height) + " at " + str(crop.x) +
+                                        "," + str(crop.y) + " does not fit the " + str(dispW) + "x" + str(dispH) +
+                                        " frame");
+  Rect srcCrop = alignCrop(toSourceRect(crop, r->rotationCw_, srcW, srcH), static_cast<AVPixelFormat>(par->format));
+  r->srcCrop_ = srcCrop;
+  // report the crop actually applied, back in displayed coordinates
+  Rect shown = srcCrop;
+  if (r->rotationCw_ == 90) shown = {srcH - srcCrop.y - srcCrop.height, srcCrop.x, srcCrop.height, srcCrop.width};
+  else if (r->rotationCw_ == 270) shown = {srcCrop.y, srcW - srcCrop.x - srcCrop.width, srcCrop.height, srcCrop.width};
+  else if (r->rotationCw_ == 180) shown = {srcW - srcCrop.x - srcCrop.width, srcH - srcCrop.y - srcCrop.height, srcCrop.width, srcCrop.height};
+  r->displayCrop_ = shown;
+
+  int outW = opts.width, outH = opts.height;
+  const bool even = isPlanarYuv(opts.format);
+  auto keepAspect = [even](double v) {
+    int n = std::max(1, static_cast<int>(std::lround(v)));
+    if (even && (n & 1)) n += 1;
+    return n;
+  };
+  if (outW <= 0 && outH <= 0) {
+    outW = crop.width;
+    outH = crop.height;
+  } else if (outW <= 0) {
+    outW = keepAspect(double(outH) * crop.width / crop.height);
+  } else if (outH <= 0) {
+    outH = keepAspect(double(outW) * crop.height / crop.width);
+  }
+  r->out_ = describeImage(opts.format, opts.layout, outW, outH);
+  r->pre_ = swap ? describeImage(opts.format, opts.layout, outH, outW) : r->out_;
+  if (r->rotationCw_) r->rotBuf_.resize(r->pre_.bytes);
+  r->conv_ = std::make_unique<FrameConverter>(r->pre_, opts.swsFlags, opts.swsThreads);
+  return r;
+}
+
+VideoReader::~VideoReader() = default;
+
+std::string VideoReader::decoderName() const { return dec_ && dec_->codec ? dec_->codec->name : ""; }
+
+ReaderStats VideoReader::stats() const {
+  std::lock_guard<std::mutex> lk(statsMu_);
+  return stats_;
+}
+
+void VideoReader::checkTruncation() {
+  AVFormatContext* ctx = input_.ctx.get();
+  const int64_t expected = st_->nb_frames;
+  const bool ioError = ctx->pb && ctx->pb->error && ctx->pb->error != AVERROR_EOF;
+  if ((expected > 0 && streamPackets_ < expected) || ioError) {
+    std::string msg = "'" + opts_.input.source + "' ended after " + std::to_string(streamPackets_) +
+                      (expected > 0 ? " of " + std::to_string(expected) : std::string()) +
+                      " packets of stream " + str(streamIndex_) + " (truncated file?)";
+    {
+      std::lock_guard<std::mutex> lk(statsMu_);
+      stats_.truncated = true;
+      stats_.lastError = msg;
+    }
+    if (opts_.corruptIsError) throw Error("TRUNCATED", msg, AVERROR_EOF);
+  }
+}
+
+void VideoReader::emit(AVFrame* f, uint8_t* dst, FrameMeta* meta) {
+  int64_t pts = f->best_effort_timestamp;
+  const int64_t dur = f->pkt_duration > 0 ? f->pkt_duration : defaultDuration_;
+  if (pts == AV_NOPTS_VALUE) pts = lastPts_ != AV_NOPTS_VALUE ? lastPts_ + dur : nextIndex_ * dur;
+  lastPts_ = pts;
+  const double tb = av_q2d(st_->time_base);
+  meta->pts = pts;
+  meta->time = pts * tb;
+  meta->duration = dur;
+  meta->durationSeconds = dur * tb;
+  meta->index = nextIndex_++;
+  meta->keyframe = f->key_frame != 0;
+  meta->corrupt = (f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags;
+  if (meta->corrupt) {
+    std::lock_guard<std::mutex> lk(statsMu_);
+    stats_.corruptFrames++;
+  }
+  if (meta->corrupt && opts_.corruptIsError)
+    throw Error("CORRUPT", "frame " + std::to_string(meta->index) + " of '" + opts_.input.source +
+                               "' decoded with errors");
+
+  if (!rotationCw_) {
+    conv_->convert(f, srcCrop_, dst);
+  } else {
+    conv_->convert(f, srcCrop_, rotBuf_.data());
+    const int code = rotationCw_ == 90 ? cv::ROTATE_90_CLOCKWISE
+                     : rotationCw_ == 180 ? cv::ROTATE_180 : cv::ROTATE_90_COUNTERCLOCKWISE;
+    for (int i = 0; i < pre_.planes; i++) {
+      const int type = CV_8UC(pre_.planeElemBytes[i]);
+      cv::Mat in(pre_.planeHeight[i], pre_.planeWidth[i], type, rotBuf_.data() + pre_.offset[i], pre_.linesize[i]);
+      cv::Mat out(out_.planeHeight[i], out_.planeWidth[i], type, dst + out_.offset[i], out_.linesize[i]);
+      cv::rotate(in, out, code);
+      if (out.data != dst + out_.offset[i]) throw Error("CONVERT", "rotation reallocated its output");
+    }
+  }
+  std::lock_guard<std::mutex> lk(statsMu_);
+  stats_.framesDecoded++;
+}
+
+bool VideoReader::next(uint8_t* dst, FrameMeta* meta) {
+  if (done_) return false;
+  AVFormatContext* ctx = input_.ctx.get();
+  AVCodecContext* dec = dec_.get();
+  for (;;) {
+    if (input_.guard->interrupted.load()) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
+    int ret = avcodec_receive_frame(dec, frame_.get());
+    if (ret == 0) {
+      try {
+        emit(frame_.get(), dst, meta);
+      } catch (...) {
+        av_frame_unref(frame_.get());
+        throw;
+      }
+      av_frame_unref(frame_.get());
+      return true;
+    }
+    if (ret == AVERROR_EOF) {
+      done_ = true;
+      return false;
+    }
+    if (ret != AVERROR(EAGAIN)) {
+      {
+        std::lock_guard<std::mutex> lk(statsMu_);
+        stats_.decodeErrors++;
+        stats_.lastError = avErrorString(ret);
+      }
+      if (opts_.corruptIsError) throwAvError(ret, "decoding '" + opts_.input.source + "' failed", "DECODE");
+      if (flushed_) {  // a draining decoder that errors has nothing more to give
+        done_ = true;
+        return false;
+      }
+      continue;
+    }
+    if (flushed_) {  // EAGAIN after the flush packet: should not happen; end rather than spin
+      done_ = true;
+      return false;
+    }
+    // The decoder wants input.
+    ret = av_read_frame(ctx, pkt_.get());
+    if (ret == AVERROR(EAGAIN)) continue;
+    if (ret == AVERROR_EXIT || input_.guard->interrupted.load())
+      throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
+    if (ret < 0) {
+      const bool eof = ret == AVERROR_EOF || (ctx->pb && avio_feof(ctx->pb));
+      if (!eof) {
+        {
+          std::lock_guard<std::mutex> lk(statsMu_);
+          stats_.demuxErrors++;
+          stats_.lastError = avErrorString(ret);
+        }
+        if (opts_.corruptIsError || ++consecutiveDemuxErrors_ > 64)
+          throwAvError(ret, "reading '" + opts_.input.source + "' failed", "DEMUX");
+        continue;
+      }
+      checkTruncation();
+      flushed_ = true;
+      ret = avcodec_send_packet(dec, nullptr);
+      if (ret < 0 && ret != AVERROR_EOF) throwAvError(ret, "flushing the decoder", "DECODE");
+      continue;
+    }
+    consecutiveDemuxErrors_ = 0;
+    if (pkt_->stream_index != streamIndex_) {
+      av_packet_unref(pkt_.get());
+      continue;
+    }
+    streamPackets_++;
+    const bool corruptPkt = pkt_->flags & AV_PKT_FLAG_CORRUPT;
+    {
+      std::lock_guard<std::mutex> lk(statsMu_);
+      stats_.packetsRead++;
+      if (corruptPkt) stats_.corruptPackets++;
+    }
+    if (corruptPkt && opts_.corruptIsError) {
+      av_packet_unref(pkt_.get());
+      throw Error("CORRUPT", "packet " + std::to_string(streamPackets_ - 1) + " of '" + opts_.input.source +
+                                 "' is corrupt", AVERROR_INVALIDDATA);
+    }
+    ret = avcodec_send_packet(dec, pkt_.get());
+    av_packet_unref(pkt_.get());
+    if (ret < 0 && ret != AVERROR(EAGAIN)) {
+      {
+        std::lock_guard<std::mutex> lk(statsMu_);
+        stats_.decodeErrors++;
+        stats_.lastError = avErrorString(ret);
+      }
+      if (opts_.corruptIsError) throwAvError(ret, "decoding '" + opts_.input.source + "' failed", "DECODE");
+    }
+  }
+}
+
+}  // namespace avcv

@@ -1,0 +1,106 @@
+// Sequential video decoding into caller memory: demux -> decode -> one
+// swscale pass (crop + scale + pixel format + layout) -> optional rotation.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "image.h"
+#include "input.h"
+#include "probe.h"
+
+namespace avcv {
+
+struct ReaderOptions {
+  InputOptions input;
+  int stream = -1;  // -1: libav's best video stream
+  int threads = 0;  // codec threads, 0 = auto
+  int swsThreads = 1;
+  PixFmt format = PixFmt::BGR24;
+  Layout layout = Layout::HWC;
+  int width = 0, height = 0;  // output size, 0 = source (after crop/rotation)
+  Rect crop;                  // in displayed coordinates; width 0 = none
+  int swsFlags = SWS_BICUBIC;
+  bool autorotate = false;
+  bool corruptIsError = false;  // onCorrupt: 'error' (true) | 'skip'
+};
+
+struct FrameMeta {
+  int64_t pts = 0;
+  double time = 0;
+  int64_t duration = 0;
+  double durationSeconds = 0;
+  int64_t index = 0;
+  bool keyframe = false;
+  bool corrupt = false;
+};
+
+struct ReaderStats {
+  int64_t framesDecoded = 0;
+  int64_t packetsRead = 0;
+  int64_t corruptPackets = 0;
+  int64_t decodeErrors = 0;
+  int64_t corruptFrames = 0;
+  int64_t demuxErrors = 0;
+  bool truncated = false;
+  std::string lastError;
+};
+
+class VideoReader {
+ public:
+  // Opens the source, picks the stream, opens the decoder. Throws avcv::Error.
+  static std::unique_ptr<VideoReader> open(const ReaderOptions& opts);
+  ~VideoReader();
+
+  // Decodes the next displayed frame into dst (exactly output().bytes bytes).
+  // Returns false at the end of the stream. Throws avcv::Error.
+  bool next(uint8_t* dst, FrameMeta* meta);
+
+  // Makes blocking I/O and next() return promptly (from any thread).
+  void interrupt() { input_.guard->interrupted.store(true); }
+
+  const ProbeResult& container() const { return container_; }
+  const StreamProbe& stream() const { return container_.streams[streamIndex_]; }
+  const ImageDesc& output() const { return out_; }
+  const ReaderOptions& options() const { return opts_; }
+  int rotation() const { return rotationCw_; }  // clockwise degrees applied (0 unless autorotate)
+  Rect effectiveCrop() const { return displayCrop_; }
+  std::string decoderName() const;
+  ReaderStats stats() const;
+
+ private:
+  VideoReader() = default;
+  bool receive(uint8_t* dst, FrameMeta* meta, bool* got);
+  void emit(AVFrame* f, uint8_t* dst, FrameMeta* meta);
+  void checkTruncation();
+
+  ReaderOptions opts_;
+  OpenedInput input_;
+  ProbeResult container_;
+  int streamIndex_ = 0;
+  AVStream* st_ = nullptr;
+  CodecContextPtr dec_;
+  FramePtr frame_;
+  PacketPtr pkt_;
+  ImageDesc out_;
+  ImageDesc pre_;  // before rotation (== out_ when no rotation)
+  std::unique_ptr<FrameConverter> conv_;
+  std::vector<uint8_t> rotBuf_;
+  int rotationCw_ = 0;
+  Rect displayCrop_;
+  Rect srcCrop_;
+  bool flushed_ = false;
+  bool done_ = false;
+  int64_t nextIndex_ = 0;
+  int64_t lastPts_ = AV_NOPTS_VALUE;
+  int64_t defaultDuration_ = 0;
+  int64_t streamPackets_ = 0;
+  int consecutiveDemuxErrors_ = 0;
+  mutable std::mutex statsMu_;
+  ReaderStats stats_;
+};
+
+}  // namespace avcv

@@ -1,0 +1,74 @@
+// Shared test helpers: media made at test time with the ffmpeg CLI (the
+// independent reference), ffprobe JSON, raw CLI frames.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A temp folder removed at process exit. */
+export function tempDir(prefix = 'avcv-test-') {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Runs the ffmpeg CLI; throws with its stderr on failure. */
+export function ffmpeg(args, opts = {}) {
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], {
+    maxBuffer: 1 << 30, ...opts,
+  });
+  if (r.status !== 0) throw new Error(`ffmpeg ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** ffprobe -of json with the given show flags. */
+export function ffprobe(file, args = ['-show_format', '-show_streams']) {
+  const out = execFileSync('ffprobe', ['-v', 'error', '-of', 'json', ...args, file], { maxBuffer: 1 << 30 });
+  return JSON.parse(out.toString());
+}
+
+/**
+ * The CLI's decoded frames as raw bytes: `ffmpeg -i F [-vf ...] -f rawvideo -pix_fmt P -`.
+ * fps_mode passthrough keeps every decoded frame (rawvideo would otherwise force CFR).
+ */
+export function cliFrames(file, pixFmt, { vf, sws, extra = [], inputArgs = [] } = {}) {
+  const args = [...inputArgs, '-i', file, '-map', '0:v:0', '-fps_mode', 'passthrough'];
+  if (sws) args.push('-sws_flags', sws);
+  if (vf) args.push('-vf', vf);
+  args.push(...extra, '-f', 'rawvideo', '-pix_fmt', pixFmt, '-');
+  return ffmpeg(args);
+}
+
+/** Makes a clip with testsrc2: makeClip(path, { size, rate, frames, codec, pixFmt, extra }). */
+export function makeClip(path, { size = '320x240', rate = 25, frames = 30, codec = 'libx264', pixFmt = 'yuv420p', extra = [], src = 'testsrc2' } = {}) {
+  ffmpeg(['-f', 'lavfi', '-i', `${src}=size=${size}:rate=${rate}`, '-frames:v', String(frames), '-c:v', codec,
+    ...(pixFmt ? ['-pix_fmt', pixFmt] : []), ...extra, path]);
+  return path;
+}
+
+/** Collects every frame of a reader (copies nothing: frames own their buffers). */
+export async function readAll(reader) {
+  const frames = [];
+  for await (const f of reader) frames.push(f);
+  return frames;
+}
+
+/** Concatenates frames' bytes. */
+export function concatFrames(frames) {
+  return Buffer.concat(frames.map((f) => Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength)));
+}
+
+/** Largest absolute byte difference between two equal-length buffers, and the count of differing bytes. */
+export function diffStats(a, b) {
+  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
+  let max = 0;
+  let count = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (d) {
+      count++;
+      if (d > max) max = d;
+    }
+  }
+  return { max, count };
+}

@@ -1,0 +1,119 @@
+// The declared surface of the native addon: the one contract between lib/ and native/.
+// lib/ validates and normalises every options object before it crosses.
+
+export interface NativeRational { num: number; den: number }
+
+export interface NativeStream {
+  index: number;
+  type: 'video' | 'audio' | 'subtitle' | 'data' | 'attachment' | 'unknown';
+  codec: string;
+  codecLongName: string;
+  profile: string | null;
+  bitRate: number | null;
+  timeBase: NativeRational;
+  startTime: number | null;
+  duration: number | null;
+  nbFrames: number | null;
+  tags: Record<string, string>;
+  width?: number;
+  height?: number;
+  pixelFormat?: string;
+  bitDepth?: number;
+  colorRange?: string;
+  colorSpace?: string;
+  colorPrimaries?: string;
+  colorTransfer?: string;
+  avgFrameRate?: NativeRational;
+  baseFrameRate?: NativeRational;
+  sampleAspectRatio?: NativeRational;
+  rotation?: number | null;
+  frameCount?: number | null;
+  frameCountExact?: boolean;
+  sampleRate?: number;
+  channels?: number;
+  channelLayout?: string | null;
+  sampleFormat?: string;
+}
+
+export interface NativeProbe {
+  format: string;
+  formatLongName: string;
+  duration: number | null;
+  startTime: number | null;
+  bitRate: number | null;
+  size: number | null;
+  tags: Record<string, string>;
+  streams: NativeStream[];
+}
+
+export interface NativeInputOptions {
+  source: string;
+  protocols: string[];
+  allowNestedInputs: boolean;
+  /** libav input format/device name; forced instead of probing (e.g. 'lavfi'). */
+  inputFormat?: string;
+}
+
+export interface NativeReaderOptions extends NativeInputOptions {
+  stream: number;            // -1 = best
+  threads: number;           // 0 = auto
+  swsThreads: number;
+  format: string;
+  layout: string;
+  width: number;             // 0 = source / keep aspect
+  height: number;
+  crop?: { x: number; y: number; width: number; height: number };
+  interpolation: string;
+  quality: 'fast' | 'accurate';
+  autorotate: boolean;
+  onCorrupt: 'skip' | 'error';
+}
+
+export interface NativeFrameResult {
+  data: Uint8Array;
+  pts: number;
+  time: number;
+  duration: number;
+  durationSeconds: number;
+  index: number;
+  keyframe: boolean;
+  corrupt: boolean;
+}
+
+export interface NativeReaderInfo {
+  container: NativeProbe;
+  stream: NativeStream;
+  decoder: string;
+  rotation: number;
+  output: { width: number; height: number; format: string; layout: string; bytes: number };
+  crop: { x: number; y: number; width: number; height: number };
+}
+
+export interface NativeReaderStats {
+  framesDecoded: number;
+  packetsRead: number;
+  corruptPackets: number;
+  corruptFrames: number;
+  decodeErrors: number;
+  demuxErrors: number;
+  truncated: boolean;
+  lastError: string | null;
+}
+
+export interface NativeReader {
+  info(): NativeReaderInfo | null;
+  push(buffer: Uint8Array): void;
+  next(): Promise<NativeFrameResult | null>;
+  close(): Promise<void>;
+  stats(): NativeReaderStats;
+}
+
+export interface NativeImageDesc { format: string; layout: string; width: number; height: number }
+
+export interface NativeAddon {
+  probe(options: NativeInputOptions): Promise<NativeProbe>;
+  openReader(options: NativeReaderOptions): Promise<NativeReader>;
+  describeImage(desc: NativeImageDesc): { bytes: number; avFormat: string };
+  convertImage(data: Uint8Array, src: NativeImageDesc, dst: NativeImageDesc): Uint8Array;
+  versions(): Record<string, string | boolean>;
+}
