@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Brings a fresh Debian 12 machine to a built avcv: installs the Debian
+# packages it lacks, the npm dev dependencies, compiles lib/ and the addon.
+# Idempotent and quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
+  libavfilter-dev libavdevice-dev libopencv-dev pkg-config cmake g++ make)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "avcv setup: installing Debian packages: ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm dependencies (scripts ignored: the addon is built below with cmake-js)
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "avcv setup: npm ci"
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+fi
+
+echo "avcv setup: compiling TypeScript"
+npx --no-install tsc -p tsconfig.json
+chmod +x dist/cli.js
+
+echo "avcv setup: building the native addon (cmake-js)"
+node scripts/build-native.js ${AVCV_BUILD_FLAGS:-} >/tmp/avcv-build.log 2>&1 || { cat /tmp/avcv-build.log; exit 1; }
+echo "avcv setup: ready"
