@@ -269,8 +269,8 @@ export class VideoReader implements AsyncIterable<Frame> {
 
   async #readOne(): Promise<Frame | null> {
     const nat = this.#native;
-    if (!nat) throw new AvcvError('CLOSED', 'the reader is closed', { source: this.#info.source });
     if (this.#signal?.aborted) throw abortError(this.#signal, this.#info.source);
+    if (!nat) throw new AvcvError('CLOSED', 'the reader is closed', { source: this.#info.source });
     if (this.#done) return null;
     if (this.#reuse && this.#held) {
       nat.push(this.#held); // the previous frame's buffer goes back to the decoder
@@ -283,6 +283,7 @@ export class VideoReader implements AsyncIterable<Frame> {
         nat.next().then(resolve, reject);
       });
     } catch (err) {
+      if (this.#signal?.aborted) throw abortError(this.#signal, this.#info.source);
       throw fromNative(err, this.#info.source);
     } finally {
       this.#abortReject = null;

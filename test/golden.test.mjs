@@ -4,6 +4,9 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { VideoReader, Frame } from '../dist/index.mjs';
 import { tempDir, ffmpeg, ffprobe, cliFrames, makeClip, readAll, concatFrames, diffStats } from './helpers.mjs';
 
@@ -227,13 +230,14 @@ describe('golden: resize and crop', () => {
     assert.deepEqual(got.info.crop, { x: 16, y: 10, width: 200, height: 150 });
   });
 
+  // Output widths here are multiples of 16; widths = 8 (mod 16) are tested out of process below.
   it('crop alone equals -vf crop=w:h:x:y', async () => {
-    await assertGolden(file, { crop: { x: 40, y: 30, width: 120, height: 100 } }, 'bgr24', { vf: 'crop=120:100:40:30' });
+    await assertGolden(file, { crop: { x: 40, y: 30, width: 128, height: 100 } }, 'bgr24', { vf: 'crop=128:100:40:30' });
   });
 
   it('resize alone (default bicubic) equals -vf scale=W:H (down and up)', async () => {
     await assertGolden(file, { resize: { width: 160, height: 120 } }, 'bgr24', { vf: 'scale=160:120' });
-    await assertGolden(file, { resize: { width: 400, height: 300 } }, 'rgb24', { vf: 'scale=400:300' });
+    await assertGolden(file, { format: 'rgb24', resize: { width: 400, height: 300 } }, 'rgb24', { vf: 'scale=400:300' });
   });
 
   const interp = [
@@ -252,7 +256,7 @@ describe('golden: resize and crop', () => {
   it("quality 'accurate' equals -sws_flags bicubic+accurate_rnd+full_chroma_int", async () => {
     const sws = 'bicubic+accurate_rnd+full_chroma_int';
     await assertGolden(file, { quality: 'accurate' }, 'bgr24', { sws });
-    await assertGolden(file, { quality: 'accurate', resize: { width: 160, height: 120 } }, 'rgb24', { sws, vf: 'scale=160:120' });
+    await assertGolden(file, { format: 'rgb24', quality: 'accurate', resize: { width: 160, height: 120 } }, 'rgb24', { sws, vf: 'scale=160:120' });
   });
 });
 
@@ -361,6 +365,53 @@ describe('golden: rotation', () => {
       assert.equal(auto.info.width, swapped ? 96 : 160);
       assert.equal(auto.info.height, swapped ? 160 : 96);
       assert.deepEqual([...auto.frames[0].shape], [auto.info.height, auto.info.width, 3]);
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Output widths that are not a multiple of 16. Decoded in a child process:
+// a write past the end of a frame buffer corrupts the heap, and must fail
+// this test rather than crash the whole file.
+// ---------------------------------------------------------------------------
+describe('golden: output widths = 8 (mod 16), out of process', () => {
+  const child = path('decode-child.mjs');
+  const lib = new URL('../dist/index.mjs', import.meta.url).href;
+  before(() => {
+    writeFileSync(child, `
+      import { createHash } from 'node:crypto';
+      import { VideoReader } from ${JSON.stringify(lib)};
+      const [file, opts, repeat] = [process.argv[2], JSON.parse(process.argv[3]), Number(process.argv[4])];
+      let digest = '';
+      for (let i = 0; i < repeat; i++) {
+        const hash = createHash('sha256');
+        const reader = await VideoReader.open(file, opts);
+        for await (const f of reader) hash.update(f.data);
+        await reader.close();
+        digest = hash.digest('hex');
+      }
+      process.stdout.write(digest);
+    `);
+  });
+
+  /** Decodes `repeat` times in a child; returns the sha256 of the frames' bytes. */
+  function childDigest(file, opts, repeat = 4) {
+    const r = spawnSync(process.execPath, [child, file, JSON.stringify(opts), String(repeat)], { encoding: 'utf8' });
+    assert.ok(r.status === 0, `child decoding ${JSON.stringify(opts)} exited with status ${r.status} signal ${r.signal}: ${r.stderr.slice(-500)}`);
+    return r.stdout;
+  }
+  const sha = (buf) => createHash('sha256').update(buf).digest('hex');
+
+  const cases = [
+    ['120x96 source, bgr24', '120x96', { format: 'bgr24' }, 'bgr24', {}],
+    ['328x96 source, rgb24', '328x96', { format: 'rgb24' }, 'rgb24', {}],
+    ['crop to width 120', '320x96', { crop: { x: 40, y: 0, width: 120, height: 96 } }, 'bgr24', { vf: 'crop=120:96:40:0' }],
+    ['resize to width 136', '320x96', { resize: { width: 136, height: 80 } }, 'bgr24', { vf: 'scale=136:80' }],
+  ];
+  for (const [name, size, opts, pixFmt, cli] of cases) {
+    it(`${name}: frames equal the CLI's and the process survives`, () => {
+      const file = makeClip(path(`w16-${size}.mp4`), { size, frames: 50 });
+      assert.equal(childDigest(file, opts), sha(cliFrames(file, pixFmt, cli)));
     });
   }
 });

@@ -58,6 +58,10 @@ static void envCleanup(void* arg) {
 void ReaderWrap::EnvTeardown() {
   hookRan_ = true;
   StopThread();
+  // Node tears the TSFN down itself at environment teardown; releasing it
+  // again from a later finalizer would touch freed memory.
+  tsfnReleased_ = true;
+  if (shared_) shared_->owner = nullptr;
 }
 
 ReaderWrap::~ReaderWrap() {
@@ -117,7 +121,12 @@ void ReaderWrap::Run() {
     }
     std::shared_ptr<ReaderShared> sh = shared_;
     tsfn_.NonBlockingCall([sh](Napi::Env env, Napi::Function) {
-      if (env && sh->owner) sh->owner->Drain(env);
+      // During environment teardown JS cannot run and settling a promise
+      // throws: nothing may escape a TSFN callback.
+      try {
+        if (env && sh->owner) sh->owner->Drain(env);
+      } catch (...) {
+      }
     });
     if (err || !got) return;
   }

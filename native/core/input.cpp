@@ -84,6 +84,11 @@ OpenedInput openInput(const InputOptions& opts) {
                   std::string("cannot open '") + path + "': " + std::strerror(e), AVERROR(e));
     }
     if (S_ISDIR(st.st_mode)) throw Error("EISDIR", "'" + path + "' is a directory", AVERROR(EISDIR));
+    // A FIFO or device can block read(2) forever, and the file protocol's
+    // reads do not poll the interrupt callback: refuse them.
+    if (!S_ISREG(st.st_mode))
+      throw Error("NOT_REGULAR_FILE", "'" + path + "' is not a regular file (FIFO, socket or device); " +
+                                          "reading it could block without end", AVERROR(EINVAL));
     if (S_ISREG(st.st_mode) && st.st_size == 0)
       throw Error("INVALID_DATA", "'" + path + "' is an empty file", AVERROR_INVALIDDATA);
   }
@@ -116,6 +121,11 @@ OpenedInput openInput(const InputOptions& opts) {
                                     ctx->iformat->name + "' text demuxer accepts it)",
                 AVERROR_INVALIDDATA);
   }
+  // concat opens each entry in a nested format context of its own, which does
+  // not go through io_open: refuse it outright unless nesting is allowed.
+  if (!opts.allowNestedInputs && std::strcmp(ctx->iformat->name, "concat") == 0)
+    throw Error("NESTED_INPUT_BLOCKED", "'" + opts.source + "' is a concat list, which opens other inputs; " +
+                                            "nested inputs are refused unless allowNestedInputs is set");
   ret = avformat_find_stream_info(ctx, nullptr);
   if (ret < 0) throwAvError(ret, "cannot read stream info of '" + opts.source + "'", "INVALID_DATA");
   if (!in.guard->blockedUrl.empty() && ctx->nb_streams == 0)

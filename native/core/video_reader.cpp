@@ -221,7 +221,9 @@ bool VideoReader::next(uint8_t* dst, FrameMeta* meta) {
         stats_.lastError = avErrorString(ret);
       }
       if (opts_.corruptIsError) throwAvError(ret, "decoding '" + opts_.input.source + "' failed", "DECODE");
-      if (flushed_) {  // a draining decoder that errors has nothing more to give
+      // While draining, frame threads may still hold good frames after a bad
+      // one: keep receiving (bounded, so a decoder stuck on errors ends).
+      if (flushed_ && ++postFlushErrors_ > 64) {
         done_ = true;
         return false;
       }
@@ -268,6 +270,11 @@ bool VideoReader::next(uint8_t* dst, FrameMeta* meta) {
     }
     if (corruptPkt && opts_.corruptIsError) {
       av_packet_unref(pkt_.get());
+      if (ctx->pb && avio_feof(ctx->pb)) {  // a partial last packet: the file is cut
+        checkTruncation();
+        throw Error("TRUNCATED", "'" + opts_.input.source + "' ends inside packet " +
+                                     std::to_string(streamPackets_ - 1) + " (truncated file?)", AVERROR_EOF);
+      }
       throw Error("CORRUPT", "packet " + std::to_string(streamPackets_ - 1) + " of '" + opts_.input.source +
                                  "' is corrupt", AVERROR_INVALIDDATA);
     }

@@ -99,6 +99,7 @@ class VideoReader {
   int64_t defaultDuration_ = 0;
   int64_t streamPackets_ = 0;
   int consecutiveDemuxErrors_ = 0;
+  int postFlushErrors_ = 0;
   mutable std::mutex statsMu_;
   ReaderStats stats_;
 };

@@ -1,0 +1,389 @@
+// API surface and option validation: wrong options throw TypeError/RangeError
+// naming the option; info/shape/data agree with ffprobe and with each other;
+// Frame.from wraps without copying; CJS and ESM entries are one module;
+// VideoCapture behaves like cv2.VideoCapture; the CLI works.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import * as esm from '../dist/index.mjs';
+import { VideoReader, VideoCapture, probe, Frame, AvcvError } from '../dist/index.mjs';
+import { tempDir, ffprobe, makeClip, cliFrames } from './helpers.mjs';
+
+const T = { timeout: 20_000 };
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dir = tempDir('avcv-api-');
+const W = 320;
+const H = 240;
+const N = 30;
+let clip;
+
+before(() => {
+  clip = makeClip(join(dir, 'clip.mp4'), { size: `${W}x${H}`, rate: 25, frames: N });
+});
+
+async function firstFrame(options) {
+  const r = await VideoReader.open(clip, options);
+  try {
+    return { frame: await r.read(), info: r.info };
+  } finally {
+    await r.close();
+  }
+}
+
+const named = (ctor, re) => (e) => {
+  assert.ok(e instanceof ctor, `expected ${ctor.name}, got ${e?.constructor?.name}: ${e?.message}`);
+  assert.match(e.message, re);
+  return true;
+};
+
+// ---- option validation ----
+
+test('an unknown option key is a TypeError naming it', T, async () => {
+  await assert.rejects(VideoReader.open(clip, { formt: 'rgb24' }), named(TypeError, /'formt'/));
+  await assert.rejects(VideoReader.open(clip, { resize: { width: 10, heigth: 10 } }), named(TypeError, /'heigth'/));
+  await assert.rejects(VideoReader.open(clip, { crop: { x: 0, y: 0, width: 10, height: 10, z: 1 } }), named(TypeError, /'z'/));
+  await assert.rejects(probe(clip, { format: 'rgb24' }), named(TypeError, /'format'/));
+  await assert.rejects(VideoCapture.open(clip, { bogus: true }), named(TypeError, /'bogus'/));
+});
+
+test("format 'xyz' is a TypeError naming format", T, async () => {
+  await assert.rejects(VideoReader.open(clip, { format: 'xyz' }), named(TypeError, /format/));
+  await assert.rejects(VideoReader.open(clip, { format: 'BGR24' }), named(TypeError, /format/));
+  await assert.rejects(VideoReader.open(clip, { layout: 'whc' }), named(TypeError, /layout/));
+});
+
+test("layout 'chw' with yuv420p / nv12, or 'planar' with rgb24, is a RangeError", T, async () => {
+  await assert.rejects(VideoReader.open(clip, { format: 'yuv420p', layout: 'chw' }), named(RangeError, /chw|layout/));
+  await assert.rejects(VideoReader.open(clip, { format: 'nv12', layout: 'hwc' }), named(RangeError, /layout/));
+  await assert.rejects(VideoReader.open(clip, { format: 'rgb24', layout: 'planar' }), named(RangeError, /planar/));
+});
+
+test('resize validation', T, async () => {
+  await assert.rejects(VideoReader.open(clip, { resize: { width: 0 } }), named(RangeError, /resize\.width/));
+  await assert.rejects(VideoReader.open(clip, { resize: { width: 1.5 } }), named(RangeError, /resize\.width/));
+  await assert.rejects(VideoReader.open(clip, { resize: { height: -4 } }), named(RangeError, /resize\.height/));
+  await assert.rejects(VideoReader.open(clip, { resize: { width: 100000 } }), named(RangeError, /resize\.width/));
+  await assert.rejects(VideoReader.open(clip, { resize: { width: '64' } }), named(TypeError, /resize\.width/));
+  await assert.rejects(VideoReader.open(clip, { resize: { width: NaN } }), named(TypeError, /resize\.width/));
+  await assert.rejects(VideoReader.open(clip, { resize: {} }), TypeError);
+  await assert.rejects(VideoReader.open(clip, { resize: 64 }), named(TypeError, /resize/));
+  await assert.rejects(VideoReader.open(clip, { resize: { width: 64, interpolation: 'cubic' } }), named(TypeError, /interpolation/));
+  await assert.rejects(VideoReader.open(clip, { format: 'yuv420p', resize: { width: 63 } }), RangeError);
+});
+
+test('crop outside the frame is refused', T, async () => {
+  const isCropError = (e) => {
+    assert.ok(e instanceof AvcvError || e instanceof RangeError, `${e?.constructor?.name}: ${e?.message}`);
+    assert.match(e.message, /crop/);
+    if (e instanceof AvcvError) assert.equal(e.source, clip);
+    return true;
+  };
+  await assert.rejects(VideoReader.open(clip, { crop: { x: 300, y: 0, width: 100, height: 100 } }), isCropError);
+  await assert.rejects(VideoReader.open(clip, { crop: { x: 0, y: 0, width: W + 2, height: 10 } }), isCropError);
+  await assert.rejects(VideoReader.open(clip, { crop: { x: 0, y: 200, width: 10, height: 41 } }), isCropError);
+  await assert.rejects(VideoReader.open(clip, { crop: { x: -1, y: 0, width: 10, height: 10 } }), named(RangeError, /crop\.x/));
+  await assert.rejects(VideoReader.open(clip, { crop: { x: 0, y: 0, width: 0, height: 10 } }), named(RangeError, /crop\.width/));
+  await assert.rejects(VideoReader.open(clip, { crop: { x: 0, y: 0, width: 10 } }), named(TypeError, /crop\.height/));
+});
+
+test('prefetch and other numeric options are range-checked', T, async () => {
+  await assert.rejects(VideoReader.open(clip, { prefetch: 0 }), named(RangeError, /prefetch/));
+  await assert.rejects(VideoReader.open(clip, { prefetch: 65 }), named(RangeError, /prefetch/));
+  await assert.rejects(VideoReader.open(clip, { prefetch: 2.5 }), named(RangeError, /prefetch/));
+  await assert.rejects(VideoReader.open(clip, { threads: -1 }), named(RangeError, /threads/));
+  await assert.rejects(VideoReader.open(clip, { reuseBuffers: 'yes' }), named(TypeError, /reuseBuffers/));
+  await assert.rejects(VideoReader.open(clip, { onCorrupt: 'ignore' }), named(TypeError, /onCorrupt/));
+  await assert.rejects(VideoReader.open(clip, { signal: {} }), named(TypeError, /signal/));
+  await assert.rejects(VideoReader.open(clip, { protocols: 'file' }), named(TypeError, /protocols/));
+  await assert.rejects(VideoReader.open(clip, null), TypeError);
+  await assert.rejects(VideoReader.open(42), TypeError);
+  await assert.rejects(VideoReader.open(''), TypeError);
+});
+
+// ---- info, shape, data ----
+
+test('reader.info agrees with ffprobe', T, async () => {
+  const ref = ffprobe(clip, ['-show_streams', '-count_frames']).streams[0];
+  const [num, den] = ref.avg_frame_rate.split('/').map(Number);
+  const r = await VideoReader.open(clip);
+  try {
+    const i = r.info;
+    assert.equal(i.source, clip);
+    assert.equal(i.width, ref.width);
+    assert.equal(i.height, ref.height);
+    assert.equal(i.format, 'bgr24');
+    assert.equal(i.layout, 'hwc');
+    assert.equal(i.channels, 3);
+    assert.deepEqual([...i.shape], [H, W, 3]);
+    assert.ok(Object.isFrozen(i.shape));
+    assert.equal(i.frameBytes, W * H * 3);
+    assert.equal(i.fps, num / den);
+    assert.equal(i.frameCount, Number(ref.nb_frames));
+    assert.equal(i.frameCount, Number(ref.nb_read_frames));
+    assert.equal(i.frameCountExact, true);
+    assert.ok(Math.abs(i.duration - Number(ref.duration)) < 1e-3, `${i.duration} vs ${ref.duration}`);
+    assert.equal(i.stream.codec, ref.codec_name);
+    assert.equal(i.stream.pixelFormat, ref.pix_fmt);
+    assert.equal(i.rotation, 0);
+    assert.equal(i.crop, null);
+    assert.equal(i.device.type, 'cpu');
+  } finally {
+    await r.close();
+  }
+});
+
+test('info with resize / crop / other formats', T, async () => {
+  let { info } = await firstFrame({ resize: { width: 160 } });
+  assert.equal(info.width, 160);
+  assert.equal(info.height, 120); // aspect kept
+  ({ info } = await firstFrame({ format: 'rgba', layout: 'chw', crop: { x: 10, y: 20, width: 100, height: 50 } }));
+  assert.deepEqual([...info.shape], [4, 50, 100]);
+  assert.equal(info.frameBytes, 4 * 50 * 100);
+  assert.deepEqual(info.crop, { x: 10, y: 20, width: 100, height: 50 });
+});
+
+test('frame.data is a Uint8Array of exactly the shape product', T, async () => {
+  const cases = [
+    [{ format: 'bgr24' }, [H, W, 3]],
+    [{ format: 'rgb24', layout: 'hwc' }, [H, W, 3]],
+    [{ format: 'rgb24', layout: 'chw' }, [3, H, W]],
+    [{ format: 'bgra' }, [H, W, 4]],
+    [{ format: 'gray' }, [H, W, 1]],
+    [{ format: 'yuv420p' }, [H * 3 / 2, W]],
+    [{ format: 'nv12' }, [H * 3 / 2, W]],
+  ];
+  for (const [opts, shape] of cases) {
+    const { frame, info } = await firstFrame(opts);
+    assert.ok(frame instanceof Frame);
+    assert.ok(frame.data instanceof Uint8Array, JSON.stringify(opts));
+    assert.deepEqual([...frame.shape], shape, JSON.stringify(opts));
+    assert.deepEqual([...info.shape], shape);
+    const bytes = shape.reduce((a, b) => a * b, 1);
+    assert.equal(frame.data.byteLength, bytes, JSON.stringify(opts));
+    assert.equal(frame.data.length, bytes);
+    assert.equal(info.frameBytes, bytes);
+    assert.equal(frame.width, W);
+    assert.equal(frame.height, H);
+    assert.equal(frame.format, opts.format);
+    assert.equal(frame.index, 0);
+    assert.equal(frame.keyframe, true);
+    assert.equal(frame.corrupt, false);
+    assert.equal(frame.time, 0);
+  }
+});
+
+test('frames match the CLI bytes (bgr24 and gray)', T, async () => {
+  for (const fmt of ['bgr24', 'gray']) {
+    const r = await VideoReader.open(clip, { format: fmt });
+    const ref = cliFrames(clip, fmt);
+    const fb = r.info.frameBytes;
+    let k = 0;
+    for await (const f of r) {
+      assert.equal(f.index, k);
+      assert.ok(Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength).equals(ref.subarray(k * fb, (k + 1) * fb)),
+        `${fmt} frame ${k} differs from the CLI`);
+      k++;
+    }
+    assert.equal(k, N);
+    assert.equal(r.stats.framesRead, N);
+  }
+});
+
+// ---- Frame ----
+
+test('Frame.from wraps without copying and checks the length', () => {
+  const ab = new ArrayBuffer(100 + 4 * 6 * 3);
+  const bytes = new Uint8Array(ab, 100, 4 * 6 * 3);
+  const f = Frame.from(bytes, { width: 6, height: 4, format: 'rgb24' });
+  assert.equal(f.data.buffer, ab);
+  assert.equal(f.data.byteOffset, 100);
+  assert.equal(f.data, bytes);
+  bytes[0] = 77;
+  assert.equal(f.data[0], 77);
+  assert.deepEqual([...f.shape], [4, 6, 3]);
+  assert.equal(f.layout, 'hwc');
+
+  const chw = Frame.from(new Uint8Array(3 * 4 * 6), { width: 6, height: 4, format: 'bgr24', layout: 'chw' });
+  assert.deepEqual([...chw.shape], [3, 4, 6]);
+  const yuv = Frame.from(new Uint8Array(6 * 4 * 3 / 2), { width: 6, height: 4, format: 'yuv420p' });
+  assert.deepEqual([...yuv.shape], [6, 6]);
+  assert.equal(yuv.layout, 'planar');
+  assert.deepEqual(yuv.planes.map((p) => [p.name, p.data.byteLength]), [['y', 24], ['u', 6], ['v', 6]]);
+  const gray = Frame.from(Buffer.alloc(24), { width: 6, height: 4, format: 'gray' });
+  assert.deepEqual([...gray.shape], [4, 6, 1]);
+
+  assert.throws(() => Frame.from(new Uint8Array(71), { width: 6, height: 4, format: 'rgb24' }), RangeError);
+  assert.throws(() => Frame.from(new Uint8Array(73), { width: 6, height: 4, format: 'rgb24' }), RangeError);
+  assert.throws(() => Frame.from(new Uint8Array(36), { width: 6, height: 4, format: 'yuv420p', layout: 'chw' }), RangeError);
+  assert.throws(() => Frame.from(new Uint8Array(15 * 3 / 2), { width: 5, height: 3, format: 'yuv420p' }), RangeError);
+  assert.throws(() => Frame.from([1, 2, 3], { width: 1, height: 1, format: 'rgb24' }), TypeError);
+  assert.throws(() => Frame.from(new Uint8Array(3), { width: 1, height: 1, format: 'rgb' }), named(TypeError, /format/));
+  assert.throws(() => Frame.from(new Uint8Array(3), { width: 1, height: 1, format: 'rgb24', stride: 3 }), named(TypeError, /'stride'/));
+});
+
+test('frame.to / toLayout against hand-computed values', () => {
+  // 2x2 bgr24: red, white / black, blue
+  const px = new Uint8Array([0, 0, 255, 255, 255, 255, 0, 0, 0, 255, 0, 0]);
+  const f = Frame.from(px, { width: 2, height: 2, format: 'bgr24' });
+  const rgb = f.to('rgb24');
+  assert.deepEqual([...rgb.data], [255, 0, 0, 255, 255, 255, 0, 0, 0, 0, 0, 255]);
+  assert.equal(rgb.format, 'rgb24');
+  assert.notEqual(rgb.data.buffer, f.data.buffer);
+  assert.deepEqual([...f.toLayout('chw').data], [0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 0, 0]);
+  assert.deepEqual([...f.toLayout('chw').shape], [3, 2, 2]);
+  assert.deepEqual([...f.toLayout('chw').toLayout('hwc').data], [...px]);
+  assert.deepEqual([...f.to('rgba').data], [255, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 255, 0, 0, 255, 255]);
+  // full-range BT.601 luma: 0.299 R + 0.587 G + 0.114 B
+  const gray = f.to('gray');
+  assert.deepEqual([...gray.shape], [2, 2, 1]);
+  const want = [0.299 * 255, 255, 0, 0.114 * 255];
+  gray.data.forEach((v, i) => assert.ok(Math.abs(v - want[i]) <= 1, `gray[${i}] = ${v}, want ~${want[i].toFixed(1)}`));
+  const yuv = f.to('yuv420p');
+  assert.deepEqual([...yuv.shape], [3, 2]);
+  assert.equal(yuv.layout, 'planar');
+  assert.throws(() => f.to('xyz'), named(TypeError, /format/));
+  assert.throws(() => f.to('yuv420p', { layout: 'hwc' }), RangeError);
+  assert.throws(() => f.to('gray', { lay: 'hwc' }), TypeError);
+});
+
+test('decoded frames: to() swaps channels exactly, toLayout() transposes exactly', T, async () => {
+  const { frame } = await firstFrame({ format: 'rgb24' });
+  const viaTo = frame.to('bgr24');
+  const { frame: direct } = await firstFrame({ format: 'bgr24' });
+  assert.ok(Buffer.from(viaTo.data).equals(Buffer.from(direct.data)), 'rgb24 -> bgr24 must be an exact swap');
+  assert.equal(viaTo.index, frame.index);
+  assert.equal(viaTo.time, frame.time);
+  assert.equal(viaTo.keyframe, frame.keyframe);
+  // hand transpose of the hwc frame
+  const A = W * H;
+  const manual = Buffer.alloc(3 * A);
+  for (let p = 0; p < A; p++) for (let c = 0; c < 3; c++) manual[c * A + p] = frame.data[p * 3 + c];
+  const chw = frame.toLayout('chw');
+  assert.deepEqual([...chw.shape], [3, H, W]);
+  assert.ok(Buffer.from(chw.data).equals(manual), 'toLayout(chw) is not an exact transpose');
+  assert.ok(Buffer.from(chw.toLayout('hwc').data).equals(Buffer.from(frame.data)));
+  // Decoding straight to chw goes through swscale's planar-RGB path, as the CLI's
+  // -pix_fmt gbrp does (fast mode: not bit-identical to rgb24 then transposed).
+  const { frame: directChw } = await firstFrame({ format: 'rgb24', layout: 'chw' });
+  const g = cliFrames(clip, 'gbrp').subarray(0, 3 * A); // planes G, B, R
+  const cliChw = Buffer.concat([g.subarray(2 * A, 3 * A), g.subarray(0, A), g.subarray(A, 2 * A)]);
+  assert.ok(Buffer.from(directChw.data).equals(cliChw), 'chw differs from the CLI gbrp frame');
+  // with quality 'accurate' both paths agree exactly
+  const { frame: acc } = await firstFrame({ format: 'rgb24', quality: 'accurate' });
+  const { frame: accChw } = await firstFrame({ format: 'rgb24', layout: 'chw', quality: 'accurate' });
+  assert.ok(Buffer.from(acc.toLayout('chw').data).equals(Buffer.from(accChw.data)));
+});
+
+// ---- module entries ----
+
+test('CJS require and the ESM entry export the same names and classes', () => {
+  const require = createRequire(import.meta.url);
+  const cjs = require('../dist/index.js');
+  const esmNames = Object.keys(esm).filter((k) => k !== 'default').sort();
+  assert.deepEqual(Object.keys(cjs).filter((k) => k !== '__esModule').sort(), esmNames);
+  for (const k of esmNames) assert.equal(cjs[k], esm[k], k);
+  assert.equal(cjs.VideoReader, VideoReader);
+  assert.equal(cjs.AvcvError, AvcvError);
+  assert.equal(esm.default.VideoReader, VideoReader);
+  for (const k of ['VideoReader', 'VideoCapture', 'probe', 'Frame', 'AvcvError', 'versions']) assert.ok(esmNames.includes(k), k);
+  const v = esm.versions();
+  assert.equal(typeof v, 'object');
+  // the package's own exports map resolves to the same files
+  const self = createRequire(join(root, 'package.json'));
+  assert.equal(self.resolve('avcv'), join(root, 'dist', 'index.js'));
+});
+
+// ---- VideoCapture ----
+
+test('VideoCapture: open / get / read / set(posFrames) / release like cv2', T, async () => {
+  const ref = ffprobe(clip).streams[0];
+  const cap = await VideoCapture.open(clip);
+  try {
+    assert.equal(cap.isOpened(), true);
+    assert.equal(cap.get('width'), ref.width);
+    assert.equal(cap.get('height'), ref.height);
+    assert.equal(cap.get('fps'), 25);
+    assert.equal(cap.get('frameCount'), Number(ref.nb_frames));
+    assert.equal(cap.get('posFrames'), 0);
+    assert.equal(cap.get('posMsec'), 0);
+    assert.throws(() => cap.get('CAP_PROP_FPS'), TypeError);
+
+    const all = cliFrames(clip, 'bgr24');
+    const fb = W * H * 3;
+    const cliFrame = (n) => all.subarray(n * fb, (n + 1) * fb);
+
+    const a = await cap.read();
+    assert.equal(a.ok, true);
+    assert.equal(a.frame.format, 'bgr24');
+    assert.deepEqual([...a.frame.shape], [H, W, 3]);
+    assert.ok(Buffer.from(a.frame.data).equals(cliFrame(0)));
+    const b = await cap.read();
+    assert.ok(Buffer.from(b.frame.data).equals(cliFrame(1)));
+    assert.equal(cap.get('posFrames'), 2);
+    assert.ok(Math.abs(cap.get('posMsec') - 40) < 1e-6, `posMsec ${cap.get('posMsec')}`);
+
+    for (const n of [17, 3, 0, N - 1]) {
+      assert.equal(await cap.set('posFrames', n), true);
+      assert.equal(cap.get('posFrames'), n);
+      const { ok, frame } = await cap.read();
+      assert.equal(ok, true);
+      assert.equal(frame.index, n);
+      assert.ok(Buffer.from(frame.data).equals(cliFrame(n)), `frame after set(posFrames, ${n}) is not the CLI's frame ${n}`);
+      assert.equal(cap.get('posFrames'), n + 1);
+    }
+    // at the end: { ok: false, frame: null }, repeatedly
+    assert.deepEqual(await cap.read(), { ok: false, frame: null });
+    assert.deepEqual(await cap.read(), { ok: false, frame: null });
+    assert.equal(await cap.set('posFrames', N + 5), false);
+    await assert.rejects(cap.set('posMsec', 0), TypeError);
+    await assert.rejects(cap.set('posFrames', -1), RangeError);
+  } finally {
+    await cap.release();
+  }
+  assert.equal(cap.isOpened(), false);
+  assert.deepEqual(await cap.read(), { ok: false, frame: null });
+  await cap.release(); // twice is fine
+  await assert.rejects(cap.set('posFrames', 0), (e) => e instanceof AvcvError && e.code === 'CLOSED');
+});
+
+test('VideoCapture: read() to the end returns every frame then {ok:false, frame:null}', T, async () => {
+  const cap = await VideoCapture.open(clip, { format: 'gray' });
+  let n = 0;
+  for (;;) {
+    const { ok, frame } = await cap.read();
+    if (!ok) {
+      assert.equal(frame, null);
+      break;
+    }
+    assert.equal(frame.format, 'gray');
+    n++;
+  }
+  assert.equal(n, N);
+  await cap.release();
+  await assert.rejects(VideoCapture.open(join(dir, 'nope.mp4')), (e) => e instanceof AvcvError && e.code === 'ENOENT');
+});
+
+// ---- CLI ----
+
+test('CLI: demo exits 0 and prints a frame shape line', T, () => {
+  const r = spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), 'demo'], { encoding: 'utf8', timeout: 15_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /shape \[720, 1280, 3\]/);
+  assert.match(r.stdout, /frames: 120\b/);
+});
+
+test('CLI: probe of a missing file exits non-zero with the code in stderr', T, () => {
+  const r = spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), 'probe', join(dir, 'missing.mp4')], { encoding: 'utf8', timeout: 10_000 });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /ENOENT/);
+  const ok = spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), 'probe', clip, '--json'], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(ok.status, 0, ok.stderr);
+  const j = JSON.parse(ok.stdout);
+  assert.equal(j.streams[0].width, W);
+  const bad = spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), 'nonsense'], { encoding: 'utf8', timeout: 10_000 });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /usage/);
+});
