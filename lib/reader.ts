@@ -167,6 +167,7 @@ export class VideoReader implements AsyncIterable<Frame> {
   #done = false;
   #framesRead = 0;
   #allocated = 0;
+  #padding: number;
   #finalStats: NativeReaderStats | null = null;
   #signal?: AbortSignal;
   #onAbort?: () => void;
@@ -178,6 +179,7 @@ export class VideoReader implements AsyncIterable<Frame> {
     this.#prefetch = n.prefetch;
     this.#reuse = n.reuse;
     this.#signal = n.signal;
+    this.#padding = nat.info()!.output.padding;
     for (let i = 0; i < this.#prefetch; i++) nat.push(this.#alloc());
     if (n.signal) {
       this.#onAbort = () => {
@@ -253,8 +255,10 @@ export class VideoReader implements AsyncIterable<Frame> {
     // reuse mode keeps prefetch + 1 buffers in all: prefetch lent + the one the caller holds
     if (this.#reuse && this.#pool.length) return this.#pool.pop()!;
     this.#allocated++;
-    const buf = Buffer.allocUnsafeSlow(this.#info.frameBytes);
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    // padded allocation (the native conversion may write scratch bytes past the
+    // frame's end); frame.data is the exact-length view
+    const buf = Buffer.allocUnsafeSlow(this.#info.frameBytes + this.#padding);
+    return new Uint8Array(buf.buffer, buf.byteOffset, this.#info.frameBytes);
   }
 
   /**

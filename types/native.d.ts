@@ -85,7 +85,8 @@ export interface NativeReaderInfo {
   stream: NativeStream;
   decoder: string;
   rotation: number;
-  output: { width: number; height: number; format: string; layout: string; bytes: number };
+  /** bytes: the frame; padding: scratch bytes every lent buffer needs after it (swscale writes past the end). */
+  output: { width: number; height: number; format: string; layout: string; bytes: number; padding: number };
   crop: { x: number; y: number; width: number; height: number };
 }
 
@@ -113,7 +114,7 @@ export interface NativeImageDesc { format: string; layout: string; width: number
 export interface NativeAddon {
   probe(options: NativeInputOptions): Promise<NativeProbe>;
   openReader(options: NativeReaderOptions): Promise<NativeReader>;
-  describeImage(desc: NativeImageDesc): { bytes: number; avFormat: string };
+  describeImage(desc: NativeImageDesc): { bytes: number; avFormat: string; padding: number };
   convertImage(data: Uint8Array, src: NativeImageDesc, dst: NativeImageDesc): Uint8Array;
   versions(): Record<string, string | boolean>;
 }

@@ -1,6 +1,9 @@
 // Module entry: probe(), openReader(), image helpers, versions.
 #include <napi.h>
 
+#include <cstdlib>
+#include <cstring>
+#include <vector>
 #include <opencv2/core.hpp>
 
 #include "../core/image.h"
@@ -188,6 +191,7 @@ Napi::Value DescribeImage(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("bytes", Napi::Number::New(env, static_cast<double>(d.bytes)));
   o.Set("avFormat", av_get_pix_fmt_name(d.avFormat));
+  o.Set("padding", Napi::Number::New(env, static_cast<double>(avcv::kDstPadding)));
   return o;
 }
 
@@ -202,9 +206,21 @@ Napi::Value ConvertImage(const Napi::CallbackInfo& info) {
   if (src.ByteLength() != sd.bytes)
     throw Napi::RangeError::New(env, "data has " + std::to_string(src.ByteLength()) + " bytes, the image needs " +
                                          std::to_string(sd.bytes));
-  Napi::Uint8Array out = Napi::Uint8Array::New(env, dd.bytes);
+  // padded ArrayBuffer (swscale may write past the end), exact-length view
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, dd.bytes + avcv::kDstPadding);
+  Napi::Uint8Array out = Napi::Uint8Array::New(env, dd.bytes, ab, 0);
+  // swscale's SIMD loads may read past the source's end too: use it in place
+  // only when its ArrayBuffer has the padding (reader frames do), else a
+  // padded scratch copy.
+  const uint8_t* srcData = src.Data();
+  std::vector<uint8_t> scratch;
+  if (src.ArrayBuffer().ByteLength() - src.ByteOffset() < sd.bytes + avcv::kDstPadding) {
+    scratch.resize(sd.bytes + avcv::kDstPadding);
+    std::memcpy(scratch.data(), srcData, sd.bytes);
+    srcData = scratch.data();
+  }
   try {
-    avcv::convertImage(sd, src.Data(), dd, out.Data());
+    avcv::convertImage(sd, srcData, dd, out.Data());
   } catch (const avcv::Error& e) {
     throw makeError(env, toInfo(e));
   }
@@ -233,7 +249,29 @@ Napi::Value Versions(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+// libav logs to stderr by default; a library stays quiet unless asked
+// (AVCV_LOG=quiet|error|warning|info|verbose|debug). Errors reach callers as
+// AvcvError and stats.lastError instead.
+void initLogging() {
+  static const bool once = [] {
+    const char* v = std::getenv("AVCV_LOG");
+    int level = AV_LOG_QUIET;
+    if (v) {
+      std::string s(v);
+      if (s == "error") level = AV_LOG_ERROR;
+      else if (s == "warning") level = AV_LOG_WARNING;
+      else if (s == "info") level = AV_LOG_INFO;
+      else if (s == "verbose") level = AV_LOG_VERBOSE;
+      else if (s == "debug") level = AV_LOG_DEBUG;
+    }
+    av_log_set_level(level);
+    return true;
+  }();
+  (void)once;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  initLogging();
   auto* data = new AddonData();
   data->readerCtor = Napi::Persistent(ReaderWrap::Init(env));
   env.SetInstanceData<AddonData>(data);

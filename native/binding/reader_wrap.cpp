@@ -186,6 +186,7 @@ Napi::Value ReaderWrap::Info(const Napi::CallbackInfo& info) {
   out.Set("format", avcv::pixFmtName(r.options().format));
   out.Set("layout", avcv::layoutName(r.options().layout));
   out.Set("bytes", Napi::Number::New(env, static_cast<double>(d.bytes)));
+  out.Set("padding", Napi::Number::New(env, static_cast<double>(avcv::kDstPadding)));
   o.Set("output", out);
   avcv::Rect c = r.effectiveCrop();
   Napi::Object crop = Napi::Object::New(env);
@@ -225,9 +226,11 @@ Napi::Value ReaderWrap::Push(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   Napi::Uint8Array arr = info[0].As<Napi::Uint8Array>();
-  if (arr.ByteLength() != reader_->output().bytes) {
+  const size_t room = arr.ArrayBuffer().ByteLength() - arr.ByteOffset();
+  if (arr.ByteLength() != reader_->output().bytes || room < arr.ByteLength() + avcv::kDstPadding) {
     Napi::RangeError::New(env, "push(): buffer has " + std::to_string(arr.ByteLength()) + " bytes, the frame needs " +
-                                   std::to_string(reader_->output().bytes))
+                                   std::to_string(reader_->output().bytes) + " with " +
+                                   std::to_string(avcv::kDstPadding) + " bytes of padding after it in its ArrayBuffer")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }

@@ -9,6 +9,11 @@
 
 namespace avcv {
 
+// Bytes every destination buffer must have beyond the image: swscale's SIMD
+// writers (e.g. x86 yuv2rgb) store whole blocks and can run past the last
+// row's end, as FFmpeg assumes padded buffers.
+constexpr size_t kDstPadding = 64;
+
 enum class PixFmt { BGR24, RGB24, GRAY, BGRA, RGBA, YUV420P, NV12 };
 enum class Layout { HWC, CHW, PLANAR };
 

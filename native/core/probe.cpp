@@ -39,7 +39,8 @@ StreamProbe probeStream(AVFormatContext* ctx, int index) {
   s.codec = cd ? cd->name : "unknown";
   s.codecLongName = cd && cd->long_name ? cd->long_name : "";
   const char* prof = avcodec_profile_name(par->codec_id, par->profile);
-  s.profile = prof ? prof : "";
+  // as ffprobe: the profile's name, else its number when it is known
+  s.profile = prof ? prof : (par->profile != FF_PROFILE_UNKNOWN ? std::to_string(par->profile) : "");
   s.bitRate = par->bit_rate;
   s.timeBase = {st->time_base.num, st->time_base.den};
   if (st->start_time != AV_NOPTS_VALUE) {
@@ -65,7 +66,9 @@ StreamProbe probeStream(AVFormatContext* ctx, int index) {
     s.colorTransfer = orUnknown(av_color_transfer_name(par->color_trc));
     s.avgFrameRate = {st->avg_frame_rate.num, st->avg_frame_rate.den};
     s.baseFrameRate = {st->r_frame_rate.num, st->r_frame_rate.den};
-    s.sampleAspectRatio = {par->sample_aspect_ratio.num, par->sample_aspect_ratio.den};
+    // as ffprobe: the stream's SAR (e.g. Matroska display size) before the codec's
+    AVRational sar = av_guess_sample_aspect_ratio(ctx, const_cast<AVStream*>(st), nullptr);
+    s.sampleAspectRatio = {sar.num, sar.den};
     const uint8_t* dm = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, nullptr);
     if (dm) {
       double r = av_display_rotation_get(reinterpret_cast<const int32_t*>(dm));

@@ -55,7 +55,8 @@ class VideoReader {
   static std::unique_ptr<VideoReader> open(const ReaderOptions& opts);
   ~VideoReader();
 
-  // Decodes the next displayed frame into dst (exactly output().bytes bytes).
+  // Decodes the next displayed frame into dst, which must have
+  // output().bytes + kDstPadding writable bytes (the padding is scratch).
   // Returns false at the end of the stream. Throws avcv::Error.
   bool next(uint8_t* dst, FrameMeta* meta);
 
