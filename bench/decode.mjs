@@ -277,7 +277,13 @@ function installPeers() {
 }
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  let args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error(`bench/decode.mjs: ${e.message} (see --help)`);
+    process.exit(2);
+  }
   if (!existsSync(join(ROOT, 'dist/index.mjs')) || !existsSync(join(ROOT, 'build/Release/avcv.node'))) {
     throw new Error('avcv is not built: run `npm run build` first');
   }
@@ -294,7 +300,6 @@ async function main() {
     { id: 'cli', label: 'ffmpeg CLI -f null (limit)', copies: '-', run: (clip) => runCli(clip.file) },
     { id: 'avcv', label: 'avcv for-await', copies: '0', job: { kind: 'avcv', opts: {} } },
     { id: 'avcv-reuse', label: 'avcv reuseBuffers', copies: '0', job: { kind: 'avcv', opts: { reuseBuffers: true } } },
-    { id: 'avcv-conv2', label: 'avcv convertThreads:2', copies: '0', job: { kind: 'avcv', opts: { convertThreads: 2 } } },
     ...args.threads.map((t) => ({ id: `avcv-t${t}`, label: `avcv threads:${t}`, copies: '0', job: { kind: 'avcv', opts: { threads: t } } })),
     { id: 'pipe', label: 'child_process pipe', copies: '1', job: { kind: 'pipe' } },
   ];

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { NativeAddon } from '../types/native';
 
@@ -11,6 +12,15 @@ export function native(): NativeAddon {
   if (cached) return cached;
   const root = path.resolve(__dirname, '..');
   try {
+    // node-gyp-build: prebuilds/ first, then build/Release. In a source
+    // checkout a build newer than the prebuild wins, so a stale prebuild
+    // never shadows a fresh compile.
+    const local = path.join(root, 'build', 'Release', 'avcv.node');
+    const pre = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'avcv.napi.node');
+    if (fs.existsSync(local) && fs.existsSync(pre) && fs.statSync(local).mtimeMs > fs.statSync(pre).mtimeMs) {
+      cached = require(local) as NativeAddon;
+      return cached;
+    }
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const load = require('node-gyp-build') as (dir: string) => NativeAddon;
     cached = load(root);

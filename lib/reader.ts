@@ -23,8 +23,6 @@ export interface VideoReaderOptions extends InputOptions {
   stream?: number;
   /** Codec threads (default 0 = auto). */
   threads?: number;
-  /** swscale slice threads for the conversion (default 1). */
-  convertThreads?: number;
   /** Frames decoded ahead of the consumer (1..64, default 3). Memory is bounded by this. */
   prefetch?: number;
   /** Cancels a pending read promptly and closes the reader. */
@@ -49,7 +47,7 @@ export interface VideoReaderOptions extends InputOptions {
 }
 
 const READER_KEYS = ['protocols', 'allowNestedInputs', 'format', 'layout', 'resize', 'crop', 'stream', 'threads',
-  'convertThreads', 'prefetch', 'signal', 'reuseBuffers', 'autorotate', 'quality', 'onCorrupt', 'inputFormat'] as const;
+  'prefetch', 'signal', 'reuseBuffers', 'autorotate', 'quality', 'onCorrupt', 'inputFormat'] as const;
 
 export interface ReaderInfo {
   source: string;
@@ -132,7 +130,9 @@ function normalise(source: unknown, options: unknown): Normalised {
       ...input,
       stream: options.stream === undefined ? -1 : int('stream', options.stream, 0, 65535),
       threads: options.threads === undefined ? 0 : int('threads', options.threads, 0, 64),
-      swsThreads: options.convertThreads === undefined ? 1 : int('convertThreads', options.convertThreads, 1, 64),
+      // One conversion thread: with tightly packed rows, swscale's SIMD row
+      // overrun would race across slice threads (seen corrupting pixels).
+      swsThreads: 1,
       format, layout, width, height, crop, interpolation,
       quality: options.quality === undefined ? 'fast' : oneOf('quality', options.quality, ['fast', 'accurate'] as const),
       autorotate: options.autorotate === undefined ? false : bool('autorotate', options.autorotate),

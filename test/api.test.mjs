@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
 import * as esm from '../dist/index.mjs';
 import { VideoReader, VideoCapture, probe, Frame, AvcvError } from '../dist/index.mjs';
 import { tempDir, ffprobe, makeClip, cliFrames } from './helpers.mjs';
@@ -386,4 +387,19 @@ test('CLI: probe of a missing file exits non-zero with the code in stderr', T, (
   const bad = spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), 'nonsense'], { encoding: 'utf8', timeout: 10_000 });
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /usage/);
+});
+
+test('an addon that cannot load says why and what to run', () => {
+  // a copy of the package without any native build
+  const pkg = tempDir('avcv-noaddon-');
+  const root = new URL('..', import.meta.url).pathname;
+  cpSync(join(root, 'dist'), join(pkg, 'dist'), { recursive: true });
+  cpSync(join(root, 'package.json'), join(pkg, 'package.json'));
+  mkdirSync(join(pkg, 'node_modules'));
+  symlinkSync(join(root, 'node_modules', 'node-gyp-build'), join(pkg, 'node_modules', 'node-gyp-build'));
+  const r = spawnSync(process.execPath, ['-e', "require('./dist/index.js').versions()"], { cwd: pkg, encoding: 'utf8' });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /no native build/i);
+  assert.match(r.stderr, /npm run build:native/);
+  assert.match(r.stderr, /apt-get install -y .*libavformat-dev/);
 });

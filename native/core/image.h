@@ -53,6 +53,8 @@ bool parseInterpolation(const std::string& s, int* swsFlags);
 // context is set up the way the ffmpeg CLI's scale filter sets it up
 // (bicubic by default, MPEG-2 chroma siting for yuv420p, the frame's own
 // colour matrix and range), so default output equals `ffmpeg -pix_fmt X`.
+// Use threads = 1 with tightly packed destinations: swscale's SIMD writers
+// overrun each row's end into the next row, which slice threads would race on.
 class FrameConverter {
  public:
   FrameConverter(const ImageDesc& dst, int swsFlags, int threads) : dst_(dst), flags_(swsFlags), threads_(threads) {}
