@@ -298,7 +298,9 @@ export class VideoReader implements AsyncIterable<Frame> {
     }
     this.#framesRead++;
     if (this.#reuse) this.#held = res.data;
-    if (!this.#reuse || this.#allocated < this.#prefetch + 1) nat.push(this.#alloc());
+    // the reader may have been closed while this frame was on its way: the
+    // frame is still good, but nothing more is lent
+    if (this.#native === nat && (!this.#reuse || this.#allocated < this.#prefetch + 1)) nat.push(this.#alloc());
     return new Frame({
       data: res.data, width: this.#info.width, height: this.#info.height, format: this.#info.format,
       layout: this.#info.layout, pts: res.pts, time: res.time, duration: res.duration,
