@@ -19,6 +19,12 @@ export class AvcvError extends Error {
 /** Turns an error from the native addon into an AvcvError (TypeError/RangeError pass through). */
 export function fromNative(err: unknown, source?: string, stackFrom?: Error): Error {
   if (err instanceof TypeError || err instanceof RangeError) return err;
+  // a bad value found natively (e.g. an odd width for yuv420p) is still a bad argument
+  if ((err as { code?: unknown })?.code === 'INVALID_ARGUMENT') {
+    const r = new RangeError(String((err as Error).message));
+    if (stackFrom?.stack) r.stack = `RangeError: ${r.message}\n${stackFrom.stack.split('\n').slice(1).join('\n')}`;
+    return r;
+  }
   const e = err as { code?: unknown; message?: unknown; averror?: unknown };
   const code = typeof e?.code === 'string' ? e.code : 'INTERNAL';
   const message = typeof e?.message === 'string' ? e.message : String(err);

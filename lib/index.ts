@@ -4,6 +4,8 @@ export { PIXEL_FORMATS, LAYOUTS, type PixelFormat, type Layout, type Plane } fro
 export { probe, type ProbeResult, type StreamInfo, type VideoStreamInfo, type AudioStreamInfo, type Rational } from './probe';
 export { VideoReader, type VideoReaderOptions, type ReaderInfo, type ReaderStats, type Interpolation } from './reader';
 export { VideoCapture, type CaptureProperty } from './capture';
+export { VideoWriter, type VideoWriterOptions, type WriterInfo, type WriterStats, type AudioOptions, type Container } from './writer';
+export { transform, type TransformFn, type TransformOptions, type TransformProgress, type TransformSummary } from './transform';
 export type { InputOptions } from './source';
 import { native } from './native';
 

@@ -109,11 +109,62 @@ export interface NativeReader {
   stats(): NativeReaderStats;
 }
 
+export interface NativeWriterOptions {
+  path: string;
+  container: string;
+  width: number;
+  height: number;
+  fps: NativeRational;
+  timeBase?: NativeRational;
+  codec: string;
+  crf?: number;
+  bitrate?: number;
+  preset?: string;
+  profile?: string;
+  tune?: string;
+  gop?: number;
+  threads?: number;
+  codecOptions?: Record<string, string>;
+  pixelFormat: string;
+  inputFormat: string;
+  inputLayout: string;
+  faststart?: boolean;
+  metadata?: Record<string, string>;
+  audio?: { mode: 'copy' | 'encode' | 'auto' | 'none'; source: string; protocols: string[]; shift?: number; start?: number };
+}
+
+export interface NativeWriterStats {
+  frames: number;
+  packets: number;
+  bytes: number;
+  audioPackets: number;
+  encoder: string;
+  pixelFormat: string;
+  audioMode: 'none' | 'copy' | 'encode';
+  audioCodec: string | null;
+  videoDuration: number;
+  audioDuration: number;
+}
+
+export interface NativeWriter {
+  info(): { encoder: string; inputBytes: number; stats: NativeWriterStats } | null;
+  /** Resolves once the frame has been converted out of `data` (reusable then). pts in the time base. */
+  write(data: Uint8Array, pts: number): Promise<void>;
+  /** Flushes, writes the trailer and closes the file (at its temp path). */
+  finish(): Promise<NativeWriterStats>;
+  /** Stops and removes the unfinished output. */
+  abort(): Promise<void>;
+  stats(): NativeWriterStats;
+}
+
 export interface NativeImageDesc { format: string; layout: string; width: number; height: number }
 
 export interface NativeAddon {
   probe(options: NativeInputOptions): Promise<NativeProbe>;
   openReader(options: NativeReaderOptions): Promise<NativeReader>;
+  openWriter(options: NativeWriterOptions): Promise<NativeWriter>;
+  /** Best available encoder for a codec/fourcc/encoder name; '' when none. */
+  resolveEncoder(name: string): string;
   describeImage(desc: NativeImageDesc): { bytes: number; avFormat: string; padding: number };
   convertImage(data: Uint8Array, src: NativeImageDesc, dst: NativeImageDesc): Uint8Array;
   versions(): Record<string, string | boolean>;

@@ -12,6 +12,7 @@
 #include "addon_data.h"
 #include "common.h"
 #include "reader_wrap.h"
+#include "writer_wrap.h"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -274,9 +275,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initLogging();
   auto* data = new AddonData();
   data->readerCtor = Napi::Persistent(ReaderWrap::Init(env));
+  data->writerCtor = Napi::Persistent(WriterWrap::Init(env));
   env.SetInstanceData<AddonData>(data);
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
   exports.Set("openReader", Napi::Function::New(env, OpenReader, "openReader"));
+  exports.Set("openWriter", Napi::Function::New(env, OpenWriter, "openWriter"));
+  exports.Set("resolveEncoder", Napi::Function::New(env, ResolveEncoder, "resolveEncoder"));
   exports.Set("describeImage", Napi::Function::New(env, DescribeImage, "describeImage"));
   exports.Set("convertImage", Napi::Function::New(env, ConvertImage, "convertImage"));
   exports.Set("versions", Napi::Function::New(env, Versions, "versions"));

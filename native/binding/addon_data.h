@@ -5,5 +5,6 @@ namespace avcvjs {
 // Per-environment state (main thread and each worker thread get their own).
 struct AddonData {
   Napi::FunctionReference readerCtor;
+  Napi::FunctionReference writerCtor;
 };
 }  // namespace avcvjs

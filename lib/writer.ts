@@ -1,0 +1,370 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { NativeWriter, NativeWriterOptions, NativeWriterStats } from '../types/native';
+import { AvcvError, fromNative } from './errors';
+import { Frame, checkLayout } from './frame';
+import { LAYOUTS, PIXEL_FORMATS, byteLength, defaultLayout, type Layout, type PixelFormat } from './formats';
+import { native } from './native';
+import { resolveInput } from './source';
+import { bool, checkKeys, describe, int, isObject, oneOf } from './validate';
+
+export type Container = 'mp4' | 'mov' | 'mkv' | 'webm' | 'avi';
+const CONTAINERS: readonly Container[] = ['mp4', 'mov', 'mkv', 'webm', 'avi'];
+const MUXER: Record<Container, string> = { mp4: 'mp4', mov: 'mov', mkv: 'matroska', webm: 'webm', avi: 'avi' };
+
+export interface RationalInput { num: number; den: number }
+
+export interface AudioOptions {
+  /** The file whose audio streams are muxed into the output. */
+  from: string;
+  /** 'auto' (default): copy when the container takes the codec, else encode (AAC; Opus for webm). */
+  mode?: 'auto' | 'copy' | 'encode' | 'none';
+  /** Seconds added to the source's audio timestamps (e.g. -firstVideoTime to keep sync). */
+  shift?: number;
+  /** Source audio before this time (seconds) is dropped. */
+  start?: number;
+  protocols?: string[];
+}
+
+export interface VideoWriterOptions {
+  width: number;
+  height: number;
+  /** Frames per second: a number (29.97 becomes 30000/1001) or a rational. */
+  fps: number | RationalInput;
+  /**
+   * An encoder ('libx264', 'libx265', 'libvpx-vp9', 'libsvtav1', 'mpeg4', 'mjpeg', 'ffv1', ...),
+   * a short name that picks the best available ('h264', 'hevc', 'vp9', 'av1'), or an OpenCV
+   * fourcc ('avc1', 'mp4v', 'MJPG', 'XVID', 'VP90'). Default: h264 (vp9 for webm, mpeg4 for avi).
+   */
+  codec?: string;
+  crf?: number;
+  /** Bits per second. */
+  bitrate?: number;
+  preset?: string;
+  tune?: string;
+  profile?: string;
+  /** Keyframe interval in frames. */
+  gop?: number;
+  /** Encoder private options, passed as is (unknown ones are errors). */
+  codecOptions?: Record<string, string | number>;
+  /** Encoded pixel format (default 'yuv420p'). */
+  pixelFormat?: string;
+  /** Format of the frames you write (default 'bgr24'). */
+  inputFormat?: PixelFormat;
+  /** Layout of the frames you write (default 'hwc'). */
+  inputLayout?: Layout;
+  /** Default: from the target's extension. */
+  container?: Container;
+  /** mp4/mov: move the index to the front for streaming. */
+  faststart?: boolean;
+  metadata?: Record<string, string>;
+  /** Mux another file's audio into the output. */
+  audio?: AudioOptions;
+  /** Time base of the pts you pass (default 1/fps). */
+  timeBase?: RationalInput;
+  threads?: number;
+  /** Aborts the write: the temp file is removed, the target untouched. */
+  signal?: AbortSignal;
+}
+
+const WRITER_KEYS = ['width', 'height', 'fps', 'codec', 'crf', 'bitrate', 'preset', 'tune', 'profile', 'gop',
+  'codecOptions', 'pixelFormat', 'inputFormat', 'inputLayout', 'container', 'faststart', 'metadata', 'audio',
+  'timeBase', 'threads', 'signal'] as const;
+
+export interface WriterInfo {
+  target: string;
+  container: Container;
+  width: number;
+  height: number;
+  fps: RationalInput;
+  timeBase: RationalInput;
+  /** The encoder actually used (e.g. 'libx264' for codec 'h264'). */
+  encoder: string;
+  pixelFormat: string;
+  inputFormat: PixelFormat;
+  inputLayout: Layout;
+  frameBytes: number;
+  device: { type: 'cpu' };
+}
+
+export interface WriterStats {
+  frames: number;
+  bytes: number;
+  encoder: string;
+  pixelFormat: string;
+  audioMode: 'none' | 'copy' | 'encode';
+  audioCodec: string | null;
+  videoDuration: number;
+  audioDuration: number;
+}
+
+/** 29.97 -> 30000/1001, 25 -> 25/1. */
+export function toRational(name: string, v: unknown): RationalInput {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v) || v <= 0) throw new RangeError(`${name} must be a positive number; got ${v}`);
+    if (Number.isInteger(v)) return { num: v, den: 1 };
+    for (const den of [1001, 1000, 100, 10]) {
+      const num = Math.round(v * den);
+      if (Math.abs(num / den - v) < 1e-6) return { num, den };
+    }
+    return { num: Math.round(v * 1000), den: 1000 };
+  }
+  if (isObject(v)) {
+    checkKeys(name, v, ['num', 'den']);
+    return { num: int(`${name}.num`, v.num, 1, 2 ** 31 - 1), den: int(`${name}.den`, v.den, 1, 2 ** 31 - 1) };
+  }
+  throw new TypeError(`${name} must be a number or {num, den}; got ${describe(v)}`);
+}
+
+function containerOf(target: string, opt: unknown): Container {
+  if (opt !== undefined) return oneOf('container', opt, CONTAINERS);
+  const ext = path.extname(target).slice(1).toLowerCase();
+  const c = ext === 'm4v' ? 'mp4' : ext;
+  if (!(CONTAINERS as readonly string[]).includes(c)) {
+    throw new TypeError(`cannot tell the container from '${path.basename(target)}'; use a .mp4/.mov/.mkv/.webm/.avi name or the container option`);
+  }
+  return c as Container;
+}
+
+function defaultCodec(c: Container): string {
+  return c === 'webm' ? 'vp9' : c === 'avi' ? 'mpeg4' : 'h264';
+}
+
+/**
+ * Encodes frames written from JS. Output is atomic: frames go to a temp file
+ * beside the target, renamed onto it by a successful close(); an error, an
+ * abort, or a writer disposed without close() leaves no file and an existing
+ * target untouched.
+ */
+export class VideoWriter {
+  #native: NativeWriter | null;
+  #info: WriterInfo;
+  #temp: string;
+  #count = 0;
+  #lastPts = -Infinity;
+  #state: 'open' | 'closing' | 'closed' | 'aborted' = 'open';
+  #closePromise: Promise<WriterStats> | null = null;
+  #finalStats: WriterStats | null = null;
+  #signal?: AbortSignal;
+  #onAbort?: () => void;
+  #ptsPerFrame: number;
+
+  private constructor(nat: NativeWriter, info: WriterInfo, temp: string, signal?: AbortSignal) {
+    this.#native = nat;
+    this.#info = info;
+    this.#temp = temp;
+    this.#signal = signal;
+    // timeBase units per frame at the nominal fps
+    this.#ptsPerFrame = (info.fps.den * info.timeBase.den) / (info.fps.num * info.timeBase.num);
+    if (signal) {
+      this.#onAbort = () => void this.abort();
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  static async open(target: string, options: VideoWriterOptions): Promise<VideoWriter> {
+    const caller = new Error();
+    if (typeof target !== 'string' || target.length === 0) throw new TypeError(`target must be a file path; got ${describe(target)}`);
+    if (!isObject(options)) throw new TypeError('VideoWriter.open: options must be an object');
+    checkKeys('VideoWriter.open', options, WRITER_KEYS);
+    const container = containerOf(target, options.container);
+    const width = int('width', options.width, 1, 16384);
+    const height = int('height', options.height, 1, 16384);
+    const fps = toRational('fps', options.fps);
+    const timeBase = options.timeBase === undefined ? { num: fps.den, den: fps.num } : toRational('timeBase', options.timeBase);
+    const inputFormat = options.inputFormat === undefined ? 'bgr24' : oneOf('inputFormat', options.inputFormat, PIXEL_FORMATS);
+    const inputLayout = options.inputLayout === undefined ? defaultLayout(inputFormat) : oneOf('inputLayout', options.inputLayout, LAYOUTS);
+    checkLayout(inputFormat, inputLayout, inputFormat === 'yuv420p' || inputFormat === 'nv12' ? width - (width % 2) : width, height - (height % 2));
+    if ((inputFormat === 'yuv420p' || inputFormat === 'nv12') && (width % 2 || height % 2)) {
+      throw new RangeError(`inputFormat ${inputFormat} needs an even width and height; got ${width}x${height}`);
+    }
+    const codecName = options.codec === undefined ? defaultCodec(container) : options.codec;
+    if (typeof codecName !== 'string' || !codecName) throw new TypeError(`codec must be a string; got ${describe(codecName)}`);
+    const crf = options.crf === undefined ? undefined : int('crf', options.crf, 0, 63);
+    const bitrate = options.bitrate === undefined ? undefined : int('bitrate', options.bitrate, 1, 2 ** 40);
+    const gop = options.gop === undefined ? undefined : int('gop', options.gop, 0, 100000);
+    const threads = options.threads === undefined ? 0 : int('threads', options.threads, 0, 64);
+    const str = (name: string, v: unknown): string | undefined => {
+      if (v === undefined) return undefined;
+      if (typeof v !== 'string' || !v) throw new TypeError(`${name} must be a non-empty string; got ${describe(v)}`);
+      return v;
+    };
+    const dict = (name: string, v: unknown): Record<string, string> | undefined => {
+      if (v === undefined) return undefined;
+      if (!isObject(v)) throw new TypeError(`${name} must be an object of strings; got ${describe(v)}`);
+      const out: Record<string, string> = {};
+      for (const [k, val] of Object.entries(v)) {
+        if (typeof val !== 'string' && typeof val !== 'number') throw new TypeError(`${name}.${k} must be a string or number`);
+        out[k] = String(val);
+      }
+      return out;
+    };
+    let audio: NativeWriterOptions['audio'];
+    if (options.audio !== undefined) {
+      const a = options.audio;
+      if (!isObject(a)) throw new TypeError(`audio must be an object {from, mode}; got ${describe(a)}`);
+      checkKeys('audio', a, ['from', 'mode', 'shift', 'start', 'protocols']);
+      const mode = a.mode === undefined ? 'auto' : oneOf('audio.mode', a.mode, ['auto', 'copy', 'encode', 'none'] as const);
+      const input = resolveInput(a.from, { protocols: a.protocols }, 'audio.from', ['protocols']);
+      const num = (n: string, v: unknown) => {
+        if (v === undefined) return undefined;
+        if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${n} must be a finite number`);
+        return v;
+      };
+      audio = { mode, source: input.source, protocols: input.protocols, shift: num('audio.shift', a.shift), start: num('audio.start', a.start) };
+    }
+    const signal = options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
+    if (signal?.aborted) throw new AvcvError('ABORTED', 'the write was aborted before it started', { source: target, cause: signal.reason });
+    const faststart = options.faststart === undefined ? false : bool('faststart', options.faststart);
+
+    const encoder = native().resolveEncoder(codecName);
+    if (!encoder) {
+      throw new AvcvError('UNSUPPORTED_CODEC', `no video encoder for codec '${codecName}' in this libav build`, { source: target });
+    }
+    const abs = path.resolve(target);
+    const temp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}-${randomBytes(4).toString('hex')}.avcv-tmp`);
+    let nat: NativeWriter;
+    try {
+      nat = await native().openWriter({
+        path: temp, container: MUXER[container], width, height, fps, timeBase, codec: encoder, crf, bitrate,
+        preset: str('preset', options.preset), tune: str('tune', options.tune), profile: str('profile', options.profile),
+        gop, threads, codecOptions: dict('codecOptions', options.codecOptions),
+        pixelFormat: str('pixelFormat', options.pixelFormat) ?? 'yuv420p', inputFormat, inputLayout, faststart,
+        metadata: dict('metadata', options.metadata), audio,
+      });
+    } catch (err) {
+      fs.rmSync(temp, { force: true });
+      throw fromNative(err, target, caller);
+    }
+    const stats = nat.stats();
+    const info: WriterInfo = {
+      target: abs, container, width, height, fps, timeBase, encoder: stats.encoder, pixelFormat: stats.pixelFormat,
+      inputFormat, inputLayout, frameBytes: byteLength(inputFormat, inputLayout, width, height), device: { type: 'cpu' },
+    };
+    return new VideoWriter(nat, info, temp, signal);
+  }
+
+  get info(): WriterInfo {
+    return this.#info;
+  }
+
+  get stats(): WriterStats {
+    const s = this.#native ? this.#native.stats() : null;
+    return s ? pick(s) : (this.#finalStats ?? { frames: this.#count, bytes: 0, encoder: this.#info.encoder, pixelFormat: this.#info.pixelFormat, audioMode: 'none', audioCodec: null, videoDuration: 0, audioDuration: 0 });
+  }
+
+  /**
+   * Queues one frame. Resolves once the frame has been taken out of your
+   * buffer (you may reuse it then); encoding continues in the background.
+   * `pts` is in info.timeBase units, or give `time` in seconds; by default
+   * frames are spaced at the nominal fps.
+   */
+  async write(frame: Frame | Uint8Array, options: { pts?: number; time?: number } = {}): Promise<void> {
+    const nat = this.#native;
+    if (!nat || this.#state !== 'open') {
+      throw new AvcvError(this.#state === 'aborted' ? 'ABORTED' : 'CLOSED', `the writer is ${this.#state === 'aborted' ? 'aborted' : 'closed'}`, { source: this.#info.target });
+    }
+    let data: Uint8Array;
+    const i = this.#info;
+    if (frame instanceof Frame) {
+      if (frame.format !== i.inputFormat || frame.layout !== i.inputLayout) {
+        throw new TypeError(`frame is ${frame.format}/${frame.layout} but the writer takes ${i.inputFormat}/${i.inputLayout}; convert it explicitly with frame.to('${i.inputFormat}')`);
+      }
+      if (frame.width !== i.width || frame.height !== i.height) {
+        throw new RangeError(`frame is ${frame.width}x${frame.height} but the writer takes ${i.width}x${i.height}`);
+      }
+      data = frame.data;
+    } else if (frame instanceof Uint8Array) {
+      if (frame.byteLength !== i.frameBytes) {
+        throw new RangeError(`frame data has ${frame.byteLength} bytes; a ${i.width}x${i.height} ${i.inputFormat} frame has ${i.frameBytes}`);
+      }
+      data = frame;
+    } else {
+      throw new TypeError(`write() takes a Frame or a Uint8Array; got ${describe(frame)}`);
+    }
+    if (!isObject(options)) throw new TypeError('options must be an object');
+    checkKeys('write', options, ['pts', 'time']);
+    let pts: number;
+    if (options.pts !== undefined) pts = int('pts', options.pts, -(2 ** 52), 2 ** 52);
+    else if (options.time !== undefined) {
+      if (typeof options.time !== 'number' || !Number.isFinite(options.time)) throw new TypeError('time must be a finite number of seconds');
+      pts = Math.round((options.time * i.timeBase.den) / i.timeBase.num);
+    } else pts = Math.round(this.#count * this.#ptsPerFrame);
+    if (pts <= this.#lastPts) throw new RangeError(`pts must increase: ${pts} after ${this.#lastPts}`);
+    this.#lastPts = pts;
+    this.#count++;
+    try {
+      await nat.write(data, pts);
+    } catch (err) {
+      throw fromNative(err, i.target);
+    }
+  }
+
+  /** Flushes the encoder, writes the trailer and renames the file onto the target. */
+  close(): Promise<WriterStats> {
+    if (this.#closePromise) return this.#closePromise;
+    this.#closePromise = (async () => {
+      const nat = this.#native;
+      if (!nat || this.#state === 'aborted') throw new AvcvError('ABORTED', 'the writer was aborted', { source: this.#info.target });
+      this.#state = 'closing';
+      if (this.#signal && this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort);
+      let stats: NativeWriterStats;
+      try {
+        stats = await nat.finish();
+      } catch (err) {
+        await this.#discard(nat);
+        throw fromNative(err, this.#info.target);
+      }
+      try {
+        fs.renameSync(this.#temp, this.#info.target);
+      } catch (err) {
+        fs.rmSync(this.#temp, { force: true });
+        this.#native = null;
+        this.#state = 'aborted';
+        const e = err as NodeJS.ErrnoException;
+        throw new AvcvError(e.code ?? 'IO', `cannot move the finished file onto '${this.#info.target}': ${e.message}`, { source: this.#info.target, cause: err });
+      }
+      this.#finalStats = pick(stats);
+      this.#native = null;
+      this.#state = 'closed';
+      return this.#finalStats;
+    })();
+    return this.#closePromise;
+  }
+
+  /** Stops without finishing: the temp file is removed, the target untouched. Idempotent. */
+  async abort(): Promise<void> {
+    const nat = this.#native;
+    if (!nat || this.#state === 'closed' || this.#state === 'aborted') return;
+    await this.#discard(nat);
+  }
+
+  async #discard(nat: NativeWriter): Promise<void> {
+    this.#state = 'aborted';
+    this.#native = null;
+    if (this.#signal && this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort);
+    try {
+      await nat.abort();
+    } finally {
+      fs.rmSync(this.#temp, { force: true });
+    }
+  }
+
+  /**
+   * `await using writer = ...`: a writer disposed without close() is aborted
+   * (no half-written file); call close() to commit the output.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#state === 'open') await this.abort();
+    else if (this.#closePromise) await this.#closePromise.catch(() => undefined);
+  }
+}
+
+function pick(s: NativeWriterStats): WriterStats {
+  return {
+    frames: s.frames, bytes: s.bytes, encoder: s.encoder, pixelFormat: s.pixelFormat, audioMode: s.audioMode,
+    audioCodec: s.audioCodec, videoDuration: s.videoDuration, audioDuration: s.audioDuration,
+  };
+}

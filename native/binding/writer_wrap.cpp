@@ -1,0 +1,341 @@
+#include "writer_wrap.h"
+
+#include "addon_data.h"
+
+namespace avcvjs {
+
+struct WriterShared {
+  WriterWrap* owner = nullptr;
+};
+
+namespace {
+
+void writerEnvCleanup(void* arg) { static_cast<WriterWrap*>(arg)->EnvTeardown(); }
+
+Napi::Object statsToJs(Napi::Env env, const avcv::WriterStats& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("frames", Napi::Number::New(env, static_cast<double>(s.framesWritten)));
+  o.Set("packets", Napi::Number::New(env, static_cast<double>(s.packetsWritten)));
+  o.Set("bytes", Napi::Number::New(env, static_cast<double>(s.bytes)));
+  o.Set("audioPackets", Napi::Number::New(env, static_cast<double>(s.audioPackets)));
+  o.Set("encoder", s.encoder);
+  o.Set("pixelFormat", s.pixelFormat);
+  o.Set("audioMode", s.audioMode);
+  o.Set("audioCodec", s.audioCodec.empty() ? env.Null() : Napi::String::New(env, s.audioCodec));
+  o.Set("videoDuration", s.videoDuration);
+  o.Set("audioDuration", s.audioDuration);
+  return o;
+}
+
+}  // namespace
+
+Napi::Function WriterWrap::Init(Napi::Env env) {
+  return DefineClass(env, "NativeWriter",
+                     {InstanceMethod<&WriterWrap::Info>("info"), InstanceMethod<&WriterWrap::Write>("write"),
+                      InstanceMethod<&WriterWrap::Finish>("finish"), InstanceMethod<&WriterWrap::Abort>("abort"),
+                      InstanceMethod<&WriterWrap::Stats>("stats")});
+}
+
+WriterWrap::WriterWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<WriterWrap>(info), env_(info.Env()) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsExternal()) {
+    Napi::TypeError::New(env, "NativeWriter is created by openWriter()").ThrowAsJavaScriptException();
+    return;
+  }
+  writer_.reset(info[0].As<Napi::External<avcv::VideoWriter>>().Data());
+  shared_ = std::make_shared<WriterShared>();
+  shared_->owner = this;
+  tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                                        "avcv.writer", 0, 1);
+  tsfn_.Unref(env);
+  napi_add_env_cleanup_hook(env, writerEnvCleanup, this);
+  thread_ = std::thread([this] { Run(); });
+}
+
+void WriterWrap::EnvTeardown() {
+  hookRan_ = true;
+  StopThread();
+  tsfnReleased_ = true;  // Node tears the TSFN down itself at teardown
+  if (shared_) shared_->owner = nullptr;
+  writer_.reset();  // an unfinished output is removed
+}
+
+WriterWrap::~WriterWrap() {
+  StopThread();
+  if (!hookRan_) napi_remove_env_cleanup_hook(env_, writerEnvCleanup, this);
+  if (shared_) shared_->owner = nullptr;
+  if (!tsfnReleased_ && tsfn_) {
+    tsfnReleased_ = true;
+    tsfn_.Release();
+  }
+  keep_.clear();
+  writer_.reset();  // a dropped, unfinished writer leaves no file behind
+}
+
+void WriterWrap::StopThread() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void WriterWrap::Run() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      cv_.wait(lk, [this] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;
+      job = jobs_.front();
+      jobs_.pop_front();
+    }
+    Done d{job.id, job.finish, std::nullopt};
+    bool encode = false;
+    if (failed_) {
+      d.error = failed_;
+    } else {
+      try {
+        if (job.finish) writer_->finish();
+        else {
+          writer_->convert(job.data, job.pts);
+          encode = true;
+        }
+      } catch (const avcv::Error& e) {
+        d.error = toInfo(e);
+      } catch (const std::exception& e) {
+        d.error = ErrorInfo{"INTERNAL", e.what(), 0};
+      }
+      // a bad argument (e.g. a non-increasing pts) fails that write only
+      if (d.error && d.error->code != "INVALID_ARGUMENT") failed_ = d.error;
+    }
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      done_.push_back(d);
+    }
+    std::shared_ptr<WriterShared> sh = shared_;
+    tsfn_.NonBlockingCall([sh](Napi::Env env, Napi::Function) {
+      try {
+        if (env && sh->owner) sh->owner->Drain(env);
+      } catch (...) {
+      }
+    });
+    if (encode) {
+      try {
+        writer_->encodeConverted();
+      } catch (const avcv::Error& e) {
+        failed_ = toInfo(e);
+      } catch (const std::exception& e) {
+        failed_ = ErrorInfo{"INTERNAL", e.what(), 0};
+      }
+    }
+  }
+}
+
+void WriterWrap::Drain(Napi::Env env) {
+  std::deque<Done> done;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    done.swap(done_);
+  }
+  for (const Done& d : done) {
+    keep_.erase(d.id);
+    auto it = deferreds_.find(d.id);
+    if (it == deferreds_.end()) continue;
+    Napi::Promise::Deferred def = it->second;
+    deferreds_.erase(it);
+    if (d.error) def.Reject(makeError(env, *d.error).Value());
+    else if (d.finish) {
+      closed_ = true;
+      def.Resolve(statsToJs(env, writer_->stats()));
+    } else def.Resolve(env.Undefined());
+  }
+  if (deferreds_.empty() && tsfnRefed_ && !tsfnReleased_) {
+    tsfn_.Unref(env);
+    tsfnRefed_ = false;
+  }
+}
+
+Napi::Promise WriterWrap::Enqueue(Napi::Env env, const uint8_t* data, int64_t pts, bool finish, Napi::Value keep) {
+  auto d = Napi::Promise::Deferred::New(env);
+  const uint64_t id = nextId_++;
+  deferreds_.emplace(id, d);
+  if (!keep.IsEmpty() && !keep.IsUndefined()) keep_.emplace(id, Napi::Persistent(keep));
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    jobs_.push_back({id, data, pts, finish});
+  }
+  cv_.notify_one();
+  if (!tsfnRefed_ && !tsfnReleased_) {
+    tsfn_.Ref(env);  // keep the process alive while work is outstanding
+    tsfnRefed_ = true;
+  }
+  return d.Promise();
+}
+
+Napi::Value WriterWrap::Write(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_ || finishing_ || !writer_) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Reject(makeError(env, {"CLOSED", "the writer is closed", 0}).Value());
+    return d.Promise();
+  }
+  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber())
+    throw Napi::TypeError::New(env, "write(data: Uint8Array, pts: number)");
+  Napi::Uint8Array arr = info[0].As<Napi::Uint8Array>();
+  if (arr.ByteLength() != writer_->input().bytes)
+    throw Napi::RangeError::New(env, "frame data has " + std::to_string(arr.ByteLength()) + " bytes; the writer takes " +
+                                         std::to_string(writer_->input().bytes));
+  const int64_t pts = info[1].As<Napi::Number>().Int64Value();
+  return Enqueue(env, arr.Data(), pts, false, arr);
+}
+
+Napi::Value WriterWrap::Finish(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_ || finishing_ || !writer_) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Reject(makeError(env, {"CLOSED", "the writer is closed", 0}).Value());
+    return d.Promise();
+  }
+  finishing_ = true;
+  return Enqueue(env, nullptr, 0, true, Napi::Value());
+}
+
+void WriterWrap::RejectAll(Napi::Env env, const ErrorInfo& why) {
+  for (auto& kv : deferreds_) kv.second.Reject(makeError(env, why).Value());
+  deferreds_.clear();
+  keep_.clear();
+}
+
+Napi::Value WriterWrap::Abort(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  finishing_ = true;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  auto self = std::make_shared<Napi::ObjectReference>(Napi::Persistent(Value()));
+  auto* worker = new PromiseWorker(
+      env,
+      [this] {
+        if (thread_.joinable()) thread_.join();  // waits for the frame being encoded
+        writer_.reset();                          // closes and removes an unfinished output
+      },
+      [this, self](Napi::Env env) -> Napi::Value {
+        RejectAll(env, {"ABORTED", "the writer was aborted", 0});
+        closed_ = true;
+        if (!tsfnReleased_) {
+          if (tsfnRefed_) tsfn_.Unref(env);
+          tsfnRefed_ = false;
+          tsfnReleased_ = true;
+          tsfn_.Release();
+        }
+        if (shared_) shared_->owner = nullptr;
+        self->Reset();
+        return env.Undefined();
+      });
+  worker->Queue();
+  return worker->Promise();
+}
+
+Napi::Value WriterWrap::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!writer_ || closed_) return env.Null();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("encoder", writer_->encoderName());
+  o.Set("inputBytes", Napi::Number::New(env, static_cast<double>(writer_->input().bytes)));
+  o.Set("stats", statsToJs(env, writer_->stats()));
+  return o;
+}
+
+Napi::Value WriterWrap::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!writer_) return Napi::Object::New(env);
+  return statsToJs(env, writer_->stats());
+}
+
+Napi::Value ResolveEncoder(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "resolveEncoder(name)");
+  return Napi::String::New(env, avcv::resolveEncoder(info[0].As<Napi::String>().Utf8Value()));
+}
+
+Napi::Value OpenWriter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "openWriter(options)");
+  Napi::Object o = info[0].As<Napi::Object>();
+  avcv::WriterOptions w;
+  w.path = getString(o, "path", "");
+  w.container = getString(o, "container", "");
+  w.width = getInt(o, "width", 0);
+  w.height = getInt(o, "height", 0);
+  auto rational = [&](const char* key) {
+    avcv::Rational r{0, 1};
+    Napi::Value v = o.Get(key);
+    if (v.IsObject()) {
+      r.num = getInt(v.As<Napi::Object>(), "num", 0);
+      r.den = getInt(v.As<Napi::Object>(), "den", 1);
+    }
+    return r;
+  };
+  w.fps = rational("fps");
+  w.timeBase = rational("timeBase");
+  if (w.fps.num <= 0 || w.fps.den <= 0) throw Napi::RangeError::New(env, "fps must be positive");
+  w.codec = getString(o, "codec", "");
+  w.crf = getInt(o, "crf", -1);
+  Napi::Value br = o.Get("bitrate");
+  w.bitrate = br.IsNumber() ? br.As<Napi::Number>().Int64Value() : 0;
+  w.preset = getString(o, "preset", "");
+  w.profile = getString(o, "profile", "");
+  w.tune = getString(o, "tune", "");
+  w.gop = getInt(o, "gop", -1);
+  w.threads = getInt(o, "threads", 0);
+  w.pixelFormat = getString(o, "pixelFormat", "yuv420p");
+  if (!avcv::parsePixFmt(getString(o, "inputFormat", "bgr24"), &w.inputFormat))
+    throw Napi::TypeError::New(env, "unknown inputFormat");
+  if (!avcv::parseLayout(getString(o, "inputLayout", avcv::isPlanarYuv(w.inputFormat) ? "planar" : "hwc"), &w.inputLayout))
+    throw Napi::TypeError::New(env, "unknown inputLayout");
+  w.faststart = getBool(o, "faststart", false);
+  auto dict = [&](const char* key, std::map<std::string, std::string>& out) {
+    Napi::Value v = o.Get(key);
+    if (!v.IsObject()) return;
+    Napi::Object m = v.As<Napi::Object>();
+    Napi::Array keys = m.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); i++) {
+      std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
+      out[k] = m.Get(k).ToString().Utf8Value();
+    }
+  };
+  dict("codecOptions", w.codecOptions);
+  dict("metadata", w.metadata);
+  Napi::Value a = o.Get("audio");
+  if (a.IsObject()) {
+    Napi::Object ao = a.As<Napi::Object>();
+    w.audio.mode = getString(ao, "mode", "none");
+    w.audio.source.source = getString(ao, "source", "");
+    Napi::Value p = ao.Get("protocols");
+    if (p.IsArray()) {
+      w.audio.source.protocols.clear();
+      Napi::Array arr = p.As<Napi::Array>();
+      for (uint32_t i = 0; i < arr.Length(); i++) w.audio.source.protocols.push_back(arr.Get(i).ToString().Utf8Value());
+    }
+    Napi::Value sh = ao.Get("shift");
+    if (sh.IsNumber()) w.audio.shift = sh.As<Napi::Number>().DoubleValue();
+    Napi::Value st = ao.Get("start");
+    if (st.IsNumber()) w.audio.start = st.As<Napi::Number>().DoubleValue();
+  }
+  auto holder = std::make_shared<std::unique_ptr<avcv::VideoWriter>>();
+  auto* worker = new PromiseWorker(
+      env, [w, holder] { *holder = avcv::VideoWriter::open(w); },
+      [holder](Napi::Env env) -> Napi::Value {
+        AddonData* data = env.GetInstanceData<AddonData>();
+        avcv::VideoWriter* raw = holder->release();
+        return data->writerCtor.New({Napi::External<avcv::VideoWriter>::New(env, raw)});
+      });
+  worker->Queue();
+  return worker->Promise();
+}
+
+}  // namespace avcvjs

@@ -1,0 +1,138 @@
+// Encoding frames written from JS into a file: one swscale pass into the
+// encoder's format, encode, mux, with the source's audio copied or
+// re-encoded alongside. Written to a temp path; the caller renames it.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "image.h"
+#include "input.h"
+#include "probe.h"
+
+extern "C" {
+#include <libavutil/audio_fifo.h>
+#include <libswresample/swresample.h>
+}
+
+namespace avcv {
+
+struct OutputContextCloser {
+  void operator()(AVFormatContext* c) const;
+};
+using OutputContextPtr = std::unique_ptr<AVFormatContext, OutputContextCloser>;
+
+struct AudioSpec {
+  std::string mode = "none";  // none | copy | encode | auto
+  InputOptions source;
+  double shift = 0;           // seconds added to source audio timestamps
+  double start = 0;           // source audio before this (source seconds) is dropped
+};
+
+struct WriterOptions {
+  std::string path;       // where the muxer writes (a temp name)
+  std::string container;  // muxer short name (mp4, mov, matroska, webm, avi)
+  int width = 0, height = 0;
+  Rational fps{0, 1};
+  Rational timeBase{0, 1};  // encoder/pts time base (default 1/fps)
+  std::string codec;        // encoder name
+  int crf = -1;
+  int64_t bitrate = 0;
+  std::string preset, profile, tune;
+  int gop = -1;
+  std::map<std::string, std::string> codecOptions;
+  std::string pixelFormat = "yuv420p";
+  PixFmt inputFormat = PixFmt::BGR24;
+  Layout inputLayout = Layout::HWC;
+  bool faststart = false;
+  std::map<std::string, std::string> metadata;
+  AudioSpec audio;
+  int threads = 0;
+};
+
+struct WriterStats {
+  int64_t framesWritten = 0;
+  int64_t packetsWritten = 0;
+  int64_t bytes = 0;
+  int64_t audioPackets = 0;
+  std::string encoder;
+  std::string pixelFormat;
+  std::string audioMode = "none";  // what was done: none | copy | encode
+  std::string audioCodec;
+  double videoDuration = 0;
+  double audioDuration = 0;
+};
+
+class VideoWriter {
+ public:
+  static std::unique_ptr<VideoWriter> open(const WriterOptions& opts);
+  ~VideoWriter();
+
+  const ImageDesc& input() const { return in_; }
+  // Converts one frame from caller memory (exactly input().bytes) into the
+  // encoder's format. Cheap; the caller's buffer is free once it returns.
+  // pts in timeBase units (required, strictly increasing).
+  void convert(const uint8_t* data, int64_t pts);
+  // Encodes and muxes the last converted frame (with audio up to its time).
+  void encodeConverted();
+  // Flushes everything and writes the trailer; the file is complete after it.
+  void finish();
+  WriterStats stats() const;
+  std::string encoderName() const;
+
+ private:
+  VideoWriter() = default;
+  void openAudio();
+  void writeVideoPackets(bool flush);
+  void pumpAudio(double untilSeconds, bool final);
+  void encodeAudioFrame(AVFrame* f);
+  void muxPacket(AVPacket* pkt, int outIndex);
+
+  WriterOptions opts_;
+  OutputContextPtr out_;
+  AVStream* vst_ = nullptr;
+  CodecContextPtr enc_;
+  ImageDesc in_;
+  SwsPtr sws_;
+  FramePtr frame_;
+  PacketPtr pkt_;
+  std::vector<uint8_t> tail_;  // padded copy of the input's last rows (SIMD overread)
+  bool haveFrame_ = false;
+  int64_t lastPts_ = INT64_MIN;
+  int64_t lastDuration_ = 1;
+  bool headerWritten_ = false;
+  bool finished_ = false;
+
+  // audio
+  struct AudioTrack {
+    int inIndex = -1;
+    int outIndex = -1;
+    AVStream* inStream = nullptr;
+    bool encode = false;
+    CodecContextPtr dec, enc;
+    SwrContext* swr = nullptr;
+    AVAudioFifo* fifo = nullptr;
+    int64_t nextPts = 0;
+    double lastEnd = 0;
+  };
+  OpenedInput audioIn_;
+  std::vector<AudioTrack> tracks_;
+  bool audioEof_ = false;
+  bool havePending_ = false;  // apkt_ holds a packet beyond the current horizon
+  PacketPtr apkt_;
+  FramePtr aframe_;
+
+  mutable std::mutex statsMu_;
+  WriterStats stats_;
+};
+
+// The best available encoder for a codec name, fourcc or encoder name, and
+// whether the name was recognised at all.
+std::string resolveEncoder(const std::string& name);
+// The muxer name for a file extension ("" when unknown).
+std::string muxerForExtension(const std::string& ext);
+
+}  // namespace avcv
