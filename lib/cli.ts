@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 import { createHash } from 'node:crypto';
-import { AvcvError, probe, VideoReader, versions } from './index';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AvcvError, probe, transform, VideoReader, VideoWriter, versions } from './index';
 import type { AudioStreamInfo, VideoStreamInfo } from './probe';
 
 const USAGE = `usage:
   avcv probe <file> [--json]   print a file's metadata
-  avcv demo                    decode a generated clip through VideoReader and print a summary
+  avcv demo                    synthesise a clip with audio, transform it (audio kept), re-probe it
   avcv version                 print the libav / OpenCV versions in use`;
 
 function fmtDuration(s: number | null): string {
@@ -42,31 +45,74 @@ async function cmdProbe(args: string[]): Promise<number> {
   return 0;
 }
 
+function bar(done: number, total: number | null, fps: number): string {
+  const width = 30;
+  const frac = total ? Math.min(1, done / total) : 0;
+  const fill = Math.round(frac * width);
+  return `[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${done}/${total ?? '?'} frames ${fps.toFixed(0)} fps`;
+}
+
 async function cmdDemo(): Promise<number> {
-  // An embedded default input: libavfilter's testsrc2 through the lavfi device, no file needed.
-  const graph = 'testsrc2=size=1280x720:rate=30:duration=4';
-  console.log(`avcv demo: decoding lavfi '${graph}' through VideoReader (bgr24, hwc)`);
-  const t0 = process.hrtime.bigint();
-  const reader = await VideoReader.open(graph, { inputFormat: 'lavfi', format: 'bgr24' });
-  const hash = createHash('sha256');
-  let frames = 0;
-  let last = 0;
+  const dir = mkdtempSync(join(tmpdir(), 'avcv-demo-'));
   try {
-    for await (const frame of reader) {
-      hash.update(frame.data);
-      frames++;
-      last = frame.time;
-      if (frames === 1) console.log(`  first frame: shape [${frame.shape.join(', ')}], format ${frame.format}, layout ${frame.layout}, ${frame.data.byteLength} bytes`);
+    // 1. An embedded default input: libavfilter's testsrc2 and a sine tone
+    //    through the lavfi device (no file needed), written with VideoWriter.
+    const graph = 'testsrc2=size=1280x720:rate=30:duration=4';
+    const source = join(dir, 'source.mp4');
+    console.log(`avcv demo\n1. synthesising a 4 s 1280x720 clip with a 440 Hz tone -> ${source}`);
+    const gen = await VideoReader.open(graph, { inputFormat: 'lavfi', format: 'bgr24' });
+    const w = await VideoWriter.open(source, {
+      width: gen.info.width, height: gen.info.height, fps: 30, codec: 'h264', preset: 'veryfast',
+      audio: { from: 'sine=frequency=440:sample_rate=48000', inputFormat: 'lavfi', mode: 'encode' },
+    });
+    const hash = createHash('sha256');
+    try {
+      for await (const f of gen) {
+        hash.update(f.data);
+        await w.write(f);
+      }
+      const s = await w.close();
+      console.log(`   ${s.frames} frames, ${s.encoder}, audio ${s.audioCodec}; first decoded shape [${gen.info.shape.join(', ')}]`);
+      console.log(`   checksum of the generated frames (sha256): ${hash.digest('hex')}`);
+    } finally {
+      await gen.close();
+      await w.abort();
     }
+
+    // 2. transform(): decode -> a pixel operation -> encode, audio kept.
+    const output = join(dir, 'output.mp4');
+    console.log(`2. transform(): inverting the picture's left half, keeping the audio -> ${output}`);
+    const tty = process.stdout.isTTY;
+    const summary = await transform(source, output, (f) => {
+      const row = f.width * 3;
+      for (let y = 0; y < f.height; y++) {
+        const o = y * row;
+        for (let x = 0; x < row / 2; x++) f.data[o + x] = 255 - f.data[o + x];
+      }
+      return f;
+    }, {
+      preset: 'veryfast',
+      onProgress: (p) => { if (tty) process.stdout.write(`\r   ${bar(p.frames, p.total, p.fps)}`); },
+    });
+    if (tty) process.stdout.write('\n');
+    console.log(`   ${summary.framesIn} frames in, ${summary.framesOut} out, ${summary.encoder}, audio ${summary.audio} (${summary.audioCodec}), ${(summary.framesIn / summary.wallTime).toFixed(1)} fps`);
+
+    // 3. Re-probe the output.
+    const p = await probe(output);
+    const v = p.streams.find((s) => s.type === 'video') as VideoStreamInfo | undefined;
+    const a = p.streams.find((s) => s.type === 'audio') as AudioStreamInfo | undefined;
+    const vd = v?.duration ?? 0;
+    const ad = a?.duration ?? 0;
+    const frame = v ? 1 / v.fps : 0;
+    console.log('3. the output, re-probed:');
+    console.log(`   video: ${v?.codec} ${v?.width}x${v?.height} ${v?.fps.toFixed(3)} fps, ${v?.frameCount} frames, ${vd.toFixed(3)} s`);
+    console.log(`   audio kept: ${a ? `yes (${a.codec}, ${a.sampleRate} Hz, ${ad.toFixed(3)} s)` : 'NO'}`);
+    const match = a !== undefined && Math.abs(vd - ad) <= frame;
+    console.log(`   durations match within one frame: ${match ? 'yes' : 'NO'} (|${vd.toFixed(3)} - ${ad.toFixed(3)}| <= ${frame.toFixed(3)})`);
+    return v && a && match && summary.framesOut === summary.framesIn ? 0 : 1;
   } finally {
-    await reader.close();
+    rmSync(dir, { recursive: true, force: true });
   }
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  console.log(`  frames: ${frames} (last at ${last.toFixed(3)} s; stream ${reader.info.fps} fps)`);
-  console.log(`  decode speed: ${(frames / secs).toFixed(1)} fps`);
-  console.log(`  checksum (sha256 of all frame bytes): ${hash.digest('hex')}`);
-  console.log(`  stats: ${JSON.stringify(reader.stats)}`);
-  return frames > 0 ? 0 : 1;
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -25,6 +25,8 @@ export interface AudioOptions {
   /** Source audio before this time (seconds) is dropped. */
   start?: number;
   protocols?: string[];
+  /** A libav input format/device for `from` (e.g. 'lavfi' with 'sine=frequency=440'). Never with untrusted input. */
+  inputFormat?: string;
 }
 
 export interface VideoWriterOptions {
@@ -204,7 +206,10 @@ export class VideoWriter {
     if (options.audio !== undefined) {
       const a = options.audio;
       if (!isObject(a)) throw new TypeError(`audio must be an object {from, mode}; got ${describe(a)}`);
-      checkKeys('audio', a, ['from', 'mode', 'shift', 'start', 'protocols']);
+      checkKeys('audio', a, ['from', 'mode', 'shift', 'start', 'protocols', 'inputFormat']);
+      if (a.inputFormat !== undefined && (typeof a.inputFormat !== 'string' || !/^[a-z0-9_,]+$/.test(a.inputFormat))) {
+        throw new TypeError(`audio.inputFormat must be a libav format name; got ${describe(a.inputFormat)}`);
+      }
       const mode = a.mode === undefined ? 'auto' : oneOf('audio.mode', a.mode, ['auto', 'copy', 'encode', 'none'] as const);
       const input = resolveInput(a.from, { protocols: a.protocols }, 'audio.from', ['protocols']);
       const num = (n: string, v: unknown) => {
@@ -212,7 +217,10 @@ export class VideoWriter {
         if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${n} must be a finite number`);
         return v;
       };
-      audio = { mode, source: input.source, protocols: input.protocols, shift: num('audio.shift', a.shift), start: num('audio.start', a.start) };
+      audio = {
+        mode, source: input.source, protocols: input.protocols, shift: num('audio.shift', a.shift), start: num('audio.start', a.start),
+        ...(a.inputFormat ? { inputFormat: a.inputFormat as string } : {}),
+      };
     }
     const signal = options.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');

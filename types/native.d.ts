@@ -130,7 +130,7 @@ export interface NativeWriterOptions {
   inputLayout: string;
   faststart?: boolean;
   metadata?: Record<string, string>;
-  audio?: { mode: 'copy' | 'encode' | 'auto' | 'none'; source: string; protocols: string[]; shift?: number; start?: number };
+  audio?: { mode: 'copy' | 'encode' | 'auto' | 'none'; source: string; protocols: string[]; shift?: number; start?: number; inputFormat?: string };
 }
 
 export interface NativeWriterStats {

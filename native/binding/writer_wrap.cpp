@@ -315,6 +315,7 @@ Napi::Value OpenWriter(const Napi::CallbackInfo& info) {
     Napi::Object ao = a.As<Napi::Object>();
     w.audio.mode = getString(ao, "mode", "none");
     w.audio.source.source = getString(ao, "source", "");
+    w.audio.source.format = getString(ao, "inputFormat", "");
     Napi::Value p = ao.Get("protocols");
     if (p.IsArray()) {
       w.audio.source.protocols.clear();

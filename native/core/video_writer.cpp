@@ -299,7 +299,8 @@ void VideoWriter::encodeConverted() {
     std::lock_guard<std::mutex> lk(statsMu_);
     stats_.framesWritten++;
   }
-  if (!tracks_.empty()) pumpAudio(lastPts_ * av_q2d(enc_->time_base) + 1.0, false);
+  // audio up to the current frame only: what is written cannot be trimmed later
+  if (!tracks_.empty()) pumpAudio(lastPts_ * av_q2d(enc_->time_base), false);
 }
 
 void VideoWriter::finish() {
