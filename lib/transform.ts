@@ -3,7 +3,7 @@ import { Frame } from './frame';
 import type { Layout, PixelFormat } from './formats';
 import { VideoReader, type VideoReaderOptions } from './reader';
 import { checkKeys, describe, int, isObject, oneOf } from './validate';
-import { VideoWriter, type Container, type VideoWriterOptions, type WriterStats } from './writer';
+import { VideoWriter, type VideoWriterOptions, type WriterStats } from './writer';
 
 export type TransformFn = (frame: Frame) => Frame | Uint8Array | null | undefined | Promise<Frame | Uint8Array | null | undefined>;
 
@@ -16,20 +16,9 @@ export interface TransformProgress {
   eta: number | null;
 }
 
-export interface TransformOptions extends Omit<VideoReaderOptions, 'signal'> {
-  // writer
-  codec?: string;
-  crf?: number;
-  bitrate?: number;
-  preset?: string;
-  tune?: string;
-  profile?: string;
-  gop?: number;
-  codecOptions?: Record<string, string | number>;
-  pixelFormat?: string;
-  container?: Container;
-  faststart?: boolean;
-  metadata?: Record<string, string>;
+export interface TransformOptions extends Omit<VideoReaderOptions, 'signal'>,
+  Pick<VideoWriterOptions, 'codec' | 'crf' | 'bitrate' | 'preset' | 'tune' | 'profile' | 'gop' | 'codecOptions' |
+    'pixelFormat' | 'container' | 'faststart' | 'metadata'> {
   /** Shape of fn's output when it returns bytes: default the reader's output shape. */
   output?: { width?: number; height?: number; format?: PixelFormat; layout?: Layout };
   // pipeline

@@ -513,7 +513,9 @@ void VideoWriter::pumpAudio(double until, bool final) {
       break;  // keep it for a later horizon
     }
     havePending_ = false;
-    if (srcTime + (p->duration > 0 ? p->duration * av_q2d(itb) : 0) <= startAt) {
+    // drop audio that ends before the start; a packet ending exactly there is
+    // kept (AAC's priming packet at negative pts, as `ffmpeg -c:a copy` keeps it)
+    if (srcTime + (p->duration > 0 ? p->duration * av_q2d(itb) : 0) < startAt - 1e-9) {
       av_packet_unref(p);
       continue;
     }
