@@ -87,6 +87,7 @@ export async function transform(input: string, output: string, fn: TransformFn, 
   let framesOut = 0;
   let firstPts: number | null = null;
   let firstTime = 0;
+  let lastPts = -Infinity;
   const info = reader.info;
   const total = info.frameCount;
   const tb = info.stream.timeBase;
@@ -116,7 +117,12 @@ export async function transform(input: string, output: string, fn: TransformFn, 
     }
     if (!writer) writer = await openWriter(result);
     if (cfr) await writer.write(result);
-    else await writer.write(result, { pts: frame.pts - (firstPts ?? 0) });
+    else {
+      // a repeated or backwards input timestamp is nudged forward, as the CLI does
+      const pts = Math.max(frame.pts - (firstPts ?? 0), lastPts + 1);
+      lastPts = pts;
+      await writer.write(result, { pts });
+    }
     framesOut++;
   };
   const report = () => {
@@ -133,7 +139,9 @@ export async function transform(input: string, output: string, fn: TransformFn, 
         firstTime = frame.time;
       }
       framesIn++;
-      pending.push({ frame, result: Promise.resolve().then(() => fn(frame)) });
+      const result = Promise.resolve().then(() => fn(frame));
+      result.catch(() => undefined);  // handled when its turn comes; never an unhandled rejection meanwhile
+      pending.push({ frame, result });
       while (pending.length >= concurrency) {
         const p = pending.shift()!;
         await emit(p.frame, await p.result);

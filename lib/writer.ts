@@ -106,7 +106,10 @@ export function toRational(name: string, v: unknown): RationalInput {
   if (typeof v === 'number') {
     if (!Number.isFinite(v) || v <= 0) throw new RangeError(`${name} must be a positive number; got ${v}`);
     if (Number.isInteger(v)) return { num: v, den: 1 };
-    for (const den of [1001, 1000, 100, 10]) {
+    // NTSC rates: 29.97 -> 30000/1001, 23.976 -> 24000/1001, 59.94 -> 60000/1001
+    const ntsc = Math.round(v * 1001);
+    if (ntsc % 1000 === 0 && Math.abs(ntsc / 1001 - v) < 5e-4) return { num: ntsc, den: 1001 };
+    for (const den of [1000, 100, 10]) {
       const num = Math.round(v * den);
       if (Math.abs(num / den - v) < 1e-6) return { num, den };
     }
@@ -147,6 +150,8 @@ export class VideoWriter {
   #lastPts = -Infinity;
   #state: 'open' | 'closing' | 'closed' | 'aborted' = 'open';
   #closePromise: Promise<WriterStats> | null = null;
+  #discardPromise: Promise<void> | null = null;
+  #failure: Error | null = null;  // the error that ended the output, rethrown by later calls
   #finalStats: WriterStats | null = null;
   #signal?: AbortSignal;
   #onAbort?: () => void;
@@ -272,6 +277,8 @@ export class VideoWriter {
   async write(frame: Frame | Uint8Array, options: { pts?: number; time?: number } = {}): Promise<void> {
     const nat = this.#native;
     if (!nat || this.#state !== 'open') {
+      if (this.#discardPromise) await this.#discardPromise.catch(() => undefined);
+      if (this.#failure) throw this.#failure;
       throw new AvcvError(this.#state === 'aborted' ? 'ABORTED' : 'CLOSED', `the writer is ${this.#state === 'aborted' ? 'aborted' : 'closed'}`, { source: this.#info.target });
     }
     let data: Uint8Array;
@@ -306,7 +313,13 @@ export class VideoWriter {
     try {
       await nat.write(data, pts);
     } catch (err) {
-      throw fromNative(err, i.target);
+      const e = fromNative(err, i.target);
+      // a failed encode or write (e.g. a full disk) ends the output: remove it now
+      if (!(e instanceof RangeError) && !(e instanceof TypeError) && this.#state === 'open') {
+        this.#failure = e;
+        await this.#discard(nat);
+      }
+      throw e;
     }
   }
 
@@ -315,7 +328,10 @@ export class VideoWriter {
     if (this.#closePromise) return this.#closePromise;
     this.#closePromise = (async () => {
       const nat = this.#native;
-      if (!nat || this.#state === 'aborted') throw new AvcvError('ABORTED', 'the writer was aborted', { source: this.#info.target });
+      if (!nat || this.#state === 'aborted') {
+        if (this.#discardPromise) await this.#discardPromise.catch(() => undefined);  // cleanup done first
+        throw this.#failure ?? new AvcvError('ABORTED', 'the writer was aborted', { source: this.#info.target });
+      }
       this.#state = 'closing';
       if (this.#signal && this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort);
       let stats: NativeWriterStats;
@@ -344,20 +360,26 @@ export class VideoWriter {
 
   /** Stops without finishing: the temp file is removed, the target untouched. Idempotent. */
   async abort(): Promise<void> {
+    if (this.#discardPromise) return this.#discardPromise;
     const nat = this.#native;
-    if (!nat || this.#state === 'closed' || this.#state === 'aborted') return;
+    if (!nat || this.#state === 'closed') return;
     await this.#discard(nat);
   }
 
-  async #discard(nat: NativeWriter): Promise<void> {
+  /** Stops the native writer and removes the temp file; every caller awaits the same cleanup. */
+  #discard(nat: NativeWriter): Promise<void> {
+    if (this.#discardPromise) return this.#discardPromise;
     this.#state = 'aborted';
     this.#native = null;
     if (this.#signal && this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort);
-    try {
-      await nat.abort();
-    } finally {
-      fs.rmSync(this.#temp, { force: true });
-    }
+    this.#discardPromise = (async () => {
+      try {
+        await nat.abort();
+      } finally {
+        fs.rmSync(this.#temp, { force: true });
+      }
+    })();
+    return this.#discardPromise;
   }
 
   /**

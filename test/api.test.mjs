@@ -369,11 +369,13 @@ test('VideoCapture: read() to the end returns every frame then {ok:false, frame:
 
 // ---- CLI ----
 
-test('CLI: demo exits 0 and prints a frame shape line', T, () => {
-  const r = spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), 'demo'], { encoding: 'utf8', timeout: 15_000 });
-  assert.equal(r.status, 0, r.stderr);
+test('CLI: demo synthesises, transforms with the audio kept and re-probes (exit 0)', T, () => {
+  const r = spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), 'demo'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /shape \[720, 1280, 3\]/);
-  assert.match(r.stdout, /frames: 120\b/);
+  assert.match(r.stdout, /120 frames in, 120 out/);
+  assert.match(r.stdout, /audio kept: yes \(aac/);
+  assert.match(r.stdout, /durations match within one frame: yes/);
 });
 
 test('CLI: probe of a missing file exits non-zero with the code in stderr', T, () => {

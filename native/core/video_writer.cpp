@@ -97,6 +97,14 @@ std::unique_ptr<VideoWriter> VideoWriter::open(const WriterOptions& o) {
         if (*p == f) return true;
       return false;
     };
+    // MJPEG is full range: its limited-range formats are listed but refused
+    // unless strict is lowered, so take the "j" variant when there is one.
+    if (codec->id == AV_CODEC_ID_MJPEG) {
+      AVPixelFormat j = pix == AV_PIX_FMT_YUV420P ? AV_PIX_FMT_YUVJ420P
+                        : pix == AV_PIX_FMT_YUV422P ? AV_PIX_FMT_YUVJ422P
+                        : pix == AV_PIX_FMT_YUV444P ? AV_PIX_FMT_YUVJ444P : AV_PIX_FMT_NONE;
+      if (j != AV_PIX_FMT_NONE && supported(j)) pix = j;
+    }
     if (!supported(pix)) {
       // MJPEG takes full-range ("j") YUV
       AVPixelFormat j = pix == AV_PIX_FMT_YUV420P ? AV_PIX_FMT_YUVJ420P
