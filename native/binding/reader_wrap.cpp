@@ -4,10 +4,6 @@
 
 namespace avcvjs {
 
-struct ReaderShared {
-  ReaderWrap* owner = nullptr;  // nulled when the wrap goes away (JS thread)
-};
-
 namespace {
 
 Napi::Object metaToJs(Napi::Env env, const avcv::FrameMeta& m, Napi::Value data) {
@@ -32,46 +28,25 @@ Napi::Function ReaderWrap::Init(Napi::Env env) {
                       InstanceMethod<&ReaderWrap::Stats>("stats")});
 }
 
-static void envCleanup(void* arg);
-
-ReaderWrap::ReaderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ReaderWrap>(info), env_(info.Env()) {
+ReaderWrap::ReaderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ReaderWrap>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsExternal()) {
     Napi::TypeError::New(env, "NativeReader is created by openReader()").ThrowAsJavaScriptException();
     return;
   }
   reader_.reset(info[0].As<Napi::External<avcv::VideoReader>>().Data());
-  shared_ = std::make_shared<ReaderShared>();
-  shared_->owner = this;
-  tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
-                                        "avcv.reader", 0, 1);
-  tsfn_.Unref(env);
-  napi_add_env_cleanup_hook(env, envCleanup, this);
+  link_.Start(env, this, "avcv.reader");
   thread_ = std::thread([this] { Run(); });
 }
 
-static void envCleanup(void* arg) {
-  auto* self = static_cast<ReaderWrap*>(arg);
-  self->EnvTeardown();
-}
-
 void ReaderWrap::EnvTeardown() {
-  hookRan_ = true;
   StopThread();
-  // Node tears the TSFN down itself at environment teardown; releasing it
-  // again from a later finalizer would touch freed memory.
-  tsfnReleased_ = true;
-  if (shared_) shared_->owner = nullptr;
+  link_.TornDown();
 }
 
 ReaderWrap::~ReaderWrap() {
   StopThread();
-  if (!hookRan_) napi_remove_env_cleanup_hook(env_, envCleanup, this);
-  if (shared_) shared_->owner = nullptr;
-  if (!tsfnReleased_ && tsfn_) {
-    tsfnReleased_ = true;
-    tsfn_.Release();
-  }
+  link_.Dispose();
   refs_.clear();
   reader_.reset();
 }
@@ -119,15 +94,7 @@ void ReaderWrap::Run() {
         ready_.push_back({slot, meta});
       }
     }
-    std::shared_ptr<ReaderShared> sh = shared_;
-    tsfn_.NonBlockingCall([sh](Napi::Env env, Napi::Function) {
-      // During environment teardown JS cannot run and settling a promise
-      // throws: nothing may escape a TSFN callback.
-      try {
-        if (env && sh->owner) sh->owner->Drain(env);
-      } catch (...) {
-      }
-    });
+    link_.Wake();
     if (err || !got) return;
   }
 }
@@ -164,10 +131,7 @@ void ReaderWrap::Drain(Napi::Env env) {
   } else {
     return;
   }
-  if (tsfnRefed_ && !tsfnReleased_) {
-    tsfn_.Unref(env);
-    tsfnRefed_ = false;
-  }
+  link_.Unhold(env);
 }
 
 Napi::Value ReaderWrap::Info(const Napi::CallbackInfo& info) {
@@ -257,10 +221,7 @@ Napi::Value ReaderWrap::Next(const Napi::CallbackInfo& info) {
   }
   pending_ = d;
   Drain(env);
-  if (pending_ && !tsfnRefed_) {
-    tsfn_.Ref(env);  // keep the process alive while a read is outstanding
-    tsfnRefed_ = true;
-  }
+  if (pending_) link_.Hold(env);  // keep the process alive while a read is outstanding
   return d.Promise();
 }
 
@@ -271,13 +232,7 @@ void ReaderWrap::ReleaseJs(Napi::Env env, const ErrorInfo& why) {
     d.Reject(makeError(env, why).Value());
   }
   refs_.clear();
-  if (!tsfnReleased_) {
-    if (tsfnRefed_) tsfn_.Unref(env);
-    tsfnRefed_ = false;
-    tsfnReleased_ = true;
-    tsfn_.Release();
-  }
-  if (shared_) shared_->owner = nullptr;
+  link_.Release(env);
 }
 
 Napi::Value ReaderWrap::Close(const Napi::CallbackInfo& info) {

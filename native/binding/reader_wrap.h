@@ -11,11 +11,9 @@
 
 #include "../core/video_reader.h"
 #include "common.h"
+#include "js_link.h"
 
 namespace avcvjs {
-
-// State shared by the wrap, its pipeline thread and queued TSFN calls.
-struct ReaderShared;
 
 // One VideoReader plus its own pipeline thread. The thread decodes and
 // converts into JS-owned buffers ("slots") that JS lends with push(); next()
@@ -28,6 +26,7 @@ class ReaderWrap : public Napi::ObjectWrap<ReaderWrap> {
   ~ReaderWrap() override;
   // Environment teardown (worker termination, exit): stop the thread first.
   void EnvTeardown();
+  void Drain(Napi::Env env);  // JS thread: settle the pending next()
 
  private:
   Napi::Value Info(const Napi::CallbackInfo& info);
@@ -37,12 +36,10 @@ class ReaderWrap : public Napi::ObjectWrap<ReaderWrap> {
   Napi::Value Stats(const Napi::CallbackInfo& info);
 
   void Run();          // pipeline thread body
-  void Drain(Napi::Env env);  // JS thread: settle the pending next()
   void StopThread();   // signal + join (blocking)
   void ReleaseJs(Napi::Env env, const ErrorInfo& why);
 
-  friend struct ReaderShared;
-  std::shared_ptr<ReaderShared> shared_;
+  JsLink<ReaderWrap> link_;
   std::unique_ptr<avcv::VideoReader> reader_;
   std::thread thread_;
 
@@ -66,13 +63,8 @@ class ReaderWrap : public Napi::ObjectWrap<ReaderWrap> {
   std::unordered_map<uint32_t, Napi::Reference<Napi::Uint8Array>> refs_;
   uint32_t nextSlotId_ = 1;
   std::optional<Napi::Promise::Deferred> pending_;
-  Napi::ThreadSafeFunction tsfn_;
-  bool tsfnRefed_ = false;
   bool closed_ = false;
   bool closing_ = false;
-  bool tsfnReleased_ = false;
-  bool hookRan_ = false;
-  Napi::Env env_;
 };
 
 Napi::Value OpenReader(const Napi::CallbackInfo& info);

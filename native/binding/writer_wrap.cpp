@@ -4,13 +4,7 @@
 
 namespace avcvjs {
 
-struct WriterShared {
-  WriterWrap* owner = nullptr;
-};
-
 namespace {
-
-void writerEnvCleanup(void* arg) { static_cast<WriterWrap*>(arg)->EnvTeardown(); }
 
 Napi::Object statsToJs(Napi::Env env, const avcv::WriterStats& s) {
   Napi::Object o = Napi::Object::New(env);
@@ -36,38 +30,26 @@ Napi::Function WriterWrap::Init(Napi::Env env) {
                       InstanceMethod<&WriterWrap::Stats>("stats")});
 }
 
-WriterWrap::WriterWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<WriterWrap>(info), env_(info.Env()) {
+WriterWrap::WriterWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<WriterWrap>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsExternal()) {
     Napi::TypeError::New(env, "NativeWriter is created by openWriter()").ThrowAsJavaScriptException();
     return;
   }
   writer_.reset(info[0].As<Napi::External<avcv::VideoWriter>>().Data());
-  shared_ = std::make_shared<WriterShared>();
-  shared_->owner = this;
-  tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
-                                        "avcv.writer", 0, 1);
-  tsfn_.Unref(env);
-  napi_add_env_cleanup_hook(env, writerEnvCleanup, this);
+  link_.Start(env, this, "avcv.writer");
   thread_ = std::thread([this] { Run(); });
 }
 
 void WriterWrap::EnvTeardown() {
-  hookRan_ = true;
   StopThread();
-  tsfnReleased_ = true;  // Node tears the TSFN down itself at teardown
-  if (shared_) shared_->owner = nullptr;
+  link_.TornDown();
   writer_.reset();  // an unfinished output is removed
 }
 
 WriterWrap::~WriterWrap() {
   StopThread();
-  if (!hookRan_) napi_remove_env_cleanup_hook(env_, writerEnvCleanup, this);
-  if (shared_) shared_->owner = nullptr;
-  if (!tsfnReleased_ && tsfn_) {
-    tsfnReleased_ = true;
-    tsfn_.Release();
-  }
+  link_.Dispose();
   keep_.clear();
   writer_.reset();  // a dropped, unfinished writer leaves no file behind
 }
@@ -114,13 +96,7 @@ void WriterWrap::Run() {
       std::lock_guard<std::mutex> lk(mu_);
       done_.push_back(d);
     }
-    std::shared_ptr<WriterShared> sh = shared_;
-    tsfn_.NonBlockingCall([sh](Napi::Env env, Napi::Function) {
-      try {
-        if (env && sh->owner) sh->owner->Drain(env);
-      } catch (...) {
-      }
-    });
+    link_.Wake();
     if (encode) {
       try {
         writer_->encodeConverted();
@@ -151,10 +127,7 @@ void WriterWrap::Drain(Napi::Env env) {
       def.Resolve(statsToJs(env, writer_->stats()));
     } else def.Resolve(env.Undefined());
   }
-  if (deferreds_.empty() && tsfnRefed_ && !tsfnReleased_) {
-    tsfn_.Unref(env);
-    tsfnRefed_ = false;
-  }
+  if (deferreds_.empty()) link_.Unhold(env);
 }
 
 Napi::Promise WriterWrap::Enqueue(Napi::Env env, const uint8_t* data, int64_t pts, bool finish, Napi::Value keep) {
@@ -167,10 +140,7 @@ Napi::Promise WriterWrap::Enqueue(Napi::Env env, const uint8_t* data, int64_t pt
     jobs_.push_back({id, data, pts, finish});
   }
   cv_.notify_one();
-  if (!tsfnRefed_ && !tsfnReleased_) {
-    tsfn_.Ref(env);  // keep the process alive while work is outstanding
-    tsfnRefed_ = true;
-  }
+  link_.Hold(env);  // keep the process alive while work is outstanding
   return d.Promise();
 }
 
@@ -226,13 +196,7 @@ Napi::Value WriterWrap::Abort(const Napi::CallbackInfo& info) {
       [this, self](Napi::Env env) -> Napi::Value {
         RejectAll(env, {"ABORTED", "the writer was aborted", 0});
         closed_ = true;
-        if (!tsfnReleased_) {
-          if (tsfnRefed_) tsfn_.Unref(env);
-          tsfnRefed_ = false;
-          tsfnReleased_ = true;
-          tsfn_.Release();
-        }
-        if (shared_) shared_->owner = nullptr;
+        link_.Release(env);
         self->Reset();
         return env.Undefined();
       });

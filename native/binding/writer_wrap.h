@@ -11,10 +11,9 @@
 
 #include "../core/video_writer.h"
 #include "common.h"
+#include "js_link.h"
 
 namespace avcvjs {
-
-struct WriterShared;
 
 // One VideoWriter plus its own encode thread. write() hands the thread a JS
 // buffer by reference; its promise resolves as soon as the frame has been
@@ -26,6 +25,7 @@ class WriterWrap : public Napi::ObjectWrap<WriterWrap> {
   explicit WriterWrap(const Napi::CallbackInfo& info);
   ~WriterWrap() override;
   void EnvTeardown();
+  void Drain(Napi::Env env);
 
  private:
   Napi::Value Info(const Napi::CallbackInfo& info);
@@ -35,12 +35,11 @@ class WriterWrap : public Napi::ObjectWrap<WriterWrap> {
   Napi::Value Stats(const Napi::CallbackInfo& info);
 
   void Run();
-  void Drain(Napi::Env env);
   void StopThread();
   Napi::Promise Enqueue(Napi::Env env, const uint8_t* data, int64_t pts, bool finish, Napi::Value keep);
   void RejectAll(Napi::Env env, const ErrorInfo& why);
 
-  std::shared_ptr<WriterShared> shared_;
+  JsLink<WriterWrap> link_;
   std::unique_ptr<avcv::VideoWriter> writer_;
   std::thread thread_;
 
@@ -66,13 +65,8 @@ class WriterWrap : public Napi::ObjectWrap<WriterWrap> {
   std::unordered_map<uint64_t, Napi::Promise::Deferred> deferreds_;
   std::unordered_map<uint64_t, Napi::Reference<Napi::Value>> keep_;
   uint64_t nextId_ = 1;
-  Napi::ThreadSafeFunction tsfn_;
-  bool tsfnRefed_ = false;
-  bool tsfnReleased_ = false;
-  bool hookRan_ = false;
   bool finishing_ = false;
   bool closed_ = false;
-  Napi::Env env_;
 };
 
 Napi::Value OpenWriter(const Napi::CallbackInfo& info);
