@@ -2,7 +2,7 @@ export { AvcvError } from './errors';
 export { Frame, type FrameInit } from './frame';
 export { PIXEL_FORMATS, LAYOUTS, type PixelFormat, type Layout, type Plane } from './formats';
 export { probe, type ProbeResult, type StreamInfo, type VideoStreamInfo, type AudioStreamInfo, type Rational } from './probe';
-export { VideoReader, type VideoReaderOptions, type ReaderInfo, type ReaderStats, type Interpolation } from './reader';
+export { VideoReader, type VideoReaderOptions, type ReaderInfo, type ReaderStats, type Interpolation, type FrameIndexInfo } from './reader';
 export { VideoCapture, type CaptureProperty } from './capture';
 export { VideoWriter, type VideoWriterOptions, type WriterInfo, type WriterStats, type AudioOptions, type Container } from './writer';
 export { transform, type TransformFn, type TransformOptions, type TransformProgress, type TransformSummary } from './transform';

@@ -74,6 +74,17 @@ export interface ReaderInfo {
 
 export type ReaderStats = NativeReaderStats & { framesRead: number };
 
+export interface FrameIndexInfo {
+  frameCount: number;
+  /** pts of every frame in display order (stream time base). */
+  pts: Float64Array;
+  /** the same in seconds */
+  times: Float64Array;
+  /** display indices of keyframes */
+  keyframes: Uint32Array;
+  timeBase: { num: number; den: number };
+}
+
 interface Normalised {
   native: NativeReaderOptions;
   prefetch: number;
@@ -308,6 +319,118 @@ export class VideoReader implements AsyncIterable<Frame> {
     });
   }
 
+  // ---- random access (exact) ----
+
+  #index: Promise<FrameIndexInfo> | null = null;
+  #raQueue: Promise<unknown> = Promise.resolve();
+
+  #ra<T>(fn: (nat: NativeReader) => Promise<T>): Promise<T> {
+    const run = async () => {
+      const nat = this.#native;
+      if (!nat) throw new AvcvError('CLOSED', 'the reader is closed', { source: this.#info.source });
+      try {
+        return await fn(nat);
+      } catch (err) {
+        if (!this.#native) throw new AvcvError('CLOSED', 'the reader was closed', { source: this.#info.source, cause: err });
+        throw fromNative(err, this.#info.source);
+      }
+    };
+    const p = this.#raQueue.then(run);
+    this.#raQueue = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
+   * The frame index: every frame's pts (display order) and the keyframes,
+   * built once by scanning packets (no decoding) on a second decoder of the
+   * source, so it does not disturb iteration.
+   */
+  index(): Promise<FrameIndexInfo> {
+    if (!this.#index) {
+      this.#index = this.#ra(async (nat) => {
+        const r = await nat.index();
+        const tb = r.timeBase.num / r.timeBase.den;
+        const times = Float64Array.from(r.pts, (p) => p * tb);
+        return { frameCount: r.pts.length, pts: r.pts, times, keyframes: r.keyframes, timeBase: r.timeBase };
+      });
+      this.#index.catch(() => { this.#index = null; });
+    }
+    return this.#index;
+  }
+
+  /** The i-th displayed frame, exactly (negative i counts from the end). */
+  async frame(i: number): Promise<Frame> {
+    if (typeof i !== 'number' || !Number.isInteger(i)) throw new TypeError(`frame index must be an integer; got ${describe(i)}`);
+    const ix = await this.index();
+    const n = ix.frameCount;
+    const k = i < 0 ? n + i : i;
+    if (k < 0 || k >= n) throw new RangeError(`frame ${i} does not exist: the video has ${n} frames`);
+    return this.#ra((nat) => this.#decodeAt(nat, k));
+  }
+
+  /**
+   * Frames by display index, in request order. Indices are decoded in
+   * ascending order, duplicates once, and each GOP at most once per call.
+   */
+  async frames(indices: readonly number[]): Promise<Frame[]> {
+    if (!Array.isArray(indices)) throw new TypeError(`indices must be an array of integers; got ${describe(indices)}`);
+    const ix = await this.index();
+    const n = ix.frameCount;
+    const wanted = indices.map((i, j) => {
+      if (typeof i !== 'number' || !Number.isInteger(i)) throw new TypeError(`indices[${j}] must be an integer; got ${describe(i)}`);
+      const k = i < 0 ? n + i : i;
+      if (k < 0 || k >= n) throw new RangeError(`indices[${j}] = ${i} does not exist: the video has ${n} frames`);
+      return k;
+    });
+    const order = [...new Set(wanted)].sort((a, b) => a - b);
+    const got = await this.#ra(async (nat) => {
+      const m = new Map<number, Frame>();
+      for (const k of order) m.set(k, await this.#decodeAt(nat, k));
+      return m;
+    });
+    return wanted.map((k) => got.get(k)!);
+  }
+
+  /**
+   * The frame being displayed at `seconds` (its pts <= t < the next frame's
+   * pts; the last frame lasts one frame duration), TorchCodec's "played at".
+   */
+  async frameAt(seconds: number): Promise<Frame> {
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds)) throw new TypeError(`seconds must be a finite number; got ${describe(seconds)}`);
+    const ix = await this.index();
+    const t = ix.times;
+    const n = t.length;
+    const last = n ? t[n - 1] + (this.#info.fps > 0 ? 1 / this.#info.fps : 0) : 0;
+    if (n === 0 || seconds < t[0] || seconds >= last) {
+      throw new RangeError(`no frame is displayed at ${seconds} s (frames span ${n ? t[0] : 0} .. ${last} s)`);
+    }
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {  // last i with t[i] <= seconds
+      const mid = (lo + hi + 1) >> 1;
+      if (t[mid] <= seconds) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.#ra((nat) => this.#decodeAt(nat, lo));
+  }
+
+  /** Display indices and times of the keyframes. */
+  async keyframes(): Promise<{ indices: number[]; times: number[] }> {
+    const ix = await this.index();
+    const indices = Array.from(ix.keyframes);
+    return { indices, times: indices.map((i) => ix.times[i]) };
+  }
+
+  async #decodeAt(nat: NativeReader, k: number): Promise<Frame> {
+    const buf = Buffer.allocUnsafeSlow(this.#info.frameBytes + this.#padding);
+    const res = await nat.frameAt(k, new Uint8Array(buf.buffer, buf.byteOffset, this.#info.frameBytes));
+    return new Frame({
+      data: res.data, width: this.#info.width, height: this.#info.height, format: this.#info.format,
+      layout: this.#info.layout, pts: res.pts, time: res.time, duration: res.duration,
+      durationSeconds: res.durationSeconds, index: res.index, keyframe: res.keyframe, corrupt: res.corrupt,
+    });
+  }
+
   async *[Symbol.asyncIterator](): AsyncIterator<Frame> {
     for (;;) {
       const f = await this.read();
@@ -327,7 +450,7 @@ export class VideoReader implements AsyncIterable<Frame> {
       this.#native = null;
       this.#pool = [];
       this.#held = null;
-      await nat.close();
+      await nat.close();  // interrupts a random access in flight and waits for it
     })();
     return this.#closePromise;
   }

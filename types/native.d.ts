@@ -99,6 +99,8 @@ export interface NativeReaderStats {
   demuxErrors: number;
   truncated: boolean;
   lastError: string | null;
+  /** frames decoded by random access (frame/frames/frameAt), skipped ones included */
+  randomAccessFramesDecoded?: number;
 }
 
 export interface NativeReader {
@@ -107,6 +109,10 @@ export interface NativeReader {
   next(): Promise<NativeFrameResult | null>;
   close(): Promise<void>;
   stats(): NativeReaderStats;
+  /** Frame index by packet scan on a second, random-access decoder of the source. */
+  index(): Promise<{ pts: Float64Array; keyframes: Uint32Array; timeBase: NativeRational }>;
+  /** Display-order frame i, exactly, decoded into `buffer` (frame bytes + padding). */
+  frameAt(i: number, buffer: Uint8Array): Promise<NativeFrameResult>;
 }
 
 export interface NativeWriterOptions {

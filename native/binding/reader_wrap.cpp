@@ -25,7 +25,8 @@ Napi::Function ReaderWrap::Init(Napi::Env env) {
   return DefineClass(env, "NativeReader",
                      {InstanceMethod<&ReaderWrap::Info>("info"), InstanceMethod<&ReaderWrap::Push>("push"),
                       InstanceMethod<&ReaderWrap::Next>("next"), InstanceMethod<&ReaderWrap::Close>("close"),
-                      InstanceMethod<&ReaderWrap::Stats>("stats")});
+                      InstanceMethod<&ReaderWrap::Stats>("stats"), InstanceMethod<&ReaderWrap::Index>("index"),
+                      InstanceMethod<&ReaderWrap::FrameAt>("frameAt")});
 }
 
 ReaderWrap::ReaderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ReaderWrap>(info) {
@@ -57,8 +58,13 @@ void ReaderWrap::StopThread() {
     stopping_ = true;
   }
   if (reader_) reader_->interrupt();
+  raClosing_ = true;
+  if (avcv::VideoReader* ra = raPtr_.load()) ra->interrupt();
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  std::lock_guard<std::mutex> lk(raMu_);  // a random access in flight finishes (interrupted) first
+  raPtr_ = nullptr;
+  ra_.reset();
 }
 
 void ReaderWrap::Run() {
@@ -167,6 +173,8 @@ Napi::Value ReaderWrap::Stats(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   if (!reader_ || closing_ || closed_) return o;
   avcv::ReaderStats s = reader_->stats();
+  avcv::VideoReader* ra = raPtr_.load();
+  o.Set("randomAccessFramesDecoded", Napi::Number::New(env, ra ? static_cast<double>(ra->stats().framesDecoded) : 0));
   o.Set("framesDecoded", Napi::Number::New(env, static_cast<double>(s.framesDecoded)));
   o.Set("packetsRead", Napi::Number::New(env, static_cast<double>(s.packetsRead)));
   o.Set("corruptPackets", Napi::Number::New(env, static_cast<double>(s.corruptPackets)));
@@ -248,12 +256,19 @@ Napi::Value ReaderWrap::Close(const Napi::CallbackInfo& info) {
     stopping_ = true;
   }
   if (reader_) reader_->interrupt();
+  raClosing_ = true;
+  if (avcv::VideoReader* ra = raPtr_.load()) ra->interrupt();
   cv_.notify_all();
   auto self = std::make_shared<Napi::ObjectReference>(Napi::Persistent(Value()));
   auto* worker = new PromiseWorker(
       env,
       [this] {
         if (thread_.joinable()) thread_.join();
+        {
+          std::lock_guard<std::mutex> lk(raMu_);
+          raPtr_ = nullptr;
+          ra_.reset();
+        }
         reader_.reset();  // avformat_close_input may do I/O: off the event loop
       },
       [this, self](Napi::Env env) -> Napi::Value {
@@ -261,6 +276,93 @@ Napi::Value ReaderWrap::Close(const Napi::CallbackInfo& info) {
         closed_ = true;
         self->Reset();
         return env.Undefined();
+      });
+  worker->Queue();
+  return worker->Promise();
+}
+
+avcv::VideoReader& ReaderWrap::RandomAccess() {
+  if (!ra_) {
+    if (raClosing_) throw avcv::Error("CLOSED", "the reader is closed");
+    ra_ = avcv::VideoReader::open(reader_->options());
+    raPtr_ = ra_.get();
+    if (raClosing_) ra_->interrupt();
+  }
+  return *ra_;
+}
+
+Napi::Value ReaderWrap::Index(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_ || closing_ || !reader_) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Reject(makeError(env, {"CLOSED", "the reader is closed", 0}).Value());
+    return d.Promise();
+  }
+  auto self = std::make_shared<Napi::ObjectReference>(Napi::Persistent(Value()));
+  auto result = std::make_shared<avcv::FrameIndex>();
+  auto tb = std::make_shared<avcv::Rational>();
+  auto* worker = new PromiseWorker(
+      env,
+      [this, result, tb] {
+        std::lock_guard<std::mutex> lk(raMu_);
+        avcv::VideoReader& ra = RandomAccess();
+        *result = ra.index();
+        *tb = ra.stream().timeBase;
+      },
+      [self, result, tb](Napi::Env env) -> Napi::Value {
+        const size_t n = result->display.size();
+        Napi::Float64Array pts = Napi::Float64Array::New(env, n);
+        std::vector<uint32_t> keys;
+        for (size_t j = 0; j < n; j++) {
+          const avcv::IndexEntry& e = result->packets[result->display[j]];
+          pts[j] = static_cast<double>(e.pts);
+          if (e.key) keys.push_back(static_cast<uint32_t>(j));
+        }
+        Napi::Uint32Array k = Napi::Uint32Array::New(env, keys.size());
+        for (size_t j = 0; j < keys.size(); j++) k[j] = keys[j];
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("pts", pts);
+        o.Set("keyframes", k);
+        Napi::Object r = Napi::Object::New(env);
+        r.Set("num", tb->num);
+        r.Set("den", tb->den);
+        o.Set("timeBase", r);
+        self->Reset();
+        return o;
+      });
+  worker->Queue();
+  return worker->Promise();
+}
+
+Napi::Value ReaderWrap::FrameAt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_ || closing_ || !reader_) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Reject(makeError(env, {"CLOSED", "the reader is closed", 0}).Value());
+    return d.Promise();
+  }
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsTypedArray())
+    throw Napi::TypeError::New(env, "frameAt(index, buffer)");
+  const int64_t i = info[0].As<Napi::Number>().Int64Value();
+  Napi::Uint8Array arr = info[1].As<Napi::Uint8Array>();
+  const size_t room = arr.ArrayBuffer().ByteLength() - arr.ByteOffset();
+  if (arr.ByteLength() != reader_->output().bytes || room < arr.ByteLength() + avcv::kDstPadding)
+    throw Napi::RangeError::New(env, "frameAt(): the buffer must have exactly the frame's bytes and padding after them");
+  uint8_t* dst = arr.Data();
+  auto keep = std::make_shared<Napi::Reference<Napi::Uint8Array>>(Napi::Persistent(arr));
+  auto self = std::make_shared<Napi::ObjectReference>(Napi::Persistent(Value()));
+  auto meta = std::make_shared<avcv::FrameMeta>();
+  auto* worker = new PromiseWorker(
+      env,
+      [this, i, dst, meta] {
+        std::lock_guard<std::mutex> lk(raMu_);
+        RandomAccess().frameAt(i, dst, meta.get());
+      },
+      [self, keep, meta](Napi::Env env) -> Napi::Value {
+        Napi::Value data = keep->Value();
+        keep->Reset();
+        self->Reset();
+        return metaToJs(env, *meta, data);
       });
   worker->Queue();
   return worker->Promise();

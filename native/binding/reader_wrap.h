@@ -1,6 +1,7 @@
 #pragma once
 #include <napi.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -34,6 +35,9 @@ class ReaderWrap : public Napi::ObjectWrap<ReaderWrap> {
   Napi::Value Next(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value Index(const Napi::CallbackInfo& info);
+  Napi::Value FrameAt(const Napi::CallbackInfo& info);
+  avcv::VideoReader& RandomAccess();  // worker thread, raMu_ held
 
   void Run();          // pipeline thread body
   void StopThread();   // signal + join (blocking)
@@ -41,6 +45,12 @@ class ReaderWrap : public Napi::ObjectWrap<ReaderWrap> {
 
   JsLink<ReaderWrap> link_;
   std::unique_ptr<avcv::VideoReader> reader_;
+  // random access: a second core reader of the same source, used by pool
+  // workers one at a time (raMu_), so the sequential pipeline is undisturbed
+  std::mutex raMu_;
+  std::unique_ptr<avcv::VideoReader> ra_;
+  std::atomic<avcv::VideoReader*> raPtr_{nullptr};
+  std::atomic<bool> raClosing_{false};
   std::thread thread_;
 
   struct Slot {

@@ -1,5 +1,6 @@
 #include "video_reader.h"
 
+#include <algorithm>
 #include <cmath>
 #include <opencv2/core.hpp>
 
@@ -154,7 +155,7 @@ void VideoReader::checkTruncation() {
   }
 }
 
-void VideoReader::emit(AVFrame* f, uint8_t* dst, FrameMeta* meta) {
+void VideoReader::emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index) {
   int64_t pts = f->best_effort_timestamp;
   const int64_t dur = f->pkt_duration > 0 ? f->pkt_duration : defaultDuration_;
   if (pts == AV_NOPTS_VALUE) pts = lastPts_ != AV_NOPTS_VALUE ? lastPts_ + dur : nextIndex_ * dur;
@@ -164,7 +165,7 @@ void VideoReader::emit(AVFrame* f, uint8_t* dst, FrameMeta* meta) {
   meta->time = pts * tb;
   meta->duration = dur;
   meta->durationSeconds = dur * tb;
-  meta->index = nextIndex_++;
+  meta->index = index >= 0 ? index : nextIndex_++;
   meta->keyframe = f->key_frame != 0;
   meta->corrupt = (f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags;
   if (meta->corrupt) {
@@ -189,11 +190,21 @@ void VideoReader::emit(AVFrame* f, uint8_t* dst, FrameMeta* meta) {
       if (out.data != dst + out_.offset[i]) throw Error("CONVERT", "rotation reallocated its output");
     }
   }
-  std::lock_guard<std::mutex> lk(statsMu_);
-  stats_.framesDecoded++;
 }
 
 bool VideoReader::next(uint8_t* dst, FrameMeta* meta) {
+  if (!decodeRaw()) return false;
+  try {
+    emit(frame_.get(), dst, meta);
+  } catch (...) {
+    av_frame_unref(frame_.get());
+    throw;
+  }
+  av_frame_unref(frame_.get());
+  return true;
+}
+
+bool VideoReader::decodeRaw() {
   if (done_) return false;
   AVFormatContext* ctx = input_.ctx.get();
   AVCodecContext* dec = dec_.get();
@@ -201,14 +212,9 @@ bool VideoReader::next(uint8_t* dst, FrameMeta* meta) {
     if (input_.guard->interrupted.load()) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
     int ret = avcodec_receive_frame(dec, frame_.get());
     if (ret == 0) {
-      try {
-        emit(frame_.get(), dst, meta);
-      } catch (...) {
-        av_frame_unref(frame_.get());
-        throw;
-      }
-      av_frame_unref(frame_.get());
-      return true;
+      std::lock_guard<std::mutex> lk(statsMu_);
+      stats_.framesDecoded++;
+      return true;  // the frame stays in frame_
     }
     if (ret == AVERROR_EOF) {
       done_ = true;
@@ -286,6 +292,179 @@ bool VideoReader::next(uint8_t* dst, FrameMeta* meta) {
         stats_.decodeErrors++;
         stats_.lastError = avErrorString(ret);
       }
+      if (opts_.corruptIsError) throwAvError(ret, "decoding '" + opts_.input.source + "' failed", "DECODE");
+    }
+  }
+}
+
+}  // namespace avcv
+
+namespace avcv {
+
+const FrameIndex& VideoReader::index() {
+  if (index_) return *index_;
+  AVFormatContext* ctx = input_.ctx.get();
+  auto ix = std::make_unique<FrameIndex>();
+  PacketPtr pkt(av_packet_alloc());
+  int errors = 0;
+  for (;;) {
+    if (input_.guard->interrupted.load()) throw Error("ABORTED", "indexing was interrupted", AVERROR_EXIT);
+    int ret = av_read_frame(ctx, pkt.get());
+    if (ret == AVERROR_EOF || (ret < 0 && ctx->pb && avio_feof(ctx->pb))) break;
+    if (ret == AVERROR_EXIT) throw Error("ABORTED", "indexing was interrupted", ret);
+    if (ret < 0) {
+      if (++errors > 64) throwAvError(ret, "indexing '" + opts_.input.source + "' failed", "DEMUX");
+      continue;
+    }
+    if (pkt->stream_index == streamIndex_ && !(pkt->flags & AV_PKT_FLAG_DISCARD)) {
+      IndexEntry e;
+      e.pts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+      e.dts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : e.pts;
+      e.pos = pkt->pos;
+      e.key = pkt->flags & AV_PKT_FLAG_KEY;
+      if (e.pts == AV_NOPTS_VALUE)
+        throw Error("INDEX", "'" + opts_.input.source + "' has packets without timestamps: exact random access is not possible");
+      ix->packets.push_back(e);
+    }
+    av_packet_unref(pkt.get());
+  }
+  const int32_t n = static_cast<int32_t>(ix->packets.size());
+  ix->display.resize(n);
+  for (int32_t i = 0; i < n; i++) ix->display[i] = i;
+  std::stable_sort(ix->display.begin(), ix->display.end(),
+                   [&](int32_t a, int32_t b) { return ix->packets[a].pts < ix->packets[b].pts; });
+  std::vector<int32_t> keys;
+  for (int32_t i = 0; i < n; i++)
+    if (ix->packets[i].key) keys.push_back(i);
+  ix->startKey.resize(n);
+  for (int32_t j = 0; j < n; j++) {
+    const int32_t d = ix->display[j];
+    const int64_t t = ix->packets[d].pts;
+    // the last keyframe at or before the frame in decode order that is not
+    // displayed after it (open-GOP leading pictures need the previous GOP)
+    auto it = std::upper_bound(keys.begin(), keys.end(), d);
+    int32_t k = 0;
+    while (it != keys.begin()) {
+      --it;
+      if (ix->packets[*it].pts <= t) {
+        k = *it;
+        break;
+      }
+    }
+    ix->startKey[j] = k;
+  }
+  ptsToPacket_.clear();
+  for (int32_t i = 0; i < n; i++) ptsToPacket_.push_back({ix->packets[i].pts, i});
+  std::sort(ptsToPacket_.begin(), ptsToPacket_.end());
+  index_ = std::move(ix);
+  raValid_ = false;  // the demuxer is at the end: the next access seeks
+  return *index_;
+}
+
+void VideoReader::seekToPacket(int32_t k) {
+  AVFormatContext* ctx = input_.ctx.get();
+  const IndexEntry& e = index_->packets[k];
+  // land at or before the keyframe: max_ts = its pts (a plain backward
+  // av_seek_frame can land past it, e.g. on mov's edit-corrected timestamps)
+  int ret = avformat_seek_file(ctx, streamIndex_, INT64_MIN, e.pts, e.pts, 0);
+  if (ret < 0) ret = av_seek_frame(ctx, streamIndex_, std::min(e.dts, e.pts), AVSEEK_FLAG_BACKWARD);
+  if (ret < 0) throwAvError(ret, "seeking in '" + opts_.input.source + "' failed", "SEEK");
+  avcodec_flush_buffers(dec_.get());
+  flushed_ = false;
+  done_ = false;
+  raLastSent_ = -1;
+  raLastPts_ = INT64_MIN;
+  raValid_ = true;
+  raJustSeeked_ = true;
+}
+
+void VideoReader::frameAt(int64_t i, uint8_t* dst, FrameMeta* meta) {
+  const FrameIndex& ix = index();
+  const int64_t n = static_cast<int64_t>(ix.display.size());
+  if (i < 0 || i >= n)
+    throw Error("INVALID_ARGUMENT", "frame " + std::to_string(i) + " does not exist (" + std::to_string(n) + " frames)");
+  const int32_t target = ix.display[i];
+  const int64_t T = ix.packets[target].pts;
+  const int32_t k = ix.startKey[i];
+  if (!raValid_ || flushed_ || T <= raLastPts_ || k > raLastSent_) seekToPacket(k);
+  AVFormatContext* ctx = input_.ctx.get();
+  AVCodecContext* dec = dec_.get();
+  bool rewound = false;
+  for (;;) {
+    if (input_.guard->interrupted.load()) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
+    int ret = avcodec_receive_frame(dec, frame_.get());
+    if (ret == 0) {
+      {
+        std::lock_guard<std::mutex> lk(statsMu_);
+        stats_.framesDecoded++;
+      }
+      const int64_t pts = frame_->best_effort_timestamp;
+      raLastPts_ = pts;
+      if (pts == T) {
+        try {
+          emit(frame_.get(), dst, meta, i);
+        } catch (...) {
+          av_frame_unref(frame_.get());
+          throw;
+        }
+        av_frame_unref(frame_.get());
+        return;
+      }
+      av_frame_unref(frame_.get());
+      if (pts > T && pts != AV_NOPTS_VALUE) {
+        raValid_ = false;
+        throw Error("SEEK", "frame " + std::to_string(i) + " (pts " + std::to_string(T) + ") of '" + opts_.input.source +
+                                "' was not produced: decoding passed it at pts " + std::to_string(pts));
+      }
+      continue;
+    }
+    if (ret == AVERROR_EOF) {
+      raValid_ = false;
+      throw Error("SEEK", "the stream ended before frame " + std::to_string(i) + " of '" + opts_.input.source + "'");
+    }
+    if (ret != AVERROR(EAGAIN)) {
+      std::lock_guard<std::mutex> lk(statsMu_);
+      stats_.decodeErrors++;
+      stats_.lastError = avErrorString(ret);
+      if (opts_.corruptIsError) throwAvError(ret, "decoding '" + opts_.input.source + "' failed", "DECODE");
+      continue;
+    }
+    ret = av_read_frame(ctx, pkt_.get());
+    if (ret == AVERROR_EXIT) throw Error("ABORTED", "reading was interrupted", ret);
+    if (ret < 0) {
+      if (flushed_) {
+        raValid_ = false;
+        throw Error("SEEK", "the stream ended before frame " + std::to_string(i));
+      }
+      flushed_ = true;
+      avcodec_send_packet(dec, nullptr);
+      continue;
+    }
+    if (pkt_->stream_index != streamIndex_) {
+      av_packet_unref(pkt_.get());
+      continue;
+    }
+    if (!(pkt_->flags & AV_PKT_FLAG_DISCARD)) {
+      const int64_t pp = pkt_->pts != AV_NOPTS_VALUE ? pkt_->pts : pkt_->dts;
+      auto it = std::lower_bound(ptsToPacket_.begin(), ptsToPacket_.end(), std::make_pair(pp, INT32_MIN));
+      if (it != ptsToPacket_.end() && it->first == pp) {
+        if (raJustSeeked_ && it->second > k && !rewound) {
+          // the demuxer landed past the keyframe we need: start from the top
+          av_packet_unref(pkt_.get());
+          seekToPacket(0);
+          rewound = true;
+          continue;
+        }
+        raLastSent_ = std::max(raLastSent_, it->second);
+      }
+      raJustSeeked_ = false;
+    }
+    ret = avcodec_send_packet(dec, pkt_.get());
+    av_packet_unref(pkt_.get());
+    if (ret < 0 && ret != AVERROR(EAGAIN)) {
+      std::lock_guard<std::mutex> lk(statsMu_);
+      stats_.decodeErrors++;
+      stats_.lastError = avErrorString(ret);
       if (opts_.corruptIsError) throwAvError(ret, "decoding '" + opts_.input.source + "' failed", "DECODE");
     }
   }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,21 @@ struct FrameMeta {
   bool corrupt = false;
 };
 
+// Every frame of the stream by packet scan (no decoding): what exact random
+// access needs. Display order is packet pts order; packets the demuxer marks
+// as discarded (before an edit list's start) are not frames.
+struct IndexEntry {
+  int64_t pts = 0;  // pts, or dts where the packet has none
+  int64_t dts = 0;
+  int64_t pos = -1;
+  bool key = false;
+};
+struct FrameIndex {
+  std::vector<IndexEntry> packets;  // decode order
+  std::vector<int32_t> display;     // display index -> packet
+  std::vector<int32_t> startKey;    // display index -> keyframe packet to decode from
+};
+
 struct ReaderStats {
   int64_t framesDecoded = 0;
   int64_t packetsRead = 0;
@@ -60,6 +76,13 @@ class VideoReader {
   // Returns false at the end of the stream. Throws avcv::Error.
   bool next(uint8_t* dst, FrameMeta* meta);
 
+  // The frame index, built on first use by scanning packets; rewinds.
+  const FrameIndex& index();
+  // Display-order frame i (0-based), exactly: continues decoding when i is
+  // ahead within the current GOP run, else seeks to the keyframe it needs.
+  // Meant for a reader used only for random access (not mixed with next()).
+  void frameAt(int64_t i, uint8_t* dst, FrameMeta* meta);
+
   // Makes blocking I/O and next() return promptly (from any thread).
   void interrupt() { input_.guard->interrupted.store(true); }
 
@@ -75,7 +98,15 @@ class VideoReader {
  private:
   VideoReader() = default;
   bool receive(uint8_t* dst, FrameMeta* meta, bool* got);
-  void emit(AVFrame* f, uint8_t* dst, FrameMeta* meta);
+  void emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index = -1);
+  bool decodeRaw();  // next decoded frame into frame_ (not converted); false at the end
+  void seekToPacket(int32_t k);
+  std::unique_ptr<FrameIndex> index_;
+  std::vector<std::pair<int64_t, int32_t>> ptsToPacket_;  // sorted, for lookups
+  int32_t raLastSent_ = -1;
+  int64_t raLastPts_ = INT64_MIN;
+  bool raValid_ = false;
+  bool raJustSeeked_ = false;  // the next packet read is the first after a seek
   void checkTruncation();
 
   ReaderOptions opts_;
