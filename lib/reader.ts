@@ -349,8 +349,8 @@ export class VideoReader implements AsyncIterable<Frame> {
     if (!this.#index) {
       this.#index = this.#ra(async (nat) => {
         const r = await nat.index();
-        const tb = r.timeBase.num / r.timeBase.den;
-        const times = Float64Array.from(r.pts, (p) => p * tb);
+        // pts * num / den (not pts * (num / den)): exact at frame boundaries
+        const times = Float64Array.from(r.pts, (p) => (p * r.timeBase.num) / r.timeBase.den);
         return { frameCount: r.pts.length, pts: r.pts, times, keyframes: r.keyframes, timeBase: r.timeBase };
       });
       this.#index.catch(() => { this.#index = null; });
@@ -404,14 +404,90 @@ export class VideoReader implements AsyncIterable<Frame> {
     if (n === 0 || seconds < t[0] || seconds >= last) {
       throw new RangeError(`no frame is displayed at ${seconds} s (frames span ${n ? t[0] : 0} .. ${last} s)`);
     }
+    const i = this.#playedAt(t, seconds);
+    return this.#ra((nat) => this.#decodeAt(nat, i));
+  }
+
+  /**
+   * Frames start, start+step, ... before end (display indices; end defaults
+   * to the frame count), fetched in batches of `batch` (default 16) so memory
+   * stays bounded.
+   */
+  async *range(options: { start?: number; end?: number; step?: number; batch?: number } = {}): AsyncGenerator<Frame> {
+    if (!isObject(options)) throw new TypeError('range: options must be an object');
+    checkKeys('range', options, ['start', 'end', 'step', 'batch']);
+    const n = (await this.index()).frameCount;
+    const start = options.start === undefined ? 0 : int('start', options.start, 0, n);
+    const end = options.end === undefined ? n : int('end', options.end, 0, n);
+    const step = options.step === undefined ? 1 : int('step', options.step, 1, Number.MAX_SAFE_INTEGER);
+    const batch = options.batch === undefined ? 16 : int('batch', options.batch, 1, 1024);
+    const all: number[] = [];
+    for (let i = start; i < end; i += step) all.push(i);
+    for (let j = 0; j < all.length; j += batch) yield* await this.frames(all.slice(j, j + batch));
+  }
+
+  /**
+   * The frame displayed at each instant start, start + 1/fps, ... before end
+   * (seconds; fps defaults to the stream's): resampling to a new frame rate
+   * by "played at" semantics. A frame shown at several instants repeats.
+   */
+  async *rangeByTime(options: { start?: number; end?: number; fps?: number; batch?: number } = {}): AsyncGenerator<Frame> {
+    if (!isObject(options)) throw new TypeError('rangeByTime: options must be an object');
+    checkKeys('rangeByTime', options, ['start', 'end', 'fps', 'batch']);
+    const ix = await this.index();
+    const t = ix.times;
+    const n = t.length;
+    const last = n ? t[n - 1] + (this.#info.fps > 0 ? 1 / this.#info.fps : 0) : 0;
+    const num = (name: string, v: unknown, def: number) => {
+      if (v === undefined) return def;
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${name} must be a finite number`);
+      return v;
+    };
+    const start = num('start', options.start, n ? t[0] : 0);
+    const end = Math.min(num('end', options.end, last), last);
+    const fps = num('fps', options.fps, this.#info.fps);
+    if (!(fps > 0)) throw new RangeError(`fps must be positive; got ${fps}`);
+    const batch = options.batch === undefined ? 16 : int('batch', options.batch, 1, 1024);
+    const indices: number[] = [];
+    for (let k = 0; ; k++) {
+      const at = start + k / fps;
+      if (at >= end) break;
+      if (n === 0 || at < t[0]) continue;
+      indices.push(this.#playedAt(t, at));
+    }
+    for (let j = 0; j < indices.length; j += batch) yield* await this.frames(indices.slice(j, j + batch));
+  }
+
+  /**
+   * `count` evenly spaced previews, fast: each is the keyframe nearest to an
+   * evenly spaced instant, so only keyframes are decoded (not exact instants).
+   */
+  async thumbnails(count: number): Promise<Frame[]> {
+    const c = int('count', count, 1, 10000);
+    const ix = await this.index();
+    const keys = Array.from(ix.keyframes);
+    if (keys.length === 0) return [];
+    const t = ix.times;
+    const span = (t[t.length - 1] ?? 0) - (t[0] ?? 0);
+    const picks: number[] = [];
+    for (let j = 0; j < c; j++) {
+      const at = t[0] + (c === 1 ? 0 : (span * j) / (c - 1));
+      let best = keys[0];
+      for (const k of keys) if (Math.abs(t[k] - at) < Math.abs(t[best] - at)) best = k;
+      picks.push(best);
+    }
+    return this.frames(picks);
+  }
+
+  #playedAt(t: Float64Array, seconds: number): number {
     let lo = 0;
-    let hi = n - 1;
+    let hi = t.length - 1;
     while (lo < hi) {  // last i with t[i] <= seconds
       const mid = (lo + hi + 1) >> 1;
       if (t[mid] <= seconds) lo = mid;
       else hi = mid - 1;
     }
-    return this.#ra((nat) => this.#decodeAt(nat, lo));
+    return lo;
   }
 
   /** Display indices and times of the keyframes. */

@@ -160,11 +160,12 @@ void VideoReader::emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index)
   const int64_t dur = f->pkt_duration > 0 ? f->pkt_duration : defaultDuration_;
   if (pts == AV_NOPTS_VALUE) pts = lastPts_ != AV_NOPTS_VALUE ? lastPts_ + dur : nextIndex_ * dur;
   lastPts_ = pts;
-  const double tb = av_q2d(st_->time_base);
+  // pts * num / den rather than pts * (num / den): exact at frame boundaries
+  const double num = st_->time_base.num, den = st_->time_base.den;
   meta->pts = pts;
-  meta->time = pts * tb;
+  meta->time = static_cast<double>(pts) * num / den;
   meta->duration = dur;
-  meta->durationSeconds = dur * tb;
+  meta->durationSeconds = static_cast<double>(dur) * num / den;
   meta->index = index >= 0 ? index : nextIndex_++;
   meta->keyframe = f->key_frame != 0;
   meta->corrupt = (f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags;

@@ -1,0 +1,99 @@
+// range(), rangeByTime() and thumbnails(): indices computed by hand from
+// ffprobe's timestamps, bytes against the ffmpeg CLI's frames.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { VideoReader } from '../dist/index.mjs';
+import { tempDir, makeClip, cliFrames, ffprobe } from './helpers.mjs';
+
+const dir = tempDir();
+const W = 96;
+const H = 64;
+let clip;
+let ref;      // CLI gray frames
+let times;    // ffprobe pts_time per displayed frame
+let keys;     // ffprobe key_frame per displayed frame
+
+before(() => {
+  clip = makeClip(join(dir, 'r.mp4'), { size: `${W}x${H}`, rate: 25, frames: 60, extra: ['-g', '12', '-bf', '2'] });
+  const raw = cliFrames(clip, 'gray');
+  ref = Array.from({ length: raw.length / (W * H) }, (_, i) => raw.subarray(i * W * H, (i + 1) * W * H));
+  const fr = ffprobe(clip, ['-select_streams', 'v:0', '-show_frames', '-show_entries', 'frame=pts_time,key_frame']).frames;
+  times = fr.map((f) => Number(f.pts_time));
+  keys = fr.map((f) => f.key_frame === 1);
+});
+
+const eqRef = (f, i) => assert.ok(Buffer.from(f.data).equals(ref[i]), `frame ${i} differs from the CLI`);
+
+test('range({start, end, step}) yields exactly those frames, in order', async () => {
+  const r = await VideoReader.open(clip, { format: 'gray' });
+  try {
+    const got = [];
+    for await (const f of r.range({ start: 5, end: 50, step: 7, batch: 3 })) {
+      eqRef(f, f.index);
+      got.push(f.index);
+    }
+    const want = [];
+    for (let i = 5; i < 50; i += 7) want.push(i);
+    assert.deepEqual(got, want);
+    const all = [];
+    for await (const f of r.range()) all.push(f.index);
+    assert.deepEqual(all, ref.map((_, i) => i));
+    await assert.rejects(async () => { for await (const f of r.range({ step: 0 })) void f; }, RangeError);
+  } finally {
+    await r.close();
+  }
+});
+
+test('rangeByTime({start, end, fps}) picks the frame played at each instant', async () => {
+  const r = await VideoReader.open(clip, { format: 'gray' });
+  try {
+    const start = 0.3;
+    const end = 1.9;
+    const fps = 7;
+    const want = [];
+    for (let k = 0; ; k++) {
+      const at = start + k / fps;
+      if (at >= end) break;
+      let i = 0;
+      while (i + 1 < times.length && times[i + 1] <= at) i++;  // played at: pts <= t < next pts
+      want.push(i);
+    }
+    const got = [];
+    for await (const f of r.rangeByTime({ start, end, fps })) {
+      eqRef(f, f.index);
+      got.push(f.index);
+    }
+    assert.deepEqual(got, want);
+  } finally {
+    await r.close();
+  }
+});
+
+test('thumbnails(n) decodes keyframes only, nearest to evenly spaced instants', async () => {
+  const r = await VideoReader.open(clip, { format: 'gray' });
+  try {
+    const n = 4;
+    const keyIdx = keys.map((k, i) => (k ? i : -1)).filter((i) => i >= 0);
+    const span = times[times.length - 1] - times[0];
+    const want = [];
+    for (let j = 0; j < n; j++) {
+      const at = times[0] + (span * j) / (n - 1);
+      let best = keyIdx[0];
+      for (const k of keyIdx) if (Math.abs(times[k] - at) < Math.abs(times[best] - at)) best = k;
+      want.push(best);
+    }
+    const before = r.stats.randomAccessFramesDecoded ?? 0;
+    const th = await r.thumbnails(n);
+    assert.deepEqual(th.map((f) => f.index), want);
+    for (const f of th) {
+      assert.equal(f.keyframe, true);
+      eqRef(f, f.index);
+    }
+    // keyframes only: a keyframe decodes alone (allow a little decoder lookahead)
+    const decoded = (r.stats.randomAccessFramesDecoded ?? 0) - before;
+    assert.ok(decoded <= new Set(want).size * 3, `decoded ${decoded} frames for ${n} keyframe thumbnails`);
+  } finally {
+    await r.close();
+  }
+});
