@@ -1,4 +1,6 @@
-import type { NativeReader, NativeReaderOptions, NativeReaderStats } from '../types/native';
+import * as fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import type { NativeIndexPackets, NativeReader, NativeReaderOptions, NativeReaderStats } from '../types/native';
 import { AvcvError, fromNative } from './errors';
 import { Frame, checkLayout } from './frame';
 import { LAYOUTS, PIXEL_FORMATS, defaultLayout, shapeOf, channelsOf, type Layout, type PixelFormat } from './formats';
@@ -44,10 +46,15 @@ export interface VideoReaderOptions extends InputOptions {
    * are not files: never pass an untrusted source with it.
    */
   inputFormat?: string;
+  /**
+   * A frame index saved by `reader.saveIndex(path)`: random access then needs
+   * no packet scan. Refused (AvcvError 'STALE_INDEX') when the source changed.
+   */
+  index?: string;
 }
 
 const READER_KEYS = ['protocols', 'allowNestedInputs', 'format', 'layout', 'resize', 'crop', 'stream', 'threads',
-  'prefetch', 'signal', 'reuseBuffers', 'autorotate', 'quality', 'onCorrupt', 'inputFormat'] as const;
+  'prefetch', 'signal', 'reuseBuffers', 'autorotate', 'quality', 'onCorrupt', 'inputFormat', 'index'] as const;
 
 export interface ReaderInfo {
   source: string;
@@ -87,6 +94,7 @@ export interface FrameIndexInfo {
 
 interface Normalised {
   native: NativeReaderOptions;
+  indexPath?: string;
   prefetch: number;
   reuse: boolean;
   signal?: AbortSignal;
@@ -132,7 +140,11 @@ function normalise(source: unknown, options: unknown): Normalised {
   if (options.inputFormat !== undefined && (typeof options.inputFormat !== 'string' || !/^[a-z0-9_,]+$/.test(options.inputFormat))) {
     throw new TypeError(`inputFormat must be a libav format name; got ${describe(options.inputFormat)}`);
   }
+  if (options.index !== undefined && (typeof options.index !== 'string' || !options.index)) {
+    throw new TypeError(`index must be the path of a saved index; got ${describe(options.index)}`);
+  }
   return {
+    indexPath: options.index as string | undefined,
     prefetch,
     reuse: options.reuseBuffers === undefined ? false : bool('reuseBuffers', options.reuseBuffers),
     signal,
@@ -240,6 +252,14 @@ export class VideoReader implements AsyncIterable<Frame> {
       crop: full && n.native.crop === undefined ? null : { ...c },
     };
     const reader = new VideoReader(nat, info, n);
+    if (n.indexPath) {
+      try {
+        nat.loadIndex(await loadIndexFile(n.indexPath, info));
+      } catch (err) {
+        await reader.close();
+        throw err instanceof AvcvError || err instanceof TypeError || err instanceof RangeError ? err : fromNative(err, n.indexPath, caller);
+      }
+    }
     if (n.signal?.aborted) {
       await reader.close();
       throw abortError(n.signal, n.native.source);
@@ -323,6 +343,34 @@ export class VideoReader implements AsyncIterable<Frame> {
 
   #index: Promise<FrameIndexInfo> | null = null;
   #raQueue: Promise<unknown> = Promise.resolve();
+  #packets: NativeIndexPackets | null = null;
+
+  /**
+   * Saves the frame index (building it first if needed) so that reopening
+   * with `{ index: path }` needs no scan. The file records the source's size
+   * and modification time and is refused when they change. Written atomically.
+   */
+  async saveIndex(path: string): Promise<void> {
+    if (typeof path !== 'string' || !path) throw new TypeError(`path must be a file path; got ${describe(path)}`);
+    const ix = await this.index();
+    const p = this.#packets!;
+    const st = await fs.promises.stat(this.#info.source);
+    const doc = {
+      format: 'avcv-index', version: 1,
+      source: { size: st.size, mtimeMs: st.mtimeMs },
+      stream: this.#info.stream.index, timeBase: ix.timeBase,
+      packets: { pts: Array.from(p.pts), dts: Array.from(p.dts), pos: Array.from(p.pos), key: Array.from(p.key) },
+    };
+    const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await fs.promises.writeFile(tmp, JSON.stringify(doc));
+      await fs.promises.rename(tmp, path);
+    } catch (err) {
+      await fs.promises.rm(tmp, { force: true });
+      const e = err as NodeJS.ErrnoException;
+      throw new AvcvError(e.code ?? 'IO', `cannot save the index to '${path}': ${e.message}`, { source: path, cause: err });
+    }
+  }
 
   #ra<T>(fn: (nat: NativeReader) => Promise<T>): Promise<T> {
     const run = async () => {
@@ -349,6 +397,7 @@ export class VideoReader implements AsyncIterable<Frame> {
     if (!this.#index) {
       this.#index = this.#ra(async (nat) => {
         const r = await nat.index();
+        this.#packets = r.packets;
         // pts * num / den (not pts * (num / den)): exact at frame boundaries
         const times = Float64Array.from(r.pts, (p) => (p * r.timeBase.num) / r.timeBase.den);
         return { frameCount: r.pts.length, pts: r.pts, times, keyframes: r.keyframes, timeBase: r.timeBase };
@@ -534,6 +583,32 @@ export class VideoReader implements AsyncIterable<Frame> {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+async function loadIndexFile(path: string, info: ReaderInfo): Promise<NativeIndexPackets> {
+  let doc: any;  // eslint-disable-line @typescript-eslint/no-explicit-any
+  try {
+    doc = JSON.parse(await fs.promises.readFile(path, 'utf8'));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new AvcvError(e.code === 'ENOENT' ? 'ENOENT' : 'INVALID_INDEX', `cannot read the index '${path}': ${e.message}`, { source: path, cause: err });
+  }
+  const bad = (why: string) => new AvcvError('INVALID_INDEX', `'${path}' is not a usable avcv index: ${why}`, { source: path });
+  if (!doc || doc.format !== 'avcv-index' || doc.version !== 1) throw bad('unknown format or version');
+  const st = await fs.promises.stat(info.source).catch(() => null);
+  if (!st || doc.source?.size !== st.size || doc.source?.mtimeMs !== st.mtimeMs) {
+    throw new AvcvError('STALE_INDEX', `the index '${path}' was made for another version of '${info.source}' (size or modification time differ)`, { source: path });
+  }
+  if (doc.stream !== info.stream.index) throw bad(`it indexes stream ${doc.stream}, the reader uses stream ${info.stream.index}`);
+  if (doc.timeBase?.num !== info.stream.timeBase.num || doc.timeBase?.den !== info.stream.timeBase.den) throw bad('time base differs');
+  const p = doc.packets;
+  const n = p?.pts?.length;
+  if (!Number.isInteger(n) || p.dts?.length !== n || p.pos?.length !== n || p.key?.length !== n) throw bad('packet arrays are missing or differ in length');
+  const f64 = (a: unknown[]) => {
+    if (!a.every((v) => typeof v === 'number' && Number.isFinite(v))) throw bad('non-numeric packet fields');
+    return Float64Array.from(a as number[]);
+  };
+  return { pts: f64(p.pts), dts: f64(p.dts), pos: f64(p.pos), key: Uint8Array.from(p.key as number[], (v) => (v ? 1 : 0)) };
 }
 
 function emptyStats(): NativeReaderStats {

@@ -97,3 +97,35 @@ test('thumbnails(n) decodes keyframes only, nearest to evenly spaced instants', 
     await r.close();
   }
 });
+
+test('saveIndex + open({index}): reused without a rescan, exact; a stale or bad index is refused', async () => {
+  const { writeFileSync, readFileSync, utimesSync, statSync } = await import('node:fs');
+  const { AvcvError } = await import('../dist/index.mjs');
+  const file = makeClip(join(dir, 'ix.mp4'), { size: `${W}x${H}`, rate: 25, frames: 40, extra: ['-g', '10', '-bf', '2'] });
+  const raw = cliFrames(file, 'gray');
+  const frameOf = (i) => raw.subarray(i * W * H, (i + 1) * W * H);
+  const ixPath = join(dir, 'ix.avcv-index');
+  const a = await VideoReader.open(file, { format: 'gray' });
+  await a.saveIndex(ixPath);
+  assert.equal(a.stats.indexScans, 1);
+  await a.close();
+
+  const b = await VideoReader.open(file, { format: 'gray', index: ixPath });
+  try {
+    for (const i of [37, 0, 19, 20, 5]) assert.ok(Buffer.from((await b.frame(i)).data).equals(frameOf(i)), `frame ${i}`);
+    assert.equal((await b.index()).frameCount, 40);
+    assert.equal(b.stats.indexScans, 0, 'a loaded index must not be rebuilt by scanning');
+  } finally {
+    await b.close();
+  }
+
+  // the source changes (same bytes, new mtime): refused
+  const st = statSync(file);
+  utimesSync(file, st.atime, new Date(st.mtimeMs + 5000));
+  await assert.rejects(VideoReader.open(file, { index: ixPath }), (e) => e instanceof AvcvError && e.code === 'STALE_INDEX');
+  // not an index at all
+  writeFileSync(join(dir, 'junk.json'), '{"format":"nope"}');
+  await assert.rejects(VideoReader.open(file, { index: join(dir, 'junk.json') }), (e) => e instanceof AvcvError && e.code === 'INVALID_INDEX');
+  await assert.rejects(VideoReader.open(file, { index: join(dir, 'missing.json') }), (e) => e instanceof AvcvError && e.code === 'ENOENT');
+  void readFileSync;
+});

@@ -69,6 +69,8 @@ export interface NativeReaderOptions extends NativeInputOptions {
   onCorrupt: 'skip' | 'error';
 }
 
+export interface NativeIndexPackets { pts: Float64Array; dts: Float64Array; pos: Float64Array; key: Uint8Array }
+
 export interface NativeFrameResult {
   data: Uint8Array;
   pts: number;
@@ -101,6 +103,8 @@ export interface NativeReaderStats {
   lastError: string | null;
   /** frames decoded by random access (frame/frames/frameAt), skipped ones included */
   randomAccessFramesDecoded?: number;
+  /** packet scans made to build the frame index (0 when a saved index was loaded) */
+  indexScans?: number;
 }
 
 export interface NativeReader {
@@ -110,7 +114,9 @@ export interface NativeReader {
   close(): Promise<void>;
   stats(): NativeReaderStats;
   /** Frame index by packet scan on a second, random-access decoder of the source. */
-  index(): Promise<{ pts: Float64Array; keyframes: Uint32Array; timeBase: NativeRational }>;
+  index(): Promise<{ pts: Float64Array; keyframes: Uint32Array; timeBase: NativeRational; packets: NativeIndexPackets }>;
+  /** Use a saved index (decode-order packets) instead of scanning; call before any random access. */
+  loadIndex(packets: NativeIndexPackets): void;
   /** Display-order frame i, exactly, decoded into `buffer` (frame bytes + padding). */
   frameAt(i: number, buffer: Uint8Array): Promise<NativeFrameResult>;
 }

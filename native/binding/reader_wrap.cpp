@@ -26,7 +26,8 @@ Napi::Function ReaderWrap::Init(Napi::Env env) {
                      {InstanceMethod<&ReaderWrap::Info>("info"), InstanceMethod<&ReaderWrap::Push>("push"),
                       InstanceMethod<&ReaderWrap::Next>("next"), InstanceMethod<&ReaderWrap::Close>("close"),
                       InstanceMethod<&ReaderWrap::Stats>("stats"), InstanceMethod<&ReaderWrap::Index>("index"),
-                      InstanceMethod<&ReaderWrap::FrameAt>("frameAt")});
+                      InstanceMethod<&ReaderWrap::FrameAt>("frameAt"),
+                      InstanceMethod<&ReaderWrap::LoadIndex>("loadIndex")});
 }
 
 ReaderWrap::ReaderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ReaderWrap>(info) {
@@ -174,7 +175,9 @@ Napi::Value ReaderWrap::Stats(const Napi::CallbackInfo& info) {
   if (!reader_ || closing_ || closed_) return o;
   avcv::ReaderStats s = reader_->stats();
   avcv::VideoReader* ra = raPtr_.load();
-  o.Set("randomAccessFramesDecoded", Napi::Number::New(env, ra ? static_cast<double>(ra->stats().framesDecoded) : 0));
+  const avcv::ReaderStats rs = ra ? ra->stats() : avcv::ReaderStats();
+  o.Set("randomAccessFramesDecoded", Napi::Number::New(env, static_cast<double>(rs.framesDecoded)));
+  o.Set("indexScans", Napi::Number::New(env, static_cast<double>(rs.indexScans)));
   o.Set("framesDecoded", Napi::Number::New(env, static_cast<double>(s.framesDecoded)));
   o.Set("packetsRead", Napi::Number::New(env, static_cast<double>(s.packetsRead)));
   o.Set("corruptPackets", Napi::Number::New(env, static_cast<double>(s.corruptPackets)));
@@ -281,10 +284,37 @@ Napi::Value ReaderWrap::Close(const Napi::CallbackInfo& info) {
   return worker->Promise();
 }
 
+// loadIndex({pts, dts, pos, key}): decode-order packets of a saved index.
+Napi::Value ReaderWrap::LoadIndex(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "loadIndex(packets)");
+  Napi::Object o = info[0].As<Napi::Object>();
+  Napi::Value vp = o.Get("pts"), vd = o.Get("dts"), vo = o.Get("pos"), vk = o.Get("key");
+  if (!vp.IsTypedArray() || !vd.IsTypedArray() || !vo.IsTypedArray() || !vk.IsTypedArray())
+    throw Napi::TypeError::New(env, "loadIndex: pts, dts, pos must be Float64Arrays and key a Uint8Array");
+  Napi::Float64Array pts = vp.As<Napi::Float64Array>(), dts = vd.As<Napi::Float64Array>(), pos = vo.As<Napi::Float64Array>();
+  Napi::Uint8Array key = vk.As<Napi::Uint8Array>();
+  const size_t n = pts.ElementLength();
+  if (dts.ElementLength() != n || pos.ElementLength() != n || key.ElementLength() != n)
+    throw Napi::RangeError::New(env, "loadIndex: the arrays differ in length");
+  auto v = std::make_shared<std::vector<avcv::IndexEntry>>(n);
+  for (size_t i = 0; i < n; i++) {
+    (*v)[i].pts = static_cast<int64_t>(pts[i]);
+    (*v)[i].dts = static_cast<int64_t>(dts[i]);
+    (*v)[i].pos = static_cast<int64_t>(pos[i]);
+    (*v)[i].key = key[i] != 0;
+  }
+  std::lock_guard<std::mutex> lk(raMu_);
+  if (ra_) ra_->setIndex(*v);
+  preloaded_ = v;
+  return env.Undefined();
+}
+
 avcv::VideoReader& ReaderWrap::RandomAccess() {
   if (!ra_) {
     if (raClosing_) throw avcv::Error("CLOSED", "the reader is closed");
     ra_ = avcv::VideoReader::open(reader_->options());
+    if (preloaded_) ra_->setIndex(*preloaded_);
     raPtr_ = ra_.get();
     if (raClosing_) ra_->interrupt();
   }
@@ -320,7 +350,25 @@ Napi::Value ReaderWrap::Index(const Napi::CallbackInfo& info) {
         }
         Napi::Uint32Array k = Napi::Uint32Array::New(env, keys.size());
         for (size_t j = 0; j < keys.size(); j++) k[j] = keys[j];
+        // the packets in decode order, for saveIndex()
+        const size_t np = result->packets.size();
+        Napi::Float64Array ppts = Napi::Float64Array::New(env, np), pdts = Napi::Float64Array::New(env, np),
+                           ppos = Napi::Float64Array::New(env, np);
+        Napi::Uint8Array pkey = Napi::Uint8Array::New(env, np);
+        for (size_t j = 0; j < np; j++) {
+          const avcv::IndexEntry& e = result->packets[j];
+          ppts[j] = static_cast<double>(e.pts);
+          pdts[j] = static_cast<double>(e.dts);
+          ppos[j] = static_cast<double>(e.pos);
+          pkey[j] = e.key ? 1 : 0;
+        }
+        Napi::Object packets = Napi::Object::New(env);
+        packets.Set("pts", ppts);
+        packets.Set("dts", pdts);
+        packets.Set("pos", ppos);
+        packets.Set("key", pkey);
         Napi::Object o = Napi::Object::New(env);
+        o.Set("packets", packets);
         o.Set("pts", pts);
         o.Set("keyframes", k);
         Napi::Object r = Napi::Object::New(env);

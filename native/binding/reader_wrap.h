@@ -37,6 +37,7 @@ class ReaderWrap : public Napi::ObjectWrap<ReaderWrap> {
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Index(const Napi::CallbackInfo& info);
   Napi::Value FrameAt(const Napi::CallbackInfo& info);
+  Napi::Value LoadIndex(const Napi::CallbackInfo& info);
   avcv::VideoReader& RandomAccess();  // worker thread, raMu_ held
 
   void Run();          // pipeline thread body
@@ -51,6 +52,7 @@ class ReaderWrap : public Napi::ObjectWrap<ReaderWrap> {
   std::unique_ptr<avcv::VideoReader> ra_;
   std::atomic<avcv::VideoReader*> raPtr_{nullptr};
   std::atomic<bool> raClosing_{false};
+  std::shared_ptr<std::vector<avcv::IndexEntry>> preloaded_;  // a saved index, set before first use
   std::thread thread_;
 
   struct Slot {

@@ -329,6 +329,17 @@ const FrameIndex& VideoReader::index() {
     }
     av_packet_unref(pkt.get());
   }
+  {
+    std::lock_guard<std::mutex> lk(statsMu_);
+    stats_.indexScans++;
+  }
+  setIndex(std::move(ix->packets));
+  return *index_;
+}
+
+void VideoReader::setIndex(std::vector<IndexEntry> packets) {
+  auto ix = std::make_unique<FrameIndex>();
+  ix->packets = std::move(packets);
   const int32_t n = static_cast<int32_t>(ix->packets.size());
   ix->display.resize(n);
   for (int32_t i = 0; i < n; i++) ix->display[i] = i;
@@ -358,8 +369,7 @@ const FrameIndex& VideoReader::index() {
   for (int32_t i = 0; i < n; i++) ptsToPacket_.push_back({ix->packets[i].pts, i});
   std::sort(ptsToPacket_.begin(), ptsToPacket_.end());
   index_ = std::move(ix);
-  raValid_ = false;  // the demuxer is at the end: the next access seeks
-  return *index_;
+  raValid_ = false;  // the next access seeks
 }
 
 void VideoReader::seekToPacket(int32_t k) {

@@ -62,6 +62,7 @@ struct ReaderStats {
   int64_t corruptFrames = 0;
   int64_t demuxErrors = 0;
   bool truncated = false;
+  int64_t indexScans = 0;
   std::string lastError;
 };
 
@@ -78,6 +79,8 @@ class VideoReader {
 
   // The frame index, built on first use by scanning packets; rewinds.
   const FrameIndex& index();
+  // Uses a saved index (packets in decode order) instead of scanning.
+  void setIndex(std::vector<IndexEntry> packets);
   // Display-order frame i (0-based), exactly: continues decoding when i is
   // ahead within the current GOP run, else seeks to the keyframe it needs.
   // Meant for a reader used only for random access (not mixed with next()).
