@@ -5,6 +5,7 @@ export { probe, type ProbeResult, type StreamInfo, type VideoStreamInfo, type Au
 export { VideoReader, type VideoReaderOptions, type ReaderInfo, type ReaderStats, type Interpolation, type FrameIndexInfo } from './reader';
 export { VideoCapture, type CaptureProperty } from './capture';
 export { VideoWriter, type VideoWriterOptions, type WriterInfo, type WriterStats, type AudioOptions, type Container } from './writer';
+export { VideoLoader, type VideoLoaderOptions, type ClipBatch } from './loader';
 export { transform, type TransformFn, type TransformOptions, type TransformProgress, type TransformSummary } from './transform';
 export type { InputOptions } from './source';
 import { native } from './native';
