@@ -51,10 +51,17 @@ export interface VideoReaderOptions extends InputOptions {
    * no packet scan. Refused (AvcvError 'STALE_INDEX') when the source changed.
    */
   index?: string;
+  /**
+   * Random access: 'exact' (default) builds a frame index by scanning packets
+   * once; 'approximate' trusts the container's frame count and a constant
+   * frame rate (no scan; frame i is the first frame at or after
+   * start + i / fps). info.seekMode says which.
+   */
+  seekMode?: 'exact' | 'approximate';
 }
 
 const READER_KEYS = ['protocols', 'allowNestedInputs', 'format', 'layout', 'resize', 'crop', 'stream', 'threads',
-  'prefetch', 'signal', 'reuseBuffers', 'autorotate', 'quality', 'onCorrupt', 'inputFormat', 'index'] as const;
+  'prefetch', 'signal', 'reuseBuffers', 'autorotate', 'quality', 'onCorrupt', 'inputFormat', 'index', 'seekMode'] as const;
 
 export interface ReaderInfo {
   source: string;
@@ -77,6 +84,8 @@ export interface ReaderInfo {
   rotation: number;
   /** The crop actually applied (rounded down to the chroma grid, as the CLI's crop filter does), or null. */
   crop: { x: number; y: number; width: number; height: number } | null;
+  /** Random access mode: 'exact' (frame index) or 'approximate' (metadata + constant frame rate). */
+  seekMode: 'exact' | 'approximate';
 }
 
 export type ReaderStats = NativeReaderStats & { framesRead: number };
@@ -93,6 +102,7 @@ export interface FrameIndexInfo {
 }
 
 interface Normalised {
+  seekMode: 'exact' | 'approximate';
   native: NativeReaderOptions;
   indexPath?: string;
   prefetch: number;
@@ -143,7 +153,10 @@ function normalise(source: unknown, options: unknown): Normalised {
   if (options.index !== undefined && (typeof options.index !== 'string' || !options.index)) {
     throw new TypeError(`index must be the path of a saved index; got ${describe(options.index)}`);
   }
+  const seekMode = options.seekMode === undefined ? 'exact' : oneOf('seekMode', options.seekMode, ['exact', 'approximate'] as const);
+  if (seekMode === 'approximate' && options.index !== undefined) throw new TypeError('index applies to seekMode exact only');
   return {
+    seekMode,
     indexPath: options.index as string | undefined,
     prefetch,
     reuse: options.reuseBuffers === undefined ? false : bool('reuseBuffers', options.reuseBuffers),
@@ -250,6 +263,7 @@ export class VideoReader implements AsyncIterable<Frame> {
       frameCountExact: stream.frameCountExact,
       rotation: raw.rotation,
       crop: full && n.native.crop === undefined ? null : { ...c },
+      seekMode: n.seekMode,
     };
     const reader = new VideoReader(nat, info, n);
     if (n.indexPath) {
@@ -352,6 +366,7 @@ export class VideoReader implements AsyncIterable<Frame> {
    */
   async saveIndex(path: string): Promise<void> {
     if (typeof path !== 'string' || !path) throw new TypeError(`path must be a file path; got ${describe(path)}`);
+    if (this.#info.seekMode !== 'exact') throw new AvcvError('UNSUPPORTED', 'saveIndex needs seekMode exact', { source: this.#info.source });
     const ix = await this.index();
     const p = this.#packets!;
     const st = await fs.promises.stat(this.#info.source);
@@ -394,6 +409,20 @@ export class VideoReader implements AsyncIterable<Frame> {
    * source, so it does not disturb iteration.
    */
   index(): Promise<FrameIndexInfo> {
+    if (!this.#index && this.#info.seekMode === 'approximate') {
+      const s = this.#info.stream;
+      const n = this.#info.frameCount;
+      const tb = s.timeBase;
+      const fps = s.avgFrameRate.num > 0 ? s.avgFrameRate : s.baseFrameRate;
+      if (!n || !(fps.num > 0)) {
+        return Promise.reject(new AvcvError('NO_FRAME_COUNT', 'approximate seeking needs a frame count and frame rate in the metadata; use seekMode exact', { source: this.#info.source }));
+      }
+      const start = Math.round(((s.startTime ?? 0) * tb.den) / tb.num);
+      const perFrame = (fps.den * tb.den) / (fps.num * tb.num);  // time-base units per frame
+      const pts = Float64Array.from({ length: n }, (_, i) => start + Math.round(i * perFrame));
+      const times = Float64Array.from(pts, (p) => (p * tb.num) / tb.den);
+      this.#index = Promise.resolve({ frameCount: n, pts, times, keyframes: new Uint32Array(0), timeBase: { num: tb.num, den: tb.den } });
+    }
     if (!this.#index) {
       this.#index = this.#ra(async (nat) => {
         const r = await nat.index();
@@ -514,8 +543,9 @@ export class VideoReader implements AsyncIterable<Frame> {
   async thumbnails(count: number): Promise<Frame[]> {
     const c = int('count', count, 1, 10000);
     const ix = await this.index();
-    const keys = Array.from(ix.keyframes);
-    if (keys.length === 0) return [];
+    let keys = Array.from(ix.keyframes);
+    // approximate mode knows no keyframes: evenly spaced frames instead
+    if (keys.length === 0) keys = Array.from({ length: ix.frameCount }, (_, i) => i);
     const t = ix.times;
     const span = (t[t.length - 1] ?? 0) - (t[0] ?? 0);
     const picks: number[] = [];
@@ -548,7 +578,10 @@ export class VideoReader implements AsyncIterable<Frame> {
 
   async #decodeAt(nat: NativeReader, k: number): Promise<Frame> {
     const buf = Buffer.allocUnsafeSlow(this.#info.frameBytes + this.#padding);
-    const res = await nat.frameAt(k, new Uint8Array(buf.buffer, buf.byteOffset, this.#info.frameBytes));
+    const view = new Uint8Array(buf.buffer, buf.byteOffset, this.#info.frameBytes);
+    const res = this.#info.seekMode === 'approximate'
+      ? await nat.frameAt(k, view, (await this.index()).pts[k])
+      : await nat.frameAt(k, view);
     return new Frame({
       data: res.data, width: this.#info.width, height: this.#info.height, format: this.#info.format,
       layout: this.#info.layout, pts: res.pts, time: res.time, duration: res.duration,

@@ -267,3 +267,58 @@ describe('random access: closed readers', () => {
     }
   });
 });
+
+describe('random access: decode cost and ambiguous timestamps', () => {
+  test('the frames at the end of a long GOP are not re-decoded one by one (after the decoder drains)', async () => {
+    // one 60-frame GOP with B-frames: the last few frames come out while the decoder drains
+    const file = makeClip(join(dir, 'longgop.mp4'), { size: SIZE, frames: 60, extra: ['-g', '60', '-bf', '3'] });
+    const cli = cliGray(file);
+    const r = await open(file);
+    try {
+      const n = (await r.index()).frameCount;
+      assert.equal(n, cli.length);
+      const all = Array.from({ length: n }, (_, i) => i);
+      let b = r.stats.randomAccessFramesDecoded;
+      const got = await r.frames(all);
+      const batch = r.stats.randomAccessFramesDecoded - b;
+      got.forEach((f, i) => assert.ok(bytes(f).equals(cli[i]), `batch frame ${i} bytes`));
+      b = r.stats.randomAccessFramesDecoded;
+      for (const i of all) assert.ok(bytes(await r.frame(i)).equals(cli[i]), `frame(${i}) bytes`);
+      const oneByOne = r.stats.randomAccessFramesDecoded - b;
+      assert.ok(batch <= n + 16, `frames(0..${n - 1}) decoded ${batch} frames`);
+      assert.ok(oneByOne <= n + 16, `frame(0), frame(1), ... frame(${n - 1}) decoded ${oneByOne} frames`);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('duplicate pts (mkv rounded to 1/25 s): frame(i) is the CLI frame i or an AvcvError, never another frame', async () => {
+    // the encoder's 1/25 time base rounds these pts, so two frames share one
+    const file = join(dir, 'duppts.mkv');
+    ffmpeg([...lavfi(30), '-vf', 'setpts=(N/25+floor(N/3)*0.017+mod(N\\,2)*0.005)/TB',
+      '-fps_mode', 'passthrough', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '12', '-bf', '2', file]);
+    const ref = probeRef(file);
+    const dup = ref.pts.findIndex((p, i) => i > 0 && p === ref.pts[i - 1]);
+    assert.ok(dup > 0, 'the file has a repeated pts');
+    const cli = cliGray(file);
+    const r = await open(file);
+    try {
+      const ix = await r.index();
+      assert.equal(ix.frameCount, ref.count);
+      assert.deepEqual(Array.from(ix.pts), ref.pts);
+      for (const i of [dup - 1, dup]) {
+        let f;
+        try {
+          f = await r.frame(i);
+        } catch (e) {
+          assert.ok(e instanceof AvcvError, `frame(${i}) threw ${e}`);
+          continue;
+        }
+        assert.equal(f.index, i);
+        assert.ok(bytes(f).equals(cli[i]), `frame(${i}) (pts ${ref.pts[i]}, shared with another frame) returned other bytes than the CLI's frame ${i}`);
+      }
+    } finally {
+      await r.close();
+    }
+  });
+});

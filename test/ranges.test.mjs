@@ -129,3 +129,22 @@ test('saveIndex + open({index}): reused without a rescan, exact; a stale or bad 
   await assert.rejects(VideoReader.open(file, { index: join(dir, 'missing.json') }), (e) => e instanceof AvcvError && e.code === 'ENOENT');
   void readFileSync;
 });
+
+test("seekMode 'approximate': no scan; on a constant-frame-rate file frame(i) equals the CLI's frame i", async () => {
+  const r = await VideoReader.open(clip, { format: 'gray', seekMode: 'approximate' });
+  try {
+    assert.equal(r.info.seekMode, 'approximate');
+    const ix = await r.index();
+    assert.equal(ix.frameCount, ref.length);
+    for (const i of [0, 1, 13, 59, 30, 31, 58]) {
+      const f = await r.frame(i);
+      eqRef(f, i);
+      assert.equal(f.index, i);
+    }
+    assert.equal(r.stats.indexScans, 0);
+    await assert.rejects(r.saveIndex(join(dir, 'x.idx')), (e) => e.code === 'UNSUPPORTED');
+  } finally {
+    await r.close();
+  }
+  await assert.rejects(VideoReader.open(clip, { seekMode: 'fast' }), TypeError);
+});

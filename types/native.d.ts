@@ -118,7 +118,7 @@ export interface NativeReader {
   /** Use a saved index (decode-order packets) instead of scanning; call before any random access. */
   loadIndex(packets: NativeIndexPackets): void;
   /** Display-order frame i, exactly, decoded into `buffer` (frame bytes + padding). */
-  frameAt(i: number, buffer: Uint8Array): Promise<NativeFrameResult>;
+  frameAt(i: number, buffer: Uint8Array, approxPts?: number): Promise<NativeFrameResult>;
 }
 
 export interface NativeWriterOptions {

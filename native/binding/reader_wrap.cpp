@@ -392,6 +392,9 @@ Napi::Value ReaderWrap::FrameAt(const Napi::CallbackInfo& info) {
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsTypedArray())
     throw Napi::TypeError::New(env, "frameAt(index, buffer)");
   const int64_t i = info[0].As<Napi::Number>().Int64Value();
+  // frameAt(i, buffer, approxPts?): with a pts, approximate mode (no index)
+  const bool approx = info.Length() > 2 && info[2].IsNumber();
+  const int64_t approxPts = approx ? info[2].As<Napi::Number>().Int64Value() : 0;
   Napi::Uint8Array arr = info[1].As<Napi::Uint8Array>();
   const size_t room = arr.ArrayBuffer().ByteLength() - arr.ByteOffset();
   if (arr.ByteLength() != reader_->output().bytes || room < arr.ByteLength() + avcv::kDstPadding)
@@ -402,9 +405,10 @@ Napi::Value ReaderWrap::FrameAt(const Napi::CallbackInfo& info) {
   auto meta = std::make_shared<avcv::FrameMeta>();
   auto* worker = new PromiseWorker(
       env,
-      [this, i, dst, meta] {
+      [this, i, dst, meta, approx, approxPts] {
         std::lock_guard<std::mutex> lk(raMu_);
-        RandomAccess().frameAt(i, dst, meta.get());
+        if (approx) RandomAccess().frameAtPts(approxPts, i, dst, meta.get());
+        else RandomAccess().frameAt(i, dst, meta.get());
       },
       [self, keep, meta](Napi::Env env) -> Napi::Value {
         Napi::Value data = keep->Value();

@@ -481,4 +481,63 @@ void VideoReader::frameAt(int64_t i, uint8_t* dst, FrameMeta* meta) {
   }
 }
 
+void VideoReader::frameAtPts(int64_t target, int64_t index, uint8_t* dst, FrameMeta* meta) {
+  AVFormatContext* ctx = input_.ctx.get();
+  AVCodecContext* dec = dec_.get();
+  // continue when the target is ahead by less than ~2 s of frames, else seek
+  const int64_t near = defaultDuration_ > 0 ? defaultDuration_ * 60 : 0;
+  if (!raValid_ || flushed_ || target <= raLastPts_ || target - raLastPts_ > near) {
+    int ret = avformat_seek_file(ctx, streamIndex_, INT64_MIN, target, target, 0);
+    if (ret < 0) ret = av_seek_frame(ctx, streamIndex_, target, AVSEEK_FLAG_BACKWARD);
+    if (ret < 0) throwAvError(ret, "seeking in '" + opts_.input.source + "' failed", "SEEK");
+    avcodec_flush_buffers(dec);
+    flushed_ = false;
+    done_ = false;
+    raLastPts_ = INT64_MIN;
+    raValid_ = true;
+  }
+  for (;;) {
+    if (input_.guard->interrupted.load()) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
+    int ret = avcodec_receive_frame(dec, frame_.get());
+    if (ret == 0) {
+      {
+        std::lock_guard<std::mutex> lk(statsMu_);
+        stats_.framesDecoded++;
+      }
+      const int64_t pts = frame_->best_effort_timestamp;
+      raLastPts_ = pts;
+      if (pts != AV_NOPTS_VALUE && pts >= target) {
+        try {
+          emit(frame_.get(), dst, meta, index);
+        } catch (...) {
+          av_frame_unref(frame_.get());
+          throw;
+        }
+        av_frame_unref(frame_.get());
+        return;
+      }
+      av_frame_unref(frame_.get());
+      continue;
+    }
+    if (ret == AVERROR_EOF) {
+      raValid_ = false;
+      throw Error("SEEK", "the stream ended before pts " + std::to_string(target) + " of '" + opts_.input.source + "'");
+    }
+    if (ret != AVERROR(EAGAIN)) continue;
+    ret = av_read_frame(ctx, pkt_.get());
+    if (ret == AVERROR_EXIT) throw Error("ABORTED", "reading was interrupted", ret);
+    if (ret < 0) {
+      if (flushed_) {
+        raValid_ = false;
+        throw Error("SEEK", "the stream ended before pts " + std::to_string(target));
+      }
+      flushed_ = true;
+      avcodec_send_packet(dec, nullptr);
+      continue;
+    }
+    if (pkt_->stream_index == streamIndex_) avcodec_send_packet(dec, pkt_.get());
+    av_packet_unref(pkt_.get());
+  }
+}
+
 }  // namespace avcv

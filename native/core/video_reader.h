@@ -79,6 +79,10 @@ class VideoReader {
 
   // The frame index, built on first use by scanning packets; rewinds.
   const FrameIndex& index();
+  // Approximate random access (no index): the first frame whose pts reaches
+  // `target` (stream time base) after seeking to the keyframe before it.
+  // Continues decoding instead of seeking when the target is just ahead.
+  void frameAtPts(int64_t target, int64_t index, uint8_t* dst, FrameMeta* meta);
   // Uses a saved index (packets in decode order) instead of scanning.
   void setIndex(std::vector<IndexEntry> packets);
   // Display-order frame i (0-based), exactly: continues decoding when i is
