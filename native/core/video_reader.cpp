@@ -365,6 +365,19 @@ void VideoReader::setIndex(std::vector<IndexEntry> packets) {
     }
     ix->startKey[j] = k;
   }
+  // frames sharing a pts: the n-th occurrence, decoded from the group's
+  // earliest start so that every occurrence is seen after the seek
+  ix->dupRank.assign(n, 0);
+  for (int32_t j = 1; j < n; j++) {
+    if (ix->packets[ix->display[j]].pts == ix->packets[ix->display[j - 1]].pts) {
+      ix->dupRank[j] = ix->dupRank[j - 1] + 1;
+      ix->startKey[j] = std::min(ix->startKey[j], ix->startKey[j - 1]);
+    }
+  }
+  for (int32_t j = n - 2; j >= 0; j--)
+    if (ix->packets[ix->display[j]].pts == ix->packets[ix->display[j + 1]].pts)
+      ix->startKey[j] = std::min(ix->startKey[j], ix->startKey[j + 1]);
+  ix->keys = keys;
   ptsToPacket_.clear();
   for (int32_t i = 0; i < n; i++) ptsToPacket_.push_back({ix->packets[i].pts, i});
   std::sort(ptsToPacket_.begin(), ptsToPacket_.end());
@@ -372,21 +385,75 @@ void VideoReader::setIndex(std::vector<IndexEntry> packets) {
   raValid_ = false;  // the next access seeks
 }
 
-void VideoReader::seekToPacket(int32_t k) {
+int32_t VideoReader::packetIndexOf(const AVPacket* p) const {
+  const int64_t pp = p->pts != AV_NOPTS_VALUE ? p->pts : p->dts;
+  auto it = std::lower_bound(ptsToPacket_.begin(), ptsToPacket_.end(), std::make_pair(pp, INT32_MIN));
+  if (it == ptsToPacket_.end() || it->first != pp) return -1;
+  // duplicate pts: the first with this dts
+  for (auto j = it; j != ptsToPacket_.end() && j->first == pp; ++j)
+    if (index_->packets[j->second].dts == p->dts) return j->second;
+  return it->second;
+}
+
+// One way of seeking; succeeds when the stream's first packet after it is a
+// keyframe at or before packet k (or a discarded pre-roll keyframe). That
+// packet is sent to the decoder here.
+bool VideoReader::seekAttempt(int attempt, int32_t k) {
   AVFormatContext* ctx = input_.ctx.get();
   const IndexEntry& e = index_->packets[k];
-  // land at or before the keyframe: max_ts = its pts (a plain backward
-  // av_seek_frame can land past it, e.g. on mov's edit-corrected timestamps)
-  int ret = avformat_seek_file(ctx, streamIndex_, INT64_MIN, e.pts, e.pts, 0);
-  if (ret < 0) ret = av_seek_frame(ctx, streamIndex_, std::min(e.dts, e.pts), AVSEEK_FLAG_BACKWARD);
-  if (ret < 0) throwAvError(ret, "seeking in '" + opts_.input.source + "' failed", "SEEK");
+  const IndexEntry& first = index_->packets[0];
+  int ret;
+  switch (attempt) {
+    case 0: ret = avformat_seek_file(ctx, streamIndex_, INT64_MIN, e.pts, e.pts, 0); break;   // mp4, mkv
+    case 1: ret = avformat_seek_file(ctx, streamIndex_, INT64_MIN, e.dts, e.dts, 0); break;   // dts-seeking demuxers (mpegts)
+    case 2:
+      if (e.pos < 0 || (ctx->iformat->flags & AVFMT_NO_BYTE_SEEK)) return false;
+      ret = avformat_seek_file(ctx, streamIndex_, INT64_MIN, e.pos, e.pos, AVSEEK_FLAG_BYTE);
+      break;
+    default: {  // from the top
+      ret = avformat_seek_file(ctx, streamIndex_, INT64_MIN, std::min(first.dts, first.pts), std::min(first.dts, first.pts), 0);
+      if (ret < 0 && !(ctx->iformat->flags & AVFMT_NO_BYTE_SEEK))
+        ret = avformat_seek_file(ctx, streamIndex_, INT64_MIN, 0, 0, AVSEEK_FLAG_BYTE);
+    }
+  }
+  if (ret < 0) return false;
   avcodec_flush_buffers(dec_.get());
   flushed_ = false;
   done_ = false;
+  raEof_ = false;
   raLastSent_ = -1;
   raLastPts_ = INT64_MIN;
-  raValid_ = true;
-  raJustSeeked_ = true;
+  raCountPts_ = AV_NOPTS_VALUE;
+  raCount_ = 0;
+  for (int reads = 0; reads < 100000; reads++) {
+    ret = av_read_frame(ctx, pkt_.get());
+    if (ret < 0) return false;
+    if (pkt_->stream_index != streamIndex_) {
+      av_packet_unref(pkt_.get());
+      continue;
+    }
+    const int32_t idx = (pkt_->flags & AV_PKT_FLAG_DISCARD) ? -1 : packetIndexOf(pkt_.get());
+    const bool key = pkt_->flags & AV_PKT_FLAG_KEY;
+    const bool ok = key && (idx >= 0 ? idx <= k : (pkt_->flags & AV_PKT_FLAG_DISCARD) != 0);
+    if (ok) {
+      raLastSent_ = idx;
+      avcodec_send_packet(dec_.get(), pkt_.get());
+    }
+    av_packet_unref(pkt_.get());
+    return ok;
+  }
+  return false;
+}
+
+void VideoReader::seekToPacket(int32_t k) {
+  for (int attempt = 0; attempt < 4; attempt++) {
+    if (seekAttempt(attempt, k)) {
+      raValid_ = true;
+      return;
+    }
+  }
+  raValid_ = false;
+  throw Error("SEEK", "cannot seek to packet " + std::to_string(k) + " of '" + opts_.input.source + "'");
 }
 
 void VideoReader::frameAt(int64_t i, uint8_t* dst, FrameMeta* meta) {
@@ -394,91 +461,91 @@ void VideoReader::frameAt(int64_t i, uint8_t* dst, FrameMeta* meta) {
   const int64_t n = static_cast<int64_t>(ix.display.size());
   if (i < 0 || i >= n)
     throw Error("INVALID_ARGUMENT", "frame " + std::to_string(i) + " does not exist (" + std::to_string(n) + " frames)");
-  const int32_t target = ix.display[i];
-  const int64_t T = ix.packets[target].pts;
-  const int32_t k = ix.startKey[i];
-  if (!raValid_ || flushed_ || T <= raLastPts_ || k > raLastSent_) seekToPacket(k);
+  const int64_t T = ix.packets[ix.display[i]].pts;
+  const int32_t rank = ix.dupRank[i];
+  int32_t k = ix.startKey[i];
   AVFormatContext* ctx = input_.ctx.get();
   AVCodecContext* dec = dec_.get();
-  bool rewound = false;
-  for (;;) {
-    if (input_.guard->interrupted.load()) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
-    int ret = avcodec_receive_frame(dec, frame_.get());
-    if (ret == 0) {
-      {
-        std::lock_guard<std::mutex> lk(statsMu_);
-        stats_.framesDecoded++;
-      }
-      const int64_t pts = frame_->best_effort_timestamp;
-      raLastPts_ = pts;
-      if (pts == T) {
-        try {
-          emit(frame_.get(), dst, meta, i);
-        } catch (...) {
+  // continue decoding when the target is ahead and its keyframe was sent
+  const bool behind = T < raLastPts_ || (T == raLastPts_ && raCountPts_ == T && raCount_ > rank);
+  bool seek = !raValid_ || raEof_ || behind || k > raLastSent_;
+  for (;;) {  // retries from earlier keyframes when a start point does not yield the frame
+    if (seek) seekToPacket(k);
+    bool passed = false;
+    while (!passed) {
+      if (input_.guard->interrupted.load()) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
+      int ret = avcodec_receive_frame(dec, frame_.get());
+      if (ret == 0) {
+        {
+          std::lock_guard<std::mutex> lk(statsMu_);
+          stats_.framesDecoded++;
+        }
+        const int64_t pts = frame_->best_effort_timestamp;
+        raLastPts_ = pts;
+        if (pts == raCountPts_) raCount_++;
+        else {
+          raCountPts_ = pts;
+          raCount_ = 1;
+        }
+        if (pts == T && raCount_ - 1 == rank) {
+          try {
+            emit(frame_.get(), dst, meta, i);
+          } catch (...) {
+            av_frame_unref(frame_.get());
+            throw;
+          }
           av_frame_unref(frame_.get());
-          throw;
+          return;
         }
         av_frame_unref(frame_.get());
-        return;
+        if (pts != AV_NOPTS_VALUE && pts > T) passed = true;
+        continue;
       }
-      av_frame_unref(frame_.get());
-      if (pts > T && pts != AV_NOPTS_VALUE) {
-        raValid_ = false;
-        throw Error("SEEK", "frame " + std::to_string(i) + " (pts " + std::to_string(T) + ") of '" + opts_.input.source +
-                                "' was not produced: decoding passed it at pts " + std::to_string(pts));
+      if (ret == AVERROR_EOF) {
+        raEof_ = true;
+        passed = true;  // the frame never came from this start point
+        continue;
       }
-      continue;
-    }
-    if (ret == AVERROR_EOF) {
-      raValid_ = false;
-      throw Error("SEEK", "the stream ended before frame " + std::to_string(i) + " of '" + opts_.input.source + "'");
-    }
-    if (ret != AVERROR(EAGAIN)) {
-      std::lock_guard<std::mutex> lk(statsMu_);
-      stats_.decodeErrors++;
-      stats_.lastError = avErrorString(ret);
-      if (opts_.corruptIsError) throwAvError(ret, "decoding '" + opts_.input.source + "' failed", "DECODE");
-      continue;
-    }
-    ret = av_read_frame(ctx, pkt_.get());
-    if (ret == AVERROR_EXIT) throw Error("ABORTED", "reading was interrupted", ret);
-    if (ret < 0) {
-      if (flushed_) {
-        raValid_ = false;
-        throw Error("SEEK", "the stream ended before frame " + std::to_string(i));
+      if (ret != AVERROR(EAGAIN)) {
+        std::lock_guard<std::mutex> lk(statsMu_);
+        stats_.decodeErrors++;
+        stats_.lastError = avErrorString(ret);
+        if (opts_.corruptIsError) throwAvError(ret, "decoding '" + opts_.input.source + "' failed", "DECODE");
+        continue;
       }
-      flushed_ = true;
-      avcodec_send_packet(dec, nullptr);
-      continue;
-    }
-    if (pkt_->stream_index != streamIndex_) {
-      av_packet_unref(pkt_.get());
-      continue;
-    }
-    if (!(pkt_->flags & AV_PKT_FLAG_DISCARD)) {
-      const int64_t pp = pkt_->pts != AV_NOPTS_VALUE ? pkt_->pts : pkt_->dts;
-      auto it = std::lower_bound(ptsToPacket_.begin(), ptsToPacket_.end(), std::make_pair(pp, INT32_MIN));
-      if (it != ptsToPacket_.end() && it->first == pp) {
-        if (raJustSeeked_ && it->second > k && !rewound) {
-          // the demuxer landed past the keyframe we need: start from the top
-          av_packet_unref(pkt_.get());
-          seekToPacket(0);
-          rewound = true;
-          continue;
+      ret = av_read_frame(ctx, pkt_.get());
+      if (ret == AVERROR_EXIT) throw Error("ABORTED", "reading was interrupted", ret);
+      if (ret < 0) {
+        if (!flushed_) {
+          flushed_ = true;
+          avcodec_send_packet(dec, nullptr);
         }
-        raLastSent_ = std::max(raLastSent_, it->second);
+        continue;
       }
-      raJustSeeked_ = false;
+      if (pkt_->stream_index != streamIndex_) {
+        av_packet_unref(pkt_.get());
+        continue;
+      }
+      if (!(pkt_->flags & AV_PKT_FLAG_DISCARD)) raLastSent_ = std::max(raLastSent_, packetIndexOf(pkt_.get()));
+      ret = avcodec_send_packet(dec, pkt_.get());
+      av_packet_unref(pkt_.get());
+      if (ret < 0 && ret != AVERROR(EAGAIN)) {
+        std::lock_guard<std::mutex> lk(statsMu_);
+        stats_.decodeErrors++;
+        stats_.lastError = avErrorString(ret);
+        if (opts_.corruptIsError) throwAvError(ret, "decoding '" + opts_.input.source + "' failed", "DECODE");
+      }
     }
-    ret = avcodec_send_packet(dec, pkt_.get());
-    av_packet_unref(pkt_.get());
-    if (ret < 0 && ret != AVERROR(EAGAIN)) {
-      std::lock_guard<std::mutex> lk(statsMu_);
-      stats_.decodeErrors++;
-      stats_.lastError = avErrorString(ret);
-      if (opts_.corruptIsError) throwAvError(ret, "decoding '" + opts_.input.source + "' failed", "DECODE");
-    }
+    // Not produced from keyframe k (e.g. an open-GOP recovery point that
+    // needs the GOP before it): start one keyframe earlier.
+    raValid_ = false;
+    if (k == 0) break;
+    auto it = std::lower_bound(ix.keys.begin(), ix.keys.end(), k);
+    k = it == ix.keys.begin() ? 0 : *(--it);
+    seek = true;
   }
+  throw Error("SEEK", "frame " + std::to_string(i) + " (pts " + std::to_string(T) + ") of '" + opts_.input.source +
+                          "' could not be decoded from any keyframe before it");
 }
 
 void VideoReader::frameAtPts(int64_t target, int64_t index, uint8_t* dst, FrameMeta* meta) {
@@ -486,13 +553,14 @@ void VideoReader::frameAtPts(int64_t target, int64_t index, uint8_t* dst, FrameM
   AVCodecContext* dec = dec_.get();
   // continue when the target is ahead by less than ~2 s of frames, else seek
   const int64_t near = defaultDuration_ > 0 ? defaultDuration_ * 60 : 0;
-  if (!raValid_ || flushed_ || target <= raLastPts_ || target - raLastPts_ > near) {
+  if (!raValid_ || raEof_ || target <= raLastPts_ || target - raLastPts_ > near) {
     int ret = avformat_seek_file(ctx, streamIndex_, INT64_MIN, target, target, 0);
     if (ret < 0) ret = av_seek_frame(ctx, streamIndex_, target, AVSEEK_FLAG_BACKWARD);
     if (ret < 0) throwAvError(ret, "seeking in '" + opts_.input.source + "' failed", "SEEK");
     avcodec_flush_buffers(dec);
     flushed_ = false;
     done_ = false;
+    raEof_ = false;
     raLastPts_ = INT64_MIN;
     raValid_ = true;
   }
@@ -521,6 +589,7 @@ void VideoReader::frameAtPts(int64_t target, int64_t index, uint8_t* dst, FrameM
     }
     if (ret == AVERROR_EOF) {
       raValid_ = false;
+      raEof_ = true;
       throw Error("SEEK", "the stream ended before pts " + std::to_string(target) + " of '" + opts_.input.source + "'");
     }
     if (ret != AVERROR(EAGAIN)) continue;

@@ -52,6 +52,8 @@ struct FrameIndex {
   std::vector<IndexEntry> packets;  // decode order
   std::vector<int32_t> display;     // display index -> packet
   std::vector<int32_t> startKey;    // display index -> keyframe packet to decode from
+  std::vector<int32_t> dupRank;     // display index -> occurrence among frames sharing its pts
+  std::vector<int32_t> keys;        // key packets, decode order
 };
 
 struct ReaderStats {
@@ -113,7 +115,11 @@ class VideoReader {
   int32_t raLastSent_ = -1;
   int64_t raLastPts_ = INT64_MIN;
   bool raValid_ = false;
-  bool raJustSeeked_ = false;  // the next packet read is the first after a seek
+  bool raEof_ = false;         // the decoder returned EOF: anything further needs a seek
+  int64_t raCountPts_ = AV_NOPTS_VALUE;  // pts of the last frames decoded since the seek ...
+  int32_t raCount_ = 0;                  // ... and how many had it (duplicate pts)
+  int32_t packetIndexOf(const AVPacket* p) const;
+  bool seekAttempt(int attempt, int32_t k);
   void checkTruncation();
 
   ReaderOptions opts_;
