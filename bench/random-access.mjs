@@ -464,7 +464,7 @@ async function main() {
     } else {
       decoded = `${last.ra}`;
       if (p.id === 'batch') note = `${gops.size} GOPs touched, least ${batchMin}`;
-      else note = p.id === 'single' ? `least ${singleMin} if each call starts at its keyframe` : `least ${batchMin} (reuses the decoder)`;
+      else note = p.id === 'single' ? `${singleMin} if every call restarted at its keyframe` : `least ${batchMin} (reuses the decoder)`;
     }
     let exact;
     if (p.id === 'opencv') exact = cvFrames.size ? `${[...cvCheck.values()].filter((c) => c.exact).length}/${N}` : '-';
