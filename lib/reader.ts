@@ -94,8 +94,14 @@ export interface FrameIndexInfo {
   frameCount: number;
   /** pts of every frame in display order (stream time base). */
   pts: Float64Array;
-  /** the same in seconds */
+  /**
+   * Display times in seconds on a continuous timeline: where the container's
+   * clock restarts (MPEG-TS discontinuities), later segments are shifted to
+   * follow the earlier ones, while frame.pts/frame.time keep the raw values.
+   */
   times: Float64Array;
+  /** the stream's timestamps restart at least once */
+  discontinuous?: boolean;
   /** display indices of keyframes */
   keyframes: Uint32Array;
   timeBase: { num: number; den: number };
@@ -374,7 +380,10 @@ export class VideoReader implements AsyncIterable<Frame> {
       format: 'avcv-index', version: 1,
       source: { size: st.size, mtimeMs: st.mtimeMs },
       stream: this.#info.stream.index, timeBase: ix.timeBase,
-      packets: { pts: Array.from(p.pts), dts: Array.from(p.dts), pos: Array.from(p.pos), key: Array.from(p.key) },
+      packets: {
+        pts: Array.from(p.pts), dts: Array.from(p.dts), pos: Array.from(p.pos), key: Array.from(p.key),
+        dtsValid: Array.from(p.dtsValid ?? new Uint8Array(p.pts.length).fill(1)),
+      },
     };
     const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     try {
@@ -428,8 +437,9 @@ export class VideoReader implements AsyncIterable<Frame> {
         const r = await nat.index();
         this.#packets = r.packets;
         // pts * num / den (not pts * (num / den)): exact at frame boundaries
-        const times = Float64Array.from(r.pts, (p) => (p * r.timeBase.num) / r.timeBase.den);
-        return { frameCount: r.pts.length, pts: r.pts, times, keyframes: r.keyframes, timeBase: r.timeBase };
+        // times follow a continuous timeline even where the container's clock restarts
+        const times = Float64Array.from(r.continuousPts, (p) => (p * r.timeBase.num) / r.timeBase.den);
+        return { frameCount: r.pts.length, pts: r.pts, times, keyframes: r.keyframes, timeBase: r.timeBase, discontinuous: r.discontinuous };
       });
       this.#index.catch(() => { this.#index = null; });
     }
@@ -641,7 +651,11 @@ async function loadIndexFile(path: string, info: ReaderInfo): Promise<NativeInde
     if (!a.every((v) => typeof v === 'number' && Number.isFinite(v))) throw bad('non-numeric packet fields');
     return Float64Array.from(a as number[]);
   };
-  return { pts: f64(p.pts), dts: f64(p.dts), pos: f64(p.pos), key: Uint8Array.from(p.key as number[], (v) => (v ? 1 : 0)) };
+  if (p.dtsValid !== undefined && p.dtsValid?.length !== n) throw bad('packet arrays differ in length');
+  return {
+    pts: f64(p.pts), dts: f64(p.dts), pos: f64(p.pos), key: Uint8Array.from(p.key as number[], (v) => (v ? 1 : 0)),
+    dtsValid: Uint8Array.from((p.dtsValid ?? new Array(n).fill(1)) as number[], (v) => (v ? 1 : 0)),
+  };
 }
 
 function emptyStats(): NativeReaderStats {

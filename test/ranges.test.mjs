@@ -148,3 +148,32 @@ test("seekMode 'approximate': no scan; on a constant-frame-rate file frame(i) eq
   }
   await assert.rejects(VideoReader.open(clip, { seekMode: 'fast' }), TypeError);
 });
+
+test('MPEG-TS whose clock restarts (two files concatenated): every frame exact, continuous times', async () => {
+  const { writeFileSync, readFileSync } = await import('node:fs');
+  const a = makeClip(join(dir, 'a.ts'), { size: `${W}x${H}`, rate: 25, frames: 30, extra: ['-g', '10', '-bf', '2'] });
+  const b = makeClip(join(dir, 'b.ts'), { size: `${W}x${H}`, rate: 25, frames: 20, src: 'smptebars', extra: ['-g', '10', '-bf', '2'] });
+  const c = join(dir, 'c.ts');
+  writeFileSync(c, Buffer.concat([readFileSync(a), readFileSync(b)]));
+  const raw = cliFrames(c, 'gray');
+  const n = raw.length / (W * H);
+  const count = Number(ffprobe(c, ['-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames']).streams[0].nb_read_frames);
+  assert.equal(n, count);
+  const r = await VideoReader.open(c, { format: 'gray' });
+  try {
+    const ix = await r.index();
+    assert.equal(ix.frameCount, count);
+    assert.equal(ix.discontinuous, true);
+    for (let i = 1; i < n; i++) assert.ok(ix.times[i] > ix.times[i - 1], `times must increase at ${i}`);
+    for (const i of [35, 0, 49, 30, 29, 12, 31]) {
+      const f = await r.frame(i);
+      assert.ok(Buffer.from(f.data).equals(raw.subarray(i * W * H, (i + 1) * W * H)), `frame ${i}`);
+    }
+    const idx = [44, 2, 30, 29, 2];
+    const fs = await r.frames(idx);
+    fs.forEach((f, j) => assert.ok(Buffer.from(f.data).equals(raw.subarray(idx[j] * W * H, (idx[j] + 1) * W * H)), `batch ${j}`));
+    assert.equal((await r.frameAt(ix.times[40])).index, 40);
+  } finally {
+    await r.close();
+  }
+});

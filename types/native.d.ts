@@ -69,7 +69,7 @@ export interface NativeReaderOptions extends NativeInputOptions {
   onCorrupt: 'skip' | 'error';
 }
 
-export interface NativeIndexPackets { pts: Float64Array; dts: Float64Array; pos: Float64Array; key: Uint8Array }
+export interface NativeIndexPackets { pts: Float64Array; dts: Float64Array; pos: Float64Array; key: Uint8Array; dtsValid?: Uint8Array }
 
 export interface NativeFrameResult {
   data: Uint8Array;
@@ -114,7 +114,7 @@ export interface NativeReader {
   close(): Promise<void>;
   stats(): NativeReaderStats;
   /** Frame index by packet scan on a second, random-access decoder of the source. */
-  index(): Promise<{ pts: Float64Array; keyframes: Uint32Array; timeBase: NativeRational; packets: NativeIndexPackets }>;
+  index(): Promise<{ pts: Float64Array; continuousPts: Float64Array; discontinuous: boolean; keyframes: Uint32Array; timeBase: NativeRational; packets: NativeIndexPackets }>;
   /** Use a saved index (decode-order packets) instead of scanning; call before any random access. */
   loadIndex(packets: NativeIndexPackets): void;
   /** Display-order frame i, exactly, decoded into `buffer` (frame bytes + padding). */

@@ -297,12 +297,15 @@ Napi::Value ReaderWrap::LoadIndex(const Napi::CallbackInfo& info) {
   const size_t n = pts.ElementLength();
   if (dts.ElementLength() != n || pos.ElementLength() != n || key.ElementLength() != n)
     throw Napi::RangeError::New(env, "loadIndex: the arrays differ in length");
+  Napi::Value vv = o.Get("dtsValid");
+  const bool haveValid = vv.IsTypedArray() && vv.As<Napi::Uint8Array>().ElementLength() == n;
   auto v = std::make_shared<std::vector<avcv::IndexEntry>>(n);
   for (size_t i = 0; i < n; i++) {
     (*v)[i].pts = static_cast<int64_t>(pts[i]);
     (*v)[i].dts = static_cast<int64_t>(dts[i]);
     (*v)[i].pos = static_cast<int64_t>(pos[i]);
     (*v)[i].key = key[i] != 0;
+    (*v)[i].dtsValid = haveValid ? vv.As<Napi::Uint8Array>()[i] != 0 : true;
   }
   std::lock_guard<std::mutex> lk(raMu_);
   if (ra_) ra_->setIndex(*v);
@@ -355,21 +358,28 @@ Napi::Value ReaderWrap::Index(const Napi::CallbackInfo& info) {
         Napi::Float64Array ppts = Napi::Float64Array::New(env, np), pdts = Napi::Float64Array::New(env, np),
                            ppos = Napi::Float64Array::New(env, np);
         Napi::Uint8Array pkey = Napi::Uint8Array::New(env, np);
+        Napi::Uint8Array pdv = Napi::Uint8Array::New(env, np);
         for (size_t j = 0; j < np; j++) {
           const avcv::IndexEntry& e = result->packets[j];
           ppts[j] = static_cast<double>(e.pts);
           pdts[j] = static_cast<double>(e.dts);
           ppos[j] = static_cast<double>(e.pos);
           pkey[j] = e.key ? 1 : 0;
+          pdv[j] = e.dtsValid ? 1 : 0;
         }
         Napi::Object packets = Napi::Object::New(env);
         packets.Set("pts", ppts);
         packets.Set("dts", pdts);
         packets.Set("pos", ppos);
         packets.Set("key", pkey);
+        packets.Set("dtsValid", pdv);
         Napi::Object o = Napi::Object::New(env);
         o.Set("packets", packets);
         o.Set("pts", pts);
+        Napi::Float64Array cpts = Napi::Float64Array::New(env, n);
+        for (size_t j = 0; j < n; j++) cpts[j] = static_cast<double>(result->continuousPts[j]);
+        o.Set("continuousPts", cpts);
+        o.Set("discontinuous", result->discontinuous);
         o.Set("keyframes", k);
         Napi::Object r = Napi::Object::New(env);
         r.Set("num", tb->num);

@@ -321,6 +321,7 @@ const FrameIndex& VideoReader::index() {
       IndexEntry e;
       e.pts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
       e.dts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : e.pts;
+      e.dtsValid = pkt->dts != AV_NOPTS_VALUE;
       e.pos = pkt->pos;
       e.key = pkt->flags & AV_PKT_FLAG_KEY;
       if (e.pts == AV_NOPTS_VALUE)
@@ -341,10 +342,28 @@ void VideoReader::setIndex(std::vector<IndexEntry> packets) {
   auto ix = std::make_unique<FrameIndex>();
   ix->packets = std::move(packets);
   const int32_t n = static_cast<int32_t>(ix->packets.size());
+  // MPEG-TS and the like may restart their clock mid-stream: dts going back
+  // in decode order starts a segment; display order is segment, then pts.
+  {
+    int64_t lastDts = INT64_MIN;
+    int32_t seg = 0;
+    for (int32_t i = 0; i < n; i++) {
+      IndexEntry& e = ix->packets[i];
+      if (e.dtsValid) {  // only a real dts (never a pts standing in for it) can say the clock restarted
+        if (lastDts != INT64_MIN && e.dts < lastDts) seg++;
+        lastDts = e.dts;
+      }
+      e.segment = seg;
+    }
+  }
+  ix->discontinuous = n > 0 && ix->packets[n - 1].segment > 0;
   ix->display.resize(n);
   for (int32_t i = 0; i < n; i++) ix->display[i] = i;
-  std::stable_sort(ix->display.begin(), ix->display.end(),
-                   [&](int32_t a, int32_t b) { return ix->packets[a].pts < ix->packets[b].pts; });
+  std::stable_sort(ix->display.begin(), ix->display.end(), [&](int32_t a, int32_t b) {
+    const IndexEntry& x = ix->packets[a];
+    const IndexEntry& y = ix->packets[b];
+    return x.segment != y.segment ? x.segment < y.segment : x.pts < y.pts;
+  });
   std::vector<int32_t> keys;
   for (int32_t i = 0; i < n; i++)
     if (ix->packets[i].key) keys.push_back(i);
@@ -356,26 +375,47 @@ void VideoReader::setIndex(std::vector<IndexEntry> packets) {
     // displayed after it (open-GOP leading pictures need the previous GOP)
     auto it = std::upper_bound(keys.begin(), keys.end(), d);
     int32_t k = 0;
+    const int32_t seg = ix->packets[d].segment;
     while (it != keys.begin()) {
       --it;
+      if (ix->packets[*it].segment != seg) break;  // never start in another segment
       if (ix->packets[*it].pts <= t) {
         k = *it;
         break;
       }
     }
+    if (ix->packets[k].segment != seg) {  // no keyframe in the segment before it: its first packet
+      k = d;
+      while (k > 0 && ix->packets[k - 1].segment == seg) k--;
+    }
     ix->startKey[j] = k;
+  }
+  // continuous timeline: each segment follows the previous one's last frame
+  ix->continuousPts.resize(n);
+  {
+    int64_t offset = 0;
+    for (int32_t j = 0; j < n; j++) {
+      const IndexEntry& e = ix->packets[ix->display[j]];
+      if (j > 0 && e.segment != ix->packets[ix->display[j - 1]].segment) {
+        const int64_t prevEnd = ix->continuousPts[j - 1] + std::max<int64_t>(defaultDuration_, 1);
+        offset = prevEnd - e.pts;
+      }
+      ix->continuousPts[j] = e.pts + offset;
+    }
   }
   // frames sharing a pts: the n-th occurrence, decoded from the group's
   // earliest start so that every occurrence is seen after the seek
   ix->dupRank.assign(n, 0);
   for (int32_t j = 1; j < n; j++) {
-    if (ix->packets[ix->display[j]].pts == ix->packets[ix->display[j - 1]].pts) {
+    if (ix->packets[ix->display[j]].pts == ix->packets[ix->display[j - 1]].pts &&
+        ix->packets[ix->display[j]].segment == ix->packets[ix->display[j - 1]].segment) {
       ix->dupRank[j] = ix->dupRank[j - 1] + 1;
       ix->startKey[j] = std::min(ix->startKey[j], ix->startKey[j - 1]);
     }
   }
   for (int32_t j = n - 2; j >= 0; j--)
-    if (ix->packets[ix->display[j]].pts == ix->packets[ix->display[j + 1]].pts)
+    if (ix->packets[ix->display[j]].pts == ix->packets[ix->display[j + 1]].pts &&
+        ix->packets[ix->display[j]].segment == ix->packets[ix->display[j + 1]].segment)
       ix->startKey[j] = std::min(ix->startKey[j], ix->startKey[j + 1]);
   ix->keys = keys;
   ptsToPacket_.clear();
@@ -389,7 +429,11 @@ int32_t VideoReader::packetIndexOf(const AVPacket* p) const {
   const int64_t pp = p->pts != AV_NOPTS_VALUE ? p->pts : p->dts;
   auto it = std::lower_bound(ptsToPacket_.begin(), ptsToPacket_.end(), std::make_pair(pp, INT32_MIN));
   if (it == ptsToPacket_.end() || it->first != pp) return -1;
-  // duplicate pts: the first with this dts
+  // several packets with this pts (duplicates, or clock restarts): match the
+  // byte position where there is one, else the dts
+  if (p->pos >= 0)
+    for (auto j = it; j != ptsToPacket_.end() && j->first == pp; ++j)
+      if (index_->packets[j->second].pos == p->pos) return j->second;
   for (auto j = it; j != ptsToPacket_.end() && j->first == pp; ++j)
     if (index_->packets[j->second].dts == p->dts) return j->second;
   return it->second;
@@ -446,7 +490,9 @@ bool VideoReader::seekAttempt(int attempt, int32_t k) {
 }
 
 void VideoReader::seekToPacket(int32_t k) {
-  for (int attempt = 0; attempt < 4; attempt++) {
+  // with clock restarts timestamps are ambiguous: seek by byte position
+  const int first = index_->discontinuous ? 2 : 0;
+  for (int attempt = first; attempt < 4; attempt++) {
     if (seekAttempt(attempt, k)) {
       raValid_ = true;
       return;
@@ -468,7 +514,8 @@ void VideoReader::frameAt(int64_t i, uint8_t* dst, FrameMeta* meta) {
   AVCodecContext* dec = dec_.get();
   // continue decoding when the target is ahead and its keyframe was sent
   const bool behind = T < raLastPts_ || (T == raLastPts_ && raCountPts_ == T && raCount_ > rank);
-  bool seek = !raValid_ || raEof_ || behind || k > raLastSent_;
+  bool seek = !raValid_ || raEof_ || behind || k > raLastSent_ || ix.discontinuous;
+  const int64_t targetPos = ix.packets[ix.display[i]].pos;
   for (;;) {  // retries from earlier keyframes when a start point does not yield the frame
     if (seek) seekToPacket(k);
     bool passed = false;
@@ -487,7 +534,9 @@ void VideoReader::frameAt(int64_t i, uint8_t* dst, FrameMeta* meta) {
           raCountPts_ = pts;
           raCount_ = 1;
         }
-        if (pts == T && raCount_ - 1 == rank) {
+        const bool hit = ix.discontinuous ? (pts == T && (targetPos < 0 || frame_->pkt_pos == targetPos))
+                                          : (pts == T && raCount_ - 1 == rank);
+        if (hit) {
           try {
             emit(frame_.get(), dst, meta, i);
           } catch (...) {
@@ -498,7 +547,8 @@ void VideoReader::frameAt(int64_t i, uint8_t* dst, FrameMeta* meta) {
           return;
         }
         av_frame_unref(frame_.get());
-        if (pts != AV_NOPTS_VALUE && pts > T) passed = true;
+        // (in a discontinuous stream a later segment may reuse small pts: only EOF ends the search)
+        if (!ix.discontinuous && pts != AV_NOPTS_VALUE && pts > T) passed = true;
         continue;
       }
       if (ret == AVERROR_EOF) {

@@ -47,6 +47,8 @@ struct IndexEntry {
   int64_t dts = 0;
   int64_t pos = -1;
   bool key = false;
+  bool dtsValid = true;  // the container gave a dts (mkv gives none: dts = pts then)
+  int32_t segment = 0;  // timestamp discontinuities (dts going back) start a new one
 };
 struct FrameIndex {
   std::vector<IndexEntry> packets;  // decode order
@@ -54,6 +56,8 @@ struct FrameIndex {
   std::vector<int32_t> startKey;    // display index -> keyframe packet to decode from
   std::vector<int32_t> dupRank;     // display index -> occurrence among frames sharing its pts
   std::vector<int32_t> keys;        // key packets, decode order
+  std::vector<int64_t> continuousPts;  // display index -> pts made continuous across segments
+  bool discontinuous = false;       // frames are then found by byte seeks and packet positions
 };
 
 struct ReaderStats {
