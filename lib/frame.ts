@@ -5,6 +5,7 @@ import {
   type Layout, type PixelFormat, type Plane,
 } from './formats';
 import { checkKeys, int, isObject, oneOf } from './validate';
+import { frameToTensor, tensorToFrame, type Tensor, type TensorOptions } from './tensor';
 
 export interface FrameInit {
   data: Uint8Array;
@@ -104,6 +105,19 @@ export class Frame {
       ? (isPlanarYuv(fmt) ? 'planar' : this.layout === 'planar' ? 'hwc' : this.layout)
       : oneOf('layout', options.layout, LAYOUTS);
     return this.#convert(fmt, layout);
+  }
+
+  /**
+   * An ML tensor in one native pass: channel order, layout and normalisation
+   * together. `{ layout: 'chw', dtype: 'float32', channelOrder: 'rgb', scale: 1/255, mean, std }`.
+   */
+  toTensor(options: TensorOptions = {}): Tensor {
+    return frameToTensor(this, options);
+  }
+
+  /** The inverse of toTensor (clamping and rounding: see tensorToFrame). */
+  static fromTensor(tensor: Tensor, options: Parameters<typeof tensorToFrame>[1] = {}): Frame {
+    return tensorToFrame(tensor, options);
   }
 
   /** Same pixels in another layout ('hwc' <-> 'chw'); exact. */

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
-  libavfilter-dev libavdevice-dev libopencv-dev pkg-config cmake g++ make)
+  libavfilter-dev libavdevice-dev libopencv-dev python3-opencv pkg-config cmake g++ make)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -180,4 +180,9 @@ export interface NativeAddon {
   describeImage(desc: NativeImageDesc): { bytes: number; avFormat: string; padding: number };
   convertImage(data: Uint8Array, src: NativeImageDesc, dst: NativeImageDesc): Uint8Array;
   versions(): Record<string, string | boolean>;
+  toTensor(data: Uint8Array, img: NativeImageDesc, opts: object, out?: Float32Array | Uint8Array, offset?: number): Float32Array | Uint8Array;
+  fromTensor(data: Float32Array | Uint8Array, img: NativeImageDesc, opts: object): Uint8Array;
+  letterbox(data: Uint8Array, img: { format: string; width: number; height: number }, width: number, height: number, color: number[], interpolation: number):
+    { data: Uint8Array; scale: number; padX: number; padY: number; innerWidth: number; innerHeight: number };
+  cvInterpolation: Record<'nearest' | 'bilinear' | 'bicubic' | 'area' | 'lanczos', number>;
 }

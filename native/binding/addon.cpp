@@ -271,8 +271,11 @@ void initLogging() {
   (void)once;
 }
 
+void InitTensor(Napi::Env env, Napi::Object exports);
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initLogging();
+  InitTensor(env, exports);
   auto* data = new AddonData();
   data->readerCtor = Napi::Persistent(ReaderWrap::Init(env));
   data->writerCtor = Napi::Persistent(WriterWrap::Init(env));
