@@ -1,5 +1,6 @@
 export { AvcvError } from './errors';
 export { Frame, type FrameInit } from './frame';
+export { cv, type CvNamespace, type Image } from './cv';
 export { stackFrames, letterbox, type Tensor, type TensorOptions, type LetterboxResult } from './tensor';
 export { PIXEL_FORMATS, LAYOUTS, type PixelFormat, type Layout, type Plane } from './formats';
 export { probe, type ProbeResult, type StreamInfo, type VideoStreamInfo, type AudioStreamInfo, type Rational } from './probe';

@@ -184,5 +184,8 @@ export interface NativeAddon {
   fromTensor(data: Float32Array | Uint8Array, img: NativeImageDesc, opts: object): Uint8Array;
   letterbox(data: Uint8Array, img: { format: string; width: number; height: number }, width: number, height: number, color: number[], interpolation: number):
     { data: Uint8Array; scale: number; padX: number; padY: number; innerWidth: number; innerHeight: number };
+  cvRun(op: string, inputs: object[], out: object, args: object, async: boolean): number | Promise<number>;
+  imencode(img: object, ext: string, args: object): Uint8Array;
+  imdecode(bytes: Uint8Array, gray: boolean): { data: Uint8Array; width: number; height: number };
   cvInterpolation: Record<'nearest' | 'bilinear' | 'bicubic' | 'area' | 'lanczos', number>;
 }

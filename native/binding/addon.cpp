@@ -272,10 +272,12 @@ void initLogging() {
 }
 
 void InitTensor(Napi::Env env, Napi::Object exports);
+void InitCv(Napi::Env env, Napi::Object exports);
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initLogging();
   InitTensor(env, exports);
+  InitCv(env, exports);
   auto* data = new AddonData();
   data->readerCtor = Napi::Persistent(ReaderWrap::Init(env));
   data->writerCtor = Napi::Persistent(WriterWrap::Init(env));

@@ -1,0 +1,312 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { AvcvError, fromNative } from './errors';
+import { Frame } from './frame';
+import { PIXEL_FORMATS, byteLength, type PixelFormat } from './formats';
+import { native } from './native';
+import { checkKeys, describe, int, isObject, oneOf } from './validate';
+
+/** A Frame, or a plain image with the same fields (hwc). */
+export type Image = Frame | { data: Uint8Array; width: number; height: number; format: PixelFormat };
+
+interface Planned {
+  inputs: Image[];
+  out: { width: number; height: number; format: PixelFormat };
+  args: Record<string, unknown>;
+}
+
+const PACKED: readonly PixelFormat[] = ['bgr24', 'rgb24', 'bgra', 'rgba', 'gray'];
+
+function asImage(name: string, v: unknown, allowed: readonly PixelFormat[] = PACKED, op = ''): Image {
+  if (!isObject(v) || !((v as { data?: unknown }).data instanceof Uint8Array)) {
+    throw new TypeError(`${name} must be a Frame or {data, width, height, format}; got ${describe(v)}`);
+  }
+  const img = v as unknown as Image;
+  const format = oneOf(`${name}.format`, img.format, PIXEL_FORMATS);
+  if (img instanceof Frame && img.layout === 'chw') {
+    throw new TypeError(`cv.${op} takes hwc frames; ${name} is chw (use frame.toLayout('hwc'))`);
+  }
+  if (!allowed.includes(format)) {
+    throw new TypeError(`cv.${op} needs ${allowed.map((f) => `'${f}'`).join(' or ')} frames; ${name} is '${format}'` +
+      (allowed.length === 1 && allowed[0] === 'gray' ? " (convert with cv.cvtColor(frame, 'gray'))" : ''));
+  }
+  int(`${name}.width`, img.width, 1, 16384);
+  int(`${name}.height`, img.height, 1, 16384);
+  const need = byteLength(format, format === 'yuv420p' || format === 'nv12' ? 'planar' : 'hwc', img.width, img.height);
+  if (img.data.byteLength !== need) throw new RangeError(`${name} has ${img.data.byteLength} bytes; ${img.width}x${img.height} ${format} needs ${need}`);
+  return img;
+}
+
+function num(name: string, v: unknown, def?: number, min = -Infinity, max = Infinity): number {
+  if (v === undefined && def !== undefined) return def;
+  if (typeof v !== 'number') throw new TypeError(`${name} must be a number; got ${describe(v)}`);
+  if (!Number.isFinite(v) || v < min || v > max) throw new RangeError(`${name} must be a finite number in ${min}..${max}; got ${v}`);
+  return v;
+}
+
+function ksize(v: unknown, def: number, odd: boolean, min = 1): [number, number] {
+  const pair = Array.isArray(v) ? v : [v ?? def, v ?? def];
+  if (pair.length !== 2) throw new TypeError(`ksize must be a number or [width, height]; got ${describe(v)}`);
+  const [w, h] = pair.map((k, i) => int(`ksize${Array.isArray(v) ? `[${i}]` : ''}`, k, min, 255));
+  if (odd && (w % 2 === 0 || h % 2 === 0)) throw new RangeError(`ksize must be odd; got ${Array.isArray(v) ? `[${w}, ${h}]` : w}`);
+  return [w, h];
+}
+
+function opts(op: string, o: unknown, keys: readonly string[]): Record<string, unknown> {
+  if (o === undefined) return {};
+  if (!isObject(o)) throw new TypeError(`cv.${op}: options must be an object`);
+  checkKeys(`cv.${op}`, o, keys);
+  return o;
+}
+
+function sameShape(op: string, a: Image, b: Image): void {
+  if (a.width !== b.width || a.height !== b.height) throw new RangeError(`cv.${op}: images differ in size (${a.width}x${a.height} vs ${b.width}x${b.height})`);
+  if (a.format !== b.format) throw new TypeError(`cv.${op}: images differ in format ('${a.format}' vs '${b.format}')`);
+}
+
+const same = (img: Image) => ({ width: img.width, height: img.height, format: img.format });
+const grayOut = (img: Image) => ({ width: img.width, height: img.height, format: 'gray' as PixelFormat });
+
+// Each op: validate, then say what the output is and what the native side gets.
+const PLANS = {
+  cvtColor(frame: Image, to: PixelFormat): Planned {
+    const img = asImage('frame', frame, PIXEL_FORMATS, 'cvtColor');
+    const target = oneOf('to', to, PIXEL_FORMATS);
+    if ((target === 'yuv420p' || target === 'nv12') && (img.width % 2 || img.height % 2)) throw new RangeError(`${target} needs an even width and height`);
+    return { inputs: [img], out: { width: img.width, height: img.height, format: target }, args: {} };
+  },
+  resize(frame: Image, o: { width: number; height: number; interpolation?: string }): Planned {
+    const img = asImage('frame', frame, PACKED, 'resize');
+    const p = opts('resize', o, ['width', 'height', 'interpolation']);
+    const width = int('width', p.width, 1, 16384);
+    const height = int('height', p.height, 1, 16384);
+    const interpolation = p.interpolation === undefined ? 'bilinear' : oneOf('interpolation', p.interpolation, ['nearest', 'bilinear', 'bicubic', 'area', 'lanczos'] as const);
+    return { inputs: [img], out: { width, height, format: img.format }, args: { interpolation } };
+  },
+  flip(frame: Image, o: { axis: 'horizontal' | 'vertical' | 'both' }): Planned {
+    const img = asImage('frame', frame, PACKED, 'flip');
+    const p = opts('flip', o, ['axis']);
+    return { inputs: [img], out: same(img), args: { axis: oneOf('axis', p.axis, ['horizontal', 'vertical', 'both'] as const) } };
+  },
+  rotate(frame: Image, o: { angle: 90 | 180 | 270 }): Planned {
+    const img = asImage('frame', frame, PACKED, 'rotate');
+    const p = opts('rotate', o, ['angle']);
+    if (p.angle !== 90 && p.angle !== 180 && p.angle !== 270) throw new RangeError(`angle must be 90, 180 or 270 (clockwise); got ${describe(p.angle)}`);
+    const swap = p.angle !== 180;
+    return { inputs: [img], out: { width: swap ? img.height : img.width, height: swap ? img.width : img.height, format: img.format }, args: { angle: p.angle } };
+  },
+  crop(frame: Image, o: { x: number; y: number; width: number; height: number }): Planned {
+    const img = asImage('frame', frame, PACKED, 'crop');
+    const p = opts('crop', o, ['x', 'y', 'width', 'height']);
+    const x = int('x', p.x, 0, img.width - 1);
+    const y = int('y', p.y, 0, img.height - 1);
+    const width = int('width', p.width, 1, img.width - x);
+    const height = int('height', p.height, 1, img.height - y);
+    return { inputs: [img], out: { width, height, format: img.format }, args: { x, y } };
+  },
+  gaussianBlur(frame: Image, o: { ksize: number | [number, number]; sigmaX?: number; sigmaY?: number }): Planned {
+    const img = asImage('frame', frame, PACKED, 'gaussianBlur');
+    const p = opts('gaussianBlur', o, ['ksize', 'sigmaX', 'sigmaY']);
+    const [kw, kh] = ksize(p.ksize, 3, true);
+    return { inputs: [img], out: same(img), args: { ksizeW: kw, ksizeH: kh, sigmaX: num('sigmaX', p.sigmaX, 0, 0), sigmaY: num('sigmaY', p.sigmaY, 0, 0) } };
+  },
+  medianBlur(frame: Image, o: { ksize: number }): Planned {
+    const img = asImage('frame', frame, PACKED, 'medianBlur');
+    const p = opts('medianBlur', o, ['ksize']);
+    const [k] = ksize(p.ksize, 3, true, 3);
+    return { inputs: [img], out: same(img), args: { ksize: k } };
+  },
+  bilateralFilter(frame: Image, o: { d: number; sigmaColor: number; sigmaSpace: number }): Planned {
+    const img = asImage('frame', frame, ['bgr24', 'rgb24', 'gray'], 'bilateralFilter');
+    const p = opts('bilateralFilter', o, ['d', 'sigmaColor', 'sigmaSpace']);
+    return { inputs: [img], out: same(img), args: { d: int('d', p.d, -1, 64), sigmaColor: num('sigmaColor', p.sigmaColor, undefined, 0), sigmaSpace: num('sigmaSpace', p.sigmaSpace, undefined, 0) } };
+  },
+  boxFilter(frame: Image, o: { ksize: number | [number, number]; normalize?: boolean }): Planned {
+    const img = asImage('frame', frame, PACKED, 'boxFilter');
+    const p = opts('boxFilter', o, ['ksize', 'normalize']);
+    const [kw, kh] = ksize(p.ksize, 3, false);
+    return { inputs: [img], out: same(img), args: { ksizeW: kw, ksizeH: kh, normalize: p.normalize === undefined ? true : Boolean(p.normalize) } };
+  },
+  canny(frame: Image, o: { threshold1: number; threshold2: number; apertureSize?: number; L2gradient?: boolean }): Planned {
+    const img = asImage('frame', frame, ['gray'], 'canny');
+    const p = opts('canny', o, ['threshold1', 'threshold2', 'apertureSize', 'L2gradient']);
+    const ap = p.apertureSize === undefined ? 3 : int('apertureSize', p.apertureSize, 3, 7);
+    if (ap % 2 === 0) throw new RangeError(`apertureSize must be 3, 5 or 7; got ${ap}`);
+    return { inputs: [img], out: same(img), args: { threshold1: num('threshold1', p.threshold1), threshold2: num('threshold2', p.threshold2), apertureSize: ap, L2gradient: Boolean(p.L2gradient) } };
+  },
+  threshold(frame: Image, o: { thresh: number; maxval: number; type?: string; otsu?: boolean }): Planned {
+    const img = asImage('frame', frame, PACKED, 'threshold');
+    const p = opts('threshold', o, ['thresh', 'maxval', 'type', 'otsu']);
+    if (p.otsu && img.format !== 'gray') throw new TypeError(`cv.threshold with otsu needs a 'gray' frame; frame is '${img.format}'`);
+    return { inputs: [img], out: same(img), args: { thresh: num('thresh', p.thresh, p.otsu ? 0 : undefined), maxval: num('maxval', p.maxval, 255), type: p.type === undefined ? 'binary' : oneOf('type', p.type, ['binary', 'binary_inv', 'trunc', 'tozero', 'tozero_inv'] as const), otsu: Boolean(p.otsu) } };
+  },
+  adaptiveThreshold(frame: Image, o: { maxValue: number; method: 'mean' | 'gaussian'; type?: 'binary' | 'binary_inv'; blockSize: number; C: number }): Planned {
+    const img = asImage('frame', frame, ['gray'], 'adaptiveThreshold');
+    const p = opts('adaptiveThreshold', o, ['maxValue', 'method', 'type', 'blockSize', 'C']);
+    const bs = int('blockSize', p.blockSize, 3, 255);
+    if (bs % 2 === 0) throw new RangeError(`blockSize must be odd; got ${bs}`);
+    return { inputs: [img], out: same(img), args: { maxValue: num('maxValue', p.maxValue, 255), method: oneOf('method', p.method, ['mean', 'gaussian'] as const), type: p.type === undefined ? 'binary' : oneOf('type', p.type, ['binary', 'binary_inv'] as const), blockSize: bs, C: num('C', p.C, 0) } };
+  },
+  equalizeHist(frame: Image): Planned {
+    const img = asImage('frame', frame, ['gray'], 'equalizeHist');
+    return { inputs: [img], out: same(img), args: {} };
+  },
+  dilate(frame: Image, o: { ksize?: number | [number, number]; shape?: string; iterations?: number } = {}): Planned {
+    return morph('dilate', frame, o);
+  },
+  erode(frame: Image, o: { ksize?: number | [number, number]; shape?: string; iterations?: number } = {}): Planned {
+    return morph('erode', frame, o);
+  },
+  absdiff(a: Image, b: Image): Planned { return binary('absdiff', a, b); },
+  bitwiseAnd(a: Image, b: Image): Planned { return binary('bitwiseAnd', a, b); },
+  bitwiseOr(a: Image, b: Image): Planned { return binary('bitwiseOr', a, b); },
+  bitwiseXor(a: Image, b: Image): Planned { return binary('bitwiseXor', a, b); },
+  bitwiseNot(a: Image): Planned {
+    const img = asImage('a', a, PACKED, 'bitwiseNot');
+    return { inputs: [img], out: same(img), args: {} };
+  },
+  addWeighted(a: Image, alpha: number, b: Image, beta: number, gamma = 0): Planned {
+    const p = binary('addWeighted', a, b);
+    p.args = { alpha: num('alpha', alpha), beta: num('beta', beta), gamma: num('gamma', gamma) };
+    return p;
+  },
+  inRange(frame: Image, lower: number[], upper: number[]): Planned {
+    const img = asImage('frame', frame, PACKED, 'inRange');
+    const c = img.format === 'gray' ? 1 : img.format === 'bgra' || img.format === 'rgba' ? 4 : 3;
+    for (const [n, v] of [['lower', lower], ['upper', upper]] as const) {
+      if (!Array.isArray(v) || v.length !== c) throw new TypeError(`${n} must be an array of ${c} numbers for '${img.format}'; got ${describe(v)}`);
+      v.forEach((x, i) => num(`${n}[${i}]`, x));
+    }
+    return { inputs: [img], out: grayOut(img), args: { lower, upper } };
+  },
+};
+
+function morph(op: 'dilate' | 'erode', frame: Image, o: unknown): Planned {
+  const img = asImage('frame', frame, PACKED, op);
+  const p = opts(op, o, ['ksize', 'shape', 'iterations']);
+  const [kw, kh] = ksize(p.ksize, 3, false);
+  return { inputs: [img], out: same(img), args: { ksizeW: kw, ksizeH: kh, shape: p.shape === undefined ? 'rect' : oneOf('shape', p.shape, ['rect', 'ellipse', 'cross'] as const), iterations: p.iterations === undefined ? 1 : int('iterations', p.iterations, 1, 100) } };
+}
+
+function binary(op: string, a: Image, b: Image): Planned {
+  const x = asImage('a', a, PACKED, op);
+  const y = asImage('b', b, PACKED, op);
+  sameShape(op, x, y);
+  return { inputs: [x, y], out: same(x), args: {} };
+}
+
+function allocOut(o: Planned['out']): Frame {
+  const bytes = byteLength(o.format, o.format === 'yuv420p' || o.format === 'nv12' ? 'planar' : 'hwc', o.width, o.height);
+  const buf = Buffer.allocUnsafeSlow(bytes + 64);
+  return new Frame({ data: new Uint8Array(buf.buffer, buf.byteOffset, bytes), width: o.width, height: o.height, format: o.format });
+}
+
+const plain = (i: Image) => ({ data: i.data, width: i.width, height: i.height, format: i.format });
+
+function runSync(op: string, p: Planned): { frame: Frame; value: number } {
+  const frame = allocOut(p.out);
+  try {
+    const value = native().cvRun(op, p.inputs.map(plain), plain(frame), p.args, false) as number;
+    return { frame, value };
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
+
+async function runAsync(op: string, p: Planned): Promise<{ frame: Frame; value: number }> {
+  const frame = allocOut(p.out);
+  try {
+    const value = await (native().cvRun(op, p.inputs.map(plain), plain(frame), p.args, true) as Promise<number>);
+    return { frame, value };
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
+
+type Plans = typeof PLANS;
+type Async = { [K in keyof Plans]: K extends 'threshold' ? (...a: Parameters<Plans[K]>) => Promise<{ frame: Frame; thresh: number }> : (...a: Parameters<Plans[K]>) => Promise<Frame> };
+type Sync = { [K in keyof Plans as `${K}Sync`]: K extends 'threshold' ? (...a: Parameters<Plans[K]>) => { frame: Frame; thresh: number } : (...a: Parameters<Plans[K]>) => Frame };
+
+export interface CvNamespace extends Async, Sync {
+  /** Encodes to PNG/JPEG/WebP. quality: JPEG/WebP 0..100, PNG compression 0..9. */
+  imencode(frame: Image, ext: '.png' | '.jpg' | '.jpeg' | '.webp', options?: { quality?: number }): Promise<Uint8Array>;
+  imencodeSync(frame: Image, ext: '.png' | '.jpg' | '.jpeg' | '.webp', options?: { quality?: number }): Uint8Array;
+  /** Decodes PNG/JPEG/WebP bytes to a bgr24 (or gray) frame. */
+  imdecode(bytes: Uint8Array, options?: { format?: 'bgr24' | 'gray' }): Promise<Frame>;
+  imdecodeSync(bytes: Uint8Array, options?: { format?: 'bgr24' | 'gray' }): Frame;
+  imread(file: string, options?: { format?: 'bgr24' | 'gray' }): Promise<Frame>;
+  /** Writes atomically (temp file + rename); the format follows the extension. */
+  imwrite(file: string, frame: Image, options?: { quality?: number }): Promise<void>;
+}
+
+function encodeArgs(frame: Image, ext: unknown, options: unknown) {
+  const img = asImage('frame', frame, PACKED, 'imencode');
+  const e = oneOf('ext', ext, ['.png', '.jpg', '.jpeg', '.webp'] as const);
+  const p = opts('imencode', options, ['quality']);
+  const args: Record<string, unknown> = {};
+  if (p.quality !== undefined) args.quality = int('quality', p.quality, 0, e === '.png' ? 9 : 100);
+  return { img, e, args };
+}
+
+function decodeSync(bytes: Uint8Array, options: unknown): Frame {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`bytes must be a Uint8Array; got ${describe(bytes)}`);
+  const p = opts('imdecode', options, ['format']);
+  const format = p.format === undefined ? 'bgr24' : oneOf('format', p.format, ['bgr24', 'gray'] as const);
+  try {
+    const d = native().imdecode(bytes, format === 'gray') as { data: Uint8Array; width: number; height: number };
+    return new Frame({ data: d.data, width: d.width, height: d.height, format });
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
+
+function build(): CvNamespace {
+  const ns: Record<string, unknown> = {};
+  for (const [name, plan] of Object.entries(PLANS) as Array<[string, (...a: unknown[]) => Planned]>) {
+    const post = (r: { frame: Frame; value: number }) => (name === 'threshold' ? { frame: r.frame, thresh: r.value } : r.frame);
+    ns[name] = async (...args: unknown[]) => post(await runAsync(name, plan(...args)));
+    ns[`${name}Sync`] = (...args: unknown[]) => post(runSync(name, plan(...args)));
+  }
+  ns.imencodeSync = (frame: Image, ext: string, options?: unknown) => {
+    const { img, e, args } = encodeArgs(frame, ext, options);
+    try {
+      return native().imencode(plain(img), e, args);
+    } catch (err) {
+      throw fromNative(err);
+    }
+  };
+  // encoding is quick for the sizes images come in; run it after the current tick
+  ns.imencode = async (frame: Image, ext: string, options?: unknown) => (ns.imencodeSync as (...a: unknown[]) => Uint8Array)(frame, ext, options);
+  ns.imdecodeSync = decodeSync;
+  ns.imdecode = async (bytes: Uint8Array, options?: unknown) => decodeSync(bytes, options);
+  ns.imread = async (file: string, options?: unknown) => {
+    if (typeof file !== 'string' || !file) throw new TypeError(`file must be a path; got ${describe(file)}`);
+    let bytes: Buffer;
+    try {
+      bytes = await fs.promises.readFile(file);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new AvcvError(e.code ?? 'IO', `cannot read '${file}': ${e.message}`, { source: file, cause: err });
+    }
+    return decodeSync(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), options);
+  };
+  ns.imwrite = async (file: string, frame: Image, options?: unknown) => {
+    if (typeof file !== 'string' || !file) throw new TypeError(`file must be a path; got ${describe(file)}`);
+    const ext = path.extname(file).toLowerCase();
+    const bytes = (ns.imencodeSync as (...a: unknown[]) => Uint8Array)(frame, ext, options);
+    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.avcv-tmp`);
+    try {
+      await fs.promises.writeFile(tmp, bytes);
+      await fs.promises.rename(tmp, file);
+    } catch (err) {
+      await fs.promises.rm(tmp, { force: true });
+      const e = err as NodeJS.ErrnoException;
+      throw new AvcvError(e.code ?? 'IO', `cannot write '${file}': ${e.message}`, { source: file, cause: err });
+    }
+  };
+  return Object.freeze(ns) as unknown as CvNamespace;
+}
+
+/** OpenCV operations on frames: async forms run off the event loop, Sync forms on the caller's thread. */
+export const cv: CvNamespace = build();

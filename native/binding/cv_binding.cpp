@@ -1,0 +1,152 @@
+// cvRun / imencode / imdecode: thin wrappers over core/mat_ops. Sync forms run
+// on the caller's thread; async forms on the libuv pool, holding references
+// to every buffer they touch.
+#include <napi.h>
+
+#include <cstring>
+#include <memory>
+
+#include "../core/image.h"
+#include "../core/mat_ops.h"
+#include "common.h"
+
+namespace avcvjs {
+namespace {
+
+avcv::Img imgOf(Napi::Env env, const Napi::Value& v, std::vector<Napi::Reference<Napi::Value>>* keep) {
+  if (!v.IsObject()) throw Napi::TypeError::New(env, "image must be {data, width, height, format}");
+  Napi::Object o = v.As<Napi::Object>();
+  Napi::Value d = o.Get("data");
+  if (!d.IsTypedArray() || d.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    throw Napi::TypeError::New(env, "image data must be a Uint8Array");
+  Napi::Uint8Array arr = d.As<Napi::Uint8Array>();
+  avcv::Img img;
+  img.data = arr.Data();
+  img.width = getInt(o, "width", 0);
+  img.height = getInt(o, "height", 0);
+  img.format = getString(o, "format", "");
+  avcv::PixFmt f;
+  if (!avcv::parsePixFmt(img.format, &f)) throw Napi::TypeError::New(env, "unknown format '" + img.format + "'");
+  const size_t need = avcv::isPlanarYuv(f) ? size_t(img.width) * img.height * 3 / 2
+                                           : size_t(img.width) * img.height * avcv::pixFmtChannels(f);
+  if (img.width <= 0 || img.height <= 0 || arr.ByteLength() != need)
+    throw Napi::RangeError::New(env, "image data has " + std::to_string(arr.ByteLength()) + " bytes; " +
+                                         std::to_string(img.width) + "x" + std::to_string(img.height) + " " + img.format +
+                                         " needs " + std::to_string(need));
+  if (keep) keep->push_back(Napi::Persistent(d));
+  return img;
+}
+
+avcv::OpArgs argsOf(const Napi::Value& v) {
+  avcv::OpArgs a;
+  if (!v.IsObject()) return a;
+  Napi::Object o = v.As<Napi::Object>();
+  Napi::Array keys = o.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); i++) {
+    const std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
+    Napi::Value x = o.Get(k);
+    if (x.IsNumber()) a.num[k] = x.As<Napi::Number>().DoubleValue();
+    else if (x.IsBoolean()) a.num[k] = x.As<Napi::Boolean>().Value() ? 1 : 0;
+    else if (x.IsString()) a.str[k] = x.As<Napi::String>().Utf8Value();
+    else if (x.IsArray() && (k == "lower" || k == "upper")) {
+      Napi::Array arr = x.As<Napi::Array>();
+      auto& dst = k == "lower" ? a.lower : a.upper;
+      for (uint32_t j = 0; j < arr.Length(); j++) dst.push_back(arr.Get(j).As<Napi::Number>().DoubleValue());
+    }
+  }
+  return a;
+}
+
+// cvRun(op, inputs[], out, args, async) -> number | Promise<number>
+Napi::Value CvRun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsString() || !info[1].IsArray())
+    throw Napi::TypeError::New(env, "cvRun(op, inputs, out, args, async)");
+  const std::string op = info[0].As<Napi::String>().Utf8Value();
+  const bool async = info[4].ToBoolean().Value();
+  auto keep = std::make_shared<std::vector<Napi::Reference<Napi::Value>>>();
+  std::vector<avcv::Img> in;
+  Napi::Array arr = info[1].As<Napi::Array>();
+  for (uint32_t i = 0; i < arr.Length(); i++) in.push_back(imgOf(env, arr.Get(i), async ? keep.get() : nullptr));
+  avcv::Img out = imgOf(env, info[2], async ? keep.get() : nullptr);
+  avcv::OpArgs args = argsOf(info[3]);
+  if (!async) {
+    try {
+      return Napi::Number::New(env, avcv::runMatOp(op, in, out, args));
+    } catch (const avcv::Error& e) {
+      throw makeError(env, toInfo(e));
+    } catch (const std::exception& e) {  // cv::Exception
+      throw makeError(env, {"OPENCV", e.what(), 0});
+    }
+  }
+  auto result = std::make_shared<double>(0);
+  auto* w = new PromiseWorker(
+      env,
+      [op, in, out, args, result] {
+        try {
+          *result = avcv::runMatOp(op, in, out, args);
+        } catch (const avcv::Error&) {
+          throw;
+        } catch (const std::exception& e) {
+          throw avcv::Error("OPENCV", e.what());
+        }
+      },
+      [keep, result](Napi::Env env) -> Napi::Value {
+        keep->clear();
+        return Napi::Number::New(env, *result);
+      });
+  w->Queue();
+  return w->Promise();
+}
+
+Napi::Value Imencode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[1].IsString()) throw Napi::TypeError::New(env, "imencode(img, ext, args)");
+  avcv::Img img = imgOf(env, info[0], nullptr);
+  const std::string ext = info[1].As<Napi::String>().Utf8Value();
+  avcv::OpArgs args = argsOf(info.Length() > 2 ? info[2] : env.Undefined());
+  std::vector<uint8_t> bytes;
+  try {
+    bytes = avcv::encodeImage(img, ext, args);
+  } catch (const avcv::Error& e) {
+    throw makeError(env, toInfo(e));
+  } catch (const std::exception& e) {
+    throw makeError(env, {"OPENCV", e.what(), 0});
+  }
+  Napi::Uint8Array out = Napi::Uint8Array::New(env, bytes.size());
+  std::memcpy(out.Data(), bytes.data(), bytes.size());
+  return out;
+}
+
+Napi::Value Imdecode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(env, "imdecode(bytes, gray)");
+  Napi::Uint8Array src = info[0].As<Napi::Uint8Array>();
+  const bool gray = info.Length() > 1 && info[1].ToBoolean().Value();
+  avcv::Decoded d;
+  try {
+    d = avcv::decodeImage(src.Data(), src.ByteLength(), gray);
+  } catch (const avcv::Error& e) {
+    throw makeError(env, toInfo(e));
+  } catch (const std::exception& e) {
+    throw makeError(env, {"INVALID_DATA", e.what(), 0});
+  }
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, d.bytes.size() + avcv::kDstPadding);
+  Napi::Uint8Array data = Napi::Uint8Array::New(env, d.bytes.size(), ab, 0);
+  std::memcpy(data.Data(), d.bytes.data(), d.bytes.size());
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("data", data);
+  o.Set("width", d.width);
+  o.Set("height", d.height);
+  return o;
+}
+
+}  // namespace
+
+void InitCv(Napi::Env env, Napi::Object exports) {
+  exports.Set("cvRun", Napi::Function::New(env, CvRun, "cvRun"));
+  exports.Set("imencode", Napi::Function::New(env, Imencode, "imencode"));
+  exports.Set("imdecode", Napi::Function::New(env, Imdecode, "imdecode"));
+}
+
+}  // namespace avcvjs
