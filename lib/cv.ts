@@ -14,7 +14,12 @@ interface Planned {
   inputs: Image[];
   out: { width: number; height: number; format: PixelFormat };
   args: Record<string, unknown>;
+  /** write here instead of a new frame (checked against out) */
+  dst?: unknown;
 }
+
+/** Every operation takes `dst`: a frame of exactly the output's size and format to write into (no allocation). */
+export interface DstOption { dst?: Image }
 
 const PACKED: readonly PixelFormat[] = ['bgr24', 'rgb24', 'bgra', 'rgba', 'gray'];
 
@@ -56,7 +61,7 @@ function ksize(v: unknown, def: number, odd: boolean, min = 1): [number, number]
 function opts(op: string, o: unknown, keys: readonly string[]): Record<string, unknown> {
   if (o === undefined) return {};
   if (!isObject(o)) throw new TypeError(`cv.${op}: options must be an object`);
-  checkKeys(`cv.${op}`, o, keys);
+  checkKeys(`cv.${op}`, o, [...keys, 'dst']);
   return o;
 }
 
@@ -70,13 +75,14 @@ const grayOut = (img: Image) => ({ width: img.width, height: img.height, format:
 
 // Each op: validate, then say what the output is and what the native side gets.
 const PLANS = {
-  cvtColor(frame: Image, to: PixelFormat): Planned {
+  cvtColor(frame: Image, to: PixelFormat, o?: DstOption): Planned {
+    opts('cvtColor', o, []);
     const img = asImage('frame', frame, PIXEL_FORMATS, 'cvtColor');
     const target = oneOf('to', to, PIXEL_FORMATS);
     if ((target === 'yuv420p' || target === 'nv12') && (img.width % 2 || img.height % 2)) throw new RangeError(`${target} needs an even width and height`);
     return { inputs: [img], out: { width: img.width, height: img.height, format: target }, args: {} };
   },
-  resize(frame: Image, o: { width: number; height: number; interpolation?: string }): Planned {
+  resize(frame: Image, o: { width: number; height: number; interpolation?: string } & DstOption): Planned {
     const img = asImage('frame', frame, PACKED, 'resize');
     const p = opts('resize', o, ['width', 'height', 'interpolation']);
     const width = int('width', p.width, 1, 16384);
@@ -84,19 +90,19 @@ const PLANS = {
     const interpolation = p.interpolation === undefined ? 'bilinear' : oneOf('interpolation', p.interpolation, ['nearest', 'bilinear', 'bicubic', 'area', 'lanczos'] as const);
     return { inputs: [img], out: { width, height, format: img.format }, args: { interpolation } };
   },
-  flip(frame: Image, o: { axis: 'horizontal' | 'vertical' | 'both' }): Planned {
+  flip(frame: Image, o: { axis: 'horizontal' | 'vertical' | 'both' } & DstOption): Planned {
     const img = asImage('frame', frame, PACKED, 'flip');
     const p = opts('flip', o, ['axis']);
     return { inputs: [img], out: same(img), args: { axis: oneOf('axis', p.axis, ['horizontal', 'vertical', 'both'] as const) } };
   },
-  rotate(frame: Image, o: { angle: 90 | 180 | 270 }): Planned {
+  rotate(frame: Image, o: { angle: 90 | 180 | 270 } & DstOption): Planned {
     const img = asImage('frame', frame, PACKED, 'rotate');
     const p = opts('rotate', o, ['angle']);
     if (p.angle !== 90 && p.angle !== 180 && p.angle !== 270) throw new RangeError(`angle must be 90, 180 or 270 (clockwise); got ${describe(p.angle)}`);
     const swap = p.angle !== 180;
     return { inputs: [img], out: { width: swap ? img.height : img.width, height: swap ? img.width : img.height, format: img.format }, args: { angle: p.angle } };
   },
-  crop(frame: Image, o: { x: number; y: number; width: number; height: number }): Planned {
+  crop(frame: Image, o: { x: number; y: number; width: number; height: number } & DstOption): Planned {
     const img = asImage('frame', frame, PACKED, 'crop');
     const p = opts('crop', o, ['x', 'y', 'width', 'height']);
     const x = int('x', p.x, 0, img.width - 1);
@@ -105,73 +111,77 @@ const PLANS = {
     const height = int('height', p.height, 1, img.height - y);
     return { inputs: [img], out: { width, height, format: img.format }, args: { x, y } };
   },
-  gaussianBlur(frame: Image, o: { ksize: number | [number, number]; sigmaX?: number; sigmaY?: number }): Planned {
+  gaussianBlur(frame: Image, o: { ksize: number | [number, number]; sigmaX?: number; sigmaY?: number } & DstOption): Planned {
     const img = asImage('frame', frame, PACKED, 'gaussianBlur');
     const p = opts('gaussianBlur', o, ['ksize', 'sigmaX', 'sigmaY']);
     const [kw, kh] = ksize(p.ksize, 3, true);
     return { inputs: [img], out: same(img), args: { ksizeW: kw, ksizeH: kh, sigmaX: num('sigmaX', p.sigmaX, 0, 0), sigmaY: num('sigmaY', p.sigmaY, 0, 0) } };
   },
-  medianBlur(frame: Image, o: { ksize: number }): Planned {
+  medianBlur(frame: Image, o: { ksize: number } & DstOption): Planned {
     const img = asImage('frame', frame, PACKED, 'medianBlur');
     const p = opts('medianBlur', o, ['ksize']);
     const [k] = ksize(p.ksize, 3, true, 3);
     return { inputs: [img], out: same(img), args: { ksize: k } };
   },
-  bilateralFilter(frame: Image, o: { d: number; sigmaColor: number; sigmaSpace: number }): Planned {
+  bilateralFilter(frame: Image, o: { d: number; sigmaColor: number; sigmaSpace: number } & DstOption): Planned {
     const img = asImage('frame', frame, ['bgr24', 'rgb24', 'gray'], 'bilateralFilter');
     const p = opts('bilateralFilter', o, ['d', 'sigmaColor', 'sigmaSpace']);
     return { inputs: [img], out: same(img), args: { d: int('d', p.d, -1, 64), sigmaColor: num('sigmaColor', p.sigmaColor, undefined, 0), sigmaSpace: num('sigmaSpace', p.sigmaSpace, undefined, 0) } };
   },
-  boxFilter(frame: Image, o: { ksize: number | [number, number]; normalize?: boolean }): Planned {
+  boxFilter(frame: Image, o: { ksize: number | [number, number]; normalize?: boolean } & DstOption): Planned {
     const img = asImage('frame', frame, PACKED, 'boxFilter');
     const p = opts('boxFilter', o, ['ksize', 'normalize']);
     const [kw, kh] = ksize(p.ksize, 3, false);
     return { inputs: [img], out: same(img), args: { ksizeW: kw, ksizeH: kh, normalize: p.normalize === undefined ? true : Boolean(p.normalize) } };
   },
-  canny(frame: Image, o: { threshold1: number; threshold2: number; apertureSize?: number; L2gradient?: boolean }): Planned {
+  canny(frame: Image, o: { threshold1: number; threshold2: number; apertureSize?: number; L2gradient?: boolean } & DstOption): Planned {
     const img = asImage('frame', frame, ['gray'], 'canny');
     const p = opts('canny', o, ['threshold1', 'threshold2', 'apertureSize', 'L2gradient']);
     const ap = p.apertureSize === undefined ? 3 : int('apertureSize', p.apertureSize, 3, 7);
     if (ap % 2 === 0) throw new RangeError(`apertureSize must be 3, 5 or 7; got ${ap}`);
     return { inputs: [img], out: same(img), args: { threshold1: num('threshold1', p.threshold1), threshold2: num('threshold2', p.threshold2), apertureSize: ap, L2gradient: Boolean(p.L2gradient) } };
   },
-  threshold(frame: Image, o: { thresh: number; maxval: number; type?: string; otsu?: boolean }): Planned {
+  threshold(frame: Image, o: { thresh: number; maxval: number; type?: string; otsu?: boolean } & DstOption): Planned {
     const img = asImage('frame', frame, PACKED, 'threshold');
     const p = opts('threshold', o, ['thresh', 'maxval', 'type', 'otsu']);
     if (p.otsu && img.format !== 'gray') throw new TypeError(`cv.threshold with otsu needs a 'gray' frame; frame is '${img.format}'`);
     return { inputs: [img], out: same(img), args: { thresh: num('thresh', p.thresh, p.otsu ? 0 : undefined), maxval: num('maxval', p.maxval, 255), type: p.type === undefined ? 'binary' : oneOf('type', p.type, ['binary', 'binary_inv', 'trunc', 'tozero', 'tozero_inv'] as const), otsu: Boolean(p.otsu) } };
   },
-  adaptiveThreshold(frame: Image, o: { maxValue: number; method: 'mean' | 'gaussian'; type?: 'binary' | 'binary_inv'; blockSize: number; C: number }): Planned {
+  adaptiveThreshold(frame: Image, o: { maxValue: number; method: 'mean' | 'gaussian'; type?: 'binary' | 'binary_inv'; blockSize: number; C: number } & DstOption): Planned {
     const img = asImage('frame', frame, ['gray'], 'adaptiveThreshold');
     const p = opts('adaptiveThreshold', o, ['maxValue', 'method', 'type', 'blockSize', 'C']);
     const bs = int('blockSize', p.blockSize, 3, 255);
     if (bs % 2 === 0) throw new RangeError(`blockSize must be odd; got ${bs}`);
     return { inputs: [img], out: same(img), args: { maxValue: num('maxValue', p.maxValue, 255), method: oneOf('method', p.method, ['mean', 'gaussian'] as const), type: p.type === undefined ? 'binary' : oneOf('type', p.type, ['binary', 'binary_inv'] as const), blockSize: bs, C: num('C', p.C, 0) } };
   },
-  equalizeHist(frame: Image): Planned {
+  equalizeHist(frame: Image, o?: DstOption): Planned {
+    opts('equalizeHist', o, []);
     const img = asImage('frame', frame, ['gray'], 'equalizeHist');
     return { inputs: [img], out: same(img), args: {} };
   },
-  dilate(frame: Image, o: { ksize?: number | [number, number]; shape?: string; iterations?: number } = {}): Planned {
+  dilate(frame: Image, o: { ksize?: number | [number, number]; shape?: string; iterations?: number } & DstOption = {}): Planned {
     return morph('dilate', frame, o);
   },
-  erode(frame: Image, o: { ksize?: number | [number, number]; shape?: string; iterations?: number } = {}): Planned {
+  erode(frame: Image, o: { ksize?: number | [number, number]; shape?: string; iterations?: number } & DstOption = {}): Planned {
     return morph('erode', frame, o);
   },
-  absdiff(a: Image, b: Image): Planned { return binary('absdiff', a, b); },
-  bitwiseAnd(a: Image, b: Image): Planned { return binary('bitwiseAnd', a, b); },
-  bitwiseOr(a: Image, b: Image): Planned { return binary('bitwiseOr', a, b); },
-  bitwiseXor(a: Image, b: Image): Planned { return binary('bitwiseXor', a, b); },
-  bitwiseNot(a: Image): Planned {
+  absdiff(a: Image, b: Image, o?: DstOption): Planned { opts('absdiff', o, []); return binary('absdiff', a, b); },
+  bitwiseAnd(a: Image, b: Image, o?: DstOption): Planned { opts('bitwiseAnd', o, []); return binary('bitwiseAnd', a, b); },
+  bitwiseOr(a: Image, b: Image, o?: DstOption): Planned { opts('bitwiseOr', o, []); return binary('bitwiseOr', a, b); },
+  bitwiseXor(a: Image, b: Image, o?: DstOption): Planned { opts('bitwiseXor', o, []); return binary('bitwiseXor', a, b); },
+  bitwiseNot(a: Image, o?: DstOption): Planned {
+    opts('bitwiseNot', o, []);
     const img = asImage('a', a, PACKED, 'bitwiseNot');
     return { inputs: [img], out: same(img), args: {} };
   },
-  addWeighted(a: Image, alpha: number, b: Image, beta: number, gamma = 0): Planned {
+  addWeighted(a: Image, alpha: number, b: Image, beta: number, gamma = 0, o?: DstOption): Planned {
+    opts('addWeighted', o, []);
     const p = binary('addWeighted', a, b);
     p.args = { alpha: num('alpha', alpha), beta: num('beta', beta), gamma: num('gamma', gamma) };
     return p;
   },
-  inRange(frame: Image, lower: number[], upper: number[]): Planned {
+  inRange(frame: Image, lower: number[], upper: number[], o?: DstOption): Planned {
+    opts('inRange', o, []);
     const img = asImage('frame', frame, PACKED, 'inRange');
     const c = img.format === 'gray' ? 1 : img.format === 'bgra' || img.format === 'rgba' ? 4 : 3;
     for (const [n, v] of [['lower', lower], ['upper', upper]] as const) {
@@ -204,8 +214,16 @@ function allocOut(o: Planned['out']): Frame {
 
 const plain = (i: Image) => ({ data: i.data, width: i.width, height: i.height, format: i.format });
 
+function outFrame(op: string, p: Planned): Frame {
+  if (p.dst === undefined) return allocOut(p.out);
+  const d = asImage('dst', p.dst, PIXEL_FORMATS, op);
+  if (d.width !== p.out.width || d.height !== p.out.height) throw new RangeError(`cv.${op}: dst is ${d.width}x${d.height}; the output is ${p.out.width}x${p.out.height}`);
+  if (d.format !== p.out.format) throw new TypeError(`cv.${op}: dst is '${d.format}'; the output is '${p.out.format}'`);
+  return d instanceof Frame ? d : new Frame({ data: d.data, width: d.width, height: d.height, format: d.format });
+}
+
 function runSync(op: string, p: Planned): { frame: Frame; value: number } {
-  const frame = allocOut(p.out);
+  const frame = outFrame(op, p);
   try {
     const value = native().cvRun(op, p.inputs.map(plain), plain(frame), p.args, false) as number;
     return { frame, value };
@@ -215,7 +233,7 @@ function runSync(op: string, p: Planned): { frame: Frame; value: number } {
 }
 
 async function runAsync(op: string, p: Planned): Promise<{ frame: Frame; value: number }> {
-  const frame = allocOut(p.out);
+  const frame = outFrame(op, p);
   try {
     const value = await (native().cvRun(op, p.inputs.map(plain), plain(frame), p.args, true) as Promise<number>);
     return { frame, value };
@@ -265,8 +283,14 @@ function build(): CvNamespace {
   const ns: Record<string, unknown> = {};
   for (const [name, plan] of Object.entries(PLANS) as Array<[string, (...a: unknown[]) => Planned]>) {
     const post = (r: { frame: Frame; value: number }) => (name === 'threshold' ? { frame: r.frame, thresh: r.value } : r.frame);
-    ns[name] = async (...args: unknown[]) => post(await runAsync(name, plan(...args)));
-    ns[`${name}Sync`] = (...args: unknown[]) => post(runSync(name, plan(...args)));
+    const planned = (args: unknown[]) => {
+      const p = plan(...args);
+      const last = args[args.length - 1];
+      if (isObject(last) && 'dst' in last && !(last instanceof Frame)) p.dst = last.dst;
+      return p;
+    };
+    ns[name] = async (...args: unknown[]) => post(await runAsync(name, planned(args)));
+    ns[`${name}Sync`] = (...args: unknown[]) => post(runSync(name, planned(args)));
   }
   ns.imencodeSync = (frame: Image, ext: string, options?: unknown) => {
     const { img, e, args } = encodeArgs(frame, ext, options);
