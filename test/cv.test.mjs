@@ -668,9 +668,11 @@ test('async results under concurrency equal the Sync ones', T, async () => {
   for (const [i, [op, args]] of jobs.entries()) assertBytes(got[i].data, cv[`${op}Sync`](...args).data, `${op} #${i}`);
 });
 
-test('async form does not block the event loop', T, async () => {
-  const big = Frame.from(makePixels(1920, 1080, 3, 42), { width: 1920, height: 1080, format: 'bgr24' });
-  const opts = { d: 9, sigmaColor: 50, sigmaSpace: 50 };
+let bigFrame;
+const big1080 = () => (bigFrame ??= Frame.from(makePixels(1920, 1080, 3, 42), { width: 1920, height: 1080, format: 'bgr24' }));
+
+/** Runs fn() while a 1 ms interval ticks; returns { value, took, maxGap, ticks }. */
+async function withTicker(fn) {
   let last = performance.now();
   let maxGap = 0;
   let ticks = 0;
@@ -681,14 +683,21 @@ test('async form does not block the event loop', T, async () => {
     ticks++;
   }, 1);
   const t0 = performance.now();
-  let results;
+  let value;
   try {
-    results = await Promise.all([0, 1, 2, 3].map(() => cv.bilateralFilter(big, opts)));
+    value = await fn();
   } finally {
     clearInterval(timer);
   }
   const took = performance.now() - t0;
   maxGap = Math.max(maxGap, performance.now() - last);
+  return { value, took, maxGap, ticks };
+}
+
+test('async form does not block the event loop (4 x bilateralFilter 1080p)', T, async () => {
+  const big = big1080();
+  const opts = { d: 9, sigmaColor: 50, sigmaSpace: 50 };
+  const { value: results, took, maxGap, ticks } = await withTicker(() => Promise.all([0, 1, 2, 3].map(() => cv.bilateralFilter(big, opts))));
   const ts = performance.now();
   const want = cv.bilateralFilterSync(big, opts);
   const syncTook = performance.now() - ts;
@@ -696,4 +705,14 @@ test('async form does not block the event loop', T, async () => {
   for (const r of results) assertBytes(r.data, want.data, 'async bilateral 1080p = Sync');
   assert.ok(ticks > 0, 'the interval never ran');
   assert.ok(maxGap < 50, `event loop blocked: max gap ${maxGap.toFixed(1)} ms over ${took.toFixed(0)} ms`);
+});
+
+test('async imencode / imdecode do not block the event loop (4 x 1080p PNG)', T, async () => {
+  const big = big1080();
+  const enc = await withTicker(() => Promise.all([0, 1, 2, 3].map(() => cv.imencode(big, '.png'))));
+  const dec = await withTicker(() => Promise.all(enc.value.map((b) => cv.imdecode(b))));
+  console.log(`# 4 x imencode png 1920x1080: ${enc.took.toFixed(0)} ms, max gap ${enc.maxGap.toFixed(1)} ms; 4 x imdecode: ${dec.took.toFixed(0)} ms, max gap ${dec.maxGap.toFixed(1)} ms`);
+  for (const f of dec.value) assertBytes(f.data, big.data, 'imdecode(imencode(1080p png))');
+  assert.ok(enc.maxGap < 50, `imencode blocked the event loop: max gap ${enc.maxGap.toFixed(1)} ms over ${enc.took.toFixed(0)} ms`);
+  assert.ok(dec.maxGap < 50, `imdecode blocked the event loop: max gap ${dec.maxGap.toFixed(1)} ms over ${dec.took.toFixed(0)} ms`);
 });
