@@ -5,7 +5,13 @@ import { AvcvError, fromNative } from './errors';
 import { Frame } from './frame';
 import { PIXEL_FORMATS, byteLength, type PixelFormat } from './formats';
 import { native } from './native';
-import { checkKeys, describe, int, isObject, oneOf } from './validate';
+import { checkKeys, describe, int as intStrict, isObject, oneOf } from './validate';
+
+/** Integer check for cv: NaN is a bad value (RangeError), not a bad type. */
+function int(name: string, v: unknown, min: number, max: number): number {
+  if (typeof v === 'number' && Number.isNaN(v)) throw new RangeError(`${name} must be an integer in ${min}..${max}; got NaN`);
+  return intStrict(name, v, min, max);
+}
 
 /** A Frame, or a plain image with the same fields (hwc). */
 export type Image = Frame | { data: Uint8Array; width: number; height: number; format: PixelFormat };
@@ -29,7 +35,7 @@ function asImage(name: string, v: unknown, allowed: readonly PixelFormat[] = PAC
   }
   const img = v as unknown as Image;
   const format = oneOf(`${name}.format`, img.format, PIXEL_FORMATS);
-  if (img instanceof Frame && img.layout === 'chw') {
+  if ((img as { layout?: unknown }).layout === 'chw' && format !== 'gray') {
     throw new TypeError(`cv.${op} takes hwc frames; ${name} is chw (use frame.toLayout('hwc'))`);
   }
   if (!allowed.includes(format)) {
@@ -254,6 +260,8 @@ export interface CvNamespace extends Async, Sync {
   imdecode(bytes: Uint8Array, options?: { format?: 'bgr24' | 'gray' }): Promise<Frame>;
   imdecodeSync(bytes: Uint8Array, options?: { format?: 'bgr24' | 'gray' }): Frame;
   imread(file: string, options?: { format?: 'bgr24' | 'gray' }): Promise<Frame>;
+  imreadSync(file: string, options?: { format?: 'bgr24' | 'gray' }): Frame;
+  imwriteSync(file: string, frame: Image, options?: { quality?: number }): void;
   /** Writes atomically (temp file + rename); the format follows the extension. */
   imwrite(file: string, frame: Image, options?: { quality?: number }): Promise<void>;
 }
@@ -267,17 +275,46 @@ function encodeArgs(frame: Image, ext: unknown, options: unknown) {
   return { img, e, args };
 }
 
-function decodeSync(bytes: Uint8Array, options: unknown): Frame {
+function decodeArgs(bytes: unknown, options: unknown): { bytes: Uint8Array; format: 'bgr24' | 'gray' } {
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`bytes must be a Uint8Array; got ${describe(bytes)}`);
   const p = opts('imdecode', options, ['format']);
   const format = p.format === undefined ? 'bgr24' : oneOf('format', p.format, ['bgr24', 'gray'] as const);
+  return { bytes, format };
+}
+
+type Decoded = { data: Uint8Array; width: number; height: number };
+const toFrame = (d: Decoded, format: PixelFormat) => new Frame({ data: d.data, width: d.width, height: d.height, format });
+
+function decodeSync(bytes: Uint8Array, options: unknown): Frame {
+  const a = decodeArgs(bytes, options);
   try {
-    const d = native().imdecode(bytes, format === 'gray') as { data: Uint8Array; width: number; height: number };
-    return new Frame({ data: d.data, width: d.width, height: d.height, format });
+    return toFrame(native().imdecode(a.bytes, a.format === 'gray', false) as Decoded, a.format);
   } catch (err) {
     throw fromNative(err);
   }
 }
+
+async function decodeAsync(bytes: Uint8Array, options: unknown): Promise<Frame> {
+  const a = decodeArgs(bytes, options);
+  try {
+    return toFrame(await (native().imdecode(a.bytes, a.format === 'gray', true) as Promise<Decoded>), a.format);
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
+
+function fileArg(file: unknown): string {
+  if (typeof file !== 'string' || !file) throw new TypeError(`file must be a path; got ${describe(file)}`);
+  return file;
+}
+
+function ioError(err: unknown, what: string, file: string): AvcvError {
+  const e = err as NodeJS.ErrnoException;
+  return new AvcvError(e.code ?? 'IO', `cannot ${what} '${file}': ${e.message}`, { source: file, cause: err });
+}
+
+const tempBeside = (file: string) =>
+  path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.avcv-tmp`);
 
 function build(): CvNamespace {
   const ns: Record<string, unknown> = {};
@@ -292,41 +329,68 @@ function build(): CvNamespace {
     ns[name] = async (...args: unknown[]) => post(await runAsync(name, planned(args)));
     ns[`${name}Sync`] = (...args: unknown[]) => post(runSync(name, planned(args)));
   }
-  ns.imencodeSync = (frame: Image, ext: string, options?: unknown) => {
+  const encodeSync = (frame: Image, ext: string, options?: unknown): Uint8Array => {
     const { img, e, args } = encodeArgs(frame, ext, options);
     try {
-      return native().imencode(plain(img), e, args);
+      return native().imencode(plain(img), e, args, false) as Uint8Array;
     } catch (err) {
       throw fromNative(err);
     }
   };
-  // encoding is quick for the sizes images come in; run it after the current tick
-  ns.imencode = async (frame: Image, ext: string, options?: unknown) => (ns.imencodeSync as (...a: unknown[]) => Uint8Array)(frame, ext, options);
+  const encodeAsync = async (frame: Image, ext: string, options?: unknown): Promise<Uint8Array> => {
+    const { img, e, args } = encodeArgs(frame, ext, options);
+    try {
+      return await (native().imencode(plain(img), e, args, true) as Promise<Uint8Array>);
+    } catch (err) {
+      throw fromNative(err);
+    }
+  };
+  ns.imencodeSync = encodeSync;
+  ns.imencode = encodeAsync;  // on the libuv pool
   ns.imdecodeSync = decodeSync;
-  ns.imdecode = async (bytes: Uint8Array, options?: unknown) => decodeSync(bytes, options);
-  ns.imread = async (file: string, options?: unknown) => {
-    if (typeof file !== 'string' || !file) throw new TypeError(`file must be a path; got ${describe(file)}`);
+  ns.imdecode = decodeAsync;  // on the libuv pool
+  ns.imreadSync = (file: string, options?: unknown) => {
+    const f = fileArg(file);
     let bytes: Buffer;
     try {
-      bytes = await fs.promises.readFile(file);
+      bytes = fs.readFileSync(f);
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new AvcvError(e.code ?? 'IO', `cannot read '${file}': ${e.message}`, { source: file, cause: err });
+      throw ioError(err, 'read', f);
     }
     return decodeSync(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), options);
   };
+  ns.imread = async (file: string, options?: unknown) => {
+    const f = fileArg(file);
+    let bytes: Buffer;
+    try {
+      bytes = await fs.promises.readFile(f);
+    } catch (err) {
+      throw ioError(err, 'read', f);
+    }
+    return decodeAsync(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), options);
+  };
+  ns.imwriteSync = (file: string, frame: Image, options?: unknown) => {
+    const f = fileArg(file);
+    const bytes = encodeSync(frame, path.extname(f).toLowerCase(), options);
+    const tmp = tempBeside(f);
+    try {
+      fs.writeFileSync(tmp, bytes);
+      fs.renameSync(tmp, f);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw ioError(err, 'write', f);
+    }
+  };
   ns.imwrite = async (file: string, frame: Image, options?: unknown) => {
-    if (typeof file !== 'string' || !file) throw new TypeError(`file must be a path; got ${describe(file)}`);
-    const ext = path.extname(file).toLowerCase();
-    const bytes = (ns.imencodeSync as (...a: unknown[]) => Uint8Array)(frame, ext, options);
-    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.avcv-tmp`);
+    const f = fileArg(file);
+    const bytes = await encodeAsync(frame, path.extname(f).toLowerCase(), options);
+    const tmp = tempBeside(f);
     try {
       await fs.promises.writeFile(tmp, bytes);
-      await fs.promises.rename(tmp, file);
+      await fs.promises.rename(tmp, f);
     } catch (err) {
       await fs.promises.rm(tmp, { force: true });
-      const e = err as NodeJS.ErrnoException;
-      throw new AvcvError(e.code ?? 'IO', `cannot write '${file}': ${e.message}`, { source: file, cause: err });
+      throw ioError(err, 'write', f);
     }
   };
   return Object.freeze(ns) as unknown as CvNamespace;

@@ -154,6 +154,8 @@ const gray = makeFrame(W, H, 'gray', 2);
 const bgr2 = makeFrame(W, H, 'bgr24', 3);
 const gray2 = makeFrame(W, H, 'gray', 4);
 const rgb = Frame.from(new Uint8Array(bgr.data), { width: W, height: H, format: 'rgb24' });
+/** rgb's pixels in BGR order, computed in JS. */
+const rgbAsBgr = bgr.data.map((_, i) => bgr.data[i - (i % 3) + 2 - (i % 3)]);
 const bgra = makeFrame(W, H, 'bgra', 5);
 const evenBgr = makeFrame(38, 24, 'bgr24', 6);
 const yuv = makeFrame(38, 24, 'yuv420p', 7);
@@ -185,8 +187,8 @@ function assertBytes(actual, expected, label) {
       maxd = Math.max(maxd, Math.abs(a[i] - e[i]));
     }
   }
-  assert.fail(`${label}: bytes differ from cv2: length ${a.length} vs ${e.length}, ${diff} bytes differ, max |d| ${maxd}` +
-    (first >= 0 ? `, first at ${first} (ours ${a[first]}, cv2 ${e[first]})` : ''));
+  assert.fail(`${label}: bytes differ (actual vs expected): length ${a.length} vs ${e.length}, ${diff} bytes differ, max |d| ${maxd}` +
+    (first >= 0 ? `, first at ${first} (actual ${a[first]}, expected ${e[first]})` : ''));
 }
 
 /** A Frame result vs the oracle array: Frame instance, size from the oracle shape, format, hwc, bytes. */
@@ -513,6 +515,18 @@ test('plain { data, width, height, format } images are accepted', T, async () =>
   await assertFails(() => cv.flipSync({ data: bgr.data, width: W, height: H + 1, format: 'bgr24' }, { axis: 'both' }), RangeError, 'plain image with too few bytes');
 });
 
+test('chw input: a chw Frame is rejected; a plain image saying layout chw is not read as hwc', T, async () => {
+  const chw = bgr.toLayout('chw');
+  await assertOpFails('flip', [chw, { axis: 'horizontal' }], TypeError, 'flip(chw Frame)', /chw/);
+  const want = cv.flipSync(bgr, { axis: 'horizontal' });
+  const plain = { data: chw.data, width: W, height: H, format: 'bgr24', layout: 'chw' };
+  let r;
+  let err;
+  try { r = cv.flipSync(plain, { axis: 'horizontal' }); } catch (e) { err = e; }
+  if (err) assert.ok(err instanceof TypeError, `plain chw: expected TypeError, got ${err}`);
+  else assertBytes(r.layout === 'chw' ? r.toLayout('hwc').data : r.data, want.data, `flipSync(plain { layout: 'chw' }) returned a ${r.layout} frame`);
+});
+
 test('image codecs: PNG exact, JPEG/WebP same decoder as cv2, quality, rgb24 order, files', T, async (t) => {
   const pngBgr = await cv.imencode(bgr, '.png');
   const pngGray = await cv.imencode(gray, '.png');
@@ -556,7 +570,23 @@ test('image codecs: PNG exact, JPEG/WebP same decoder as cv2, quality, rgb24 ord
     assertFrame(gray, refs[1], 'gray', 'cv2.imdecode(our gray png)');
   });
   await t.test('rgb24 -> PNG: cv2 sees the right colours', () => {
-    assertFrame(cv.cvtColorSync(rgb, 'bgr24'), refs[2], 'bgr24', 'cv2.imdecode(our rgb png)');
+    assertBytes(refs[2].data, rgbAsBgr, 'cv2.imdecode(our rgb png)');
+  });
+  await t.test('imencode / imwrite do not modify their input (rgb24, rgba)', async () => {
+    const bad = [];
+    for (const format of ['rgb24', 'rgba']) {
+      for (const [name, fn] of [
+        ['imencodeSync .png', (f) => cv.imencodeSync(f, '.png')],
+        ['imencode .jpg', (f) => cv.imencode(f, '.jpg')],
+        ['imwrite .png', (f) => cv.imwrite(join(dir, `m-${format}.png`), f)],
+      ]) {
+        const f = makeFrame(W, H, format, 21);
+        const before = Buffer.from(f.data);
+        await fn(f);
+        if (!before.equals(Buffer.from(f.data))) bad.push(`${name} ${format}`);
+      }
+    }
+    assert.deepEqual(bad, [], 'these calls changed the caller\'s frame');
   });
   await t.test('bgra -> PNG keeps alpha for cv2', () => {
     assertBytes(refs[8].data, bgra.data, 'cv2.imdecode(our bgra png, UNCHANGED)');
@@ -617,11 +647,39 @@ test('parameter errors: RangeError / TypeError', T, async (t) => {
     await assertOpFails('dilate', [bgr, { ksize: 0 }], RangeError, 'dilate ksize 0');
   });
   await t.test('NaN parameters -> RangeError', async () => {
-    await assertOpFails('gaussianBlur', [bgr, { ksize: 5, sigmaX: Number.NaN }], RangeError, 'gaussianBlur sigmaX NaN');
-    await assertOpFails('resize', [bgr, { width: Number.NaN, height: 10 }], RangeError, 'resize width NaN');
-    await assertOpFails('threshold', [gray, { thresh: Number.NaN, maxval: 255, type: 'binary' }], RangeError, 'threshold NaN');
-    await assertOpFails('bilateralFilter', [bgr, { d: 5, sigmaColor: Number.NaN, sigmaSpace: 50 }], RangeError, 'bilateral NaN');
-    await assertOpFails('canny', [gray, { threshold1: Number.NaN, threshold2: 100 }], RangeError, 'canny NaN');
+    const N = Number.NaN;
+    const checks = [
+      ['gaussianBlur', [bgr, { ksize: 5, sigmaX: N }]],
+      ['gaussianBlur', [bgr, { ksize: 5, sigmaY: N }]],
+      ['resize', [bgr, { width: N, height: 10 }]],
+      ['resize', [bgr, { width: 10, height: N }]],
+      ['crop', [bgr, { x: N, y: 0, width: 5, height: 5 }]],
+      ['medianBlur', [bgr, { ksize: N }]],
+      ['boxFilter', [bgr, { ksize: N }]],
+      ['dilate', [bgr, { ksize: 3, iterations: N }]],
+      ['threshold', [gray, { thresh: N, maxval: 255, type: 'binary' }]],
+      ['adaptiveThreshold', [gray, { maxValue: 255, method: 'mean', type: 'binary', blockSize: 3, C: N }]],
+      ['bilateralFilter', [bgr, { d: 5, sigmaColor: N, sigmaSpace: 50 }]],
+      ['bilateralFilter', [bgr, { d: N, sigmaColor: 50, sigmaSpace: 50 }]],
+      ['canny', [gray, { threshold1: N, threshold2: 100 }]],
+      ['rotate', [bgr, { angle: N }]],
+      ['addWeighted', [bgr, 0.5, bgr2, N, 0]],
+      ['inRange', [gray, [N], [200]]],
+      ['imencode', [bgr, '.jpg', { quality: N }]],
+    ];
+    const bad = [];
+    for (const [op, args] of checks) {
+      for (const fn of [cv[op], cv[`${op}Sync`]]) {
+        if (typeof fn !== 'function') continue;
+        try {
+          await fn(...args);
+          bad.push(`${fn.name || op}: no error`);
+        } catch (e) {
+          if (!(e instanceof RangeError)) bad.push(`${op}${fn === cv[op] ? '' : 'Sync'} ${JSON.stringify(args[1], (k, v) => (Number.isNaN(v) ? 'NaN' : v))}: ${e.constructor.name}: ${e.message}`);
+        }
+      }
+    }
+    assert.deepEqual(bad, [], 'NaN must give a RangeError');
   });
   await t.test('bad sizes / enum values', async () => {
     await assertOpFails('resize', [bgr, { width: 0, height: 10 }], RangeError, 'resize width 0');

@@ -185,7 +185,8 @@ export interface NativeAddon {
   letterbox(data: Uint8Array, img: { format: string; width: number; height: number }, width: number, height: number, color: number[], interpolation: number):
     { data: Uint8Array; scale: number; padX: number; padY: number; innerWidth: number; innerHeight: number };
   cvRun(op: string, inputs: object[], out: object, args: object, async: boolean): number | Promise<number>;
-  imencode(img: object, ext: string, args: object): Uint8Array;
-  imdecode(bytes: Uint8Array, gray: boolean): { data: Uint8Array; width: number; height: number };
+  imencode(img: object, ext: string, args: object, async?: boolean): Uint8Array | Promise<Uint8Array>;
+  imdecode(bytes: Uint8Array, gray: boolean, async?: boolean):
+    { data: Uint8Array; width: number; height: number } | Promise<{ data: Uint8Array; width: number; height: number }>;
   cvInterpolation: Record<'nearest' | 'bilinear' | 'bicubic' | 'area' | 'lanczos', number>;
 }

@@ -99,46 +99,86 @@ Napi::Value CvRun(const Napi::CallbackInfo& info) {
   return w->Promise();
 }
 
+// imencode(img, ext, args, async) -> Uint8Array | Promise<Uint8Array>
 Napi::Value Imencode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[1].IsString()) throw Napi::TypeError::New(env, "imencode(img, ext, args)");
-  avcv::Img img = imgOf(env, info[0], nullptr);
+  if (info.Length() < 2 || !info[1].IsString()) throw Napi::TypeError::New(env, "imencode(img, ext, args, async)");
+  const bool async = info.Length() > 3 && info[3].ToBoolean().Value();
+  auto keep = std::make_shared<std::vector<Napi::Reference<Napi::Value>>>();
+  avcv::Img img = imgOf(env, info[0], async ? keep.get() : nullptr);
   const std::string ext = info[1].As<Napi::String>().Utf8Value();
   avcv::OpArgs args = argsOf(info.Length() > 2 ? info[2] : env.Undefined());
-  std::vector<uint8_t> bytes;
-  try {
-    bytes = avcv::encodeImage(img, ext, args);
-  } catch (const avcv::Error& e) {
-    throw makeError(env, toInfo(e));
-  } catch (const std::exception& e) {
-    throw makeError(env, {"OPENCV", e.what(), 0});
+  auto bytes = std::make_shared<std::vector<uint8_t>>();
+  auto work = [img, ext, args, bytes] {
+    try {
+      *bytes = avcv::encodeImage(img, ext, args);
+    } catch (const avcv::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw avcv::Error("OPENCV", e.what());
+    }
+  };
+  auto done = [keep, bytes](Napi::Env env) -> Napi::Value {
+    keep->clear();
+    Napi::Uint8Array out = Napi::Uint8Array::New(env, bytes->size());
+    std::memcpy(out.Data(), bytes->data(), bytes->size());
+    return out;
+  };
+  if (!async) {
+    try {
+      work();
+    } catch (const avcv::Error& e) {
+      throw makeError(env, toInfo(e));
+    }
+    return done(env);
   }
-  Napi::Uint8Array out = Napi::Uint8Array::New(env, bytes.size());
-  std::memcpy(out.Data(), bytes.data(), bytes.size());
-  return out;
+  auto* w = new PromiseWorker(env, work, done);
+  w->Queue();
+  return w->Promise();
 }
 
+// imdecode(bytes, gray, async) -> {data, width, height} | Promise of it
 Napi::Value Imdecode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(env, "imdecode(bytes, gray)");
+  if (info.Length() < 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(env, "imdecode(bytes, gray, async)");
   Napi::Uint8Array src = info[0].As<Napi::Uint8Array>();
   const bool gray = info.Length() > 1 && info[1].ToBoolean().Value();
-  avcv::Decoded d;
-  try {
-    d = avcv::decodeImage(src.Data(), src.ByteLength(), gray);
-  } catch (const avcv::Error& e) {
-    throw makeError(env, toInfo(e));
-  } catch (const std::exception& e) {
-    throw makeError(env, {"INVALID_DATA", e.what(), 0});
+  const bool async = info.Length() > 2 && info[2].ToBoolean().Value();
+  auto keep = std::make_shared<Napi::Reference<Napi::Value>>(Napi::Persistent(info[0]));
+  const uint8_t* data = src.Data();
+  const size_t size = src.ByteLength();
+  auto d = std::make_shared<avcv::Decoded>();
+  auto work = [data, size, gray, d] {
+    try {
+      *d = avcv::decodeImage(data, size, gray);
+    } catch (const avcv::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw avcv::Error("INVALID_DATA", e.what());
+    }
+  };
+  auto done = [keep, d](Napi::Env env) -> Napi::Value {
+    keep->Reset();
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, d->bytes.size() + avcv::kDstPadding);
+    Napi::Uint8Array out = Napi::Uint8Array::New(env, d->bytes.size(), ab, 0);
+    std::memcpy(out.Data(), d->bytes.data(), d->bytes.size());
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("data", out);
+    o.Set("width", d->width);
+    o.Set("height", d->height);
+    return o;
+  };
+  if (!async) {
+    try {
+      work();
+    } catch (const avcv::Error& e) {
+      throw makeError(env, toInfo(e));
+    }
+    return done(env);
   }
-  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, d.bytes.size() + avcv::kDstPadding);
-  Napi::Uint8Array data = Napi::Uint8Array::New(env, d.bytes.size(), ab, 0);
-  std::memcpy(data.Data(), d.bytes.data(), d.bytes.size());
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("data", data);
-  o.Set("width", d.width);
-  o.Set("height", d.height);
-  return o;
+  auto* w = new PromiseWorker(env, work, done);
+  w->Queue();
+  return w->Promise();
 }
 
 }  // namespace

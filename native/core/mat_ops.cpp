@@ -142,10 +142,11 @@ double runMatOp(const std::string& op, const std::vector<Img>& in, const Img& ou
 
 std::vector<uint8_t> encodeImage(const Img& img, const std::string& ext, const OpArgs& a) {
   cv::Mat m = matOf(img);
-  cv::Mat bgr = m;
+  cv::Mat bgr;  // a new buffer when converting: the caller's frame is never touched
   if (img.format == "rgb24") cv::cvtColor(m, bgr, cv::COLOR_RGB2BGR);  // OpenCV's codecs take BGR(A)
   else if (img.format == "rgba") cv::cvtColor(m, bgr, cv::COLOR_RGBA2BGRA);
   else if (img.format == "yuv420p" || img.format == "nv12") throw Error("INVALID_ARGUMENT", "encode bgr24/rgb24/bgra/rgba/gray frames");
+  else bgr = m;
   std::vector<int> params;
   const double q = a.get("quality", -1);
   if (q >= 0) {
