@@ -186,6 +186,82 @@ const PLANS = {
     p.args = { alpha: num('alpha', alpha), beta: num('beta', beta), gamma: num('gamma', gamma) };
     return p;
   },
+  warpAffine(frame: Image, o: { matrix: number[]; width?: number; height?: number; interpolation?: string; borderValue?: number[] } & DstOption): Planned {
+    const img = asImage('frame', frame, PACKED, 'warpAffine');
+    const p = opts('warpAffine', o, ['matrix', 'width', 'height', 'interpolation', 'borderValue']);
+    if (!Array.isArray(p.matrix) || p.matrix.length !== 6) throw new TypeError(`matrix must be 6 numbers (2x3, row-major); got ${describe(p.matrix)}`);
+    const matrix = p.matrix.map((x, i) => num(`matrix[${i}]`, x));
+    const width = p.width === undefined ? img.width : int('width', p.width, 1, 16384);
+    const height = p.height === undefined ? img.height : int('height', p.height, 1, 16384);
+    const interpolation = p.interpolation === undefined ? 'bilinear' : oneOf('interpolation', p.interpolation, ['nearest', 'bilinear', 'bicubic', 'area', 'lanczos'] as const);
+    const borderValue = p.borderValue === undefined ? [0, 0, 0, 0] : colorArg(img, p.borderValue, 'borderValue');
+    return { inputs: [img], out: { width, height, format: img.format }, args: { matrix, interpolation, borderValue } };
+  },
+  filter2D(frame: Image, o: { kernel: number[]; kernelWidth: number; kernelHeight: number; delta?: number } & DstOption): Planned {
+    const img = asImage('frame', frame, PACKED, 'filter2D');
+    const p = opts('filter2D', o, ['kernel', 'kernelWidth', 'kernelHeight', 'delta']);
+    const kw = int('kernelWidth', p.kernelWidth, 1, 255);
+    const kh = int('kernelHeight', p.kernelHeight, 1, 255);
+    if (!Array.isArray(p.kernel)) throw new TypeError(`kernel must be an array of numbers; got ${describe(p.kernel)}`);
+    if (p.kernel.length !== kw * kh) throw new RangeError(`kernel has ${p.kernel.length} numbers; kernelWidth x kernelHeight is ${kw * kh}`);
+    return { inputs: [img], out: same(img), args: { kernel: p.kernel.map((x, i) => num(`kernel[${i}]`, x)), kernelWidth: kw, kernelHeight: kh, delta: num('delta', p.delta, 0) } };
+  },
+  sobel(frame: Image, o: { dx: number; dy: number; ksize?: number; scale?: number; delta?: number } & DstOption): Planned {
+    const img = asImage('frame', frame, PACKED, 'sobel');
+    const p = opts('sobel', o, ['dx', 'dy', 'ksize', 'scale', 'delta']);
+    const dx = int('dx', p.dx, 0, 2);
+    const dy = int('dy', p.dy, 0, 2);
+    if (dx + dy === 0) throw new RangeError('sobel needs dx or dy > 0');
+    const k = p.ksize === undefined ? 3 : int('ksize', p.ksize, 1, 7);
+    if (k % 2 === 0) throw new RangeError(`ksize must be 1, 3, 5 or 7; got ${k}`);
+    return { inputs: [img], out: same(img), args: { dx, dy, ksize: k, scale: num('scale', p.scale, 1), delta: num('delta', p.delta, 0) } };
+  },
+  morphologyEx(frame: Image, o: { op: string; ksize?: number | [number, number]; shape?: string; iterations?: number } & DstOption): Planned {
+    const img = asImage('frame', frame, PACKED, 'morphologyEx');
+    const p = opts('morphologyEx', o, ['op', 'ksize', 'shape', 'iterations']);
+    const [kw, kh] = ksize(p.ksize, 3, false);
+    return { inputs: [img], out: same(img), args: { op: oneOf('op', p.op, ['open', 'close', 'gradient', 'tophat', 'blackhat'] as const), ksizeW: kw, ksizeH: kh, shape: p.shape === undefined ? 'rect' : oneOf('shape', p.shape, ['rect', 'ellipse', 'cross'] as const), iterations: p.iterations === undefined ? 1 : int('iterations', p.iterations, 1, 100) } };
+  },
+  rectangle(frame: Image, o: { x: number; y: number; width: number; height: number; color: number[]; thickness?: number } & DstOption): Planned {
+    return drawPlan('rectangle', frame, o, ['x', 'y', 'width', 'height'], (p) => ({
+      x: int('x', p.x, -32768, 32767), y: int('y', p.y, -32768, 32767), width: int('width', p.width, 1, 32767), height: int('height', p.height, 1, 32767),
+    }));
+  },
+  line(frame: Image, o: { x1: number; y1: number; x2: number; y2: number; color: number[]; thickness?: number } & DstOption): Planned {
+    return drawPlan('line', frame, o, ['x1', 'y1', 'x2', 'y2'], (p) => ({
+      x1: int('x1', p.x1, -32768, 32767), y1: int('y1', p.y1, -32768, 32767), x2: int('x2', p.x2, -32768, 32767), y2: int('y2', p.y2, -32768, 32767),
+    }));
+  },
+  circle(frame: Image, o: { x: number; y: number; radius: number; color: number[]; thickness?: number } & DstOption): Planned {
+    return drawPlan('circle', frame, o, ['x', 'y', 'radius'], (p) => ({
+      x: int('x', p.x, -32768, 32767), y: int('y', p.y, -32768, 32767), radius: int('radius', p.radius, 0, 32767),
+    }));
+  },
+  putText(frame: Image, text: string, o: { x: number; y: number; color: number[]; fontScale?: number; thickness?: number; font?: string } & DstOption): Planned {
+    if (typeof text !== 'string') throw new TypeError(`text must be a string; got ${describe(text)}`);
+    return drawPlan('putText', frame, o, ['x', 'y', 'fontScale', 'font'], (p) => ({
+      text, x: int('x', p.x, -32768, 32767), y: int('y', p.y, -32768, 32767), fontScale: num('fontScale', p.fontScale, 1, 0.01, 100),
+      font: p.font === undefined ? 'simplex' : oneOf('font', p.font, ['simplex', 'plain', 'duplex', 'complex', 'triplex', 'script_simplex', 'script_complex'] as const),
+    }));
+  },
+  drawContours(frame: Image, contours: ArrayLike<number>[], o: { index?: number; color: number[]; thickness?: number } & DstOption): Planned {
+    if (!Array.isArray(contours) || !contours.every((c) => c instanceof Int32Array || Array.isArray(c))) {
+      throw new TypeError('contours must be an array of Int32Array (x0, y0, x1, y1, ...), as findContours returns');
+    }
+    const counts = contours.map((c, i) => {
+      if (c.length % 2) throw new RangeError(`contours[${i}] has an odd number of coordinates`);
+      return c.length / 2;
+    });
+    const points = new Int32Array(counts.reduce((a, b) => a + b, 0) * 2);
+    let off = 0;
+    for (const c of contours) {
+      points.set(c as ArrayLike<number>, off);
+      off += c.length;
+    }
+    return drawPlan('drawContours', frame, o, ['index'], (p) => ({
+      points, counts, index: p.index === undefined ? -1 : int('index', p.index, -1, contours.length - 1),
+    }));
+  },
   inRange(frame: Image, lower: number[], upper: number[], o?: DstOption): Planned {
     opts('inRange', o, []);
     const img = asImage('frame', frame, PACKED, 'inRange');
@@ -197,6 +273,22 @@ const PLANS = {
     return { inputs: [img], out: grayOut(img), args: { lower, upper } };
   },
 };
+
+function colorArg(img: Image, v: unknown, name = 'color'): number[] {
+  const c = img.format === 'gray' ? 1 : img.format === 'bgra' || img.format === 'rgba' ? 4 : 3;
+  if (!Array.isArray(v) || (v.length !== c && !(c === 4 && v.length === 3))) {
+    throw new TypeError(`${name} must be an array of ${c} numbers in the frame's channel order ('${img.format}'); got ${describe(v)}`);
+  }
+  return v.map((x, i) => num(`${name}[${i}]`, x, undefined, 0, 255));
+}
+
+function drawPlan(op: string, frame: Image, o: unknown, keys: readonly string[], extra: (p: Record<string, unknown>, img: Image) => Record<string, unknown>): Planned {
+  const img = asImage('frame', frame, PACKED, op);
+  const p = opts(op, o, [...keys, 'color', 'thickness']);
+  const thickness = p.thickness === undefined ? 1 : int('thickness', p.thickness, -1, 1000);
+  if (thickness === 0) throw new RangeError('thickness must be positive, or -1 to fill');
+  return { inputs: [img], out: same(img), args: { ...extra(p, img), color: colorArg(img, p.color), thickness } };
+}
 
 function morph(op: 'dilate' | 'erode', frame: Image, o: unknown): Planned {
   const img = asImage('frame', frame, PACKED, op);
@@ -253,6 +345,12 @@ type Async = { [K in keyof Plans]: K extends 'threshold' ? (...a: Parameters<Pla
 type Sync = { [K in keyof Plans as `${K}Sync`]: K extends 'threshold' ? (...a: Parameters<Plans[K]>) => { frame: Frame; thresh: number } : (...a: Parameters<Plans[K]>) => Frame };
 
 export interface CvNamespace extends Async, Sync {
+  /**
+   * Contours of a binary gray image: each an Int32Array of x0, y0, x1, y1, ...;
+   * hierarchy holds next, prev, firstChild, parent per contour (OpenCV's order).
+   */
+  findContours(frame: Image, options?: { mode?: 'external' | 'list' | 'ccomp' | 'tree'; method?: 'none' | 'simple' }): Promise<{ contours: Int32Array[]; hierarchy: Int32Array }>;
+  findContoursSync(frame: Image, options?: { mode?: 'external' | 'list' | 'ccomp' | 'tree'; method?: 'none' | 'simple' }): { contours: Int32Array[]; hierarchy: Int32Array };
   /** Encodes to PNG/JPEG/WebP. quality: JPEG/WebP 0..100, PNG compression 0..9. */
   imencode(frame: Image, ext: '.png' | '.jpg' | '.jpeg' | '.webp', options?: { quality?: number }): Promise<Uint8Array>;
   imencodeSync(frame: Image, ext: '.png' | '.jpg' | '.jpeg' | '.webp', options?: { quality?: number }): Uint8Array;
@@ -341,6 +439,30 @@ function build(): CvNamespace {
     const { img, e, args } = encodeArgs(frame, ext, options);
     try {
       return await (native().imencode(plain(img), e, args, true) as Promise<Uint8Array>);
+    } catch (err) {
+      throw fromNative(err);
+    }
+  };
+  const contoursArgs = (frame: Image, options: unknown) => {
+    const img = asImage('frame', frame, ['gray'], 'findContours');
+    const p = opts('findContours', options, ['mode', 'method']);
+    const mode = p.mode === undefined ? 'external' : oneOf('mode', p.mode, ['external', 'list', 'ccomp', 'tree'] as const);
+    const method = p.method === undefined ? 'simple' : oneOf('method', p.method, ['none', 'simple'] as const);
+    return { img, mode, method };
+  };
+  type ContoursResult = { contours: Int32Array[]; hierarchy: Int32Array };
+  ns.findContoursSync = (frame: Image, options?: unknown) => {
+    const a = contoursArgs(frame, options);
+    try {
+      return native().findContours(plain(a.img), a.mode, a.method, false) as ContoursResult;
+    } catch (err) {
+      throw fromNative(err);
+    }
+  };
+  ns.findContours = async (frame: Image, options?: unknown) => {
+    const a = contoursArgs(frame, options);
+    try {
+      return await (native().findContours(plain(a.img), a.mode, a.method, true) as Promise<ContoursResult>);
     } catch (err) {
       throw fromNative(err);
     }

@@ -184,6 +184,8 @@ export interface NativeAddon {
   fromTensor(data: Float32Array | Uint8Array, img: NativeImageDesc, opts: object): Uint8Array;
   letterbox(data: Uint8Array, img: { format: string; width: number; height: number }, width: number, height: number, color: number[], interpolation: number):
     { data: Uint8Array; scale: number; padX: number; padY: number; innerWidth: number; innerHeight: number };
+  findContours(img: object, mode: string, method: string, async: boolean):
+    { contours: Int32Array[]; hierarchy: Int32Array } | Promise<{ contours: Int32Array[]; hierarchy: Int32Array }>;
   cvRun(op: string, inputs: object[], out: object, args: object, async: boolean): number | Promise<number>;
   imencode(img: object, ext: string, args: object, async?: boolean): Uint8Array | Promise<Uint8Array>;
   imdecode(bytes: Uint8Array, gray: boolean, async?: boolean):

@@ -48,10 +48,20 @@ avcv::OpArgs argsOf(const Napi::Value& v) {
     if (x.IsNumber()) a.num[k] = x.As<Napi::Number>().DoubleValue();
     else if (x.IsBoolean()) a.num[k] = x.As<Napi::Boolean>().Value() ? 1 : 0;
     else if (x.IsString()) a.str[k] = x.As<Napi::String>().Utf8Value();
-    else if (x.IsArray() && (k == "lower" || k == "upper")) {
+    else if (x.IsArray()) {
       Napi::Array arr = x.As<Napi::Array>();
-      auto& dst = k == "lower" ? a.lower : a.upper;
-      for (uint32_t j = 0; j < arr.Length(); j++) dst.push_back(arr.Get(j).As<Napi::Number>().DoubleValue());
+      auto& dst = k == "lower" ? a.lower : k == "upper" ? a.upper : a.arr[k];
+      for (uint32_t j = 0; j < arr.Length(); j++) dst.push_back(arr.Get(j).ToNumber().DoubleValue());
+    } else if (x.IsTypedArray()) {
+      Napi::TypedArray ta = x.As<Napi::TypedArray>();
+      auto& dst = a.arr[k];
+      if (ta.TypedArrayType() == napi_int32_array) {
+        Napi::Int32Array ia = x.As<Napi::Int32Array>();
+        for (size_t j = 0; j < ia.ElementLength(); j++) dst.push_back(ia[j]);
+      } else if (ta.TypedArrayType() == napi_float64_array) {
+        Napi::Float64Array fa = x.As<Napi::Float64Array>();
+        for (size_t j = 0; j < fa.ElementLength(); j++) dst.push_back(fa[j]);
+      }
     }
   }
   return a;
@@ -181,9 +191,55 @@ Napi::Value Imdecode(const Napi::CallbackInfo& info) {
   return w->Promise();
 }
 
+// findContours(img, mode, method, async) -> {contours: Int32Array[], hierarchy: Int32Array} (or a Promise)
+Napi::Value FindContours(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const bool async = info.Length() > 3 && info[3].ToBoolean().Value();
+  auto keep = std::make_shared<std::vector<Napi::Reference<Napi::Value>>>();
+  avcv::Img img = imgOf(env, info[0], async ? keep.get() : nullptr);
+  const std::string mode = info[1].ToString().Utf8Value(), method = info[2].ToString().Utf8Value();
+  auto result = std::make_shared<avcv::Contours>();
+  auto work = [img, mode, method, result] {
+    try {
+      *result = avcv::findContours(img, mode, method);
+    } catch (const avcv::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw avcv::Error("OPENCV", e.what());
+    }
+  };
+  auto done = [keep, result](Napi::Env env) -> Napi::Value {
+    keep->clear();
+    Napi::Array list = Napi::Array::New(env, result->points.size());
+    for (size_t i = 0; i < result->points.size(); i++) {
+      Napi::Int32Array a = Napi::Int32Array::New(env, result->points[i].size());
+      std::memcpy(a.Data(), result->points[i].data(), result->points[i].size() * sizeof(int32_t));
+      list.Set(static_cast<uint32_t>(i), a);
+    }
+    Napi::Int32Array h = Napi::Int32Array::New(env, result->hierarchy.size());
+    if (!result->hierarchy.empty()) std::memcpy(h.Data(), result->hierarchy.data(), result->hierarchy.size() * sizeof(int32_t));
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("contours", list);
+    o.Set("hierarchy", h);
+    return o;
+  };
+  if (!async) {
+    try {
+      work();
+    } catch (const avcv::Error& e) {
+      throw makeError(env, toInfo(e));
+    }
+    return done(env);
+  }
+  auto* w = new PromiseWorker(env, work, done);
+  w->Queue();
+  return w->Promise();
+}
+
 }  // namespace
 
 void InitCv(Napi::Env env, Napi::Object exports) {
+  exports.Set("findContours", Napi::Function::New(env, FindContours, "findContours"));
   exports.Set("cvRun", Napi::Function::New(env, CvRun, "cvRun"));
   exports.Set("imencode", Napi::Function::New(env, Imencode, "imencode"));
   exports.Set("imdecode", Napi::Function::New(env, Imdecode, "imdecode"));

@@ -66,7 +66,59 @@ int morphShape(const std::string& s) {
   return cv::MORPH_RECT;
 }
 
+cv::Scalar scalarOf(const OpArgs& a, const char* key) {
+  cv::Scalar c(0, 0, 0, 0);
+  if (const auto* v = a.a(key))
+    for (size_t i = 0; i < 4 && i < v->size(); i++) c[i] = (*v)[i];
+  return c;
+}
+
+int morphOp(const std::string& s) {
+  if (s == "open") return cv::MORPH_OPEN;
+  if (s == "close") return cv::MORPH_CLOSE;
+  if (s == "gradient") return cv::MORPH_GRADIENT;
+  if (s == "tophat") return cv::MORPH_TOPHAT;
+  if (s == "blackhat") return cv::MORPH_BLACKHAT;
+  throw Error("INVALID_ARGUMENT", "unknown morphology operation '" + s + "'");
+}
+
+int hersheyFont(const std::string& s) {
+  if (s == "plain") return cv::FONT_HERSHEY_PLAIN;
+  if (s == "duplex") return cv::FONT_HERSHEY_DUPLEX;
+  if (s == "complex") return cv::FONT_HERSHEY_COMPLEX;
+  if (s == "triplex") return cv::FONT_HERSHEY_TRIPLEX;
+  if (s == "script_simplex") return cv::FONT_HERSHEY_SCRIPT_SIMPLEX;
+  if (s == "script_complex") return cv::FONT_HERSHEY_SCRIPT_COMPLEX;
+  return cv::FONT_HERSHEY_SIMPLEX;
+}
+
+bool isDrawing(const std::string& op) {
+  return op == "rectangle" || op == "line" || op == "circle" || op == "putText" || op == "drawContours";
+}
+
 }  // namespace
+
+Contours findContours(const Img& img, const std::string& mode, const std::string& method) {
+  cv::Mat m = matOf(img).clone();  // OpenCV < 4.x modified its input; keep the caller's frame intact regardless
+  const int rm = mode == "list" ? cv::RETR_LIST : mode == "ccomp" ? cv::RETR_CCOMP : mode == "tree" ? cv::RETR_TREE : cv::RETR_EXTERNAL;
+  const int cm = method == "none" ? cv::CHAIN_APPROX_NONE : cv::CHAIN_APPROX_SIMPLE;
+  std::vector<std::vector<cv::Point>> contours;
+  std::vector<cv::Vec4i> hierarchy;
+  cv::findContours(m, contours, hierarchy, rm, cm);
+  Contours out;
+  for (const auto& c : contours) {
+    std::vector<int32_t> pts;
+    pts.reserve(c.size() * 2);
+    for (const auto& p : c) {
+      pts.push_back(p.x);
+      pts.push_back(p.y);
+    }
+    out.points.push_back(std::move(pts));
+  }
+  for (const auto& h : hierarchy)
+    for (int i = 0; i < 4; i++) out.hierarchy.push_back(h[i]);
+  return out;
+}
 
 double runMatOp(const std::string& op, const std::vector<Img>& in, const Img& outImg, const OpArgs& a) {
   if (in.empty()) throw Error("INVALID_ARGUMENT", op + ": no input");
@@ -133,6 +185,60 @@ double runMatOp(const std::string& op, const std::vector<Img>& in, const Img& ou
       hi[i] = i < a.upper.size() ? a.upper[i] : 0;
     }
     cv::inRange(src, lo, hi, out);
+  } else if (op == "warpAffine") {
+    const auto* mv = a.a("matrix");
+    if (!mv || mv->size() != 6) throw Error("INVALID_ARGUMENT", "warpAffine needs a 2x3 matrix (6 numbers)");
+    cv::Mat M(2, 3, CV_64F);
+    for (int i = 0; i < 6; i++) M.at<double>(i / 3, i % 3) = (*mv)[i];
+    cv::warpAffine(src, out, M, out.size(), interpolation(a.s("interpolation", "bilinear")), cv::BORDER_CONSTANT,
+                   scalarOf(a, "borderValue"));
+  } else if (op == "filter2D") {
+    const auto* kv = a.a("kernel");
+    const int kwid = static_cast<int>(a.get("kernelWidth", 0)), khei = static_cast<int>(a.get("kernelHeight", 0));
+    if (!kv || kwid <= 0 || khei <= 0 || kv->size() != size_t(kwid) * khei)
+      throw Error("INVALID_ARGUMENT", "filter2D: the kernel must have kernelWidth x kernelHeight numbers");
+    cv::Mat K(khei, kwid, CV_32F);
+    for (int i = 0; i < kwid * khei; i++) K.at<float>(i / kwid, i % kwid) = static_cast<float>((*kv)[i]);
+    cv::filter2D(src, out, -1, K, cv::Point(-1, -1), a.get("delta", 0));
+  } else if (op == "sobel") {
+    cv::Sobel(src, out, -1, static_cast<int>(a.get("dx", 1)), static_cast<int>(a.get("dy", 0)),
+              static_cast<int>(a.get("ksize", 3)), a.get("scale", 1), a.get("delta", 0));
+  } else if (op == "morphologyEx") {
+    cv::Mat k = cv::getStructuringElement(morphShape(a.s("shape", "rect")), cv::Size(kw, kh));
+    cv::morphologyEx(src, out, morphOp(a.s("op", "open")), k, cv::Point(-1, -1), static_cast<int>(a.get("iterations", 1)));
+  } else if (isDrawing(op)) {
+    if (out.data != src.data) src.copyTo(out);  // draw on a copy unless dst is the frame itself
+    const cv::Scalar color = scalarOf(a, "color");
+    const int thickness = static_cast<int>(a.get("thickness", 1));
+    if (op == "rectangle") {
+      const int x = static_cast<int>(a.get("x", 0)), y = static_cast<int>(a.get("y", 0));
+      cv::rectangle(out, cv::Point(x, y),
+                    cv::Point(x + static_cast<int>(a.get("width", 1)) - 1, y + static_cast<int>(a.get("height", 1)) - 1),
+                    color, thickness);
+    } else if (op == "line") {
+      cv::line(out, cv::Point(static_cast<int>(a.get("x1", 0)), static_cast<int>(a.get("y1", 0))),
+               cv::Point(static_cast<int>(a.get("x2", 0)), static_cast<int>(a.get("y2", 0))), color, thickness);
+    } else if (op == "circle") {
+      cv::circle(out, cv::Point(static_cast<int>(a.get("x", 0)), static_cast<int>(a.get("y", 0))),
+                 static_cast<int>(a.get("radius", 1)), color, thickness);
+    } else if (op == "putText") {
+      cv::putText(out, a.s("text", ""), cv::Point(static_cast<int>(a.get("x", 0)), static_cast<int>(a.get("y", 0))),
+                  hersheyFont(a.s("font", "simplex")), a.get("fontScale", 1), color, thickness);
+    } else {  // drawContours: points (flat) + counts (points per contour)
+      const auto* pts = a.a("points");
+      const auto* counts = a.a("counts");
+      std::vector<std::vector<cv::Point>> contours;
+      size_t off = 0;
+      if (pts && counts) {
+        for (double c : *counts) {
+          std::vector<cv::Point> one;
+          for (int i = 0; i < static_cast<int>(c) && off + 1 < pts->size(); i++, off += 2)
+            one.emplace_back(static_cast<int>((*pts)[off]), static_cast<int>((*pts)[off + 1]));
+          contours.push_back(std::move(one));
+        }
+      }
+      cv::drawContours(out, contours, static_cast<int>(a.get("index", -1)), color, thickness);
+    }
   } else {
     throw Error("INVALID_ARGUMENT", "unknown operation '" + op + "'");
   }
