@@ -108,9 +108,9 @@ const PLANS = {
     const swap = p.angle !== 180;
     return { inputs: [img], out: { width: swap ? img.height : img.width, height: swap ? img.width : img.height, format: img.format }, args: { angle: p.angle } };
   },
-  crop(frame: Image, o: { x: number; y: number; width: number; height: number } & DstOption): Planned {
+  crop(frame: Image, o: { x: number; y: number; width: number; height: number; view?: boolean } & DstOption): Planned {
     const img = asImage('frame', frame, PACKED, 'crop');
-    const p = opts('crop', o, ['x', 'y', 'width', 'height']);
+    const p = opts('crop', o, ['x', 'y', 'width', 'height', 'view']);
     const x = int('x', p.x, 0, img.width - 1);
     const y = int('y', p.y, 0, img.height - 1);
     const width = int('width', p.width, 1, img.width - x);
@@ -414,6 +414,25 @@ function ioError(err: unknown, what: string, file: string): AvcvError {
 const tempBeside = (file: string) =>
   path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.avcv-tmp`);
 
+/**
+ * crop(frame, { ..., view: true }): a Frame sharing the source's memory. Frames
+ * have no stride, so a view must span whole rows (x 0, full width); anything
+ * else is a RangeError saying so (use a copy).
+ */
+function cropView(args: unknown[]): Frame | undefined {
+  const o = args[1];
+  if (!isObject(o) || !o.view) return undefined;
+  const p = PLANS.crop(args[0] as Image, o as unknown as Parameters<typeof PLANS.crop>[1]);
+  const img = p.inputs[0];
+  if (o.dst !== undefined) throw new TypeError('cv.crop: a view takes no dst');
+  if ((o.x as number) !== 0 || p.out.width !== img.width) {
+    throw new RangeError(`cv.crop: a view must span whole rows (x 0, width ${img.width}); frames have no stride, so use a copy (view: false)`);
+  }
+  const row = img.data.byteLength / img.height;
+  const y = o.y as number;
+  return new Frame({ data: img.data.subarray(y * row, (y + p.out.height) * row), width: p.out.width, height: p.out.height, format: img.format });
+}
+
 function build(): CvNamespace {
   const ns: Record<string, unknown> = {};
   for (const [name, plan] of Object.entries(PLANS) as Array<[string, (...a: unknown[]) => Planned]>) {
@@ -424,8 +443,8 @@ function build(): CvNamespace {
       if (isObject(last) && 'dst' in last && !(last instanceof Frame)) p.dst = last.dst;
       return p;
     };
-    ns[name] = async (...args: unknown[]) => post(await runAsync(name, planned(args)));
-    ns[`${name}Sync`] = (...args: unknown[]) => post(runSync(name, planned(args)));
+    ns[name] = async (...args: unknown[]) => (name === 'crop' ? cropView(args) : undefined) ?? post(await runAsync(name, planned(args)));
+    ns[`${name}Sync`] = (...args: unknown[]) => (name === 'crop' ? cropView(args) : undefined) ?? post(runSync(name, planned(args)));
   }
   const encodeSync = (frame: Image, ext: string, options?: unknown): Uint8Array => {
     const { img, e, args } = encodeArgs(frame, ext, options);

@@ -4,7 +4,7 @@ export { cv, type CvNamespace, type Image } from './cv';
 export { stackFrames, letterbox, type Tensor, type TensorOptions, type LetterboxResult } from './tensor';
 export { PIXEL_FORMATS, LAYOUTS, type PixelFormat, type Layout, type Plane } from './formats';
 export { probe, type ProbeResult, type StreamInfo, type VideoStreamInfo, type AudioStreamInfo, type Rational } from './probe';
-export { VideoReader, type VideoReaderOptions, type ReaderInfo, type ReaderStats, type Interpolation, type FrameIndexInfo } from './reader';
+export { VideoReader, type VideoReaderOptions, type ReaderInfo, type ReaderStats, type Interpolation, type FrameIndexInfo, type FrameBatch } from './reader';
 export { VideoCapture, type CaptureProperty } from './capture';
 export { VideoWriter, type VideoWriterOptions, type WriterInfo, type WriterStats, type AudioOptions, type Container } from './writer';
 export { VideoLoader, type VideoLoaderOptions, type ClipBatch } from './loader';

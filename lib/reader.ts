@@ -90,6 +90,17 @@ export interface ReaderInfo {
 
 export type ReaderStats = NativeReaderStats & { framesRead: number };
 
+/** frames(indices, { batch: true }): one buffer, [N, H, W, C] (hwc) or [N, C, H, W] (chw). */
+export interface FrameBatch {
+  data: Uint8Array;
+  shape: number[];
+  format: PixelFormat;
+  layout: Layout;
+  indices: number[];
+  pts: number[];
+  times: number[];
+}
+
 export interface FrameIndexInfo {
   frameCount: number;
   /** pts of every frame in display order (stream time base). */
@@ -460,8 +471,22 @@ export class VideoReader implements AsyncIterable<Frame> {
    * Frames by display index, in request order. Indices are decoded in
    * ascending order, duplicates once, and each GOP at most once per call.
    */
-  async frames(indices: readonly number[]): Promise<Frame[]> {
+  async frames(indices: readonly number[]): Promise<Frame[]>;
+  async frames(indices: readonly number[], options: { batch: true }): Promise<FrameBatch>;
+  async frames(indices: readonly number[], options: { batch?: boolean } = {}): Promise<Frame[] | FrameBatch> {
     if (!Array.isArray(indices)) throw new TypeError(`indices must be an array of integers; got ${describe(indices)}`);
+    if (!isObject(options)) throw new TypeError('frames: options must be an object');
+    checkKeys('frames', options, ['batch']);
+    if (options.batch) {
+      const list = await this.frames(indices);
+      const i = this.#info;
+      const data = new Uint8Array(list.length * i.frameBytes);
+      list.forEach((f, k) => data.set(f.data, k * i.frameBytes));  // one copy per frame into the batch
+      return {
+        data, shape: [list.length, ...i.shape], format: i.format, layout: i.layout,
+        indices: list.map((f) => f.index), pts: list.map((f) => f.pts), times: list.map((f) => f.time),
+      };
+    }
     const ix = await this.index();
     const n = ix.frameCount;
     const wanted = indices.map((i, j) => {

@@ -177,3 +177,19 @@ test('MPEG-TS whose clock restarts (two files concatenated): every frame exact, 
     await r.close();
   }
 });
+
+test('frames(indices, { batch: true }): one buffer [N, H, W, C] in request order', async () => {
+  const r = await VideoReader.open(clip, { format: 'gray' });
+  try {
+    const idx = [7, 2, 7, 40];
+    const b = await r.frames(idx, { batch: true });
+    assert.deepEqual(b.shape, [4, H, W, 1]);
+    assert.deepEqual(b.indices, idx);
+    assert.equal(b.data.byteLength, 4 * W * H);
+    idx.forEach((i, k) => assert.ok(Buffer.from(b.data.subarray(k * W * H, (k + 1) * W * H)).equals(ref[i]), `slot ${k}`));
+    assert.deepEqual(b.times, idx.map((i) => times[i]).map((t, k) => b.times[k]).map((x) => x));  // times per slot
+    idx.forEach((i, k) => assert.ok(Math.abs(b.times[k] - times[i]) < 1e-6));
+  } finally {
+    await r.close();
+  }
+});

@@ -162,3 +162,15 @@ sys.stdout.buffer.write(((a / 255 - m) / s).transpose(0, 3, 1, 2).astype(np.floa
   assert.ok(max < 1e-5, `max abs diff ${max}`);
   void readFileSync;
 });
+
+test('cv.crop: a view shares memory for whole rows; other views are refused; copies are copies', async () => {
+  const { cv } = await import('../dist/index.mjs');
+  const f = bgrImage();
+  const v = cv.cropSync(f, { x: 0, y: 1, width: W, height: 1, view: true });
+  assert.equal(v.data.buffer, f.data.buffer);
+  assert.deepEqual(Array.from(v.data), Array.from(f.data.subarray(W * 3, 2 * W * 3)));
+  assert.throws(() => cv.cropSync(f, { x: 1, y: 0, width: 2, height: 2, view: true }), RangeError);
+  const c = cv.cropSync(f, { x: 1, y: 0, width: 2, height: 2 });
+  assert.notEqual(c.data.buffer, f.data.buffer);
+  assert.deepEqual(Array.from(c.data), [B(1, 0), G(1, 0), R(1, 0), B(2, 0), G(2, 0), R(2, 0), B(1, 1), G(1, 1), R(1, 1), B(2, 1), G(2, 1), R(2, 1)]);
+});
