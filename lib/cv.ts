@@ -189,8 +189,9 @@ const PLANS = {
   warpAffine(frame: Image, o: { matrix: number[]; width?: number; height?: number; interpolation?: string; borderValue?: number[] } & DstOption): Planned {
     const img = asImage('frame', frame, PACKED, 'warpAffine');
     const p = opts('warpAffine', o, ['matrix', 'width', 'height', 'interpolation', 'borderValue']);
-    if (!Array.isArray(p.matrix) || p.matrix.length !== 6) throw new TypeError(`matrix must be 6 numbers (2x3, row-major); got ${describe(p.matrix)}`);
-    const matrix = p.matrix.map((x, i) => num(`matrix[${i}]`, x));
+    const mat = ArrayBuffer.isView(p.matrix) ? Array.from(p.matrix as unknown as ArrayLike<number>) : p.matrix;
+    if (!Array.isArray(mat) || mat.length !== 6) throw new TypeError(`matrix must be 6 numbers (2x3, row-major); got ${describe(p.matrix)}`);
+    const matrix = mat.map((x, i) => num(`matrix[${i}]`, x));
     const width = p.width === undefined ? img.width : int('width', p.width, 1, 16384);
     const height = p.height === undefined ? img.height : int('height', p.height, 1, 16384);
     const interpolation = p.interpolation === undefined ? 'bilinear' : oneOf('interpolation', p.interpolation, ['nearest', 'bilinear', 'bicubic', 'area', 'lanczos'] as const);
@@ -202,9 +203,10 @@ const PLANS = {
     const p = opts('filter2D', o, ['kernel', 'kernelWidth', 'kernelHeight', 'delta']);
     const kw = int('kernelWidth', p.kernelWidth, 1, 255);
     const kh = int('kernelHeight', p.kernelHeight, 1, 255);
-    if (!Array.isArray(p.kernel)) throw new TypeError(`kernel must be an array of numbers; got ${describe(p.kernel)}`);
-    if (p.kernel.length !== kw * kh) throw new RangeError(`kernel has ${p.kernel.length} numbers; kernelWidth x kernelHeight is ${kw * kh}`);
-    return { inputs: [img], out: same(img), args: { kernel: p.kernel.map((x, i) => num(`kernel[${i}]`, x)), kernelWidth: kw, kernelHeight: kh, delta: num('delta', p.delta, 0) } };
+    const kernel = ArrayBuffer.isView(p.kernel) ? Array.from(p.kernel as unknown as ArrayLike<number>) : p.kernel;
+    if (!Array.isArray(kernel)) throw new TypeError(`kernel must be an array of numbers; got ${describe(p.kernel)}`);
+    if (kernel.length !== kw * kh) throw new RangeError(`kernel has ${kernel.length} numbers; kernelWidth x kernelHeight is ${kw * kh}`);
+    return { inputs: [img], out: same(img), args: { kernel: kernel.map((x, i) => num(`kernel[${i}]`, x)), kernelWidth: kw, kernelHeight: kh, delta: num('delta', p.delta, 0) } };
   },
   sobel(frame: Image, o: { dx: number; dy: number; ksize?: number; scale?: number; delta?: number } & DstOption): Planned {
     const img = asImage('frame', frame, PACKED, 'sobel');
@@ -249,7 +251,11 @@ const PLANS = {
       throw new TypeError('contours must be an array of Int32Array (x0, y0, x1, y1, ...), as findContours returns');
     }
     const counts = contours.map((c, i) => {
+      if (c.length === 0) throw new RangeError(`contours[${i}] is empty`);
       if (c.length % 2) throw new RangeError(`contours[${i}] has an odd number of coordinates`);
+      if (!(c instanceof Int32Array)) {
+        for (let j = 0; j < c.length; j++) int(`contours[${i}][${j}]`, c[j], -(2 ** 31), 2 ** 31 - 1);
+      }
       return c.length / 2;
     });
     const points = new Int32Array(counts.reduce((a, b) => a + b, 0) * 2);
@@ -285,7 +291,9 @@ function colorArg(img: Image, v: unknown, name = 'color'): number[] {
 function drawPlan(op: string, frame: Image, o: unknown, keys: readonly string[], extra: (p: Record<string, unknown>, img: Image) => Record<string, unknown>): Planned {
   const img = asImage('frame', frame, PACKED, op);
   const p = opts(op, o, [...keys, 'color', 'thickness']);
-  const thickness = p.thickness === undefined ? 1 : int('thickness', p.thickness, -1, 1000);
+  // -1 fills; only closed shapes can be filled (OpenCV asserts otherwise)
+  const fillable = op === 'rectangle' || op === 'circle' || op === 'drawContours';
+  const thickness = p.thickness === undefined ? 1 : int('thickness', p.thickness, fillable ? -1 : 1, 1000);
   if (thickness === 0) throw new RangeError('thickness must be positive, or -1 to fill');
   return { inputs: [img], out: same(img), args: { ...extra(p, img), color: colorArg(img, p.color), thickness } };
 }
@@ -464,7 +472,9 @@ function build(): CvNamespace {
   };
   const contoursArgs = (frame: Image, options: unknown) => {
     const img = asImage('frame', frame, ['gray'], 'findContours');
-    const p = opts('findContours', options, ['mode', 'method']);
+    if (options !== undefined && !isObject(options)) throw new TypeError('cv.findContours: options must be an object');
+    const p = (options ?? {}) as Record<string, unknown>;
+    checkKeys('cv.findContours', p, ['mode', 'method']);
     const mode = p.mode === undefined ? 'external' : oneOf('mode', p.mode, ['external', 'list', 'ccomp', 'tree'] as const);
     const method = p.method === undefined ? 'simple' : oneOf('method', p.method, ['none', 'simple'] as const);
     return { img, mode, method };

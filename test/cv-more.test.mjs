@@ -350,8 +350,8 @@ test('filter2D matches cv2.filter2D (float32 kernel, anchor centre, delta)', T, 
     cases.push(k(ninth, 3, 3));
     cases.push(k(emboss, 3, 3, 128));
     cases.push(k([0.5, 0.5], 2, 1));
-    cases.push(k(Array.from({ length: 49 }, (_, i) => ((i * 7) % 11 - 5) / 8), 7, 7)); // large enough for the DFT path? (cv2 uses DFT above 11x11; still spatial here)
-    cases.push(k(Array.from({ length: 169 }, (_, i) => ((i * 5) % 13 - 6) / 32), 13, 13)); // 13x13: cv2's DFT-based path
+    cases.push(k(Array.from({ length: 49 }, (_, i) => ((i * 7) % 11 - 5) / 8), 7, 7)); // 49 taps: just under cv2's DFT threshold for 8-bit (50 taps), spatial path
+    cases.push(k(Array.from({ length: 169 }, (_, i) => ((i * 5) % 13 - 6) / 32), 13, 13)); // 169 taps: cv2's DFT-based path
   }
   await runCases(t, cases);
 });
@@ -456,7 +456,7 @@ test('findContours matches cv2.findContours (points, order, hierarchy)', T, asyn
 // ---------------------------------------------------------------------------
 // Drawing
 // ---------------------------------------------------------------------------
-const csPy = (contours) => `[np.array(${py(contours.map((c) => [...c]))}[i], dtype=np.int32).reshape(-1, 1, 2) for i in range(${contours.length})]`;
+const csPy = (contours) => `[np.array(c, dtype=np.int32).reshape(-1, 1, 2) for c in ${py(contours.map((c) => [...c]))}]`;
 
 test('drawContours matches cv2.drawContours (new frame; dst; in place)', T, async (t) => {
   const tree = cv.findContoursSync(bin, { mode: 'tree', method: 'simple' }).contours;
@@ -545,6 +545,12 @@ test('rectangle, line, circle, putText match cv2 and return a new frame', T, asy
     cases.push(pureCase(`putText ${f} empty string`, 'putText', [src, '', { x: 2, y: 20, color: c1 }],
       `out = cv2.putText(a[0].copy(), "", (2, 20), cv2.FONT_HERSHEY_SIMPLEX, 1, ${tup(c1)}, 1)`, [src]));
   }
+  // bgra with a 3-number colour is accepted on purpose (cv2 parity: Scalar(b, g, r) leaves alpha 0)
+  cases.push(pureCase('circle bgra 3-number colour (alpha 0 like cv2)', 'circle', [bgra, { x: 18, y: 11, radius: 6, color: [5, 6, 7], thickness: -1 }],
+    'out = cv2.circle(a[0].copy(), (18, 11), 6, (5, 6, 7), -1)', [bgra]));
+  // non-ASCII text: cv2 gets the UTF-8 bytes too
+  cases.push(pureCase('putText bgr24 non-ASCII text', 'putText', [bgr, 'é€a', { x: 1, y: 18, fontScale: 0.6, color: [1, 255, 2] }],
+    'out = cv2.putText(a[0].copy(), "\u00e9\u20aca", (1, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (1, 255, 2), 1)', [bgr]));
   await runCases(t, cases);
   await t.test('dst: draws into dst; dst = the frame draws in place (every drawing op)', async () => {
     const calls = [
@@ -623,10 +629,35 @@ test('parameter errors: RangeError / TypeError', T, async (t) => {
     await assertOpFailsAny('rectangle', [bgr, { x: 1, y: 1, width: 5, height: 5, color: [1, 2] }], TR, 'rectangle bgr24 color [1, 2]');
     await assertOpFailsAny('rectangle', [gray, { x: 1, y: 1, width: 5, height: 5, color: [1, 2, 3] }], TR, 'rectangle gray color [1, 2, 3]');
     await assertOpFailsAny('line', [bgr, { x1: 1, y1: 1, x2: 5, y2: 5, color: [255] }], TR, 'line bgr24 color [255]');
-    await assertOpFailsAny('circle', [bgra, { x: 5, y: 5, radius: 3, color: [1, 2, 3] }], TR, 'circle bgra color [1, 2, 3]');
+    await assertOpFailsAny('circle', [bgra, { x: 5, y: 5, radius: 3, color: [1, 2] }], TR, 'circle bgra color [1, 2]');
+    await assertOpFailsAny('circle', [bgra, { x: 5, y: 5, radius: 3, color: [1, 2, 3, 4, 5] }], TR, 'circle bgra color of 5');
+    await assertOpFailsAny('rectangle', [bgr, { x: 1, y: 1, width: 5, height: 5, color: [1, 2, 3, 4] }], TR, 'rectangle bgr24 color of 4');
     await assertOpFailsAny('putText', [gray, 'x', { x: 1, y: 10, color: [1, 2] }], TR, 'putText gray color [1, 2]');
     const cs = cv.findContoursSync(bin).contours;
     await assertOpFailsAny('drawContours', [binBgr, cs, { color: [1, 2] }], TR, 'drawContours bgr24 color [1, 2]');
+  });
+  // cv2 rejects these too, but with an OpenCV assertion; avcv validates its parameters up front (RangeError), as elsewhere
+  await t.test('line / putText thickness -1 (fill makes no sense) -> RangeError, not a raw OpenCV assertion', async () => {
+    await assertOpFails('line', [bgr, { x1: 0, y1: 0, x2: 5, y2: 5, color: [1, 2, 3], thickness: -1 }], RangeError, 'line thickness -1');
+    await assertOpFails('putText', [bgr, 'a', { x: 1, y: 10, color: [1, 2, 3], thickness: -1 }], RangeError, 'putText thickness -1');
+  });
+  await t.test('drawContours: an empty contour -> RangeError, not a raw OpenCV assertion', async () => {
+    await assertOpFails('drawContours', [bgr, [new Int32Array(0)], { color: [1, 2, 3] }], RangeError, 'empty contour');
+    await assertOpFails('drawContours', [bgr, [new Int32Array([1, 1, 5, 5]), []], { color: [1, 2, 3], thickness: -1 }], RangeError, 'empty plain contour');
+  });
+  await t.test('drawContours: odd coordinate count -> RangeError; NaN / non-numbers in plain-array contours are rejected', async () => {
+    await assertOpFails('drawContours', [bgr, [new Int32Array([1, 1, 5])], { color: [1, 2, 3] }], RangeError, 'odd length');
+    await assertOpFails('drawContours', [bgr, [[Number.NaN, 1, 5, 5]], { color: [1, 2, 3] }], RangeError, 'NaN coordinate');
+    await assertOpFailsAny('drawContours', [bgr, [['a', 1, 5, 5]], { color: [1, 2, 3] }], TR, 'string coordinate');
+    await assertOpFailsAny('drawContours', [bgr, [[1.5, 1, 5, 5]], { color: [1, 2, 3] }], TR, 'fractional coordinate');
+  });
+  await t.test('drawContours / drawing ops: dst of another size -> RangeError, another format -> TypeError', async () => {
+    const cs = cv.findContoursSync(bin).contours;
+    await assertOpFails('drawContours', [binBgr, cs, { color: [1, 2, 3], dst: bgr }], RangeError, 'dst size');
+    await assertOpFails('rectangle', [bgr, { x: 1, y: 1, width: 3, height: 3, color: [1, 2, 3], dst: gray }], TypeError, 'dst format');
+  });
+  await t.test('findContours: unknown option (dst) -> TypeError', async () => {
+    await assertOpFails('findContours', [bin, { mode: 'tree', dst: bin }], TypeError, 'findContours dst', /dst/);
   });
   await t.test('unknown option / bad enum -> TypeError', async () => {
     await assertOpFails('morphologyEx', [gray, { op: 'open', kernel: 3 }], TypeError, 'morphologyEx unknown option', /kernel/);
@@ -634,6 +665,61 @@ test('parameter errors: RangeError / TypeError', T, async (t) => {
     await assertOpFailsAny('putText', [bgr, 'x', { x: 1, y: 10, color: [1, 2, 3], font: 'comic' }], TR, 'putText bad font');
     await assertOpFails('sobel', [gray, { dx: 1, dy: 0, dz: 1 }], TypeError, 'sobel unknown option', /dz/);
   });
+});
+
+test('dst = the input (in place) for warpAffine, filter2D, sobel, morphologyEx matches cv2', T, async (t) => {
+  const [rotRef] = oracle([{ code: 'out = b""; extra = cv2.getRotationMatrix2D((18.5, 11.0), 30, 0.9).reshape(-1).tolist()' }]);
+  const rot30 = rotRef.extra;
+  const calls = [
+    ['warpAffine', { matrix: rot30, interpolation: 'bicubic' }, `cv2.warpAffine(a[0], np.array(${py(rot30)}, dtype=np.float64).reshape(2, 3), (${W}, ${H}), flags=cv2.INTER_CUBIC)`],
+    ['warpAffine', { matrix: [1, 0, 2, 0, 1, 1], interpolation: 'nearest' }, `cv2.warpAffine(a[0], np.array([[1, 0, 2], [0, 1, 1]], dtype=np.float64), (${W}, ${H}), flags=cv2.INTER_NEAREST)`],
+    ['filter2D', { kernel: [0, -1, 0, -1, 5, -1, 0, -1, 0], kernelWidth: 3, kernelHeight: 3 }, 'cv2.filter2D(a[0], -1, np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], dtype=np.float32))'],
+    ['sobel', { dx: 1, dy: 0, ksize: 5 }, 'cv2.Sobel(a[0], -1, 1, 0, ksize=5)'],
+    ['morphologyEx', { op: 'gradient', ksize: 5, shape: 'ellipse' }, 'cv2.morphologyEx(a[0], cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))'],
+    ['morphologyEx', { op: 'tophat', ksize: [3, 5] }, 'cv2.morphologyEx(a[0], cv2.MORPH_TOPHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 5)))'],
+  ];
+  const srcs = [bgr, gray];
+  const refs = oracle(srcs.flatMap((src) => calls.map(([, , code]) => ({ code: `out = ${code}`, inputs: [src] }))));
+  let i = 0;
+  for (const src of srcs) {
+    for (const [op, o] of calls) {
+      const ref = refs[i++];
+      await t.test(`${op} ${src.format} ${JSON.stringify(o).slice(0, 60)}`, async () => {
+        const a = copyFrame(src);
+        assert.equal(await cv[op](a, { ...o, dst: a }), a, 'async returns dst');
+        assertBytes(a.data, ref.data, `${op} in place (async)`);
+        const b = copyFrame(src);
+        assert.equal(cv[`${op}Sync`](b, { ...o, dst: b }), b, 'Sync returns dst');
+        assertBytes(b.data, ref.data, `${op} in place (Sync)`);
+        const d = copyFrame(src).data.fill(0);
+        const dst = Frame.from(d, { width: src.width, height: src.height, format: src.format });
+        assert.equal(cv[`${op}Sync`](src, { ...o, dst }), dst, 'Sync returns a separate dst');
+        assertBytes(dst.data, ref.data, `${op} into a separate dst`);
+      });
+    }
+  }
+});
+
+test('drawContours takes plain number arrays too (cv2\'s points)', T, async () => {
+  const [ref] = oracle([{ code: contoursCode('tree', 'none'), inputs: [bin] }]);
+  const plainCs = ref.extra.contours; // number[][]
+  const [want] = oracle([{ code: `out = cv2.drawContours(a[0].copy(), ${csPy(plainCs)}, -1, (3, 200, 90), 1)`, inputs: [binBgr] }]);
+  assertBytes(cv.drawContoursSync(binBgr, plainCs, { color: [3, 200, 90] }).data, want.data, 'drawContoursSync(number[][])');
+  assertBytes((await cv.drawContours(binBgr, plainCs, { color: [3, 200, 90] })).data, want.data, 'drawContours(number[][])');
+});
+
+test('async findContours / drawContours under concurrency equal the Sync ones', T, async () => {
+  const imgs = Array.from({ length: 8 }, (_, i) => cv.thresholdSync(makeFrame(161, 97, 'gray', 200 + i), { thresh: 128, maxval: 255, type: 'binary' }).frame);
+  const found = await Promise.all(imgs.map((f, i) => cv.findContours(f, { mode: i % 2 ? 'tree' : 'ccomp', method: i % 3 ? 'simple' : 'none' })));
+  for (const [i, f] of imgs.entries()) {
+    const s = cv.findContoursSync(f, { mode: i % 2 ? 'tree' : 'ccomp', method: i % 3 ? 'simple' : 'none' });
+    assert.equal(found[i].contours.length, s.contours.length, `image ${i}: contour count`);
+    assert.ok(s.contours.length > 3, `image ${i}: only ${s.contours.length} contours`);
+    found[i].contours.forEach((c, k) => assertBytes(new Uint8Array(c.buffer, c.byteOffset, c.byteLength), new Uint8Array(s.contours[k].buffer, s.contours[k].byteOffset, s.contours[k].byteLength), `image ${i} contour ${k}`));
+    assert.deepEqual([...found[i].hierarchy], [...s.hierarchy], `image ${i}: hierarchy`);
+  }
+  const drawn = await Promise.all(imgs.map((f, i) => cv.drawContours(f, found[i].contours, { color: [128], thickness: i % 2 ? -1 : 2 })));
+  for (const [i, f] of imgs.entries()) assertBytes(drawn[i].data, cv.drawContoursSync(f, found[i].contours, { color: [128], thickness: i % 2 ? -1 : 2 }).data, `drawContours image ${i}`);
 });
 
 test('inputs are never modified', T, () => {
