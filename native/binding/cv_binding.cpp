@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <cstring>
+#include <functional>
 #include <memory>
 
 #include "../core/image.h"
@@ -35,6 +36,23 @@ avcv::Img imgOf(Napi::Env env, const Napi::Value& v, std::vector<Napi::Reference
                                          " needs " + std::to_string(need));
   if (keep) keep->push_back(Napi::Persistent(d));
   return img;
+}
+
+// Runs `work` now (sync) or on the libuv pool (async), then `done` on the JS
+// thread; avcv::Error becomes a JS error (thrown, or the promise's rejection).
+Napi::Value runNowOrLater(Napi::Env env, bool async, std::function<void()> work,
+                          std::function<Napi::Value(Napi::Env)> done) {
+  if (!async) {
+    try {
+      work();
+    } catch (const avcv::Error& e) {
+      throw makeError(env, toInfo(e));
+    }
+    return done(env);
+  }
+  auto* w = new PromiseWorker(env, std::move(work), std::move(done));
+  w->Queue();
+  return w->Promise();
 }
 
 avcv::OpArgs argsOf(const Napi::Value& v) {
@@ -134,17 +152,7 @@ Napi::Value Imencode(const Napi::CallbackInfo& info) {
     std::memcpy(out.Data(), bytes->data(), bytes->size());
     return out;
   };
-  if (!async) {
-    try {
-      work();
-    } catch (const avcv::Error& e) {
-      throw makeError(env, toInfo(e));
-    }
-    return done(env);
-  }
-  auto* w = new PromiseWorker(env, work, done);
-  w->Queue();
-  return w->Promise();
+  return runNowOrLater(env, async, work, done);
 }
 
 // imdecode(bytes, gray, async) -> {data, width, height} | Promise of it
@@ -178,17 +186,7 @@ Napi::Value Imdecode(const Napi::CallbackInfo& info) {
     o.Set("height", d->height);
     return o;
   };
-  if (!async) {
-    try {
-      work();
-    } catch (const avcv::Error& e) {
-      throw makeError(env, toInfo(e));
-    }
-    return done(env);
-  }
-  auto* w = new PromiseWorker(env, work, done);
-  w->Queue();
-  return w->Promise();
+  return runNowOrLater(env, async, work, done);
 }
 
 // findContours(img, mode, method, async) -> {contours: Int32Array[], hierarchy: Int32Array} (or a Promise)
@@ -223,17 +221,7 @@ Napi::Value FindContours(const Napi::CallbackInfo& info) {
     o.Set("hierarchy", h);
     return o;
   };
-  if (!async) {
-    try {
-      work();
-    } catch (const avcv::Error& e) {
-      throw makeError(env, toInfo(e));
-    }
-    return done(env);
-  }
-  auto* w = new PromiseWorker(env, work, done);
-  w->Queue();
-  return w->Promise();
+  return runNowOrLater(env, async, work, done);
 }
 
 }  // namespace
