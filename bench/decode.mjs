@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runProcess, median, readTimeFile, ffmpegVersion, round, printTable } from './common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -136,10 +137,6 @@ async function child(job) {
 }
 
 /** `/usr/bin/time -f '%M %U %S' -o F` -> [peak RSS KB, user+sys CPU s]. */
-function readTimeFile(f) {
-  const [rss, u, sy] = readFileSync(f, 'utf8').trim().split('\n').pop().trim().split(/\s+/).map(Number);
-  return [rss, u + sy];
-}
 
 async function importPeer(spec, peerRoot) {
   const where = resolvePeer(spec, peerRoot);
@@ -193,11 +190,6 @@ function parseArgs(argv) {
   };
 }
 
-function ffmpegVersion() {
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-version'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error('the ffmpeg CLI is needed (apt-get install ffmpeg)');
-  return r.stdout.split('\n')[0].replace(/^ffmpeg version /, '').split(' ')[0];
-}
 
 /** Makes (or reuses) a testsrc2 clip; the name is its parameters. */
 function makeClip(dir, c) {
@@ -218,22 +210,6 @@ function makeClip(dir, c) {
   return { file, cached: false, ms: performance.now() - t };
 }
 
-function runProcess(cmd, args, { timeoutMs = 20 * 60e3 } = {}) {
-  return new Promise((res, rej) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    p.on('error', (e) => { clearTimeout(timer); rej(e); });
-    p.on('close', (code, sig) => {
-      clearTimeout(timer);
-      if (code !== 0) rej(new Error(`${cmd} ${args.slice(0, 3).join(' ')}... exited ${code ?? sig}: ${err.slice(-2000)}`));
-      else res({ out, err });
-    });
-  });
-}
 
 /** The limit: `ffmpeg -i F -pix_fmt bgr24 -f null -`; wall time of the whole process (includes its start). */
 async function runCli(file, { firstFrameOnly = false } = {}) {
@@ -262,11 +238,6 @@ async function runChild(job) {
   return { frames: r.frames, ms: r.ms, procMs, cpuS: r.cpuS, hash: r.hash, rssKB: r.nodeRssKB + (r.ffmpegRssKB ?? 0), nodeRssKB: r.nodeRssKB, ffmpegRssKB: r.ffmpegRssKB };
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 function installPeers() {
   console.log(`installing node-av@6.1.1 into ${PEERS} (--no-save, 3 min limit)...`);
@@ -405,19 +376,7 @@ function fmtMs(ms) {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
 }
 
-function round(x, d = 0) {
-  if (!Number.isFinite(x)) return null;
-  const f = 10 ** d;
-  return Math.round(x * f) / f;
-}
 
-function printTable(head, rows) {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (r) => `  ${r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ')}`;
-  console.log(line(head));
-  console.log(`  ${w.map((n) => '-'.repeat(n)).join('  ')}`);
-  for (const r of rows) console.log(line(r));
-}
 
 main().catch((e) => {
   console.error(e.stack ?? e);

@@ -26,6 +26,7 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, readSync, closeSync, read
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runProcess, median, readTimeFile, ffmpegVersion, round, printTable } from './common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -109,10 +110,6 @@ async function child(job) {
 }
 
 /** `/usr/bin/time -f '%M %U %S' -o F` -> [peak RSS KB, user+sys CPU s]. */
-function readTimeFile(f) {
-  const [rss, u, sy] = readFileSync(f, 'utf8').trim().split('\n').pop().trim().split(/\s+/).map(Number);
-  return [rss, u + sy];
-}
 
 // ---------------------------------------------------------------- parent mode
 function parseArgs(argv) {
@@ -143,11 +140,6 @@ function parseArgs(argv) {
   return { ...a, runs: a.runs ?? (a.quick ? 1 : 3), frames: a.frames ?? (a.quick ? 90 : 300) };
 }
 
-function ffmpegVersion() {
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-version'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error('the ffmpeg CLI is needed (apt-get install ffmpeg)');
-  return r.stdout.split('\n')[0].replace(/^ffmpeg version /, '').split(' ')[0];
-}
 
 /** Makes (or reuses) a cached input; `args` writes to the path given last. */
 function cached(dir, name, args) {
@@ -164,22 +156,6 @@ function cached(dir, name, args) {
   return { file, cached: false, ms: performance.now() - t };
 }
 
-function runProcess(cmd, args, { timeoutMs = 20 * 60e3 } = {}) {
-  return new Promise((res, rej) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    p.on('error', (e) => { clearTimeout(timer); rej(e); });
-    p.on('close', (code, sig) => {
-      clearTimeout(timer);
-      if (code !== 0) rej(new Error(`${cmd} ${args.slice(0, 3).join(' ')}... exited ${code ?? sig}: ${err.slice(-2000)}`));
-      else res({ out, err });
-    });
-  });
-}
 
 /** An ffmpeg CLI run; wall time of the whole process (its start included), peak RSS and CPU via /usr/bin/time. */
 async function runCli(args) {
@@ -256,11 +232,6 @@ function optsDiff(a, b) {
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => a[k] !== b[k]).map((k) => `${k}=${a[k] ?? '-'}/${b[k] ?? '-'}`);
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 /** Runs every path `runs` times, rotating the order per round and reversing it on odd rounds. */
 async function rounds(paths, runs, outDir, check) {
@@ -471,19 +442,7 @@ function ratio(x) {
   return Number.isFinite(x) ? `${x.toFixed(2)}x` : '-';
 }
 
-function round(x, d = 0) {
-  if (!Number.isFinite(x)) return null;
-  const f = 10 ** d;
-  return Math.round(x * f) / f;
-}
 
-function printTable(head, rows) {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (r) => `  ${r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ')}`;
-  console.log(line(head));
-  console.log(`  ${w.map((x) => '-'.repeat(x)).join('  ')}`);
-  for (const r of rows) console.log(line(r));
-}
 
 main().catch((e) => {
   console.error(e.stack ?? e);

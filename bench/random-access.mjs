@@ -191,33 +191,12 @@ function makeClip(dir, c) {
   return { file, cached: false, ms: performance.now() - t };
 }
 
-function runProcess(cmd, args, { timeoutMs = 20 * 60e3 } = {}) {
-  return new Promise((res, rej) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    p.on('error', (e) => { clearTimeout(timer); rej(e); });
-    p.on('close', (code, sig) => {
-      clearTimeout(timer);
-      if (code !== 0) rej(new Error(`${cmd} ${args.slice(0, 2).join(' ')}... exited ${code ?? sig}: ${err.slice(-2000)}`));
-      else res({ out, err });
-    });
-  });
-}
 
 async function runChild(job) {
   const { out } = await runProcess(process.execPath, [SELF, '--child', Buffer.from(JSON.stringify(job)).toString('base64url')]);
   return JSON.parse(out.trim().split('\n').pop());
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 // ---------------------------------------------------------------- OpenCV (python3-opencv)
 const PY_SCRIPT = String.raw`
@@ -248,6 +227,7 @@ with open(out, 'wb') as fh:
 print(json.dumps({'ms': ms, 'shapes': shapes, 'version': cv2.__version__,
                   'threads': cv2.getNumThreads()}))
 `;
+import { runProcess, median } from './common.mjs';
 
 function opencvAvailable() {
   const probe = () => spawnSync(PY, ['-c', 'import cv2; print(cv2.__version__)'], { encoding: 'utf8' });

@@ -1,0 +1,51 @@
+// Helpers shared by the benchmarks in bench/.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export function runProcess(cmd, args, { timeoutMs = 20 * 60e3 } = {}) {
+  return new Promise((res, rej) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('error', (e) => { clearTimeout(timer); rej(e); });
+    p.on('close', (code, sig) => {
+      clearTimeout(timer);
+      if (code !== 0) rej(new Error(`${cmd} ${args.slice(0, 3).join(' ')}... exited ${code ?? sig}: ${err.slice(-2000)}`));
+      else res({ out, err });
+    });
+  });
+}
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+export function readTimeFile(f) {
+  const [rss, u, sy] = readFileSync(f, 'utf8').trim().split('\n').pop().trim().split(/\s+/).map(Number);
+  return [rss, u + sy];
+}
+
+export function ffmpegVersion() {
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-version'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error('the ffmpeg CLI is needed (apt-get install ffmpeg)');
+  return r.stdout.split('\n')[0].replace(/^ffmpeg version /, '').split(' ')[0];
+}
+
+export function round(x, d = 0) {
+  if (!Number.isFinite(x)) return null;
+  const f = 10 ** d;
+  return Math.round(x * f) / f;
+}
+
+export function printTable(head, rows) {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (r) => `  ${r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ')}`;
+  console.log(line(head));
+  console.log(`  ${w.map((n) => '-'.repeat(n)).join('  ')}`);
+  for (const r of rows) console.log(line(r));
+}
