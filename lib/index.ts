@@ -10,6 +10,7 @@ export { VideoWriter, type VideoWriterOptions, type WriterInfo, type WriterStats
 export { VideoLoader, type VideoLoaderOptions, type ClipBatch } from './loader';
 export { transform, type TransformFn, type TransformOptions, type TransformProgress, type TransformSummary } from './transform';
 export type { InputOptions } from './source';
+export { capabilities, type Device, type DeviceInfo, type Capabilities } from './device';
 import { native } from './native';
 
 /** Versions of the libav and OpenCV libraries the addon runs with. */

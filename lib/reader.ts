@@ -5,6 +5,7 @@ import { AvcvError, fromNative } from './errors';
 import { Frame, checkLayout } from './frame';
 import { LAYOUTS, PIXEL_FORMATS, defaultLayout, shapeOf, channelsOf, type Layout, type PixelFormat } from './formats';
 import { native } from './native';
+import { checkDevice, type Device, type DeviceInfo } from './device';
 import { convertProbe, convertStream, type ProbeResult, type VideoStreamInfo } from './probe';
 import { resolveInput, type InputOptions } from './source';
 import { bool, checkKeys, describe, int, isObject, oneOf } from './validate';
@@ -58,17 +59,24 @@ export interface VideoReaderOptions extends InputOptions {
    * start + i / fps). info.seekMode says which.
    */
   seekMode?: 'exact' | 'approximate';
+  /**
+   * 'cpu' (default), 'cuda' / 'cuda:N' (NVDEC; an AvcvError 'NO_DEVICE' when
+   * it cannot), or 'auto' (NVDEC when usable, else the CPU; info.device says
+   * which and why).
+   */
+  device?: Device;
 }
 
 const READER_KEYS = ['protocols', 'allowNestedInputs', 'format', 'layout', 'resize', 'crop', 'stream', 'threads',
-  'prefetch', 'signal', 'reuseBuffers', 'autorotate', 'quality', 'onCorrupt', 'inputFormat', 'index', 'seekMode'] as const;
+  'prefetch', 'signal', 'reuseBuffers', 'autorotate', 'quality', 'onCorrupt', 'inputFormat', 'index', 'seekMode', 'device'] as const;
 
 export interface ReaderInfo {
   source: string;
   container: ProbeResult;
   stream: VideoStreamInfo;
   decoder: string;
-  device: { type: 'cpu' };
+  /** Where frames are decoded: { type: 'cpu' | 'cuda', index?, fallbackReason? }. */
+  device: DeviceInfo;
   width: number;
   height: number;
   format: PixelFormat;
@@ -190,6 +198,7 @@ function normalise(source: unknown, options: unknown): Normalised {
       quality: options.quality === undefined ? 'fast' : oneOf('quality', options.quality, ['fast', 'accurate'] as const),
       autorotate: options.autorotate === undefined ? false : bool('autorotate', options.autorotate),
       onCorrupt: options.onCorrupt === undefined ? 'skip' : oneOf('onCorrupt', options.onCorrupt, ['skip', 'error'] as const),
+      device: checkDevice(options.device),
       ...(inputFormat ? { inputFormat } : {}),
     },
   };
@@ -266,7 +275,7 @@ export class VideoReader implements AsyncIterable<Frame> {
       container: convertProbe(raw.container),
       stream,
       decoder: raw.decoder,
-      device: { type: 'cpu' },
+      device: raw.device,
       width: raw.output.width,
       height: raw.output.height,
       format,

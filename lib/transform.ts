@@ -2,6 +2,7 @@ import { AvcvError } from './errors';
 import { Frame } from './frame';
 import type { Layout, PixelFormat } from './formats';
 import { VideoReader, type VideoReaderOptions } from './reader';
+import type { Device } from './device';
 import { checkKeys, describe, int, isObject, oneOf } from './validate';
 import { VideoWriter, type VideoWriterOptions, type WriterStats } from './writer';
 
@@ -46,7 +47,7 @@ export interface TransformSummary {
 }
 
 const READER_KEYS = ['protocols', 'allowNestedInputs', 'format', 'layout', 'resize', 'crop', 'stream', 'threads', 'prefetch',
-  'reuseBuffers', 'autorotate', 'quality', 'onCorrupt', 'inputFormat'];
+  'reuseBuffers', 'autorotate', 'quality', 'onCorrupt', 'inputFormat', 'device'];
 const WRITER_KEYS = ['codec', 'crf', 'bitrate', 'preset', 'tune', 'profile', 'gop', 'codecOptions', 'pixelFormat', 'container',
   'faststart', 'metadata'];
 const OWN_KEYS = ['output', 'audio', 'concurrency', 'signal', 'onProgress'];
@@ -103,6 +104,7 @@ export async function transform(input: string, output: string, fn: TransformFn, 
     const wo: VideoWriterOptions = {
       ...(writerOpts as Partial<VideoWriterOptions>),
       width, height, fps: { num: fps.num, den: fps.den }, inputFormat: format, inputLayout: layout, signal,
+      ...(options.device !== undefined ? { device: options.device as Device } : {}),
       ...(cfr ? {} : { timeBase: { num: tb.num, den: tb.den } }),
       ...(audioMode !== 'none' ? { audio: { from: input, mode: audioMode, shift: -firstTime, start: firstTime, protocols } } : {}),
     };

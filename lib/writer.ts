@@ -6,6 +6,7 @@ import { AvcvError, fromNative } from './errors';
 import { Frame, checkLayout } from './frame';
 import { LAYOUTS, PIXEL_FORMATS, byteLength, defaultLayout, type Layout, type PixelFormat } from './formats';
 import { native } from './native';
+import { checkDevice, deviceIndex, type Device, type DeviceInfo } from './device';
 import { resolveInput } from './source';
 import { bool, checkKeys, describe, int, isObject, oneOf } from './validate';
 
@@ -68,11 +69,17 @@ export interface VideoWriterOptions {
   threads?: number;
   /** Aborts the write: the temp file is removed, the target untouched. */
   signal?: AbortSignal;
+  /**
+   * 'cpu' (default), 'cuda' / 'cuda:N' (NVENC: h264/hevc/av1 become
+   * h264_nvenc/hevc_nvenc/av1_nvenc; an AvcvError 'NO_DEVICE' when it cannot),
+   * or 'auto' (NVENC when usable, else the CPU encoder; info.device says why).
+   */
+  device?: Device;
 }
 
 const WRITER_KEYS = ['width', 'height', 'fps', 'codec', 'crf', 'bitrate', 'preset', 'tune', 'profile', 'gop',
   'codecOptions', 'pixelFormat', 'inputFormat', 'inputLayout', 'container', 'faststart', 'metadata', 'audio',
-  'timeBase', 'threads', 'signal'] as const;
+  'timeBase', 'threads', 'signal', 'device'] as const;
 
 export interface WriterInfo {
   target: string;
@@ -87,7 +94,7 @@ export interface WriterInfo {
   inputFormat: PixelFormat;
   inputLayout: Layout;
   frameBytes: number;
-  device: { type: 'cpu' };
+  device: DeviceInfo;
 }
 
 export interface WriterStats {
@@ -232,9 +239,32 @@ export class VideoWriter {
     if (signal?.aborted) throw new AvcvError('ABORTED', 'the write was aborted before it started', { source: target, cause: signal.reason });
     const faststart = options.faststart === undefined ? false : bool('faststart', options.faststart);
 
-    const encoder = native().resolveEncoder(codecName);
+    const device = checkDevice(options.device);
+    let encoder = native().resolveEncoder(codecName);
     if (!encoder) {
       throw new AvcvError('UNSUPPORTED_CODEC', `no video encoder for codec '${codecName}' in this libav build`, { source: target });
+    }
+    let deviceInfo: DeviceInfo = { type: encoder.endsWith('_nvenc') ? 'cuda' : 'cpu' };
+    if (device !== 'cpu') {
+      const family = encoder === 'libx264' || encoder === 'h264_nvenc' ? 'h264'
+        : encoder === 'libx265' || encoder === 'hevc_nvenc' ? 'hevc'
+          : ['libsvtav1', 'libaom-av1', 'librav1e', 'av1_nvenc'].includes(encoder) ? 'av1' : null;
+      const nvenc = family ? `${family}_nvenc` : null;
+      let reason: string | null = null;
+      if (!nvenc) reason = `NVENC has no encoder for '${codecName}' (it encodes h264, hevc and av1)`;
+      else if (!native().resolveEncoder(nvenc)) reason = `this libav build has no ${nvenc}`;
+      else {
+        const cuda = native().probeCuda(deviceIndex(device));
+        if (!cuda.available) reason = cuda.reason ?? 'CUDA is not usable';
+      }
+      if (reason === null) {
+        encoder = nvenc!;
+        deviceInfo = { type: 'cuda', index: deviceIndex(device) };
+      } else if (device === 'auto') {
+        deviceInfo = { type: 'cpu', fallbackReason: reason };
+      } else {
+        throw new AvcvError('NO_DEVICE', `device '${device}' is not usable: ${reason}`, { source: target });
+      }
     }
     const abs = path.resolve(target);
     const temp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}-${randomBytes(4).toString('hex')}.avcv-tmp`);
@@ -254,7 +284,7 @@ export class VideoWriter {
     const stats = nat.stats();
     const info: WriterInfo = {
       target: abs, container, width, height, fps, timeBase, encoder: stats.encoder, pixelFormat: stats.pixelFormat,
-      inputFormat, inputLayout, frameBytes: byteLength(inputFormat, inputLayout, width, height), device: { type: 'cpu' },
+      inputFormat, inputLayout, frameBytes: byteLength(inputFormat, inputLayout, width, height), device: deviceInfo,
     };
     return new VideoWriter(nat, info, temp, signal);
   }

@@ -67,6 +67,7 @@ export interface NativeReaderOptions extends NativeInputOptions {
   quality: 'fast' | 'accurate';
   autorotate: boolean;
   onCorrupt: 'skip' | 'error';
+  device: string;
 }
 
 export interface NativeIndexPackets { pts: Float64Array; dts: Float64Array; pos: Float64Array; key: Uint8Array; dtsValid?: Uint8Array }
@@ -87,6 +88,7 @@ export interface NativeReaderInfo {
   stream: NativeStream;
   decoder: string;
   rotation: number;
+  device: { type: 'cpu' | 'cuda'; index?: number; fallbackReason?: string };
   /** bytes: the frame; padding: scratch bytes every lent buffer needs after it (swscale writes past the end). */
   output: { width: number; height: number; format: string; layout: string; bytes: number; padding: number };
   crop: { x: number; y: number; width: number; height: number };
@@ -169,6 +171,9 @@ export interface NativeWriter {
   stats(): NativeWriterStats;
 }
 
+export interface NativeCudaInfo { available: boolean; reason: string | null; deviceCount: number; names: string[] }
+export interface NativeCapabilities { hwDeviceTypes: string[]; cuda: NativeCudaInfo; nvdec: string[]; nvenc: string[]; scaleCuda: boolean }
+
 export interface NativeImageDesc { format: string; layout: string; width: number; height: number }
 
 export interface NativeAddon {
@@ -180,6 +185,8 @@ export interface NativeAddon {
   describeImage(desc: NativeImageDesc): { bytes: number; avFormat: string; padding: number };
   convertImage(data: Uint8Array, src: NativeImageDesc, dst: NativeImageDesc): Uint8Array;
   versions(): Record<string, string | boolean>;
+  capabilities(): NativeCapabilities;
+  probeCuda(index: number): NativeCudaInfo;
   toTensor(data: Uint8Array, img: NativeImageDesc, opts: object, out?: Float32Array | Uint8Array, offset?: number): Float32Array | Uint8Array;
   fromTensor(data: Float32Array | Uint8Array, img: NativeImageDesc, opts: object): Uint8Array;
   letterbox(data: Uint8Array, img: { format: string; width: number; height: number }, width: number, height: number, color: number[], interpolation: number):

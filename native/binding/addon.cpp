@@ -6,6 +6,7 @@
 #include <vector>
 #include <opencv2/core.hpp>
 
+#include "../core/hw.h"
 #include "../core/image.h"
 #include "../core/probe.h"
 #include "../core/video_reader.h"
@@ -84,6 +85,7 @@ avcv::ReaderOptions readerOptions(Napi::Env env, const Napi::Object& o) {
   if (getString(o, "quality", "fast") == "accurate") r.swsFlags |= SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT;
   r.autorotate = getBool(o, "autorotate", false);
   r.corruptIsError = getString(o, "onCorrupt", "skip") == "error";
+  r.device = getString(o, "device", "cpu");
   return r;
 }
 
@@ -228,6 +230,43 @@ Napi::Value ConvertImage(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Object cudaToJs(Napi::Env env, const avcv::CudaInfo& c) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("available", c.available);
+  o.Set("reason", c.reason.empty() ? env.Null() : Napi::String::New(env, c.reason));
+  o.Set("deviceCount", c.deviceCount);
+  Napi::Array names = Napi::Array::New(env, c.names.size());
+  for (size_t i = 0; i < c.names.size(); i++) names.Set(static_cast<uint32_t>(i), c.names[i]);
+  o.Set("names", names);
+  return o;
+}
+
+Napi::Array strings(Napi::Env env, const std::vector<std::string>& v) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); i++) a.Set(static_cast<uint32_t>(i), v[i]);
+  return a;
+}
+
+// capabilities() -> {hwDeviceTypes, cuda, nvdec, nvenc, scaleCuda}
+Napi::Value Capabilities(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  avcv::Capabilities c = avcv::capabilities();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("hwDeviceTypes", strings(env, c.hwDeviceTypes));
+  o.Set("cuda", cudaToJs(env, c.cuda));
+  o.Set("nvdec", strings(env, c.nvdecCodecs));
+  o.Set("nvenc", strings(env, c.nvencEncoders));
+  o.Set("scaleCuda", c.scaleCuda);
+  return o;
+}
+
+// probeCuda(index) -> {available, reason, deviceCount, names}
+Napi::Value ProbeCuda(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int index = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+  return cudaToJs(env, avcv::probeCuda(index));
+}
+
 Napi::Value Versions(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -289,6 +328,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("describeImage", Napi::Function::New(env, DescribeImage, "describeImage"));
   exports.Set("convertImage", Napi::Function::New(env, ConvertImage, "convertImage"));
   exports.Set("versions", Napi::Function::New(env, Versions, "versions"));
+  exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));
+  exports.Set("probeCuda", Napi::Function::New(env, ProbeCuda, "probeCuda"));
   return exports;
 }
 

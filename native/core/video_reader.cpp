@@ -4,6 +4,10 @@
 #include <cmath>
 #include <opencv2/core.hpp>
 
+extern "C" {
+#include <libavutil/hwcontext.h>
+}
+
 #include "error.h"
 
 extern "C" {
@@ -35,6 +39,26 @@ Rect toSourceRect(const Rect& d, int rot, int srcW, int srcH) {
 }
 
 std::string str(int v) { return std::to_string(v); }
+
+// NVDEC: take CUDA frames when the decoder offers them, else the first
+// software format (e.g. a stream the hardware cannot decode).
+AVPixelFormat pickCuda(AVCodecContext*, const AVPixelFormat* fmts) {
+  for (const AVPixelFormat* p = fmts; *p != AV_PIX_FMT_NONE; p++)
+    if (*p == AV_PIX_FMT_CUDA) return *p;
+  for (const AVPixelFormat* p = fmts; *p != AV_PIX_FMT_NONE; p++) {
+    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(*p);
+    if (d && !(d->flags & AV_PIX_FMT_FLAG_HWACCEL)) return *p;
+  }
+  return AV_PIX_FMT_NONE;
+}
+
+bool hasCudaConfig(const AVCodec* codec) {
+  for (int i = 0;; i++) {
+    const AVCodecHWConfig* cfg = avcodec_get_hw_config(codec, i);
+    if (!cfg) return false;
+    if (cfg->device_type == AV_HWDEVICE_TYPE_CUDA && (cfg->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX)) return true;
+  }
+}
 
 }  // namespace
 
@@ -75,6 +99,29 @@ std::unique_ptr<VideoReader> VideoReader::open(const ReaderOptions& opts) {
   r->dec_->pkt_timebase = r->st_->time_base;
   r->dec_->thread_count = opts.threads;
   r->dec_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  // device: 'cuda' must get NVDEC or fail; 'auto' falls back to the CPU and says why
+  r->device_.requested = opts.device;
+  {
+    std::string type;
+    int index = 0;
+    parseDevice(opts.device, &type, &index);
+    if (type != "cpu") {
+      std::string reason;
+      AVBufferRef* hw = nullptr;
+      if (!hasCudaConfig(codec)) reason = "NVDEC cannot decode " + r->stream().codec + " in this libav build";
+      else hw = cudaDevice(index, &reason);
+      if (hw) {
+        r->dec_->hw_device_ctx = hw;
+        r->dec_->get_format = pickCuda;
+        r->device_.type = "cuda";
+        r->device_.index = index;
+      } else if (type == "cuda") {
+        throw Error("NO_DEVICE", "device '" + opts.device + "' is not usable: " + reason);
+      } else {
+        r->device_.fallbackReason = reason;
+      }
+    }
+  }
   ret = avcodec_open2(r->dec_.get(), codec, nullptr);
   if (ret < 0) throwAvError(ret, "cannot open decoder '" + std::string(codec->name) + "'", "DECODE");
   if (par->width <= 0 || par->height <= 0)
@@ -156,6 +203,14 @@ void VideoReader::checkTruncation() {
 }
 
 void VideoReader::emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index) {
+  if (f->format == AV_PIX_FMT_CUDA) {  // NVDEC: one download, then the usual conversion
+    if (!swFrame_) swFrame_.reset(av_frame_alloc());
+    av_frame_unref(swFrame_.get());
+    int ret = av_hwframe_transfer_data(swFrame_.get(), f, 0);
+    if (ret < 0) throwAvError(ret, "downloading a CUDA frame failed", "DECODE");
+    av_frame_copy_props(swFrame_.get(), f);
+    f = swFrame_.get();
+  }
   int64_t pts = f->best_effort_timestamp;
   const int64_t dur = f->pkt_duration > 0 ? f->pkt_duration : defaultDuration_;
   if (pts == AV_NOPTS_VALUE) pts = lastPts_ != AV_NOPTS_VALUE ? lastPts_ + dur : nextIndex_ * dur;

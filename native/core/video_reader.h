@@ -11,6 +11,7 @@
 
 #include "image.h"
 #include "input.h"
+#include "hw.h"
 #include "probe.h"
 
 namespace avcv {
@@ -27,6 +28,7 @@ struct ReaderOptions {
   int swsFlags = SWS_BICUBIC;
   bool autorotate = false;
   bool corruptIsError = false;  // onCorrupt: 'error' (true) | 'skip'
+  std::string device = "cpu";   // cpu | cuda | cuda:N | auto
 };
 
 struct FrameMeta {
@@ -106,6 +108,7 @@ class VideoReader {
   int rotation() const { return rotationCw_; }  // clockwise degrees applied (0 unless autorotate)
   Rect effectiveCrop() const { return displayCrop_; }
   std::string decoderName() const;
+  const DeviceChoice& device() const { return device_; }
   ReaderStats stats() const;
 
  private:
@@ -133,7 +136,9 @@ class VideoReader {
   AVStream* st_ = nullptr;
   CodecContextPtr dec_;
   FramePtr frame_;
+  FramePtr swFrame_;  // a CUDA frame downloaded for conversion
   PacketPtr pkt_;
+  DeviceChoice device_;
   ImageDesc out_;
   ImageDesc pre_;  // before rotation (== out_ when no rotation)
   std::unique_ptr<FrameConverter> conv_;
