@@ -222,7 +222,6 @@ export class VideoReader implements AsyncIterable<Frame> {
   #info: ReaderInfo;
   #prefetch: number;
   #reuse: boolean;
-  #pool: Uint8Array[] = [];
   #held: Uint8Array | null = null;
   #queue: Promise<unknown> = Promise.resolve();
   #closePromise: Promise<void> | null = null;
@@ -323,8 +322,8 @@ export class VideoReader implements AsyncIterable<Frame> {
   }
 
   #alloc(): Uint8Array {
-    // reuse mode keeps prefetch + 1 buffers in all: prefetch lent + the one the caller holds
-    if (this.#reuse && this.#pool.length) return this.#pool.pop()!;
+    // reuse mode keeps prefetch + 1 buffers in all (prefetch lent + the one the
+    // caller holds): only #readOne's first reads allocate
     this.#allocated++;
     // padded allocation (the native conversion may write scratch bytes past the
     // frame's end); frame.data is the exact-length view
@@ -650,7 +649,6 @@ export class VideoReader implements AsyncIterable<Frame> {
       if (!nat) return;
       this.#finalStats = nat.stats();
       this.#native = null;
-      this.#pool = [];
       this.#held = null;
       await nat.close();  // interrupts a random access in flight and waits for it
     })();

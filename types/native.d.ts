@@ -182,7 +182,6 @@ export interface NativeAddon {
   openWriter(options: NativeWriterOptions): Promise<NativeWriter>;
   /** Best available encoder for a codec/fourcc/encoder name; '' when none. */
   resolveEncoder(name: string): string;
-  describeImage(desc: NativeImageDesc): { bytes: number; avFormat: string; padding: number };
   convertImage(data: Uint8Array, src: NativeImageDesc, dst: NativeImageDesc): Uint8Array;
   versions(): Record<string, string | boolean>;
   capabilities(): NativeCapabilities;

@@ -186,18 +186,6 @@ avcv::ImageDesc descFromArgs(Napi::Env env, const Napi::Object& o) {
   }
 }
 
-// describeImage({format, layout, width, height}) -> {bytes, planes:[{offset,width,height,linesize,elemBytes}]}
-Napi::Value DescribeImage(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "describeImage(desc)");
-  avcv::ImageDesc d = descFromArgs(env, info[0].As<Napi::Object>());
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("bytes", Napi::Number::New(env, static_cast<double>(d.bytes)));
-  o.Set("avFormat", av_get_pix_fmt_name(d.avFormat));
-  o.Set("padding", Napi::Number::New(env, static_cast<double>(avcv::kDstPadding)));
-  return o;
-}
-
 // convertImage(srcBytes, srcDesc, dstDesc) -> Uint8Array (new, V8-owned)
 Napi::Value ConvertImage(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -325,7 +313,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openReader", Napi::Function::New(env, OpenReader, "openReader"));
   exports.Set("openWriter", Napi::Function::New(env, OpenWriter, "openWriter"));
   exports.Set("resolveEncoder", Napi::Function::New(env, ResolveEncoder, "resolveEncoder"));
-  exports.Set("describeImage", Napi::Function::New(env, DescribeImage, "describeImage"));
   exports.Set("convertImage", Napi::Function::New(env, ConvertImage, "convertImage"));
   exports.Set("versions", Napi::Function::New(env, Versions, "versions"));
   exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));

@@ -113,7 +113,6 @@ class VideoReader {
 
  private:
   VideoReader() = default;
-  bool receive(uint8_t* dst, FrameMeta* meta, bool* got);
   void emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index = -1);
   bool decodeRaw();  // next decoded frame into frame_ (not converted); false at the end
   void seekToPacket(int32_t k);

@@ -284,7 +284,7 @@ void VideoWriter::muxPacket(AVPacket* pkt, int outIndex) {
   if (ret < 0) throwAvError(ret, "writing '" + opts_.path + "' failed", "WRITE");
 }
 
-void VideoWriter::writeVideoPackets(bool flush) {
+void VideoWriter::writeVideoPackets() {
   for (;;) {
     int ret = avcodec_receive_packet(enc_.get(), pkt_.get());
     if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;
@@ -294,7 +294,6 @@ void VideoWriter::writeVideoPackets(bool flush) {
     std::lock_guard<std::mutex> lk(statsMu_);
     stats_.packetsWritten++;
   }
-  (void)flush;
 }
 
 void VideoWriter::encodeConverted() {
@@ -302,7 +301,7 @@ void VideoWriter::encodeConverted() {
   haveFrame_ = false;
   int ret = avcodec_send_frame(enc_.get(), frame_.get());
   if (ret < 0) throwAvError(ret, "encoding failed", "ENCODE");
-  writeVideoPackets(false);
+  writeVideoPackets();
   {
     std::lock_guard<std::mutex> lk(statsMu_);
     stats_.framesWritten++;
@@ -315,7 +314,7 @@ void VideoWriter::finish() {
   if (finished_) return;
   int ret = avcodec_send_frame(enc_.get(), nullptr);
   if (ret < 0 && ret != AVERROR_EOF) throwAvError(ret, "flushing the encoder", "ENCODE");
-  writeVideoPackets(true);
+  writeVideoPackets();
   const double videoEnd = lastPts_ == INT64_MIN ? 0 : (lastPts_ + lastDuration_) * av_q2d(enc_->time_base);
   if (!tracks_.empty()) pumpAudio(videoEnd, true);
   ret = av_write_trailer(out_.get());
@@ -416,11 +415,6 @@ void VideoWriter::openAudio() {
   if (!tracks_.empty())
     stats_.audioCodec = tracks_[0].encode ? tracks_[0].enc->codec->name
                                           : avcodec_get_name(tracks_[0].inStream->codecpar->codec_id);
-}
-
-void VideoWriter::encodeAudioFrame(AVFrame* f) {
-  // not used directly; see pumpAudio's encode path
-  (void)f;
 }
 
 void VideoWriter::pumpAudio(double until, bool final) {

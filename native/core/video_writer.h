@@ -86,9 +86,8 @@ class VideoWriter {
  private:
   VideoWriter() = default;
   void openAudio();
-  void writeVideoPackets(bool flush);
+  void writeVideoPackets();
   void pumpAudio(double untilSeconds, bool final);
-  void encodeAudioFrame(AVFrame* f);
   void muxPacket(AVPacket* pkt, int outIndex);
 
   WriterOptions opts_;
