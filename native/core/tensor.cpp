@@ -27,11 +27,11 @@ void checkSpec(const TensorSpec& s) {
   if (s.width <= 0 || s.height <= 0) throw Error("INVALID_ARGUMENT", "bad tensor size");
 }
 
-struct Addr {
-  int srcC;      // source channels
-  size_t plane;  // w * h
-  bool srcChw;
-};
+// The image's memory index of each tensor channel, in the tensor's order.
+void channelMap(const TensorSpec& s, int C, int map[3]) {
+  const char order[3] = {s.rgb ? 'r' : 'b', 'g', s.rgb ? 'b' : 'r'};
+  for (int c = 0; c < 3; c++) map[c] = C == 1 ? 0 : sourceIndex(s.format, order[c]);
+}
 
 }  // namespace
 
@@ -45,9 +45,8 @@ void toTensor(const uint8_t* src, const TensorSpec& s, void* out) {
   const int srcC = pixFmtChannels(s.format);
   const size_t plane = size_t(s.width) * s.height;
   const bool srcChw = s.layout == Layout::CHW && srcC > 1;
-  int from[3] = {0, 0, 0};
-  const char order[3] = {s.rgb ? 'r' : 'b', 'g', s.rgb ? 'b' : 'r'};
-  for (int c = 0; c < C; c++) from[c] = C == 1 ? 0 : sourceIndex(s.format, order[c]);
+  int from[3];
+  channelMap(s, C, from);
   float a[3], b[3];
   for (int c = 0; c < 3; c++) {
     a[c] = s.scale / s.std[c];
@@ -116,9 +115,8 @@ void fromTensor(const void* in, const TensorSpec& s, uint8_t* dst) {
   const int dstC = pixFmtChannels(s.format);
   const size_t plane = size_t(s.width) * s.height;
   const bool dstChw = s.layout == Layout::CHW && dstC > 1;
-  int to[3] = {0, 0, 0};
-  const char order[3] = {s.rgb ? 'r' : 'b', 'g', s.rgb ? 'b' : 'r'};
-  for (int c = 0; c < C; c++) to[c] = C == 1 ? 0 : sourceIndex(s.format, order[c]);
+  int to[3];
+  channelMap(s, C, to);
   for (size_t p = 0; p < plane; p++) {
     for (int c = 0; c < C; c++) {
       const size_t i = s.chw ? c * plane + p : p * C + c;

@@ -250,14 +250,32 @@ void VideoReader::emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index)
 
 bool VideoReader::next(uint8_t* dst, FrameMeta* meta) {
   if (!decodeRaw()) return false;
+  emitCurrent(dst, meta, -1);
+  return true;
+}
+
+void VideoReader::emitCurrent(uint8_t* dst, FrameMeta* meta, int64_t index) {
   try {
-    emit(frame_.get(), dst, meta);
+    emit(frame_.get(), dst, meta, index);
   } catch (...) {
     av_frame_unref(frame_.get());
     throw;
   }
   av_frame_unref(frame_.get());
-  return true;
+}
+
+void VideoReader::countDecoded() {
+  std::lock_guard<std::mutex> lk(statsMu_);
+  stats_.framesDecoded++;
+}
+
+void VideoReader::noteDecodeError(int ret) {
+  {
+    std::lock_guard<std::mutex> lk(statsMu_);
+    stats_.decodeErrors++;
+    stats_.lastError = avErrorString(ret);
+  }
+  if (opts_.corruptIsError) throwAvError(ret, "decoding '" + opts_.input.source + "' failed", "DECODE");
 }
 
 bool VideoReader::decodeRaw() {
@@ -268,8 +286,7 @@ bool VideoReader::decodeRaw() {
     if (input_.guard->interrupted.load()) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
     int ret = avcodec_receive_frame(dec, frame_.get());
     if (ret == 0) {
-      std::lock_guard<std::mutex> lk(statsMu_);
-      stats_.framesDecoded++;
+      countDecoded();
       return true;  // the frame stays in frame_
     }
     if (ret == AVERROR_EOF) {
@@ -277,12 +294,7 @@ bool VideoReader::decodeRaw() {
       return false;
     }
     if (ret != AVERROR(EAGAIN)) {
-      {
-        std::lock_guard<std::mutex> lk(statsMu_);
-        stats_.decodeErrors++;
-        stats_.lastError = avErrorString(ret);
-      }
-      if (opts_.corruptIsError) throwAvError(ret, "decoding '" + opts_.input.source + "' failed", "DECODE");
+      noteDecodeError(ret);
       // While draining, frame threads may still hold good frames after a bad
       // one: keep receiving (bounded, so a decoder stuck on errors ends).
       if (flushed_ && ++postFlushErrors_ > 64) {
@@ -343,12 +355,7 @@ bool VideoReader::decodeRaw() {
     ret = avcodec_send_packet(dec, pkt_.get());
     av_packet_unref(pkt_.get());
     if (ret < 0 && ret != AVERROR(EAGAIN)) {
-      {
-        std::lock_guard<std::mutex> lk(statsMu_);
-        stats_.decodeErrors++;
-        stats_.lastError = avErrorString(ret);
-      }
-      if (opts_.corruptIsError) throwAvError(ret, "decoding '" + opts_.input.source + "' failed", "DECODE");
+      noteDecodeError(ret);
     }
   }
 }
@@ -578,10 +585,7 @@ void VideoReader::frameAt(int64_t i, uint8_t* dst, FrameMeta* meta) {
       if (input_.guard->interrupted.load()) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
       int ret = avcodec_receive_frame(dec, frame_.get());
       if (ret == 0) {
-        {
-          std::lock_guard<std::mutex> lk(statsMu_);
-          stats_.framesDecoded++;
-        }
+        countDecoded();
         const int64_t pts = frame_->best_effort_timestamp;
         raLastPts_ = pts;
         if (pts == raCountPts_) raCount_++;
@@ -592,13 +596,7 @@ void VideoReader::frameAt(int64_t i, uint8_t* dst, FrameMeta* meta) {
         const bool hit = ix.discontinuous ? (pts == T && (targetPos < 0 || frame_->pkt_pos == targetPos))
                                           : (pts == T && raCount_ - 1 == rank);
         if (hit) {
-          try {
-            emit(frame_.get(), dst, meta, i);
-          } catch (...) {
-            av_frame_unref(frame_.get());
-            throw;
-          }
-          av_frame_unref(frame_.get());
+          emitCurrent(dst, meta, i);
           return;
         }
         av_frame_unref(frame_.get());
@@ -612,10 +610,7 @@ void VideoReader::frameAt(int64_t i, uint8_t* dst, FrameMeta* meta) {
         continue;
       }
       if (ret != AVERROR(EAGAIN)) {
-        std::lock_guard<std::mutex> lk(statsMu_);
-        stats_.decodeErrors++;
-        stats_.lastError = avErrorString(ret);
-        if (opts_.corruptIsError) throwAvError(ret, "decoding '" + opts_.input.source + "' failed", "DECODE");
+        noteDecodeError(ret);
         continue;
       }
       ret = av_read_frame(ctx, pkt_.get());
@@ -635,10 +630,7 @@ void VideoReader::frameAt(int64_t i, uint8_t* dst, FrameMeta* meta) {
       ret = avcodec_send_packet(dec, pkt_.get());
       av_packet_unref(pkt_.get());
       if (ret < 0 && ret != AVERROR(EAGAIN)) {
-        std::lock_guard<std::mutex> lk(statsMu_);
-        stats_.decodeErrors++;
-        stats_.lastError = avErrorString(ret);
-        if (opts_.corruptIsError) throwAvError(ret, "decoding '" + opts_.input.source + "' failed", "DECODE");
+        noteDecodeError(ret);
       }
     }
     // Not produced from keyframe k (e.g. an open-GOP recovery point that
@@ -673,20 +665,11 @@ void VideoReader::frameAtPts(int64_t target, int64_t index, uint8_t* dst, FrameM
     if (input_.guard->interrupted.load()) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
     int ret = avcodec_receive_frame(dec, frame_.get());
     if (ret == 0) {
-      {
-        std::lock_guard<std::mutex> lk(statsMu_);
-        stats_.framesDecoded++;
-      }
+      countDecoded();
       const int64_t pts = frame_->best_effort_timestamp;
       raLastPts_ = pts;
       if (pts != AV_NOPTS_VALUE && pts >= target) {
-        try {
-          emit(frame_.get(), dst, meta, index);
-        } catch (...) {
-          av_frame_unref(frame_.get());
-          throw;
-        }
-        av_frame_unref(frame_.get());
+        emitCurrent(dst, meta, index);
         return;
       }
       av_frame_unref(frame_.get());

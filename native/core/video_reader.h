@@ -115,6 +115,9 @@ class VideoReader {
   VideoReader() = default;
   void emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index = -1);
   bool decodeRaw();  // next decoded frame into frame_ (not converted); false at the end
+  void emitCurrent(uint8_t* dst, FrameMeta* meta, int64_t index);  // emit frame_, then release it
+  void countDecoded();
+  void noteDecodeError(int ret);  // counts it; throws DECODE under onCorrupt 'error' 
   void seekToPacket(int32_t k);
   std::unique_ptr<FrameIndex> index_;
   std::vector<std::pair<int64_t, int32_t>> ptsToPacket_;  // sorted, for lookups
