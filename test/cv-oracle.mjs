@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cv, Frame } from '../dist/index.mjs';
+import { mulberry32 } from './helpers.mjs';
 
 export const PY = String.raw`
 import sys, json, struct
@@ -75,16 +76,6 @@ export function oracle(jobs) {
 // ---------------------------------------------------------------------------
 // Deterministic images
 // ---------------------------------------------------------------------------
-export function mulberry32(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Gradients + noise + rectangles (sharp edges) + a few saturated pixels. */
 export function makePixels(w, h, c, seed) {

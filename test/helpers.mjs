@@ -1,5 +1,6 @@
 // Shared test helpers: media made at test time with the ffmpeg CLI (the
 // independent reference), ffprobe JSON, raw CLI frames.
+import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,4 +72,43 @@ export function diffStats(a, b) {
     }
   }
   return { max, count };
+}
+
+/** mulberry32: a tiny seeded PRNG returning floats in [0, 1). */
+export function mulberry32(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** PSNR in dB between two equal-length 8-bit buffers (Infinity when equal). */
+export function psnr(a, b) {
+  assert.equal(a.length, b.length, `decoded ${a.length} bytes, expected ${b.length}`);
+  let s = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i] - b[i];
+    s += d * d;
+  }
+  return s === 0 ? Infinity : 10 * Math.log10((255 * 255) / (s / a.length));
+}
+
+/** Byte-exact, with the first differing frame of frameLen bytes in the message. */
+export function assertExact(actual, expected, frameLen, label) {
+  if (actual.equals(expected)) return;
+  let msg = `${label}: got ${actual.length} bytes, expected ${expected.length}`;
+  for (let off = 0; off < Math.min(actual.length, expected.length); off += frameLen) {
+    const a = actual.subarray(off, off + frameLen);
+    const b = expected.subarray(off, off + frameLen);
+    if (!a.equals(b)) {
+      const d = diffStats(a, b);
+      msg += `; frame ${off / frameLen} differs: max ${d.max}, ${d.count} bytes`;
+      break;
+    }
+  }
+  assert.fail(msg);
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { transform, Frame, AvcvError } from '../dist/index.mjs';
-import { tempDir, ffmpeg, ffprobe, cliFrames, diffStats } from './helpers.mjs';
+import { tempDir, ffmpeg, ffprobe, cliFrames, psnr, assertExact } from './helpers.mjs';
 
 const T = { timeout: 60_000 };
 const dir = tempDir('avcv-transform-');
@@ -82,29 +82,6 @@ const invert = (buf) => {
   for (let i = 0; i < buf.length; i++) out[i] = 255 - buf[i];
   return out;
 };
-function psnr(a, b) {
-  assert.equal(a.length, b.length, `decoded ${a.length} bytes, expected ${b.length}`);
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = a[i] - b[i];
-    s += d * d;
-  }
-  return s === 0 ? Infinity : 10 * Math.log10((255 * 255) / (s / a.length));
-}
-function assertExact(actual, expected, frameLen, label) {
-  if (actual.equals(expected)) return;
-  let msg = `${label}: decoded ${actual.length} bytes, expected ${expected.length}`;
-  for (let off = 0; off < Math.min(actual.length, expected.length); off += frameLen) {
-    const a = actual.subarray(off, off + frameLen);
-    const b = expected.subarray(off, off + frameLen);
-    if (!a.equals(b)) {
-      const d = diffStats(a, b);
-      msg += `; frame ${off / frameLen} differs: max ${d.max}, ${d.count} bytes`;
-      break;
-    }
-  }
-  assert.fail(msg);
-}
 const LOSSLESS = { codec: 'ffv1', pixelFormat: 'bgr0' };
 
 // ---- identity, audio ----

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, rmSync } from 'node:fs';
 import { VideoWriter, Frame, AvcvError } from '../dist/index.mjs';
-import { tempDir, ffmpeg, ffprobe, cliFrames, diffStats } from './helpers.mjs';
+import { tempDir, ffmpeg, ffprobe, cliFrames, diffStats, mulberry32 as prng, psnr, assertExact } from './helpers.mjs';
 
 const T = { timeout: 60_000 };
 const dir = tempDir('avcv-writer-');
@@ -59,17 +59,6 @@ after(() => {
 
 // ---- deterministic frames ----
 
-/** mulberry32: a tiny seeded PRNG. */
-function prng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CHANNELS = { bgr24: 3, rgb24: 3, gray: 1, bgra: 4, rgba: 4 };
 const frameBytes = (fmt, w, h) => (fmt === 'yuv420p' || fmt === 'nv12' ? w * h * 1.5 : w * h * CHANNELS[fmt]);
@@ -114,15 +103,6 @@ function smoothFrame(w, h, i) {
   return b;
 }
 
-function psnr(a, b) {
-  assert.equal(a.length, b.length, `decoded ${a.length} bytes, expected ${b.length}`);
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = a[i] - b[i];
-    s += d * d;
-  }
-  return s === 0 ? Infinity : 10 * Math.log10((255 * 255) / (s / a.length));
-}
 
 const cat = (frames) => Buffer.concat(frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength)));
 
@@ -134,21 +114,6 @@ async function writeAll(target, options, frames, writeOpts = () => ({})) {
   return { writer: w, stats };
 }
 
-/** Byte-exact, with the first differing frame in the message. */
-function assertExact(actual, expected, frameLen, label) {
-  if (actual.equals(expected)) return;
-  let msg = `${label}: decoded ${actual.length} bytes, wrote ${expected.length}`;
-  for (let off = 0; off < Math.min(actual.length, expected.length); off += frameLen) {
-    const a = actual.subarray(off, off + frameLen);
-    const b = expected.subarray(off, off + frameLen);
-    if (!a.equals(b)) {
-      const d = diffStats(a, b);
-      msg += `; frame ${off / frameLen} differs: max ${d.max}, ${d.count} bytes`;
-      break;
-    }
-  }
-  assert.fail(msg);
-}
 
 // ---- ffprobe helpers ----
 
