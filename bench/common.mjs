@@ -49,3 +49,29 @@ export function printTable(head, rows) {
   console.log(`  ${w.map((n) => '-'.repeat(n)).join('  ')}`);
   for (const r of rows) console.log(line(r));
 }
+
+/**
+ * The flag loop every bench shares: `handle(flag, value, positiveInt)` sets
+ * what it knows and returns false for an unknown flag (an error); -h/--help
+ * prints `usage` and exits.
+ */
+export function readFlags(argv, usage, handle) {
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${k} needs a value`);
+      return v;
+    };
+    const positiveInt = (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`${k}: expected a positive integer, got ${v}`);
+      return n;
+    };
+    if (k === '-h' || k === '--help') {
+      console.log(usage);
+      process.exit(0);
+    }
+    if (!handle(k, value, positiveInt)) throw new Error(`unknown argument ${k}`);
+  }
+}

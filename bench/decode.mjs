@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { runProcess, median, readTimeFile, ffmpegVersion, round, printTable } from './common.mjs';
+import { runProcess, median, readTimeFile, ffmpegVersion, round, printTable, readFlags } from './common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -157,18 +157,7 @@ function resolvePeer(spec, peerRoot = PEERS) {
 // ---------------------------------------------------------------- parent mode
 function parseArgs(argv) {
   const a = { quick: false, runs: null, frames: null, hevcFrames: null, paths: null, threads: [], installPeers: false };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const val = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${k} needs a value`);
-      return v;
-    };
-    const num = (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${k}: expected a positive integer, got ${v}`);
-      return n;
-    };
+  readFlags(argv, 'node bench/decode.mjs [--quick] [--frames N] [--hevc-frames N] [--runs N] [--paths id,...] [--threads 0,2,3] [--install-peers]', (k, val, num) => {
     if (k === '--quick') a.quick = true;
     else if (k === '--runs') a.runs = num(val());
     else if (k === '--frames') a.frames = num(val());
@@ -176,11 +165,9 @@ function parseArgs(argv) {
     else if (k === '--paths') a.paths = val().split(',').map((s) => s.trim()).filter(Boolean);
     else if (k === '--threads') a.threads = val().split(',').map((s) => Number(s));
     else if (k === '--install-peers') a.installPeers = true;
-    else if (k === '-h' || k === '--help') {
-      console.log('node bench/decode.mjs [--quick] [--frames N] [--hevc-frames N] [--runs N] [--paths id,...] [--threads 0,2,3] [--install-peers]');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${k}`);
-  }
+    else return false;
+    return true;
+  });
   const frames = a.frames ?? (a.quick ? 120 : 600);
   return {
     ...a,

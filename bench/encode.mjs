@@ -26,7 +26,7 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, readSync, closeSync, read
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { runProcess, median, readTimeFile, ffmpegVersion, round, printTable } from './common.mjs';
+import { runProcess, median, readTimeFile, ffmpegVersion, round, printTable, readFlags } from './common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -114,29 +114,16 @@ async function child(job) {
 // ---------------------------------------------------------------- parent mode
 function parseArgs(argv) {
   const a = { quick: false, runs: null, frames: null, pool: 30, paths: null };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const val = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${k} needs a value`);
-      return v;
-    };
-    const num = (v) => {
-      const x = Number(v);
-      if (!Number.isInteger(x) || x < 1) throw new Error(`${k}: expected a positive integer, got ${v}`);
-      return x;
-    };
+  readFlags(argv, 'node bench/encode.mjs [--quick] [--runs N] [--frames N] [--pool N] [--paths id,...]' +
+    '\n' + '  paths: A: avcv, pipe, cli-file, cli (the limit; always kept)   B: transform, transform-yuv, cli-transcode (always kept)', (k, val, num) => {
     if (k === '--quick') a.quick = true;
     else if (k === '--runs') a.runs = num(val());
     else if (k === '--frames') a.frames = num(val());
     else if (k === '--pool') a.pool = num(val());
     else if (k === '--paths') a.paths = val().split(',').map((s) => s.trim()).filter(Boolean);
-    else if (k === '-h' || k === '--help') {
-      console.log('node bench/encode.mjs [--quick] [--runs N] [--frames N] [--pool N] [--paths id,...]');
-      console.log('  paths: A: avcv, pipe, cli-file, cli (the limit; always kept)   B: transform, transform-yuv, cli-transcode (always kept)');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${k}`);
-  }
+    else return false;
+    return true;
+  });
   return { ...a, runs: a.runs ?? (a.quick ? 1 : 3), frames: a.frames ?? (a.quick ? 90 : 300) };
 }
 

@@ -119,29 +119,16 @@ async function child({ kind, file, indices }) {
 // ---------------------------------------------------------------- parent mode
 function parseArgs(argv) {
   const a = { quick: false, runs: null, count: null, seed: 20240611, opencv: true, keep: false };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const val = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${k} needs a value`);
-      return v;
-    };
-    const num = (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${k}: expected a positive integer, got ${v}`);
-      return n;
-    };
+  readFlags(argv, 'node bench/random-access.mjs [--quick] [--runs N] [--count N] [--seed S] [--no-opencv] [--keep]', (k, val, num) => {
     if (k === '--quick') a.quick = true;
     else if (k === '--runs') a.runs = num(val());
     else if (k === '--count') a.count = num(val());
     else if (k === '--seed') a.seed = num(val());
     else if (k === '--no-opencv') a.opencv = false;
     else if (k === '--keep') a.keep = true;
-    else if (k === '-h' || k === '--help') {
-      console.log('node bench/random-access.mjs [--quick] [--runs N] [--count N] [--seed S] [--no-opencv] [--keep]');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${k}`);
-  }
+    else return false;
+    return true;
+  });
   const count = a.count ?? (a.quick ? 6 : 16);
   if (count > CLIP.frames) throw new Error(`--count: at most ${CLIP.frames}`);
   return { ...a, count, runs: a.runs ?? (a.quick ? 1 : 3) };
@@ -227,7 +214,7 @@ with open(out, 'wb') as fh:
 print(json.dumps({'ms': ms, 'shapes': shapes, 'version': cv2.__version__,
                   'threads': cv2.getNumThreads()}))
 `;
-import { runProcess, median } from './common.mjs';
+import { runProcess, median, readFlags } from './common.mjs';
 
 function opencvAvailable() {
   const probe = () => spawnSync(PY, ['-c', 'import cv2; print(cv2.__version__)'], { encoding: 'utf8' });
