@@ -21,20 +21,18 @@ const PROPS: readonly CaptureProperty[] = ['fps', 'frameCount', 'width', 'height
  */
 export class VideoCapture {
   #reader: VideoReader | null;
-  #source: string | URL;
-  #options: VideoReaderOptions;
   #pos = 0;
   #lastTime = 0;
+  /** after set('posFrames'): reads go through exact random access from here */
+  #seeking = false;
 
-  private constructor(reader: VideoReader, source: string | URL, options: VideoReaderOptions) {
+  private constructor(reader: VideoReader) {
     this.#reader = reader;
-    this.#source = source;
-    this.#options = options;
   }
 
   static async open(source: string | URL, options: VideoReaderOptions = {}): Promise<VideoCapture> {
     const opts = { format: 'bgr24' as const, ...options };
-    return new VideoCapture(await VideoReader.open(source, opts), source, opts);
+    return new VideoCapture(await VideoReader.open(source, opts));
   }
 
   isOpened(): boolean {
@@ -44,7 +42,13 @@ export class VideoCapture {
   /** Like cv2: `{ ok: false, frame: null }` at the end of the video (errors still throw). */
   async read(): Promise<{ ok: boolean; frame: Frame | null }> {
     if (!this.#reader) return { ok: false, frame: null };
-    const frame = await this.#reader.read();
+    let frame: Frame | null;
+    if (this.#seeking) {  // continues decoding forward from the seek: no re-seek per frame
+      const n = (await this.#reader.index()).frameCount;
+      frame = this.#pos < n ? await this.#reader.frame(this.#pos) : null;
+    } else {
+      frame = await this.#reader.read();
+    }
     if (!frame) return { ok: false, frame: null };
     this.#pos++;
     this.#lastTime = frame.time;
@@ -66,25 +70,19 @@ export class VideoCapture {
   }
 
   /**
-   * `posFrames`: the next read() returns frame n exactly. Until indexed
-   * random access lands this reopens and decodes forward (O(n)), so it is
-   * exact but not fast for large n.
+   * `posFrames`: the next read() returns frame n exactly (by the reader's
+   * frame index: a keyframe seek, then decoding forward). Returns false when
+   * the video has fewer than n frames.
    */
   async set(prop: 'posFrames', value: number): Promise<boolean> {
     if (prop !== 'posFrames') throw new TypeError(`set: only 'posFrames' can be set; got '${String(prop)}'`);
     const n = int('value', value, 0, Number.MAX_SAFE_INTEGER);
     if (!this.#reader) throw new AvcvError('CLOSED', 'the capture is released');
-    await this.#reader.close();
-    this.#reader = await VideoReader.open(this.#source, this.#options);
-    this.#pos = 0;
-    this.#lastTime = 0;
-    for (let i = 0; i < n; i++) {
-      const f = await this.#reader.read();
-      if (!f) return false;
-      this.#pos++;
-      this.#lastTime = f.time;
-    }
-    return true;
+    const ix = await this.#reader.index();
+    this.#seeking = true;
+    this.#pos = Math.min(n, ix.frameCount);
+    this.#lastTime = this.#pos > 0 ? ix.times[this.#pos - 1] : 0;
+    return n <= ix.frameCount;
   }
 
   async release(): Promise<void> {

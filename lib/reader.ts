@@ -234,13 +234,13 @@ export class VideoReader implements AsyncIterable<Frame> {
   #onAbort?: () => void;
   #abortReject: ((e: Error) => void) | null = null;
 
-  private constructor(nat: NativeReader, info: ReaderInfo, n: Normalised) {
+  private constructor(nat: NativeReader, info: ReaderInfo, n: Normalised, padding: number) {
     this.#native = nat;
     this.#info = info;
     this.#prefetch = n.prefetch;
     this.#reuse = n.reuse;
     this.#signal = n.signal;
-    this.#padding = nat.info()!.output.padding;
+    this.#padding = padding;
     for (let i = 0; i < this.#prefetch; i++) nat.push(this.#alloc());
     if (n.signal) {
       this.#onAbort = () => {
@@ -290,7 +290,7 @@ export class VideoReader implements AsyncIterable<Frame> {
       crop: full && n.native.crop === undefined ? null : { ...c },
       seekMode: n.seekMode,
     };
-    const reader = new VideoReader(nat, info, n);
+    const reader = new VideoReader(nat, info, n, raw.output.padding);
     if (n.indexPath) {
       try {
         nat.loadIndex(await loadIndexFile(n.indexPath, info));

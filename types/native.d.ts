@@ -161,7 +161,6 @@ export interface NativeWriterStats {
 }
 
 export interface NativeWriter {
-  info(): { encoder: string; inputBytes: number; stats: NativeWriterStats } | null;
   /** Resolves once the frame has been converted out of `data` (reusable then). pts in the time base. */
   write(data: Uint8Array, pts: number): Promise<void>;
   /** Flushes, writes the trailer and closes the file (at its temp path). */

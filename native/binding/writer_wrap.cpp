@@ -25,7 +25,7 @@ Napi::Object statsToJs(Napi::Env env, const avcv::WriterStats& s) {
 
 Napi::Function WriterWrap::Init(Napi::Env env) {
   return DefineClass(env, "NativeWriter",
-                     {InstanceMethod<&WriterWrap::Info>("info"), InstanceMethod<&WriterWrap::Write>("write"),
+                     {InstanceMethod<&WriterWrap::Write>("write"),
                       InstanceMethod<&WriterWrap::Finish>("finish"), InstanceMethod<&WriterWrap::Abort>("abort"),
                       InstanceMethod<&WriterWrap::Stats>("stats")});
 }
@@ -202,16 +202,6 @@ Napi::Value WriterWrap::Abort(const Napi::CallbackInfo& info) {
       });
   worker->Queue();
   return worker->Promise();
-}
-
-Napi::Value WriterWrap::Info(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!writer_ || closed_) return env.Null();
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("encoder", writer_->encoderName());
-  o.Set("inputBytes", Napi::Number::New(env, static_cast<double>(writer_->input().bytes)));
-  o.Set("stats", statsToJs(env, writer_->stats()));
-  return o;
 }
 
 Napi::Value WriterWrap::Stats(const Napi::CallbackInfo& info) {

@@ -28,7 +28,6 @@ class WriterWrap : public Napi::ObjectWrap<WriterWrap> {
   void Drain(Napi::Env env);
 
  private:
-  Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);
   Napi::Value Finish(const Napi::CallbackInfo& info);
   Napi::Value Abort(const Napi::CallbackInfo& info);
