@@ -1,6 +1,6 @@
 import { AvcvError } from './errors';
 import type { Layout, PixelFormat } from './formats';
-import { VideoReader, type VideoReaderOptions } from './reader';
+import { VideoReader, allocFrames, framesInto, type VideoReaderOptions } from './reader';
 import { checkKeys, describe, int, isObject, oneOf } from './validate';
 
 export interface VideoLoaderOptions {
@@ -153,20 +153,24 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
     const { width: W, height: H, channels: C, frameBytes } = info;
     const T = o.clipLength;
     const B = clips.length;
-    const data = new Uint8Array(B * T * frameBytes);
+    // hwc clips are decoded straight into their slots (ascending indices);
+    // the reader pads the buffer for its conversion
+    const data = readers[clips[0].video][allocFrames](B * T);
     const times: number[][] = [];
     const plane = W * H;
     for (let b = 0; b < B; b++) {
       const c = clips[b];
-      const frames = await readers[c.video].frames(Array.from({ length: T }, (_, t) => c.start + t));
+      const indices = Array.from({ length: T }, (_, t) => c.start + t);
+      if (o.layout === 'hwc') {  // [B, T, H, W, C]: no copy
+        const frames = await readers[c.video][framesInto](indices, data, b * T * frameBytes);
+        times.push(frames.map((f) => f.time));
+        continue;
+      }
+      const frames = await readers[c.video].frames(indices);
       times.push(frames.map((f) => f.time));
-      frames.forEach((f, t) => {
-        if (o.layout === 'hwc') {
-          data.set(f.data, (b * T + t) * frameBytes);   // [B, T, H, W, C]
-        } else {
-          for (let ch = 0; ch < C; ch++) {               // [B, C, T, H, W]
-            data.set(f.data.subarray(ch * plane, (ch + 1) * plane), ((b * C + ch) * T + t) * plane);
-          }
+      frames.forEach((f, t) => {  // [B, C, T, H, W]: each plane copied into place
+        for (let ch = 0; ch < C; ch++) {
+          data.set(f.data.subarray(ch * plane, (ch + 1) * plane), ((b * C + ch) * T + t) * plane);
         }
       });
     }

@@ -217,6 +217,13 @@ function abortError(signal: AbortSignal, source: string): AvcvError {
  * for await (const frame of reader) { frame.data; frame.shape; frame.time; }
  * ```
  */
+/**
+ * Internal: VideoReader[allocFrames](count) gives a batch buffer with the
+ * conversion's padding after it, and VideoReader[framesInto] decodes into it.
+ */
+export const framesInto = Symbol('avcv.framesInto');
+export const allocFrames = Symbol('avcv.allocFrames');
+
 export class VideoReader implements AsyncIterable<Frame> {
   #native: NativeReader | null;
   #info: ReaderInfo;
@@ -485,24 +492,25 @@ export class VideoReader implements AsyncIterable<Frame> {
     if (!Array.isArray(indices)) throw new TypeError(`indices must be an array of integers; got ${describe(indices)}`);
     if (!isObject(options)) throw new TypeError('frames: options must be an object');
     checkKeys('frames', options, ['batch']);
+    const wanted = await this.#resolve(indices);
     if (options.batch) {
-      const list = await this.frames(indices);
       const i = this.#info;
-      const data = new Uint8Array(list.length * i.frameBytes);
-      list.forEach((f, k) => data.set(f.data, k * i.frameBytes));  // one copy per frame into the batch
+      const ascending = wanted.every((k, j) => j === 0 || k > wanted[j - 1]);
+      let list: Frame[];
+      let data: Uint8Array;
+      if (ascending) {  // decoded straight into the batch slots
+        data = this.#allocBatch(wanted.length);
+        list = await this[framesInto](wanted, data, 0);
+      } else {  // request order differs from decode order: one copy per frame into the batch
+        list = await this.frames(wanted);
+        data = new Uint8Array(list.length * i.frameBytes);
+        list.forEach((f, k) => data.set(f.data, k * i.frameBytes));
+      }
       return {
         data, shape: [list.length, ...i.shape], format: i.format, layout: i.layout,
         indices: list.map((f) => f.index), pts: list.map((f) => f.pts), times: list.map((f) => f.time),
       };
     }
-    const ix = await this.index();
-    const n = ix.frameCount;
-    const wanted = indices.map((i, j) => {
-      if (typeof i !== 'number' || !Number.isInteger(i)) throw new TypeError(`indices[${j}] must be an integer; got ${describe(i)}`);
-      const k = i < 0 ? n + i : i;
-      if (k < 0 || k >= n) throw new RangeError(`indices[${j}] = ${i} does not exist: the video has ${n} frames`);
-      return k;
-    });
     const order = [...new Set(wanted)].sort((a, b) => a - b);
     const got = await this.#ra(async (nat) => {
       const m = new Map<number, Frame>();
@@ -511,6 +519,54 @@ export class VideoReader implements AsyncIterable<Frame> {
     });
     return wanted.map((k) => got.get(k)!);
   }
+
+  /** Display indices (negative from the end) checked against the frame count. */
+  async #resolve(indices: readonly number[]): Promise<number[]> {
+    const n = (await this.index()).frameCount;
+    return indices.map((i, j) => {
+      if (typeof i !== 'number' || !Number.isInteger(i)) throw new TypeError(`indices[${j}] must be an integer; got ${describe(i)}`);
+      const k = i < 0 ? n + i : i;
+      if (k < 0 || k >= n) throw new RangeError(`indices[${j}] = ${i} does not exist: the video has ${n} frames`);
+      return k;
+    });
+  }
+
+  /** Internal: a buffer for `count` frames of this reader, padded as framesInto needs. */
+  [allocFrames](count: number): Uint8Array {
+    return this.#allocBatch(count);
+  }
+
+  /** A buffer for `count` frames, with the conversion's padding after the last. */
+  #allocBatch(count: number): Uint8Array {
+    const bytes = count * this.#info.frameBytes;
+    const buf = Buffer.allocUnsafeSlow(bytes + this.#padding);
+    return new Uint8Array(buf.buffer, buf.byteOffset, bytes);
+  }
+
+  /**
+   * Internal (VideoLoader, batches): decodes strictly ascending display
+   * indices straight into consecutive frame slots of `out` from `offset`
+   * bytes; `out`'s ArrayBuffer must leave the padding after the last slot.
+   * Ascending order matters: each slot's conversion may overrun into the
+   * next slot, which is written after it.
+   */
+  async [framesInto](indices: readonly number[], out: Uint8Array, offset: number): Promise<Frame[]> {
+    const fb = this.#info.frameBytes;
+    for (let j = 1; j < indices.length; j++) {
+      if (!(indices[j] > indices[j - 1])) throw new RangeError('framesInto: indices must be strictly ascending');
+    }
+    if (out.buffer.byteLength - out.byteOffset < offset + indices.length * fb + this.#padding) {
+      throw new RangeError('framesInto: the output buffer is too small');
+    }
+    return this.#ra(async (nat) => {
+      const frames: Frame[] = [];
+      for (const [j, k] of indices.entries()) {
+        frames.push(await this.#decodeAt(nat, k, new Uint8Array(out.buffer, out.byteOffset + offset + j * fb, fb)));
+      }
+      return frames;
+    });
+  }
+
 
   /**
    * The frame being displayed at `seconds` (its pts <= t < the next frame's
@@ -619,9 +675,8 @@ export class VideoReader implements AsyncIterable<Frame> {
     return { indices, times: indices.map((i) => ix.times[i]) };
   }
 
-  async #decodeAt(nat: NativeReader, k: number): Promise<Frame> {
-    const buf = Buffer.allocUnsafeSlow(this.#info.frameBytes + this.#padding);
-    const view = new Uint8Array(buf.buffer, buf.byteOffset, this.#info.frameBytes);
+  async #decodeAt(nat: NativeReader, k: number, into?: Uint8Array): Promise<Frame> {
+    const view = into ?? this.#allocBatch(1);
     const res = this.#info.seekMode === 'approximate'
       ? await nat.frameAt(k, view, (await this.index()).pts[k])
       : await nat.frameAt(k, view);

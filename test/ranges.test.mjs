@@ -188,6 +188,11 @@ test('frames(indices, { batch: true }): one buffer [N, H, W, C] in request order
     assert.equal(b.data.byteLength, 4 * W * H);
     idx.forEach((i, k) => assert.ok(Buffer.from(b.data.subarray(k * W * H, (k + 1) * W * H)).equals(ref[i]), `slot ${k}`));
     idx.forEach((i, k) => assert.ok(Math.abs(b.times[k] - times[i]) < 1e-6));
+    // ascending indices are decoded straight into the batch slots
+    const asc = [3, 9, 40, 41];
+    const c = await r.frames(asc, { batch: true });
+    assert.deepEqual(c.shape, [4, H, W, 1]);
+    asc.forEach((i, k) => assert.ok(Buffer.from(c.data.subarray(k * W * H, (k + 1) * W * H)).equals(ref[i]), `ascending slot ${k}`));
   } finally {
     await r.close();
   }
