@@ -191,9 +191,6 @@ function normalise(source: unknown, options: unknown): Normalised {
       ...input,
       stream: options.stream === undefined ? -1 : int('stream', options.stream, 0, 65535),
       threads: options.threads === undefined ? 0 : int('threads', options.threads, 0, 64),
-      // One conversion thread: with tightly packed rows, swscale's SIMD row
-      // overrun would race across slice threads (seen corrupting pixels).
-      swsThreads: 1,
       format, layout, width, height, crop, interpolation,
       quality: options.quality === undefined ? 'fast' : oneOf('quality', options.quality, ['fast', 'accurate'] as const),
       autorotate: options.autorotate === undefined ? false : bool('autorotate', options.autorotate),

@@ -57,7 +57,6 @@ export interface NativeInputOptions {
 export interface NativeReaderOptions extends NativeInputOptions {
   stream: number;            // -1 = best
   threads: number;           // 0 = auto
-  swsThreads: number;
   format: string;
   layout: string;
   width: number;             // 0 = source / keep aspect

@@ -68,7 +68,6 @@ avcv::ReaderOptions readerOptions(Napi::Env env, const Napi::Object& o) {
   r.input = inputOptions(o);
   r.stream = getInt(o, "stream", -1);
   r.threads = std::max(0, std::min(64, getInt(o, "threads", 0)));
-  r.swsThreads = 1;  // see FrameConverter: slice threads race on the SIMD row overrun
   if (!avcv::parsePixFmt(getString(o, "format", "bgr24"), &r.format))
     throwTypeError(env, "unknown format '" + getString(o, "format", "") + "'");
   std::string layout = getString(o, "layout", avcv::isPlanarYuv(r.format) ? "planar" : "hwc");

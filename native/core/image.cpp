@@ -184,25 +184,10 @@ Rect alignCrop(const Rect& r, AVPixelFormat fmt) {
 
 namespace {
 
-void noopFree(void*, uint8_t*) {}
-
 // The colour matrix the CLI's scale filter picks for a frame ("auto").
 const int* coefficientsFor(int colorspace) {
   if (colorspace < 1 || colorspace > 10 || colorspace == 8) colorspace = AVCOL_SPC_BT470BG;
   return sws_getCoefficients(colorspace);
-}
-
-void wrapDst(AVFrame* f, const ImageDesc& d, uint8_t* base) {
-  av_frame_unref(f);
-  f->format = d.avFormat;
-  f->width = d.width;
-  f->height = d.height;
-  for (int i = 0; i < d.planes; i++) {
-    f->data[i] = base + d.offset[i];
-    f->linesize[i] = d.linesize[i];
-  }
-  f->buf[0] = av_buffer_create(base, d.bytes, noopFree, nullptr, 0);
-  if (!f->buf[0]) throw Error("ENOMEM", "av_buffer_create failed");
 }
 
 }  // namespace
@@ -219,7 +204,6 @@ void FrameConverter::setup(const AVFrame* src, const Rect& crop) {
   av_opt_set_int(s, "dsth", dst_.height, 0);
   av_opt_set_int(s, "dst_format", dst_.avFormat, 0);
   av_opt_set_int(s, "sws_flags", flags_, 0);
-  av_opt_set_int(s, "threads", threads_, 0);
   if (src->color_range != AVCOL_RANGE_UNSPECIFIED)
     av_opt_set_int(s, "src_range", src->color_range == AVCOL_RANGE_JPEG, 0);
   // MPEG-2 chroma siting for 4:2:0, as the CLI's scale filter sets it.
@@ -238,9 +222,6 @@ void FrameConverter::setup(const AVFrame* src, const Rect& crop) {
   cropX_ = crop.x;
   cropY_ = crop.y;
   colorspace_ = range_ = -1;
-  if (!srcView_) srcView_.reset(av_frame_alloc());
-  if (!dstFrame_) dstFrame_.reset(av_frame_alloc());
-  if (!srcView_ || !dstFrame_) throw Error("ENOMEM", "av_frame_alloc failed");
 }
 
 void FrameConverter::convert(const AVFrame* src, const Rect& cropIn, uint8_t* dst) {
@@ -267,28 +248,25 @@ void FrameConverter::convert(const AVFrame* src, const Rect& cropIn, uint8_t* ds
     range_ = src->color_range;
   }
 
-  AVFrame* view = srcView_.get();
-  av_frame_unref(view);
-  int ret = av_frame_ref(view, src);
-  if (ret < 0) throwAvError(ret, "av_frame_ref", "ENOMEM");
-  if (crop.x || crop.y || crop.width != src->width || crop.height != src->height) {
-    const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(src->format));
-    int maxStep[4];
-    av_image_fill_max_pixsteps(maxStep, nullptr, desc);
-    for (int i = 0; i < 4 && view->data[i]; i++) {
-      const bool chroma = (i == 1 || i == 2) && !(desc->flags & AV_PIX_FMT_FLAG_RGB);
-      const int hsub = chroma ? desc->log2_chroma_w : 0;
-      const int vsub = chroma ? desc->log2_chroma_h : 0;
-      view->data[i] += (crop.y >> vsub) * view->linesize[i] + (crop.x >> hsub) * maxStep[i];
-    }
-    view->width = crop.width;
-    view->height = crop.height;
+  // crop = offset plane pointers (as the CLI's crop filter does), then one
+  // single-threaded pass straight into the caller's memory: no frame refs,
+  // no buffer wrappers
+  const uint8_t* srcPlanes[4] = {nullptr, nullptr, nullptr, nullptr};
+  int srcStrides[4] = {0, 0, 0, 0};
+  const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(src->format));
+  int maxStep[4];
+  av_image_fill_max_pixsteps(maxStep, nullptr, desc);
+  for (int i = 0; i < 4 && src->data[i]; i++) {
+    const bool chroma = (i == 1 || i == 2) && !(desc->flags & AV_PIX_FMT_FLAG_RGB);
+    const int hsub = chroma ? desc->log2_chroma_w : 0;
+    const int vsub = chroma ? desc->log2_chroma_h : 0;
+    srcPlanes[i] = src->data[i] + (crop.y >> vsub) * src->linesize[i] + (crop.x >> hsub) * maxStep[i];
+    srcStrides[i] = src->linesize[i];
   }
-  wrapDst(dstFrame_.get(), dst_, dst);
-  ret = sws_scale_frame(sws_.get(), dstFrame_.get(), view);
-  av_frame_unref(view);
-  av_frame_unref(dstFrame_.get());
-  if (ret < 0) throwAvError(ret, "sws_scale_frame", "CONVERT");
+  uint8_t* dstPlanes[4] = {nullptr, nullptr, nullptr, nullptr};
+  for (int i = 0; i < dst_.planes; i++) dstPlanes[i] = dst + dst_.offset[i];
+  const int ret = sws_scale(sws_.get(), srcPlanes, srcStrides, 0, crop.height, dstPlanes, dst_.linesize);
+  if (ret < 0) throwAvError(ret, "sws_scale", "CONVERT");
 }
 
 void convertImage(const ImageDesc& src, const uint8_t* srcData, const ImageDesc& dst, uint8_t* dstData) {

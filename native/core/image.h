@@ -53,11 +53,12 @@ bool parseInterpolation(const std::string& s, int* swsFlags);
 // context is set up the way the ffmpeg CLI's scale filter sets it up
 // (bicubic by default, MPEG-2 chroma siting for yuv420p, the frame's own
 // colour matrix and range), so default output equals `ffmpeg -pix_fmt X`.
-// Use threads = 1 with tightly packed destinations: swscale's SIMD writers
-// overrun each row's end into the next row, which slice threads would race on.
+// Single-threaded on purpose: with tightly packed destinations swscale's SIMD
+// writers overrun each row's end into the next row, which slice threads would
+// race on.
 class FrameConverter {
  public:
-  FrameConverter(const ImageDesc& dst, int swsFlags, int threads) : dst_(dst), flags_(swsFlags), threads_(threads) {}
+  FrameConverter(const ImageDesc& dst, int swsFlags) : dst_(dst), flags_(swsFlags) {}
   // crop in source pixels (width 0 = whole frame)
   void convert(const AVFrame* src, const Rect& crop, uint8_t* dst);
 
@@ -65,12 +66,9 @@ class FrameConverter {
   void setup(const AVFrame* src, const Rect& crop);
   ImageDesc dst_;
   int flags_;
-  int threads_;
   SwsPtr sws_;
   int srcW_ = -1, srcH_ = -1, srcFmt_ = -1, cropX_ = -1, cropY_ = -1;
   int colorspace_ = -1, range_ = -1;
-  FramePtr srcView_;
-  FramePtr dstFrame_;
 };
 
 // Crop rectangle rounded down to the chroma grid of `fmt`, as the CLI's crop

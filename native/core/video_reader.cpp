@@ -172,7 +172,7 @@ std::unique_ptr<VideoReader> VideoReader::open(const ReaderOptions& opts) {
   r->out_ = describeImage(opts.format, opts.layout, outW, outH);
   r->pre_ = swap ? describeImage(opts.format, opts.layout, outH, outW) : r->out_;
   if (r->rotationCw_) r->rotBuf_.resize(r->pre_.bytes + kDstPadding);
-  r->conv_ = std::make_unique<FrameConverter>(r->pre_, opts.swsFlags, opts.swsThreads);
+  r->conv_ = std::make_unique<FrameConverter>(r->pre_, opts.swsFlags);
   return r;
 }
 

@@ -20,7 +20,6 @@ struct ReaderOptions {
   InputOptions input;
   int stream = -1;  // -1: libav's best video stream
   int threads = 0;  // codec threads, 0 = auto
-  int swsThreads = 1;
   PixFmt format = PixFmt::BGR24;
   Layout layout = Layout::HWC;
   int width = 0, height = 0;  // output size, 0 = source (after crop/rotation)
