@@ -4,7 +4,7 @@ import type { Layout, PixelFormat } from './formats';
 import { VideoReader, type VideoReaderOptions } from './reader';
 import type { Device } from './device';
 import { checkKeys, describe, int, isObject, oneOf } from './validate';
-import { VideoWriter, type VideoWriterOptions, type WriterStats } from './writer';
+import { VideoWriter, containerOf, type VideoWriterOptions, type WriterStats } from './writer';
 
 export type TransformFn = (frame: Frame) => Frame | Uint8Array | null | undefined | Promise<Frame | Uint8Array | null | undefined>;
 
@@ -92,7 +92,7 @@ export async function transform(input: string, output: string, fn: TransformFn, 
   const info = reader.info;
   const total = info.frameCount;
   const tb = info.stream.timeBase;
-  const cfr = (writerOpts.container ?? output.split('.').pop()?.toLowerCase()) === 'avi';
+  const cfr = containerOf(output, writerOpts.container) === 'avi';  // avi keeps a constant frame rate
 
   const openWriter = async (first: Frame | Uint8Array): Promise<VideoWriter> => {
     const isFrame = first instanceof Frame;

@@ -129,7 +129,8 @@ export function toRational(name: string, v: unknown): RationalInput {
   throw new TypeError(`${name} must be a number or {num, den}; got ${describe(v)}`);
 }
 
-function containerOf(target: string, opt: unknown): Container {
+/** The container from the container option, else the target's extension. */
+export function containerOf(target: string, opt: unknown): Container {
   if (opt !== undefined) return oneOf('container', opt, CONTAINERS);
   const ext = path.extname(target).slice(1).toLowerCase();
   const c = ext === 'm4v' ? 'mp4' : ext;
@@ -246,13 +247,9 @@ export class VideoWriter {
     }
     let deviceInfo: DeviceInfo = { type: encoder.endsWith('_nvenc') ? 'cuda' : 'cpu' };
     if (device !== 'cpu') {
-      const family = encoder === 'libx264' || encoder === 'h264_nvenc' ? 'h264'
-        : encoder === 'libx265' || encoder === 'hevc_nvenc' ? 'hevc'
-          : ['libsvtav1', 'libaom-av1', 'librav1e', 'av1_nvenc'].includes(encoder) ? 'av1' : null;
-      const nvenc = family ? `${family}_nvenc` : null;
+      const nvenc = native().nvencFor(encoder);
       let reason: string | null = null;
-      if (!nvenc) reason = `NVENC has no encoder for '${codecName}' (it encodes h264, hevc and av1)`;
-      else if (!native().resolveEncoder(nvenc)) reason = `this libav build has no ${nvenc}`;
+      if (!nvenc) reason = `NVENC has no encoder for '${codecName}' in this build (it encodes h264, hevc and av1)`;
       else {
         const cuda = native().probeCuda(deviceIndex(device));
         if (!cuda.available) reason = cuda.reason ?? 'CUDA is not usable';

@@ -180,6 +180,8 @@ export interface NativeAddon {
   openWriter(options: NativeWriterOptions): Promise<NativeWriter>;
   /** Best available encoder for a codec/fourcc/encoder name; '' when none. */
   resolveEncoder(name: string): string;
+  /** The NVENC encoder for the same codec as `encoder`; '' when there is none. */
+  nvencFor(encoder: string): string;
   convertImage(data: Uint8Array, src: NativeImageDesc, dst: NativeImageDesc): Uint8Array;
   versions(): Record<string, string | boolean>;
   capabilities(): NativeCapabilities;

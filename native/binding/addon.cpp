@@ -312,6 +312,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openReader", Napi::Function::New(env, OpenReader, "openReader"));
   exports.Set("openWriter", Napi::Function::New(env, OpenWriter, "openWriter"));
   exports.Set("resolveEncoder", Napi::Function::New(env, ResolveEncoder, "resolveEncoder"));
+  exports.Set("nvencFor", Napi::Function::New(env, NvencFor, "nvencFor"));
   exports.Set("convertImage", Napi::Function::New(env, ConvertImage, "convertImage"));
   exports.Set("versions", Napi::Function::New(env, Versions, "versions"));
   exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));

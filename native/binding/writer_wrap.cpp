@@ -216,6 +216,12 @@ Napi::Value ResolveEncoder(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, avcv::resolveEncoder(info[0].As<Napi::String>().Utf8Value()));
 }
 
+Napi::Value NvencFor(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "nvencFor(encoder)");
+  return Napi::String::New(env, avcv::nvencFor(info[0].As<Napi::String>().Utf8Value()));
+}
+
 Napi::Value OpenWriter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "openWriter(options)");

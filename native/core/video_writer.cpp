@@ -63,6 +63,15 @@ std::string resolveEncoder(const std::string& name) {
   return "";
 }
 
+std::string nvencFor(const std::string& encoder) {
+  const AVCodec* c = avcodec_find_encoder_by_name(encoder.c_str());
+  if (!c) return "";
+  const char* nv = c->id == AV_CODEC_ID_H264 ? "h264_nvenc"
+                   : c->id == AV_CODEC_ID_HEVC ? "hevc_nvenc"
+                   : c->id == AV_CODEC_ID_AV1 ? "av1_nvenc" : nullptr;
+  return nv && encoderExists(nv) ? nv : "";
+}
+
 std::string muxerForExtension(const std::string& extIn) {
   const std::string e = lower(extIn);
   if (e == "mp4" || e == "m4v") return "mp4";

@@ -131,6 +131,9 @@ class VideoWriter {
 // The best available encoder for a codec name, fourcc or encoder name, and
 // whether the name was recognised at all.
 std::string resolveEncoder(const std::string& name);
+// The NVENC encoder for the same codec as `encoder` ("" when NVENC has none
+// for it, or this build lacks it).
+std::string nvencFor(const std::string& encoder);
 // The muxer name for a file extension ("" when unknown).
 std::string muxerForExtension(const std::string& ext);
 
