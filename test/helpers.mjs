@@ -112,3 +112,22 @@ export function assertExact(actual, expected, frameLen, label) {
   }
   assert.fail(msg);
 }
+
+/** Decoded frame count of the first video stream (ffprobe -count_frames). */
+export const countFrames = (file) => Number(ffprobe(file, ['-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames']).streams[0].nb_read_frames);
+
+/** pts_time of every frame of the first video stream (ffprobe -show_frames). */
+export const framePtsTimes = (file) => ffprobe(file, ['-select_streams', 'v:0', '-show_entries', 'frame=pts_time']).frames.map((f) => Number(f.pts_time));
+
+/** [first packet pts, last packet pts + duration] of a stream, in seconds, from ffprobe's packets. */
+export function span(file, sel) {
+  const pk = ffprobe(file, ['-select_streams', sel, '-show_entries', 'packet=pts_time,duration_time']).packets;
+  let start = Infinity;
+  let end = -Infinity;
+  for (const p of pk) {
+    const t = Number(p.pts_time);
+    start = Math.min(start, t);
+    end = Math.max(end, t + Number(p.duration_time ?? 0));
+  }
+  return { start, end, duration: end - start, packets: pk.length };
+}

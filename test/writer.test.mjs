@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, rmSync } from 'node:fs';
 import { VideoWriter, Frame, AvcvError } from '../dist/index.mjs';
-import { tempDir, ffmpeg, ffprobe, cliFrames, diffStats, mulberry32 as prng, psnr, assertExact } from './helpers.mjs';
+import { tempDir, ffmpeg, ffprobe, cliFrames, diffStats, mulberry32 as prng, psnr, assertExact, countFrames, framePtsTimes, span } from './helpers.mjs';
 
 const T = { timeout: 60_000 };
 const dir = tempDir('avcv-writer-');
@@ -118,20 +118,6 @@ async function writeAll(target, options, frames, writeOpts = () => ({})) {
 // ---- ffprobe helpers ----
 
 const videoStream = (file) => ffprobe(file).streams.find((s) => s.codec_type === 'video');
-const countFrames = (file) => Number(ffprobe(file, ['-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames']).streams[0].nb_read_frames);
-const framePtsTimes = (file) => ffprobe(file, ['-select_streams', 'v:0', '-show_entries', 'frame=pts_time']).frames.map((f) => Number(f.pts_time));
-/** [first packet pts, last packet pts + duration] of a stream, in seconds, from ffprobe's packets. */
-function span(file, sel) {
-  const pk = ffprobe(file, ['-select_streams', sel, '-show_entries', 'packet=pts_time,duration_time']).packets;
-  let start = Infinity;
-  let end = -Infinity;
-  for (const p of pk) {
-    const t = Number(p.pts_time);
-    start = Math.min(start, t);
-    end = Math.max(end, t + Number(p.duration_time ?? 0));
-  }
-  return { start, end, duration: end - start, packets: pk.length };
-}
 /**
  * Seconds of a stream: ffprobe's stream duration where the container has one (mp4: from
  * the sample table), else the packet span (mkv/webm).
