@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import type { NativeIndexPackets, NativeReader, NativeReaderOptions, NativeReaderStats } from '../types/native';
+import type { NativeFrameResult, NativeIndexPackets, NativeReader, NativeReaderOptions, NativeReaderStats } from '../types/native';
 import { AvcvError, fromNative } from './errors';
 import { Frame, checkLayout } from './frame';
 import { LAYOUTS, PIXEL_FORMATS, defaultLayout, shapeOf, channelsOf, type Layout, type PixelFormat } from './formats';
@@ -356,10 +356,13 @@ export class VideoReader implements AsyncIterable<Frame> {
     }
     let res;
     try {
-      res = await new Promise<Awaited<ReturnType<NativeReader['next']>>>((resolve, reject) => {
-        this.#abortReject = reject;
-        nat.next().then(resolve, reject);
-      });
+      // with a signal, the read races its abort; without one, nothing to race
+      res = this.#signal
+        ? await new Promise<Awaited<ReturnType<NativeReader['next']>>>((resolve, reject) => {
+          this.#abortReject = reject;
+          nat.next().then(resolve, reject);
+        })
+        : await nat.next();
     } catch (err) {
       if (this.#signal?.aborted) throw abortError(this.#signal, this.#info.source);
       throw fromNative(err, this.#info.source);
@@ -375,11 +378,7 @@ export class VideoReader implements AsyncIterable<Frame> {
     // the reader may have been closed while this frame was on its way: the
     // frame is still good, but nothing more is lent
     if (this.#native === nat && (!this.#reuse || this.#allocated < this.#prefetch + 1)) nat.push(this.#alloc());
-    return new Frame({
-      data: res.data, width: this.#info.width, height: this.#info.height, format: this.#info.format,
-      layout: this.#info.layout, pts: res.pts, time: res.time, duration: res.duration,
-      durationSeconds: res.durationSeconds, index: res.index, keyframe: res.keyframe, corrupt: res.corrupt,
-    });
+    return this.#frameOf(res);
   }
 
   // ---- random access (exact) ----
@@ -672,16 +671,22 @@ export class VideoReader implements AsyncIterable<Frame> {
     return { indices, times: indices.map((i) => ix.times[i]) };
   }
 
+  /** A Frame of this reader's shape over a native result's buffer. */
+  #frameOf(res: NativeFrameResult): Frame {
+    const i = this.#info;
+    return new Frame({
+      data: res.data, width: i.width, height: i.height, format: i.format, layout: i.layout, pts: res.pts,
+      time: res.time, duration: res.duration, durationSeconds: res.durationSeconds, index: res.index,
+      keyframe: res.keyframe, corrupt: res.corrupt,
+    });
+  }
+
   async #decodeAt(nat: NativeReader, k: number, into?: Uint8Array): Promise<Frame> {
     const view = into ?? this.#allocBatch(1);
     const res = this.#info.seekMode === 'approximate'
       ? await nat.frameAt(k, view, (await this.index()).pts[k])
       : await nat.frameAt(k, view);
-    return new Frame({
-      data: res.data, width: this.#info.width, height: this.#info.height, format: this.#info.format,
-      layout: this.#info.layout, pts: res.pts, time: res.time, duration: res.duration,
-      durationSeconds: res.durationSeconds, index: res.index, keyframe: res.keyframe, corrupt: res.corrupt,
-    });
+    return this.#frameOf(res);
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Frame> {
