@@ -1,10 +1,14 @@
 // OpenCV operations on 1080p frames: avcv (Sync, and async with 2 in flight)
 // against python3-opencv doing the same calls in-process (the native
-// reference: no copies, no bindings overhead beyond numpy views).
-// @u4/opencv4nodejs is not installed here (its build takes ~10 minutes).
+// reference: no copies, no bindings overhead beyond numpy views) and against
+// @u4/opencv4nodejs (the dev dependency; `bash scripts/build-opencv4nodejs.sh`
+// builds it), both the way its users must go from frame bytes to bytes
+// (new Mat(buffer) + op + getData) and the op alone on a ready Mat.
 // `node bench/cv.mjs [--runs N]`
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { cv, Frame } from '../dist/index.mjs';
+import { printTable } from './common.mjs';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3;
 const W = 1920;
@@ -28,6 +32,33 @@ const ops = {
   'canny (gray)': { sync: () => cv.cannySync(gray, { threshold1: 50, threshold2: 150 }), dst: () => cv.cannySync(gray, { threshold1: 50, threshold2: 150, dst: dstGray }), async: () => cv.canny(gray, { threshold1: 50, threshold2: 150 }), py: 'cv2.Canny(g, 50, 150)' },
   'toTensor chw f32 norm': { sync: () => frame.toTensor({ scale: 1 / 255, mean, std }), dst: null, async: null, py: '((cv2.cvtColor(img, cv2.COLOR_BGR2RGB).astype(np.float32) / 255 - m) / s).transpose(2, 0, 1).copy()' },
 };
+
+let ocv = null;
+let ocvError = '';
+try {
+  const log = console.log; // opencv4nodejs logs its set-up on stdout when loaded
+  console.log = () => {};
+  try { ocv = createRequire(import.meta.url)('@u4/opencv4nodejs'); } finally { console.log = log; }
+} catch (e) {
+  ocvError = String(e.message).split('\n')[0];
+}
+// opencv4nodejs: [bytes in -> op -> bytes out, op alone on a ready Mat]
+const o4n = {};
+if (ocv) {
+  const toMat = (f, type) => new ocv.Mat(Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength), f.height, f.width, type);
+  const m = toMat(frame, ocv.CV_8UC3);
+  const g = toMat(gray, ocv.CV_8UC1);
+  const size5 = new ocv.Size(5, 5);
+  const each = {
+    'gaussianBlur 5x5': [(x) => x.gaussianBlur(size5, 0), ocv.CV_8UC3, frame, m],
+    'resize 640x360': [(x) => x.resize(360, 640), ocv.CV_8UC3, frame, m],
+    'cvtColor BGR->RGB': [(x) => x.cvtColor(ocv.COLOR_BGR2RGB), ocv.CV_8UC3, frame, m],
+    'canny (gray)': [(x) => x.canny(50, 150), ocv.CV_8UC1, gray, g],
+  };
+  for (const [name, [op, type, src, ready]] of Object.entries(each)) {
+    o4n[name] = { bytes: () => op(toMat(src, type)).getData(), op: () => op(ready) };
+  }
+}
 
 function timeSync(fn) {
   const t0 = process.hrtime.bigint();
@@ -73,6 +104,7 @@ print(json.dumps(out))`;
 const med = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
 // warm up: first touches of the destination buffers fault their pages in
 for (const op of Object.values(ops)) for (let i = 0; i < 3; i++) { op.sync(); op.dst?.(); }
+for (const op of Object.values(o4n)) for (let i = 0; i < 3; i++) { op.bytes(); op.op(); }
 const results = {};
 for (const [name, op] of Object.entries(ops)) {
   const s = [];
@@ -84,14 +116,24 @@ for (const [name, op] of Object.entries(ops)) {
     if (op.async) a.push(await timeAsync(op.async));
   }
   results[name] = { sync: med(s), dst: op.dst ? med(d) : null, async: op.async ? med(a) : null };
+  if (o4n[name]) {
+    const b = [];
+    const o = [];
+    for (let r = 0; r < runs; r++) { b.push(timeSync(o4n[name].bytes)); o.push(timeSync(o4n[name].op)); }
+    results[name].o4n = { bytes: med(b), op: med(o) };
+  }
 }
 const py = python();
+const fmt = (x) => (x === null || x === undefined ? '-' : x.toFixed(2));
+const ratio = (ref, x) => (ref === undefined || ref === null ? '-' : `${(ref / x).toFixed(2)}x`);
 console.log(`OpenCV ops on 1920x1080 bgr24, ${N} calls x ${runs} runs (median ms/call; lower is better)`);
-console.log(`  ${'op'.padEnd(24)} ${'avcv Sync'.padStart(10)} ${'Sync + dst'.padStart(11)} ${'async x2'.padStart(9)} ${'cv2 (python)'.padStart(13)}  best avcv vs cv2`);
-for (const [name, r] of Object.entries(results)) {
-  const p = py?.[name];
-  const best = Math.min(r.sync, r.dst ?? Infinity);
-  console.log(`  ${name.padEnd(24)} ${r.sync.toFixed(2).padStart(10)} ${(r.dst === null ? '-' : r.dst.toFixed(2)).padStart(11)} ${(r.async === null ? '-' : r.async.toFixed(2)).padStart(9)} ${(p === undefined ? 'n/a' : p.toFixed(2)).padStart(13)}  ${p === undefined ? '' : `${(p / best).toFixed(2)}x`}`);
-}
-console.log('  @u4/opencv4nodejs: not installed (its native build takes ~10 minutes); not measured');
+console.log('  ratios are the reference time / avcv\'s best time (above 1: avcv is faster)');
+printTable(['op', 'avcv Sync', 'Sync + dst', 'async x2', 'cv2 (python)', 'o4n bytes->bytes', 'o4n op only', 'vs cv2', 'vs o4n bytes', 'vs o4n op'],
+  Object.entries(results).map(([name, r]) => {
+    const best = Math.min(r.sync, r.dst ?? Infinity);
+    return [name, fmt(r.sync), fmt(r.dst), fmt(r.async), fmt(py?.[name]), fmt(r.o4n?.bytes), fmt(r.o4n?.op),
+      ratio(py?.[name], best), ratio(r.o4n?.bytes, best), ratio(r.o4n?.op, best)];
+  }));
+if (!ocv) console.log(`  @u4/opencv4nodejs: not loaded (${ocvError}); run bash scripts/build-opencv4nodejs.sh`);
+else console.log('  @u4/opencv4nodejs has no one-call tensor path (toTensor: see bench/tensor.mjs for the plain JS loop)');
 console.log(`BENCH_JSON ${JSON.stringify({ runs, calls: N, avcv: results, cv2: py })}`);

@@ -2,8 +2,17 @@
 # Brings a fresh Debian 12 machine to a built avcv: installs the Debian
 # packages it lacks, the npm dev dependencies, compiles lib/ and the addon.
 # Idempotent and quick when everything is already there.
+#   --test   also builds what only the tests and benchmarks use: the dev
+#            dependency @u4/opencv4nodejs (scripts/build-opencv4nodejs.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+for_tests=0
+for a in "$@"; do
+  case "$a" in
+    --test) for_tests=1 ;;
+    *) echo "setup.sh: unknown argument $a" >&2; exit 2 ;;
+  esac
+done
 
 APT_PACKAGES=(ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
   libavfilter-dev libavdevice-dev libopencv-dev python3-opencv pkg-config cmake g++ make)
@@ -32,4 +41,5 @@ chmod +x dist/cli.js
 
 echo "avcv setup: building the native addon (cmake-js)"
 node scripts/build-native.js ${AVCV_BUILD_FLAGS:-} >/tmp/avcv-build.log 2>&1 || { cat /tmp/avcv-build.log; exit 1; }
+if [ "$for_tests" = 1 ]; then bash scripts/build-opencv4nodejs.sh; fi
 echo "avcv setup: ready"
