@@ -7,11 +7,20 @@ let cached: NativeAddon | undefined;
 const APT = 'sudo apt-get install -y libavformat59 libavcodec59 libavutil57 libswscale6 libswresample4 ' +
   'libavfilter8 libavdevice59 libopencv-core406 libopencv-imgproc406';
 
-/** Loads the addon (prebuilds/ first, then build/Release) with an error that says how to fix it. */
+/**
+ * Loads the addon with an error that says how to fix it: the file named by
+ * AVCV_ADDON when set (e.g. the self-contained build of
+ * scripts/build-static.sh), else prebuilds/ first, then build/Release.
+ */
 export function native(): NativeAddon {
   if (cached) return cached;
   const root = path.resolve(__dirname, '..');
   try {
+    const forced = process.env.AVCV_ADDON;
+    if (forced) {
+      cached = require(path.resolve(forced)) as NativeAddon;
+      return cached;
+    }
     // node-gyp-build: prebuilds/ first, then build/Release. In a source
     // checkout a build newer than the prebuild wins, so a stale prebuild
     // never shadows a fresh compile.
@@ -28,7 +37,9 @@ export function native(): NativeAddon {
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     let hint: string;
-    if (/No native build was found/.test(msg)) {
+    if (process.env.AVCV_ADDON) {
+      hint = `avcv could not load the addon that AVCV_ADDON names (${process.env.AVCV_ADDON}).`;
+    } else if (/No native build was found/.test(msg)) {
       hint = 'avcv has no native build for this platform. Build it: `npm run build:native` ' +
         '(needs cmake, g++, pkg-config and the libav/OpenCV dev packages: ' +
         'sudo apt-get install -y cmake g++ pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ' +

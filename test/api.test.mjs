@@ -404,4 +404,14 @@ test('an addon that cannot load says why and what to run', () => {
   assert.match(r.stderr, /no native build/i);
   assert.match(r.stderr, /npm run build:native/);
   assert.match(r.stderr, /apt-get install -y .*libavformat-dev/);
+  // AVCV_ADDON names the addon file to load (a self-contained build): it works, and a bad one is named
+  const addon = join(root, 'build', 'Release', 'avcv.node');
+  const forced = spawnSync(process.execPath, ['-e', "console.log(require('./dist/index.js').versions().libavcodec)"],
+    { cwd: pkg, encoding: 'utf8', env: { ...process.env, AVCV_ADDON: addon } });
+  assert.equal(forced.status, 0, forced.stderr);
+  assert.match(forced.stdout, /^\d+\.\d+\.\d+/);
+  const missing = spawnSync(process.execPath, ['-e', "require('./dist/index.js').versions()"],
+    { cwd: pkg, encoding: 'utf8', env: { ...process.env, AVCV_ADDON: join(pkg, 'nope.node') } });
+  assert.notEqual(missing.status, 0);
+  assert.match(missing.stderr, /AVCV_ADDON names \(.*nope\.node\)/);
 });

@@ -1,0 +1,132 @@
+// GPU checks: run on a machine with an NVIDIA GPU and driver only
+// (`npm run test:gpu`; scripts/device-check.sh runs it on the lent GPU
+// machine). Not part of `npm test`: CI has no GPU, and test/device.test.mjs
+// covers the CPU-only behaviour there. Every check here fails, never skips,
+// when the GPU is missing.
+// References: the CPU decode of the same file (NVDEC is a conformant decoder,
+// so its NV12 is the software decoder's yuv420p, interleaved), and the ffmpeg
+// CLI/ffprobe for what the NVENC outputs hold.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { VideoReader, VideoWriter, transform, capabilities } from '../dist/index.mjs';
+import { cliFrames, ffmpeg, ffprobe, makeClip, psnr, tempDir, countFrames } from '../test/helpers.mjs';
+
+const dir = tempDir('avcv-gpu-');
+const T = { timeout: 120_000 };
+
+async function readBytes(file, options) {
+  const r = await VideoReader.open(file, options);
+  const parts = [];
+  try {
+    for await (const f of r) parts.push(Buffer.from(f.data));
+  } finally {
+    await r.close();
+  }
+  return { bytes: Buffer.concat(parts), info: r.info, count: parts.length };
+}
+
+test('capabilities(): CUDA is available, with NVDEC and NVENC for h264 and hevc', () => {
+  const c = capabilities();
+  assert.equal(c.cuda.available, true, `CUDA unavailable: ${c.cuda.reason}`);
+  assert.ok(c.cuda.deviceCount >= 1);
+  assert.ok(c.cuda.names.length >= 1 && c.cuda.names.every((n) => typeof n === 'string' && n.length > 0));
+  for (const codec of ['h264', 'hevc']) assert.ok(c.nvdec.includes(codec), `nvdec ${codec}`);
+  for (const e of ['h264_nvenc', 'hevc_nvenc']) assert.ok(c.nvenc.includes(e), `nvenc ${e}`);
+  console.log(`# GPU: ${c.cuda.names.join(', ')}; nvdec ${c.nvdec.join(',')}; nvenc ${c.nvenc.join(',')}; scale_cuda ${c.scaleCuda}`);
+});
+
+for (const [codec, name] of [['libx264', 'h264'], ['hevc_nvenc', 'hevc']]) {
+  test(`reader on cuda (${name}): decoded on the GPU, frames equal the CPU decode`, T, async () => {
+    const clip = makeClip(join(dir, `dec-${name}.mp4`), { size: '640x360', frames: 48, codec, extra: ['-g', '12', ...(codec === 'libx264' ? ['-bf', '2'] : [])] });
+    for (const format of ['yuv420p', 'nv12', 'gray']) {
+      const gpu = await readBytes(clip, { device: 'cuda', format });
+      assert.equal(gpu.info.device.type, 'cuda', JSON.stringify(gpu.info.device));
+      assert.equal(gpu.count, 48);
+      const cpu = cliFrames(clip, format);
+      assert.ok(gpu.bytes.equals(cpu), `${name} ${format}: GPU decode differs from the CLI's CPU decode`);
+    }
+    // RGB packing goes through the same converter from NV12 instead of yuv420p: within 1 level
+    const gpu = await readBytes(clip, { device: 'cuda', format: 'bgr24' });
+    const cpu = await readBytes(clip, { device: 'cpu', format: 'bgr24' });
+    let maxd = 0;
+    for (let i = 0; i < cpu.bytes.length; i++) maxd = Math.max(maxd, Math.abs(gpu.bytes[i] - cpu.bytes[i]));
+    assert.ok(maxd <= 1, `${name} bgr24 max difference GPU vs CPU ${maxd}`);
+  });
+}
+
+test("reader 'auto' picks cuda and records no fallback", T, async () => {
+  const clip = makeClip(join(dir, 'auto.mp4'), { size: '320x240', frames: 10 });
+  const r = await VideoReader.open(clip, { device: 'auto' });
+  assert.deepEqual(r.info.device.type, 'cuda');
+  assert.equal(r.info.device.fallbackReason, undefined);
+  await r.close();
+});
+
+test('reader on cuda: resize and crop match the CPU path within the documented tolerance', T, async () => {
+  const clip = makeClip(join(dir, 'scale.mp4'), { size: '1280x720', frames: 12 });
+  const opts = { format: 'rgb24', resize: { width: 640, height: 360 }, crop: { x: 64, y: 32, width: 1024, height: 576 } };
+  const gpu = await readBytes(clip, { ...opts, device: 'cuda' });
+  const cpu = await readBytes(clip, { ...opts, device: 'cpu' });
+  assert.equal(gpu.bytes.length, cpu.bytes.length);
+  const p = psnr(gpu.bytes, cpu.bytes);
+  assert.ok(p >= 40, `PSNR GPU vs CPU ${p.toFixed(2)} dB`);
+});
+
+test('random access on cuda: frame(i) and frames() equal the CPU decode', T, async () => {
+  const clip = makeClip(join(dir, 'ra.mp4'), { size: '320x240', frames: 90, extra: ['-g', '30', '-bf', '2'] });
+  const all = cliFrames(clip, 'gray');
+  const size = 320 * 240;
+  const r = await VideoReader.open(clip, { device: 'cuda', format: 'gray' });
+  try {
+    for (const i of [0, 45, 13, 89, 31]) {
+      const f = await r.frame(i);
+      assert.ok(Buffer.from(f.data).equals(all.subarray(i * size, (i + 1) * size)), `frame ${i}`);
+    }
+    const batch = await r.frames([70, 2, 33]);
+    for (const f of batch) assert.ok(Buffer.from(f.data).equals(all.subarray(f.index * size, (f.index + 1) * size)), `batch frame ${f.index}`);
+  } finally {
+    await r.close();
+  }
+});
+
+test('many readers on cuda at once share one device context and all decode', T, async () => {
+  const clip = makeClip(join(dir, 'many.mp4'), { size: '320x240', frames: 30 });
+  const ref = cliFrames(clip, 'gray');
+  const results = await Promise.all(Array.from({ length: 8 }, () => readBytes(clip, { device: 'cuda', format: 'gray' })));
+  for (const r of results) {
+    assert.equal(r.info.device.type, 'cuda');
+    assert.ok(r.bytes.equals(ref));
+  }
+});
+
+for (const [codec, probeName] of [['h264', 'h264'], ['hevc', 'hevc']]) {
+  test(`writer on cuda (${codec}): ${codec}_nvenc, decodable, faithful`, T, async () => {
+    const src = makeClip(join(dir, `wsrc-${codec}.mkv`), { size: '640x360', frames: 60, codec: 'ffv1', pixFmt: 'yuv420p' });
+    const out = join(dir, `w-${codec}.mp4`);
+    const w = await VideoWriter.open(out, { width: 640, height: 360, fps: 25, codec, device: 'cuda', preset: 'p5', bitrate: 4_000_000, gop: 30 });
+    assert.equal(w.info.encoder, `${codec}_nvenc`);
+    assert.equal(w.info.device.type, 'cuda');
+    const r = await VideoReader.open(src, { format: 'bgr24' });
+    for await (const f of r) await w.write(f);
+    await r.close();
+    await w.close();
+    const s = ffprobe(out).streams[0];
+    assert.equal(s.codec_name, probeName);
+    assert.equal(countFrames(out), 60);
+    const p = psnr(cliFrames(out, 'yuv420p'), cliFrames(src, 'yuv420p'));
+    assert.ok(p >= 35, `PSNR ${p.toFixed(2)} dB`);
+  });
+}
+
+test('transform on cuda: NVDEC in, NVENC out, audio kept', T, async () => {
+  const src = join(dir, 'tr-src.mp4');
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=2',
+    '-frames:v', '50', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', src]);
+  const out = join(dir, 'tr-out.mp4');
+  const s = await transform(src, out, (f) => f, { device: 'cuda', codec: 'h264' });
+  assert.equal(s.encoder, 'h264_nvenc');
+  const streams = ffprobe(out).streams;
+  assert.deepEqual(streams.map((x) => x.codec_type).sort(), ['audio', 'video']);
+  assert.equal(countFrames(out), 50);
+});
