@@ -18,7 +18,7 @@ export interface TransformProgress {
 }
 
 export interface TransformOptions extends Omit<VideoReaderOptions, 'signal'>,
-  Pick<VideoWriterOptions, 'codec' | 'crf' | 'bitrate' | 'preset' | 'tune' | 'profile' | 'gop' | 'codecOptions' |
+  Pick<VideoWriterOptions, 'codec' | 'crf' | 'bitrate' | 'rateControl' | 'preset' | 'tune' | 'profile' | 'gop' | 'codecOptions' |
     'pixelFormat' | 'container' | 'faststart' | 'metadata'> {
   /** Shape of fn's output when it returns bytes: default the reader's output shape. */
   output?: { width?: number; height?: number; format?: PixelFormat; layout?: Layout };
@@ -48,7 +48,7 @@ export interface TransformSummary {
 
 const READER_KEYS = ['protocols', 'allowNestedInputs', 'format', 'layout', 'resize', 'crop', 'stream', 'threads', 'prefetch',
   'reuseBuffers', 'autorotate', 'quality', 'onCorrupt', 'inputFormat', 'device'];
-const WRITER_KEYS = ['codec', 'crf', 'bitrate', 'preset', 'tune', 'profile', 'gop', 'codecOptions', 'pixelFormat', 'container',
+const WRITER_KEYS = ['codec', 'crf', 'bitrate', 'rateControl', 'preset', 'tune', 'profile', 'gop', 'codecOptions', 'pixelFormat', 'container',
   'faststart', 'metadata'];
 const OWN_KEYS = ['output', 'audio', 'concurrency', 'signal', 'onProgress'];
 

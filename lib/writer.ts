@@ -41,9 +41,18 @@ export interface VideoWriterOptions {
    * fourcc ('avc1', 'mp4v', 'MJPG', 'XVID', 'VP90'). Default: h264 (vp9 for webm, mpeg4 for avi).
    */
   codec?: string;
+  /** Constant-quality level: the encoder's crf (x264/x265/vp9/av1), NVENC's cq. */
   crf?: number;
   /** Bits per second. */
   bitrate?: number;
+  /**
+   * Rate control, the same words on every encoder: 'cq' (constant quality at
+   * `crf`: crf on x264/x265/av1, crf with no bitrate cap on vp9, rc=vbr + cq
+   * on NVENC), 'vbr' (average `bitrate`), 'cbr' (constant `bitrate`: min =
+   * max = target with a one-second buffer; rc=cbr on NVENC). Unset: crf
+   * and/or bitrate are passed as given (NVENC turns crf into cq).
+   */
+  rateControl?: 'cq' | 'vbr' | 'cbr';
   preset?: string;
   tune?: string;
   profile?: string;
@@ -77,7 +86,7 @@ export interface VideoWriterOptions {
   device?: Device;
 }
 
-const WRITER_KEYS = ['width', 'height', 'fps', 'codec', 'crf', 'bitrate', 'preset', 'tune', 'profile', 'gop',
+const WRITER_KEYS = ['width', 'height', 'fps', 'codec', 'crf', 'bitrate', 'rateControl', 'preset', 'tune', 'profile', 'gop',
   'codecOptions', 'pixelFormat', 'inputFormat', 'inputLayout', 'container', 'faststart', 'metadata', 'audio',
   'timeBase', 'threads', 'signal', 'device'] as const;
 
@@ -198,6 +207,13 @@ export class VideoWriter {
     if (typeof codecName !== 'string' || !codecName) throw new TypeError(`codec must be a string; got ${describe(codecName)}`);
     const crf = options.crf === undefined ? undefined : int('crf', options.crf, 0, 63);
     const bitrate = options.bitrate === undefined ? undefined : int('bitrate', options.bitrate, 1, 2 ** 40);
+    const rateControl = options.rateControl === undefined ? undefined : oneOf('rateControl', options.rateControl, ['cq', 'vbr', 'cbr'] as const);
+    if (rateControl === 'cq' && (crf === undefined || bitrate !== undefined)) {
+      throw new RangeError(`rateControl 'cq' takes crf (the quality level) and no bitrate; got crf ${crf}, bitrate ${bitrate}`);
+    }
+    if ((rateControl === 'vbr' || rateControl === 'cbr') && (bitrate === undefined || crf !== undefined)) {
+      throw new RangeError(`rateControl '${rateControl}' takes bitrate and no crf; got bitrate ${bitrate}, crf ${crf}`);
+    }
     const gop = options.gop === undefined ? undefined : int('gop', options.gop, 0, 100000);
     const threads = options.threads === undefined ? 0 : int('threads', options.threads, 0, 64);
     const str = (name: string, v: unknown): string | undefined => {
@@ -268,7 +284,7 @@ export class VideoWriter {
     let nat: NativeWriter;
     try {
       nat = await native().openWriter({
-        path: temp, container: MUXER[container], width, height, fps, timeBase, codec: encoder, crf, bitrate,
+        path: temp, container: MUXER[container], width, height, fps, timeBase, codec: encoder, crf, bitrate, rateControl,
         preset: str('preset', options.preset), tune: str('tune', options.tune), profile: str('profile', options.profile),
         gop, threads, codecOptions: dict('codecOptions', options.codecOptions),
         pixelFormat: str('pixelFormat', options.pixelFormat) ?? 'yuv420p', inputFormat, inputLayout, faststart,

@@ -926,3 +926,51 @@ test('many writes queued without awaiting each: order and content kept', T, asyn
   assert.equal((await w.close()).frames, 10);
   assertExact(cliFrames(out, 'gray'), cat(frames), W * H, 'queued writes');
 });
+
+// ---- rate control ----
+
+/** The rate-control fields of the settings string x264 writes into its stream (an SEI). */
+function x264Rc(file) {
+  const m = /x264 - core [^\0]*/.exec(readFileSync(file).toString('latin1'));
+  assert.ok(m, `${file}: no x264 settings string`);
+  const fields = Object.fromEntries(m[0].split(' ').filter((kv) => kv.includes('=')).map((kv) => kv.split('=')));
+  return Object.fromEntries(['rc', 'crf', 'bitrate', 'ratetol', 'vbv_maxrate', 'vbv_bufsize'].filter((k) => k in fields).map((k) => [k, fields[k]]));
+}
+
+test('rateControl cq/vbr/cbr reach libx264 as the CLI\'s flags do (x264\'s own settings string), and cbr holds its rate', T, async () => {
+  const n = 75;
+  const frames = Array.from({ length: n }, (_, i) => smoothFrame(160, 120, i));
+  const src = join(dir, 'rc-src.mkv');
+  await writeAll(src, { width: 160, height: 120, fps: 25, codec: 'ffv1', container: 'mkv' }, frames);
+  const cases = [
+    ['cq', { crf: 28 }, ['-crf', '28']],
+    ['vbr', { bitrate: 300_000 }, ['-b:v', '300k']],
+    ['cbr', { bitrate: 300_000 }, ['-b:v', '300k', '-minrate', '300k', '-maxrate', '300k', '-bufsize', '300k']],
+  ];
+  for (const [rc, opts, cli] of cases) {
+    const ours = join(dir, `rc-${rc}.mp4`);
+    await writeAll(ours, { width: 160, height: 120, fps: 25, codec: 'libx264', rateControl: rc, ...opts }, frames);
+    const ref = join(dir, `rc-${rc}-cli.mp4`);
+    ffmpeg(['-i', src, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', ...cli, ref]);
+    const got = x264Rc(ours);
+    assert.deepEqual(got, x264Rc(ref), `${rc}: x264 settings`);
+    assert.equal(got.rc, { cq: 'crf', vbr: 'abr', cbr: 'cbr' }[rc], rc);
+    if (rc === 'cbr') {
+      const kbps = (Number(ffprobe(ours).format.size) * 8) / (n / 25) / 1000;
+      assert.ok(kbps > 300 * 0.6 && kbps < 300 * 1.15, `cbr at 300 kb/s made ${kbps.toFixed(0)} kb/s`);
+    }
+  }
+});
+
+test('rateControl: wrong combinations are RangeErrors, unknown modes TypeErrors, before any file exists', T, async () => {
+  const target = join(dir, 'rc-bad.mp4');
+  const base = { width: 64, height: 48, fps: 25 };
+  await assert.rejects(VideoWriter.open(target, { ...base, rateControl: 'cq' }), named(RangeError, /'cq' takes crf/));
+  await assert.rejects(VideoWriter.open(target, { ...base, rateControl: 'cq', crf: 20, bitrate: 1e6 }), named(RangeError, /no bitrate/));
+  await assert.rejects(VideoWriter.open(target, { ...base, rateControl: 'cbr' }), named(RangeError, /'cbr' takes bitrate/));
+  await assert.rejects(VideoWriter.open(target, { ...base, rateControl: 'vbr', bitrate: 1e6, crf: 20 }), named(RangeError, /no crf/));
+  await assert.rejects(VideoWriter.open(target, { ...base, rateControl: 'abr', bitrate: 1e6 }), named(TypeError, /rateControl must be one of/));
+  // an encoder without a quality mode says so instead of ignoring it
+  await assert.rejects(VideoWriter.open(target, { ...base, codec: 'mpeg4', rateControl: 'cq', crf: 5 }), (e) => /crf/.test(e.message));
+  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('rc-bad')), []);
+});

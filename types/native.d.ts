@@ -132,6 +132,7 @@ export interface NativeWriterOptions {
   codec: string;
   crf?: number;
   bitrate?: number;
+  rateControl?: 'cq' | 'vbr' | 'cbr';
   preset?: string;
   profile?: string;
   tune?: string;

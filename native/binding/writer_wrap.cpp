@@ -245,6 +245,7 @@ Napi::Value OpenWriter(const Napi::CallbackInfo& info) {
   if (w.fps.num <= 0 || w.fps.den <= 0) throw Napi::RangeError::New(env, "fps must be positive");
   w.codec = getString(o, "codec", "");
   w.crf = getInt(o, "crf", -1);
+  w.rateControl = getString(o, "rateControl", "");
   Napi::Value br = o.Get("bitrate");
   w.bitrate = br.IsNumber() ? br.As<Napi::Number>().Int64Value() : 0;
   w.preset = getString(o, "preset", "");

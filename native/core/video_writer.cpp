@@ -151,6 +151,13 @@ std::unique_ptr<VideoWriter> VideoWriter::open(const WriterOptions& o) {
   enc->thread_count = o.threads;
   if (o.gop >= 0) enc->gop_size = o.gop;
   if (o.bitrate > 0) enc->bit_rate = o.bitrate;
+  const bool nvenc = std::strstr(codec->name, "_nvenc") != nullptr;
+  if (o.rateControl == "cbr") {
+    // a 1-second VBV at the bitrate, min = max = target: what x264/x265 and
+    // the other libav encoders read as constant bitrate
+    enc->rc_max_rate = enc->rc_min_rate = o.bitrate;
+    enc->rc_buffer_size = static_cast<int>(std::min<int64_t>(o.bitrate, INT32_MAX));
+  }
   const bool jpegRange = pix == AV_PIX_FMT_YUVJ420P || pix == AV_PIX_FMT_YUVJ422P || pix == AV_PIX_FMT_YUVJ444P;
   if (!(pd->flags & AV_PIX_FMT_FLAG_RGB) && pd->nb_components >= 3) {
     // swscale converts RGB input with BT.601: say so in the stream
@@ -163,7 +170,16 @@ std::unique_ptr<VideoWriter> VideoWriter::open(const WriterOptions& o) {
   if (!o.preset.empty()) av_dict_set(&dict, "preset", o.preset.c_str(), 0);
   if (!o.tune.empty()) av_dict_set(&dict, "tune", o.tune.c_str(), 0);
   if (!o.profile.empty()) av_dict_set(&dict, "profile", o.profile.c_str(), 0);
-  if (o.crf >= 0) av_dict_set(&dict, "crf", str(o.crf).c_str(), 0);
+  if (nvenc) {
+    // NVENC has no crf: its constant-quality mode is rc=vbr with cq (and no
+    // bitrate target); vbr/cbr are its rc modes of the same names
+    if (o.rateControl == "cbr") av_dict_set(&dict, "rc", "cbr", 0);
+    else if (!o.rateControl.empty() || o.crf >= 0) av_dict_set(&dict, "rc", "vbr", 0);
+    if (o.crf >= 0) av_dict_set(&dict, "cq", str(o.crf).c_str(), 0);
+  } else if (o.crf >= 0) {
+    av_dict_set(&dict, "crf", str(o.crf).c_str(), 0);
+  }
+  if (o.rateControl == "cq" && std::strcmp(codec->name, "libvpx-vp9") == 0) enc->bit_rate = 0;  // vp9's constant quality
   for (const auto& kv : o.codecOptions) av_dict_set(&dict, kv.first.c_str(), kv.second.c_str(), 0);
   ret = avcodec_open2(enc, codec, &dict);
   std::string unknown;

@@ -41,6 +41,9 @@ struct WriterOptions {
   std::string codec;        // encoder name
   int crf = -1;
   int64_t bitrate = 0;
+  // "" (crf and/or bitrate as given), "cq" (constant quality from crf), "vbr"
+  // or "cbr" (both need bitrate): mapped per encoder family in openWriter
+  std::string rateControl;
   std::string preset, profile, tune;
   int gop = -1;
   std::map<std::string, std::string> codecOptions;
