@@ -748,5 +748,5 @@ async function loadIndexFile(path: string, info: ReaderInfo): Promise<NativeInde
 }
 
 function emptyStats(): NativeReaderStats {
-  return { framesDecoded: 0, packetsRead: 0, corruptPackets: 0, corruptFrames: 0, decodeErrors: 0, demuxErrors: 0, truncated: false, lastError: null };
+  return { framesDecoded: 0, packetsRead: 0, corruptPackets: 0, corruptFrames: 0, decodeErrors: 0, demuxErrors: 0, truncated: false, lastError: null, gpuScaledFrames: 0 };
 }

@@ -23,7 +23,7 @@ async function readBytes(file, options) {
   } finally {
     await r.close();
   }
-  return { bytes: Buffer.concat(parts), info: r.info, count: parts.length };
+  return { bytes: Buffer.concat(parts), info: r.info, count: parts.length, stats: r.stats };
 }
 
 test('capabilities(): CUDA is available, with NVDEC and NVENC for h264 and hevc', () => {
@@ -63,14 +63,32 @@ test("reader 'auto' picks cuda and records no fallback", T, async () => {
   await r.close();
 });
 
-test('reader on cuda: resize and crop match the CPU path within the documented tolerance', T, async () => {
+test('reader on cuda: a downscale runs on the GPU (scale_cuda) and matches the CPU path within 40 dB', T, async () => {
   const clip = makeClip(join(dir, 'scale.mp4'), { size: '1280x720', frames: 12 });
-  const opts = { format: 'rgb24', resize: { width: 640, height: 360 }, crop: { x: 64, y: 32, width: 1024, height: 576 } };
-  const gpu = await readBytes(clip, { ...opts, device: 'cuda' });
-  const cpu = await readBytes(clip, { ...opts, device: 'cpu' });
-  assert.equal(gpu.bytes.length, cpu.bytes.length);
-  const p = psnr(gpu.bytes, cpu.bytes);
-  assert.ok(p >= 40, `PSNR GPU vs CPU ${p.toFixed(2)} dB`);
+  for (const interpolation of ['bicubic', 'bilinear', 'nearest', 'lanczos']) {
+    const opts = { format: 'rgb24', resize: { width: 640, height: 360, interpolation } };
+    const gpu = await readBytes(clip, { ...opts, device: 'cuda' });
+    assert.equal(gpu.stats.gpuScaledFrames, 12, `${interpolation}: ${gpu.stats.lastError}`);
+    const cpu = await readBytes(clip, { ...opts, device: 'cpu' });
+    assert.equal(gpu.bytes.length, cpu.bytes.length);
+    const p = psnr(gpu.bytes, cpu.bytes);
+    console.log(`# scale_cuda ${interpolation} vs swscale: PSNR ${p.toFixed(2)} dB`);
+    assert.ok(p >= 40, `${interpolation}: PSNR GPU vs CPU ${p.toFixed(2)} dB`);
+  }
+});
+
+test('reader on cuda: crops, upscales and area interpolation scale on the CPU after the download (same as CPU)', T, async () => {
+  const clip = makeClip(join(dir, 'scale-cpu.mp4'), { size: '640x360', frames: 6 });
+  for (const opts of [
+    { format: 'gray', resize: { width: 320, height: 180 }, crop: { x: 64, y: 32, width: 320, height: 240 } },
+    { format: 'gray', resize: { width: 1280, height: 720 } },
+    { format: 'gray', resize: { width: 320, height: 180, interpolation: 'area' } },
+  ]) {
+    const gpu = await readBytes(clip, { ...opts, device: 'cuda' });
+    assert.equal(gpu.stats.gpuScaledFrames, 0);
+    const cpu = await readBytes(clip, { ...opts, device: 'cpu' });
+    assert.ok(gpu.bytes.equals(cpu.bytes), JSON.stringify(opts));
+  }
 });
 
 test('random access on cuda: frame(i) and frames() equal the CPU decode', T, async () => {

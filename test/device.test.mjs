@@ -41,6 +41,7 @@ test("reader: 'auto' decodes on the CPU and says why; frames are the CLI's", asy
     const parts = [];
     for await (const f of r) parts.push(Buffer.from(f.data));
     assert.ok(Buffer.concat(parts).equals(cliFrames(clip, 'gray')));
+    assert.equal(r.stats.gpuScaledFrames, 0);
   } finally {
     await r.close();
   }

@@ -106,6 +106,8 @@ export interface NativeReaderStats {
   randomAccessFramesDecoded?: number;
   /** packet scans made to build the frame index (0 when a saved index was loaded) */
   indexScans?: number;
+  /** frames resized on the GPU (scale_cuda) before their download (device 'cuda' only) */
+  gpuScaledFrames?: number;
 }
 
 export interface NativeReader {

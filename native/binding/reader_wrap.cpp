@@ -187,6 +187,7 @@ Napi::Value ReaderWrap::Stats(const Napi::CallbackInfo& info) {
   o.Set("packetsRead", Napi::Number::New(env, static_cast<double>(s.packetsRead)));
   o.Set("corruptPackets", Napi::Number::New(env, static_cast<double>(s.corruptPackets)));
   o.Set("corruptFrames", Napi::Number::New(env, static_cast<double>(s.corruptFrames)));
+  o.Set("gpuScaledFrames", Napi::Number::New(env, static_cast<double>(s.gpuScaledFrames)));
   o.Set("decodeErrors", Napi::Number::New(env, static_cast<double>(s.decodeErrors)));
   o.Set("demuxErrors", Napi::Number::New(env, static_cast<double>(s.demuxErrors)));
   o.Set("truncated", Napi::Boolean::New(env, s.truncated));

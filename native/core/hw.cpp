@@ -10,7 +10,11 @@
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavfilter/avfilter.h>
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
 #include <libavutil/hwcontext.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
 }
 
 namespace avcv {
@@ -128,6 +132,68 @@ Capabilities capabilities() {
     if (avcodec_find_encoder_by_name(e)) c.nvencEncoders.push_back(e);
   c.scaleCuda = avfilter_get_by_name("scale_cuda") != nullptr;
   return c;
+}
+
+std::string cudaInterp(int swsFlags) {
+  switch (swsFlags & 0xff) {  // the algorithm bits; SWS_ACCURATE_RND etc. sit above them
+    case SWS_POINT: return "nearest";
+    case SWS_BILINEAR: return "bilinear";
+    case SWS_BICUBIC: return "bicubic";
+    case SWS_LANCZOS: return "lanczos";
+    default: return "";
+  }
+}
+
+bool hasScaleCuda() { return avfilter_get_by_name("scale_cuda") != nullptr; }
+
+void CudaScaler::GraphFreer::operator()(AVFilterGraph* g) const { avfilter_graph_free(&g); }
+
+CudaScaler::CudaScaler(int outW, int outH, std::string interp) : outW_(outW), outH_(outH), interp_(std::move(interp)) {}
+CudaScaler::~CudaScaler() = default;
+
+void CudaScaler::setup(const AVFrame* in) {
+  graph_.reset();
+  src_ = sink_ = nullptr;
+  if (!in->hw_frames_ctx) throw Error("INTERNAL", "a CUDA frame without a frame pool");
+  const AVFilter* buffer = avfilter_get_by_name("buffer");
+  const AVFilter* scale = avfilter_get_by_name("scale_cuda");
+  const AVFilter* sink = avfilter_get_by_name("buffersink");
+  if (!buffer || !scale || !sink) throw Error("UNSUPPORTED", "this libav build has no scale_cuda filter");
+  graph_.reset(avfilter_graph_alloc());
+  if (!graph_) throw Error("ENOMEM", "avfilter_graph_alloc failed");
+  const std::string srcArgs = "video_size=" + std::to_string(in->width) + "x" + std::to_string(in->height) +
+                              ":pix_fmt=" + av_get_pix_fmt_name(AV_PIX_FMT_CUDA) + ":time_base=1/1:pixel_aspect=1/1";
+  int ret = avfilter_graph_create_filter(&src_, buffer, "in", srcArgs.c_str(), nullptr, graph_.get());
+  if (ret < 0) throwAvError(ret, "scale_cuda graph: buffer source", "INTERNAL");
+  AVBufferSrcParameters* par = av_buffersrc_parameters_alloc();
+  if (!par) throw Error("ENOMEM", "av_buffersrc_parameters_alloc failed");
+  par->hw_frames_ctx = in->hw_frames_ctx;  // referenced by the source, not taken
+  ret = av_buffersrc_parameters_set(src_, par);
+  av_free(par);
+  if (ret < 0) throwAvError(ret, "scale_cuda graph: frame pool", "INTERNAL");
+  AVFilterContext* sc = nullptr;
+  const std::string scArgs = "w=" + std::to_string(outW_) + ":h=" + std::to_string(outH_) + ":interp_algo=" + interp_;
+  ret = avfilter_graph_create_filter(&sc, scale, "scale", scArgs.c_str(), nullptr, graph_.get());
+  if (ret < 0) throwAvError(ret, "scale_cuda graph: scale_cuda=" + scArgs, "INTERNAL");
+  ret = avfilter_graph_create_filter(&sink_, sink, "out", nullptr, nullptr, graph_.get());
+  if (ret < 0) throwAvError(ret, "scale_cuda graph: buffer sink", "INTERNAL");
+  if ((ret = avfilter_link(src_, 0, sc, 0)) < 0 || (ret = avfilter_link(sc, 0, sink_, 0)) < 0)
+    throwAvError(ret, "scale_cuda graph: linking", "INTERNAL");
+  ret = avfilter_graph_config(graph_.get(), nullptr);
+  if (ret < 0) throwAvError(ret, "scale_cuda graph: configuring", "INTERNAL");
+  inW_ = in->width;
+  inH_ = in->height;
+  inPool_ = in->hw_frames_ctx->data;
+}
+
+void CudaScaler::scale(AVFrame* in, AVFrame* out) {
+  if (!graph_ || in->width != inW_ || in->height != inH_ || !in->hw_frames_ctx || in->hw_frames_ctx->data != inPool_)
+    setup(in);
+  av_frame_unref(out);
+  int ret = av_buffersrc_add_frame_flags(src_, in, AV_BUFFERSRC_FLAG_KEEP_REF);
+  if (ret < 0) throwAvError(ret, "scale_cuda: feeding a frame", "INTERNAL");
+  ret = av_buffersink_get_frame(sink_, out);
+  if (ret < 0) throwAvError(ret, "scale_cuda: no scaled frame", "INTERNAL");
 }
 
 }  // namespace avcv

@@ -5,9 +5,15 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
 extern "C" {
 #include <libavutil/buffer.h>
+#include <libavutil/frame.h>
 }
+
+struct AVFilterGraph;
+struct AVFilterContext;
 
 namespace avcv {
 
@@ -44,5 +50,37 @@ struct Capabilities {
   bool scaleCuda = false;
 };
 Capabilities capabilities();
+
+// scale_cuda's interp_algo for swscale flags ("nearest", "bilinear",
+// "bicubic", "lanczos"), or "" when scale_cuda has no equivalent (area,
+// spline, gauss, fast_bilinear): those scale on the CPU.
+std::string cudaInterp(int swsFlags);
+
+// True when this libav build has the scale_cuda filter.
+bool hasScaleCuda();
+
+// Resizes CUDA frames on the GPU (buffer -> scale_cuda -> buffersink), so
+// that a large decoded frame is downloaded at its output size. The graph is
+// rebuilt when the input size or frame pool changes. Throws avcv::Error.
+class CudaScaler {
+ public:
+  CudaScaler(int outW, int outH, std::string interp);
+  ~CudaScaler();
+  // `out` receives the scaled CUDA frame (unreferenced first).
+  void scale(AVFrame* in, AVFrame* out);
+
+ private:
+  void setup(const AVFrame* in);
+  struct GraphFreer {
+    void operator()(AVFilterGraph* g) const;
+  };
+  int outW_, outH_;
+  std::string interp_;
+  std::unique_ptr<AVFilterGraph, GraphFreer> graph_;
+  AVFilterContext* src_ = nullptr;
+  AVFilterContext* sink_ = nullptr;
+  int inW_ = -1, inH_ = -1;
+  const void* inPool_ = nullptr;  // the input hw_frames_ctx the graph was built for
+};
 
 }  // namespace avcv

@@ -173,6 +173,18 @@ std::unique_ptr<VideoReader> VideoReader::open(const ReaderOptions& opts) {
   r->pre_ = swap ? describeImage(opts.format, opts.layout, outH, outW) : r->out_;
   if (r->rotationCw_) r->rotBuf_.resize(r->pre_.bytes + kDstPadding);
   r->conv_ = std::make_unique<FrameConverter>(r->pre_, opts.swsFlags);
+  // NVDEC + a downscale of the whole frame: scale_cuda resizes on the GPU so
+  // that the download carries the output size, not the source's. Crops, odd
+  // sizes, upscales, 'accurate' quality and interpolations scale_cuda lacks
+  // stay on the CPU (exactly the CPU path's result).
+  if (r->device_.type == "cuda") {
+    const bool whole = srcCrop.x == 0 && srcCrop.y == 0 && srcCrop.width == srcW && srcCrop.height == srcH;
+    const bool smaller = int64_t(r->pre_.width) * r->pre_.height < int64_t(srcW) * srcH;
+    const bool even = r->pre_.width % 2 == 0 && r->pre_.height % 2 == 0;
+    const std::string interp = cudaInterp(opts.swsFlags);
+    if (whole && smaller && even && !(opts.swsFlags & SWS_ACCURATE_RND) && !interp.empty() && hasScaleCuda())
+      r->gpuScaler_ = std::make_unique<CudaScaler>(r->pre_.width, r->pre_.height, interp);
+  }
   return r;
 }
 
@@ -203,12 +215,31 @@ void VideoReader::checkTruncation() {
 }
 
 void VideoReader::emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index) {
-  if (f->format == AV_PIX_FMT_CUDA) {  // NVDEC: one download, then the usual conversion
+  Rect crop = srcCrop_;
+  if (f->format == AV_PIX_FMT_CUDA) {  // NVDEC: (scale_cuda,) one download, then the usual conversion
+    AVFrame* gpu = f;
+    if (gpuScaler_ && !gpuScaleFailed_) {
+      if (!gpuFrame_) gpuFrame_.reset(av_frame_alloc());
+      try {
+        gpuScaler_->scale(f, gpuFrame_.get());
+        gpu = gpuFrame_.get();
+      } catch (const Error& e) {
+        gpuScaleFailed_ = true;  // from now on the CPU scales: same output, more PCIe traffic
+        std::lock_guard<std::mutex> lk(statsMu_);
+        stats_.lastError = std::string("GPU scaling failed, scaling on the CPU instead: ") + e.what();
+      }
+    }
     if (!swFrame_) swFrame_.reset(av_frame_alloc());
     av_frame_unref(swFrame_.get());
-    int ret = av_hwframe_transfer_data(swFrame_.get(), f, 0);
+    int ret = av_hwframe_transfer_data(swFrame_.get(), gpu, 0);
     if (ret < 0) throwAvError(ret, "downloading a CUDA frame failed", "DECODE");
     av_frame_copy_props(swFrame_.get(), f);
+    if (gpu != f) {
+      crop = Rect{0, 0, swFrame_->width, swFrame_->height};
+      av_frame_unref(gpuFrame_.get());
+      std::lock_guard<std::mutex> lk(statsMu_);
+      stats_.gpuScaledFrames++;
+    }
     f = swFrame_.get();
   }
   int64_t pts = f->best_effort_timestamp;
@@ -233,9 +264,9 @@ void VideoReader::emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index)
                                "' decoded with errors");
 
   if (!rotationCw_) {
-    conv_->convert(f, srcCrop_, dst);
+    conv_->convert(f, crop, dst);
   } else {
-    conv_->convert(f, srcCrop_, rotBuf_.data());
+    conv_->convert(f, crop, rotBuf_.data());
     const int code = rotationCw_ == 90 ? cv::ROTATE_90_CLOCKWISE
                      : rotationCw_ == 180 ? cv::ROTATE_180 : cv::ROTATE_90_COUNTERCLOCKWISE;
     for (int i = 0; i < pre_.planes; i++) {

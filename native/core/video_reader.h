@@ -70,6 +70,7 @@ struct ReaderStats {
   int64_t demuxErrors = 0;
   bool truncated = false;
   int64_t indexScans = 0;
+  int64_t gpuScaledFrames = 0;  // frames resized on the GPU (scale_cuda) before their download
   std::string lastError;
 };
 
@@ -138,6 +139,9 @@ class VideoReader {
   CodecContextPtr dec_;
   FramePtr frame_;
   FramePtr swFrame_;  // a CUDA frame downloaded for conversion
+  std::unique_ptr<CudaScaler> gpuScaler_;  // resize on the GPU before the download (see open())
+  FramePtr gpuFrame_;                      // its output (a CUDA frame)
+  bool gpuScaleFailed_ = false;            // then the CPU scales, as without a GPU
   PacketPtr pkt_;
   DeviceChoice device_;
   ImageDesc out_;
