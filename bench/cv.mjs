@@ -35,6 +35,10 @@ const ops = {
 
 let ocv = null;
 let ocvError = '';
+// opencv4nodejs's default Mat allocator reports memory to V8 from OpenCV's
+// worker threads (cv::parallel_for_ inside canny/sobel), which aborted this
+// bench ("Check failed: marking_done_"); its documented switch turns that off.
+process.env.OPENCV4NODEJS_DISABLE_EXTERNAL_MEM_TRACKING = '1';
 try {
   const log = console.log; // opencv4nodejs logs its set-up on stdout when loaded
   console.log = () => {};
@@ -135,5 +139,8 @@ printTable(['op', 'avcv Sync', 'Sync + dst', 'async x2', 'cv2 (python)', 'o4n by
       ratio(py?.[name], best), ratio(r.o4n?.bytes, best), ratio(r.o4n?.op, best)];
   }));
 if (!ocv) console.log(`  @u4/opencv4nodejs: not loaded (${ocvError}); run bash scripts/build-opencv4nodejs.sh`);
-else console.log('  @u4/opencv4nodejs has no one-call tensor path (toTensor: see bench/tensor.mjs for the plain JS loop)');
+else {
+  console.log('  @u4/opencv4nodejs has no one-call tensor path (toTensor: see bench/tensor.mjs for the plain JS loop)');
+  console.log('  @u4/opencv4nodejs ran with OPENCV4NODEJS_DISABLE_EXTERNAL_MEM_TRACKING=1: its default allocator calls V8 from OpenCV worker threads and can abort the process');
+}
 console.log(`BENCH_JSON ${JSON.stringify({ runs, calls: N, avcv: results, cv2: py })}`);

@@ -13,6 +13,9 @@ import { cliFrames, ffmpeg, makeClip, tempDir } from './helpers.mjs';
 import { oracle, makeFrame, assertBytes } from './cv-oracle.mjs';
 
 const require = createRequire(import.meta.url);
+// opencv4nodejs's default allocator calls V8 from OpenCV's worker threads and
+// can abort the process (seen in bench/cv.mjs); its own switch turns that off
+process.env.OPENCV4NODEJS_DISABLE_EXTERNAL_MEM_TRACKING = '1';
 const ocv = require('@u4/opencv4nodejs');
 const T = { timeout: 60_000 };
 const dir = tempDir('avcv-interop-');
