@@ -32,8 +32,10 @@ function time(fn) {
   return Number(process.hrtime.bigint() - t0) / 1e6 / N;
 }
 
+const reused = new Float32Array(3 * W * H);
 const paths = {
   'avcv frame.toTensor': () => frame.toTensor({ scale: 1 / 255, mean, std }),
+  'avcv toTensor into a reused out': () => frame.toTensor({ scale: 1 / 255, mean, std, out: reused }),
   'avcv stackFrames (batch of 1)': () => stackFrames([frame], { scale: 1 / 255, mean, std }),
   'plain JS loop': () => jsLoop(data),
 };

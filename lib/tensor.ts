@@ -14,6 +14,13 @@ export interface TensorOptions {
   scale?: number;
   mean?: number | readonly number[];
   std?: number | readonly number[];
+  /**
+   * Write into this array instead of a new one: a Float32Array (float32) or
+   * Uint8Array (uint8) of exactly the tensor's element count (stackFrames: the
+   * whole batch's). Reusing one per frame avoids allocating and faulting in
+   * fresh memory every call. The result's `data` is this array.
+   */
+  out?: Float32Array | Uint8Array;
 }
 
 export interface Tensor {
@@ -51,7 +58,7 @@ function triple(name: string, v: unknown, def: number, channels: number): number
 
 function normalise(options: unknown, channels: number): NativeTensorOpts {
   if (!isObject(options)) throw new TypeError('tensor options must be an object');
-  checkKeys('toTensor', options, ['layout', 'dtype', 'channelOrder', 'scale', 'mean', 'std']);
+  checkKeys('toTensor', options, ['layout', 'dtype', 'channelOrder', 'scale', 'mean', 'std', 'out']);
   const dtype = options.dtype === undefined ? 'float32' : oneOf('dtype', options.dtype, ['float32', 'uint8'] as const);
   const layout = options.layout === undefined ? 'chw' : oneOf('layout', options.layout, ['chw', 'hwc'] as const);
   const channelOrder = options.channelOrder === undefined ? 'rgb' : oneOf('channelOrder', options.channelOrder, ['rgb', 'bgr'] as const);
@@ -71,6 +78,18 @@ function normalise(options: unknown, channels: number): NativeTensorOpts {
   return { layout, dtype, channelOrder, scale, mean, std };
 }
 
+/** The caller's `out` array, checked against the dtype and element count; undefined when not given. */
+function outArray(options: TensorOptions, dtype: 'float32' | 'uint8', elements: number): Float32Array | Uint8Array | undefined {
+  const out = options.out;
+  if (out === undefined) return undefined;
+  const want = dtype === 'float32' ? Float32Array : Uint8Array;
+  if (!(out instanceof want)) {
+    throw new TypeError(`out must be a ${want.name} for dtype '${dtype}'; got ${describe(out)}${ArrayBuffer.isView(out) ? ` (${out.constructor.name})` : ''}`);
+  }
+  if (out.length !== elements) throw new RangeError(`out has ${out.length} elements; this tensor has ${elements}`);
+  return out;
+}
+
 function imageOf(frame: Frame) {
   if (!COLOUR.includes(frame.format)) {
     throw new TypeError(`tensors are made from ${COLOUR.join('/')} frames; this frame is '${frame.format}' (convert it with frame.to('rgb24'))`);
@@ -83,7 +102,14 @@ export function frameToTensor(frame: Frame, options: TensorOptions = {}): Tensor
   const img = imageOf(frame);
   const C = frame.format === 'gray' ? 1 : 3;
   const o = normalise(options, C);
-  const data = native().toTensor(frame.data, img, o) as Float32Array | Uint8Array;
+  const out = outArray(options, o.dtype, C * frame.width * frame.height);
+  let data: Float32Array | Uint8Array;
+  if (out) {
+    native().toTensor(frame.data, img, o, out, 0);
+    data = out;
+  } else {
+    data = native().toTensor(frame.data, img, o) as Float32Array | Uint8Array;
+  }
   return {
     data, dtype: o.dtype, layout: o.layout, channelOrder: C === 1 ? 'gray' : o.channelOrder,
     shape: o.layout === 'chw' ? [C, frame.height, frame.width] : [frame.height, frame.width, C],
@@ -108,7 +134,8 @@ export function stackFrames(frames: readonly Frame[], options: TensorOptions = {
   const C = f0.format === 'gray' ? 1 : 3;
   const o = normalise(options, C);
   const per = C * f0.width * f0.height;
-  const out = o.dtype === 'float32' ? new Float32Array(per * frames.length) : new Uint8Array(per * frames.length);
+  const out = outArray(options, o.dtype, per * frames.length) ??
+    (o.dtype === 'float32' ? new Float32Array(per * frames.length) : new Uint8Array(per * frames.length));
   frames.forEach((f, i) => native().toTensor(f.data, img, o, out, i * per));
   return {
     data: out, dtype: o.dtype, layout: o.layout, channelOrder: C === 1 ? 'gray' : o.channelOrder,

@@ -95,6 +95,41 @@ test('stackFrames: [N, 3, H, W] in one buffer; frame n at offset n*C*H*W', () =>
   assert.throws(() => stackFrames([a, a.to('gray')]), RangeError);
 });
 
+test('out: toTensor and stackFrames write into the caller\'s array (hand-computed values), and check its type and size', () => {
+  const mean = [0.485, 0.456, 0.406];
+  const std = [0.229, 0.224, 0.225];
+  const f = bgrImage();
+  const out = new Float32Array(3 * H * W).fill(-99);
+  const t = f.toTensor({ scale: 1 / 255, mean, std, out });
+  assert.equal(t.data, out, 'the result is the caller\'s array');
+  let i = 0;
+  for (const [c, ch] of [R, G, B].entries()) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+    assert.ok(Math.abs(out[i++] - (ch(x, y) / 255 - mean[c]) / std[c]) < 1e-5, `c${c} y${y} x${x}`);
+  }
+  // uint8, hwc, written again into the same array: every element replaced
+  const u8 = new Uint8Array(3 * H * W).fill(7);
+  f.toTensor({ dtype: 'uint8', layout: 'hwc', out: u8 });
+  const want = [];
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) want.push(R(x, y), G(x, y), B(x, y));
+  assert.deepEqual(Array.from(u8), want);
+  // a batch: frame n at n*C*H*W of the caller's array
+  const inv = Frame.from(new Uint8Array(f.data).map((v) => 255 - v), { width: W, height: H, format: 'bgr24' });
+  const batch = new Uint8Array(2 * 3 * H * W);
+  const s = stackFrames([inv, f], { dtype: 'uint8', out: batch });
+  assert.equal(s.data, batch);
+  const per = 3 * H * W;
+  for (const [c, ch] of [R, G, B].entries()) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+    const k = c * H * W + y * W + x;
+    assert.equal(batch[k], 255 - ch(x, y));
+    assert.equal(batch[per + k], ch(x, y));
+  }
+  assert.throws(() => f.toTensor({ out: new Uint8Array(per) }), (e) => e instanceof TypeError && /Float32Array.*'float32'/.test(e.message));
+  assert.throws(() => f.toTensor({ dtype: 'uint8', out: new Float32Array(per) }), (e) => e instanceof TypeError && /Uint8Array/.test(e.message));
+  assert.throws(() => f.toTensor({ out: new Float32Array(per + 1) }), (e) => e instanceof RangeError && /19 elements.*18/.test(e.message));
+  assert.throws(() => stackFrames([f, f], { dtype: 'uint8', out: new Uint8Array(per) }), (e) => e instanceof RangeError && /this tensor has 36/.test(e.message));
+  assert.throws(() => f.toTensor({ out: [1, 2] }), TypeError);
+});
+
 test('bad arguments: TypeError/RangeError naming the problem', () => {
   const f = bgrImage();
   assert.throws(() => f.toTensor({ layout: 'nchw' }), /layout/);
