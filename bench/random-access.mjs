@@ -134,17 +134,6 @@ function parseArgs(argv) {
   return { ...a, count, runs: a.runs ?? (a.quick ? 1 : 3) };
 }
 
-/** mulberry32: a small seeded PRNG, so the index set is the same every run. */
-function mulberry32(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `count` distinct indices in [0, n), in draw order (not sorted). */
 function drawIndices(n, count, seed) {
@@ -215,6 +204,7 @@ print(json.dumps({'ms': ms, 'shapes': shapes, 'version': cv2.__version__,
                   'threads': cv2.getNumThreads()}))
 `;
 import { runProcess, median, readFlags } from './common.mjs';
+import { mulberry32 } from '../test/helpers.mjs';
 
 function opencvAvailable() {
   const probe = () => spawnSync(PY, ['-c', 'import cv2; print(cv2.__version__)'], { encoding: 'utf8' });

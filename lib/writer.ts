@@ -106,16 +106,8 @@ export interface WriterInfo {
   device: DeviceInfo;
 }
 
-export interface WriterStats {
-  frames: number;
-  bytes: number;
-  encoder: string;
-  pixelFormat: string;
-  audioMode: 'none' | 'copy' | 'encode';
-  audioCodec: string | null;
-  videoDuration: number;
-  audioDuration: number;
-}
+/** What the writer reports: the native counters less the packet counts. */
+export type WriterStats = Omit<NativeWriterStats, 'packets' | 'audioPackets'>;
 
 /** 29.97 -> 30000/1001, 25 -> 25/1. */
 export function toRational(name: string, v: unknown): RationalInput {

@@ -1,5 +1,5 @@
 // GPU checks: run on a machine with an NVIDIA GPU and driver only
-// (`npm run test:gpu`; scripts/device-check.sh runs it on the lent GPU
+// (`npm run check:gpu`; scripts/device-check.sh runs it on the lent GPU
 // machine). Not part of `npm test`: CI has no GPU, and test/device.test.mjs
 // covers the CPU-only behaviour there. Every check here fails, never skips,
 // when the GPU is missing.

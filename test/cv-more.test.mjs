@@ -12,7 +12,7 @@ import { cv, Frame } from '../dist/index.mjs';
 
 const T = { timeout: 60_000 };
 
-import { oracle, makePixels, makeFrame, assertBytes, runCases, opCase, assertOpFails } from './cv-oracle.mjs';
+import { oracle, makePixels, makeFrame, assertBytes, runCases, opCase, assertOpFails, caught } from './cv-oracle.mjs';
 
 
 // ---------------------------------------------------------------------------
@@ -374,13 +374,7 @@ test('rectangle, line, circle, putText match cv2 and return a new frame', T, asy
 /** Both forms fail with one of `types`. */
 async function assertOpFailsAny(op, args, types, label) {
   for (const [form, fn] of [['async', () => cv[op](...args)], ['Sync', () => cv[`${op}Sync`](...args)]]) {
-    let err;
-    try {
-      const p = fn();
-      if (p && typeof p.then === 'function') await p;
-    } catch (e) {
-      err = e;
-    }
+    const err = await caught(fn);
     assert.ok(err, `${label} (${form}): expected ${types.map((x) => x.name).join('/')}, nothing was thrown`);
     assert.ok(types.some((ty) => err instanceof ty), `${label} (${form}): expected ${types.map((x) => x.name).join('/')}, got ${err?.constructor?.name}: ${err?.message}`);
   }

@@ -181,15 +181,20 @@ export function opCase(name, op, args, code, inputs, format) {
   };
 }
 
-/** fn throws `type` synchronously or returns a promise that rejects with it. */
-export async function assertFails(fn, type, label, re) {
-  let err;
+/** The error fn throws synchronously or its promise rejects with; undefined when neither. */
+export async function caught(fn) {
   try {
     const p = fn();
     if (p && typeof p.then === 'function') await p;
   } catch (e) {
-    err = e;
+    return e;
   }
+  return undefined;
+}
+
+/** fn throws `type` synchronously or returns a promise that rejects with it. */
+export async function assertFails(fn, type, label, re) {
+  const err = await caught(fn);
   assert.ok(err, `${label}: expected ${type.name}, nothing was thrown`);
   assert.ok(err instanceof type, `${label}: expected ${type.name}, got ${err?.constructor?.name}: ${err?.message}`);
   if (re) assert.match(err.message, re, `${label}: message`);
