@@ -126,7 +126,7 @@ export interface FrameIndexInfo {
   timeBase: { num: number; den: number };
 }
 
-interface Normalised {
+export interface Normalised {
   seekMode: 'exact' | 'approximate';
   native: NativeReaderOptions;
   indexPath?: string;
@@ -136,7 +136,8 @@ interface Normalised {
   inputFormat?: string;
 }
 
-function normalise(source: unknown, options: unknown): Normalised {
+/** Internal: validated reader options (transform() reuses them for transcoding). */
+export function normalise(source: unknown, options: unknown): Normalised {
   if (!isObject(options)) throw new TypeError('VideoReader.open: options must be an object');
   checkKeys('VideoReader.open', options, READER_KEYS);
   const input = resolveInput(source, { protocols: options.protocols, allowNestedInputs: options.allowNestedInputs }, 'VideoReader.open', ['protocols', 'allowNestedInputs']);

@@ -1,10 +1,13 @@
-import { AvcvError } from './errors';
+import * as fs from 'node:fs';
+import { AvcvError, fromNative } from './errors';
 import { Frame } from './frame';
 import type { Layout, PixelFormat } from './formats';
-import { VideoReader, type VideoReaderOptions } from './reader';
-import type { Device } from './device';
-import { checkKeys, describe, int, isObject, oneOf } from './validate';
-import { VideoWriter, containerOf, type VideoWriterOptions, type WriterStats } from './writer';
+import { VideoReader, normalise, type VideoReaderOptions } from './reader';
+import type { Device, DeviceInfo } from './device';
+import { native } from './native';
+import { probe } from './probe';
+import { bool, checkKeys, describe, int, isObject, oneOf } from './validate';
+import { VideoWriter, containerOf, pick, planWriter, type VideoWriterOptions, type WriterStats } from './writer';
 
 export type TransformFn = (frame: Frame) => Frame | Uint8Array | null | undefined | Promise<Frame | Uint8Array | null | undefined>;
 
@@ -29,6 +32,12 @@ export interface TransformOptions extends Omit<VideoReaderOptions, 'signal'>,
   concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (p: TransformProgress) => void;
+  /**
+   * Transcoding only (fn null): whether NVDEC frames stay on the GPU into
+   * NVENC (scale_cuda resizing). Default: when possible. true: required (an
+   * AvcvError 'NO_DEVICE' says why not); false: frames go through system memory.
+   */
+  gpuPassthrough?: boolean;
 }
 
 export interface TransformSummary {
@@ -44,23 +53,43 @@ export interface TransformSummary {
   /** Wall time in seconds. */
   wallTime: number;
   writer: WriterStats;
+  /**
+   * How frames travelled: 'js' (through fn), 'native' (fn null: decoded and
+   * encoded in C++, system memory), 'gpu-passthrough' (fn null: NVDEC ->
+   * scale_cuda -> NVENC, never leaving the GPU).
+   */
+  path: 'js' | 'native' | 'gpu-passthrough';
+  /** Where decoding ran (the reader's device choice). */
+  device: DeviceInfo;
+  /** Why frames left the GPU when a GPU device was asked for (fn null), else null. */
+  passthroughReason: string | null;
 }
 
 const READER_KEYS = ['protocols', 'allowNestedInputs', 'format', 'layout', 'resize', 'crop', 'stream', 'threads', 'prefetch',
   'reuseBuffers', 'autorotate', 'quality', 'onCorrupt', 'inputFormat', 'device'];
 const WRITER_KEYS = ['codec', 'crf', 'bitrate', 'rateControl', 'preset', 'tune', 'profile', 'gop', 'codecOptions', 'pixelFormat', 'container',
   'faststart', 'metadata'];
-const OWN_KEYS = ['output', 'audio', 'concurrency', 'signal', 'onProgress'];
+const OWN_KEYS = ['output', 'audio', 'concurrency', 'signal', 'onProgress', 'gpuPassthrough'];
+// options that shape the frames handed to fn: meaningless without one
+const FN_ONLY_KEYS = ['format', 'layout', 'crop', 'prefetch', 'reuseBuffers', 'output', 'concurrency'];
 
 /**
  * Decodes `input`, calls `fn` on every frame (sync or async; return a Frame,
  * bytes of the output shape, or null to drop the frame), encodes the results
  * to `output` and keeps the input's audio by default. Memory stays bounded:
  * at most `concurrency` frames are in fn and the reader's prefetch ahead.
+ *
+ * `fn` null transcodes without frames reaching JS: decode, resize and encode
+ * run natively (YUV to YUV, no RGB round trip), and with device 'cuda' and
+ * an NVENC encoder the frames stay on the GPU end to end (`gpuPassthrough`).
  */
-export async function transform(input: string, output: string, fn: TransformFn, options: TransformOptions = {}): Promise<TransformSummary> {
+export async function transform(input: string, output: string, fn: TransformFn | null, options: TransformOptions = {}): Promise<TransformSummary> {
   const t0 = performance.now();
-  if (typeof fn !== 'function') throw new TypeError(`fn must be a function; got ${describe(fn)}`);
+  if (fn === null) return transcodeOnly(input, output, options, t0);
+  if (typeof fn !== 'function') throw new TypeError(`fn must be a function or null; got ${describe(fn)}`);
+  if (isObject(options) && options.gpuPassthrough !== undefined) {
+    throw new TypeError('gpuPassthrough applies to transcoding only (fn null): frames handed to fn leave the GPU');
+  }
   if (!isObject(options)) throw new TypeError('transform: options must be an object');
   checkKeys('transform', options, [...READER_KEYS, ...WRITER_KEYS, ...OWN_KEYS]);
   const o = options as Record<string, unknown>;
@@ -161,6 +190,7 @@ export async function transform(input: string, output: string, fn: TransformFn, 
     return {
       input, output, framesIn, framesOut, duration: stats.videoDuration, encoder: stats.encoder,
       audio: stats.audioMode, audioCodec: stats.audioCodec, wallTime: (performance.now() - t0) / 1000, writer: stats,
+      path: 'js', device: info.device, passthroughReason: null,
     };
   } catch (err) {
     // settle fn calls still running, then leave no output behind
@@ -171,4 +201,93 @@ export async function transform(input: string, output: string, fn: TransformFn, 
   } finally {
     await reader.close();
   }
+}
+
+/** transform(input, output, null, options): the native loop (see transform()). */
+async function transcodeOnly(input: string, output: string, options: TransformOptions, t0: number): Promise<TransformSummary> {
+  const caller = new Error();
+  if (!isObject(options)) throw new TypeError('transform: options must be an object');
+  checkKeys('transform', options, [...READER_KEYS, ...WRITER_KEYS, ...OWN_KEYS]);
+  const o = options as Record<string, unknown>;
+  for (const k of FN_ONLY_KEYS) {
+    if (o[k] !== undefined) throw new TypeError(`transform: ${k} shapes the frames handed to fn; with fn null no frame reaches JS`);
+  }
+  if (o.autorotate === true) throw new TypeError('transform: autorotate needs fn (transcoding keeps the frames as stored)');
+  if (typeof output !== 'string' || !output) throw new TypeError(`output must be a file path; got ${describe(output)}`);
+  const readerOpts: Record<string, unknown> = {};
+  for (const k of READER_KEYS) if (o[k] !== undefined && k !== 'autorotate') readerOpts[k] = o[k];
+  const writerOpts: Record<string, unknown> = {};
+  for (const k of WRITER_KEYS) if (o[k] !== undefined) writerOpts[k] = o[k];
+  const audioMode = options.audio === undefined ? 'auto' : oneOf('audio', options.audio, ['auto', 'copy', 'encode', 'none'] as const);
+  const passthrough = options.gpuPassthrough === undefined ? -1 : bool('gpuPassthrough', options.gpuPassthrough) ? 1 : 0;
+  const onProgress = options.onProgress;
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function');
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
+  // 4:2:0 output: resize sizes are checked even, a missing side kept even
+  const n = normalise(input, { ...readerOpts, format: 'yuv420p' });
+  const source = n.native.source;
+  const container = containerOf(output, writerOpts.container);
+  const plan = planWriter(output, {
+    ...(writerOpts as Partial<VideoWriterOptions>),
+    ...(options.device !== undefined ? { device: options.device as Device } : {}),
+    ...(audioMode !== 'none' ? {
+      audio: { from: source, mode: audioMode, protocols: n.native.protocols, ...(n.inputFormat ? { inputFormat: n.inputFormat } : {}) },
+    } : {}),
+  }, true);
+  const aborted = () => new AvcvError('ABORTED', 'the transform was aborted', { source, cause: signal?.reason });
+  if (signal?.aborted) throw aborted();
+
+  let total: number | null = null;
+  if (onProgress && !n.inputFormat) {
+    try {
+      const p = await probe(source, { protocols: n.native.protocols, allowNestedInputs: n.native.allowNestedInputs });
+      const v = n.native.stream >= 0 ? p.streams[n.native.stream] : p.streams.find((s) => s.type === 'video');
+      total = (v && 'frameCount' in v ? (v.frameCount as number | null) : null) ?? null;
+    } catch {
+      total = null;  // the transcode itself reports what is wrong with the source
+    }
+  }
+  const job = native().transcode(n.native, plan.native, { passthrough: passthrough as -1 | 0 | 1, cfr: container === 'avi' });
+  const onAbort = () => job.cancel();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const report = (frames: number) => {
+    if (!onProgress) return;
+    const secs = (performance.now() - t0) / 1000;
+    const fps = secs > 0 ? frames / secs : 0;
+    onProgress({ frames, total, fps, eta: total && fps > 0 ? Math.max(0, (total - frames) / fps) : null });
+  };
+  let last = -1;
+  const timer = onProgress ? setInterval(() => {
+    const f = job.progress();
+    if (f !== last) {
+      last = f;
+      report(f);
+    }
+  }, 200) : null;
+  let r;
+  try {
+    r = await job.promise;
+  } catch (err) {
+    fs.rmSync(plan.temp, { force: true });
+    if (signal?.aborted) throw aborted();
+    throw fromNative(err, source, caller);
+  } finally {
+    if (timer) clearInterval(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+  try {
+    fs.renameSync(plan.temp, plan.target);
+  } catch (err) {
+    fs.rmSync(plan.temp, { force: true });
+    const e = err as NodeJS.ErrnoException;
+    throw new AvcvError(e.code ?? 'IO', `cannot move the finished file onto '${plan.target}': ${e.message}`, { source: plan.target, cause: err });
+  }
+  if (r.framesIn !== last) report(r.framesIn);
+  const stats = pick(r.writer);
+  return {
+    input, output, framesIn: r.framesIn, framesOut: stats.frames, duration: stats.videoDuration, encoder: stats.encoder,
+    audio: stats.audioMode, audioCodec: stats.audioCodec, wallTime: (performance.now() - t0) / 1000, writer: stats,
+    path: r.path, device: r.device, passthroughReason: r.passthroughReason,
+  };
 }

@@ -145,6 +145,126 @@ function defaultCodec(c: Container): string {
   return c === 'webm' ? 'vp9' : c === 'avi' ? 'mpeg4' : 'h264';
 }
 
+export interface WriterPlan {
+  target: string;
+  temp: string;
+  container: Container;
+  device: DeviceInfo;
+  native: NativeWriterOptions;
+}
+
+/**
+ * Internal: validates writer options, resolves the encoder for the device and
+ * names the temp file. `fromSource`: width, height, fps and timeBase are the
+ * source's (transcoding), not options.
+ */
+export function planWriter(target: string, options: Partial<VideoWriterOptions>, fromSource: boolean): WriterPlan {
+  if (typeof target !== 'string' || target.length === 0) throw new TypeError(`target must be a file path; got ${describe(target)}`);
+  if (!isObject(options)) throw new TypeError('VideoWriter.open: options must be an object');
+  checkKeys(fromSource ? 'transform' : 'VideoWriter.open', options, WRITER_KEYS);
+  const container = containerOf(target, options.container);
+  // transcoding takes size, rate and time base from the source (0 here)
+  const width = fromSource ? 0 : int('width', options.width, 1, 16384);
+  const height = fromSource ? 0 : int('height', options.height, 1, 16384);
+  const fps = fromSource ? { num: 0, den: 1 } : toRational('fps', options.fps);
+  const timeBase = fromSource ? { num: 0, den: 1 }
+    : options.timeBase === undefined ? { num: fps.den, den: fps.num } : toRational('timeBase', options.timeBase);
+  const inputFormat = options.inputFormat === undefined ? 'bgr24' : oneOf('inputFormat', options.inputFormat, PIXEL_FORMATS);
+  const inputLayout = options.inputLayout === undefined ? defaultLayout(inputFormat) : oneOf('inputLayout', options.inputLayout, LAYOUTS);
+  if (!fromSource) checkLayout(inputFormat, inputLayout, inputFormat === 'yuv420p' || inputFormat === 'nv12' ? width - (width % 2) : width, height - (height % 2));
+  if (!fromSource && (inputFormat === 'yuv420p' || inputFormat === 'nv12') && (width % 2 || height % 2)) {
+    throw new RangeError(`inputFormat ${inputFormat} needs an even width and height; got ${width}x${height}`);
+  }
+  const codecName = options.codec === undefined ? defaultCodec(container) : options.codec;
+  if (typeof codecName !== 'string' || !codecName) throw new TypeError(`codec must be a string; got ${describe(codecName)}`);
+  const crf = options.crf === undefined ? undefined : int('crf', options.crf, 0, 63);
+  const bitrate = options.bitrate === undefined ? undefined : int('bitrate', options.bitrate, 1, 2 ** 40);
+  const rateControl = options.rateControl === undefined ? undefined : oneOf('rateControl', options.rateControl, ['cq', 'vbr', 'cbr'] as const);
+  if (rateControl === 'cq' && (crf === undefined || bitrate !== undefined)) {
+    throw new RangeError(`rateControl 'cq' takes crf (the quality level) and no bitrate; got crf ${crf}, bitrate ${bitrate}`);
+  }
+  if ((rateControl === 'vbr' || rateControl === 'cbr') && (bitrate === undefined || crf !== undefined)) {
+    throw new RangeError(`rateControl '${rateControl}' takes bitrate and no crf; got bitrate ${bitrate}, crf ${crf}`);
+  }
+  const gop = options.gop === undefined ? undefined : int('gop', options.gop, 0, 100000);
+  const threads = options.threads === undefined ? 0 : int('threads', options.threads, 0, 64);
+  const str = (name: string, v: unknown): string | undefined => {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || !v) throw new TypeError(`${name} must be a non-empty string; got ${describe(v)}`);
+    return v;
+  };
+  const dict = (name: string, v: unknown): Record<string, string> | undefined => {
+    if (v === undefined) return undefined;
+    if (!isObject(v)) throw new TypeError(`${name} must be an object of strings; got ${describe(v)}`);
+    const out: Record<string, string> = {};
+    for (const [k, val] of Object.entries(v)) {
+      if (typeof val !== 'string' && typeof val !== 'number') throw new TypeError(`${name}.${k} must be a string or number`);
+      out[k] = String(val);
+    }
+    return out;
+  };
+  let audio: NativeWriterOptions['audio'];
+  if (options.audio !== undefined) {
+    const a = options.audio;
+    if (!isObject(a)) throw new TypeError(`audio must be an object {from, mode}; got ${describe(a)}`);
+    checkKeys('audio', a, ['from', 'mode', 'shift', 'start', 'protocols', 'inputFormat']);
+    if (a.inputFormat !== undefined && (typeof a.inputFormat !== 'string' || !/^[a-z0-9_,]+$/.test(a.inputFormat))) {
+      throw new TypeError(`audio.inputFormat must be a libav format name; got ${describe(a.inputFormat)}`);
+    }
+    const mode = a.mode === undefined ? 'auto' : oneOf('audio.mode', a.mode, ['auto', 'copy', 'encode', 'none'] as const);
+    const input = resolveInput(a.from, { protocols: a.protocols }, 'audio.from', ['protocols']);
+    const num = (n: string, v: unknown) => {
+      if (v === undefined) return undefined;
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${n} must be a finite number`);
+      return v;
+    };
+    audio = {
+      mode, source: input.source, protocols: input.protocols, shift: num('audio.shift', a.shift), start: num('audio.start', a.start),
+      ...(a.inputFormat ? { inputFormat: a.inputFormat as string } : {}),
+    };
+  }
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
+  if (signal?.aborted) throw new AvcvError('ABORTED', 'the write was aborted before it started', { source: target, cause: signal.reason });
+  const faststart = options.faststart === undefined ? false : bool('faststart', options.faststart);
+
+  const device = checkDevice(options.device);
+  let encoder = native().resolveEncoder(codecName);
+  if (!encoder) {
+    throw new AvcvError('UNSUPPORTED_CODEC', `no video encoder for codec '${codecName}' in this libav build`, { source: target });
+  }
+  let deviceInfo: DeviceInfo = { type: encoder.endsWith('_nvenc') ? 'cuda' : 'cpu' };
+  if (device !== 'cpu') {
+    const nvenc = native().nvencFor(encoder);
+    let reason: string | null = null;
+    if (!nvenc) reason = `NVENC has no encoder for '${codecName}' in this build (it encodes h264, hevc and av1)`;
+    else {
+      const cuda = native().probeCuda(deviceIndex(device));
+      if (!cuda.available) reason = cuda.reason ?? 'CUDA is not usable';
+    }
+    if (reason === null) {
+      encoder = nvenc!;
+      deviceInfo = { type: 'cuda', index: deviceIndex(device) };
+    } else if (device === 'auto') {
+      deviceInfo = { type: 'cpu', fallbackReason: reason };
+    } else {
+      throw new AvcvError('NO_DEVICE', `device '${device}' is not usable: ${reason}`, { source: target });
+    }
+  }
+  const abs = path.resolve(target);
+  const temp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}-${randomBytes(4).toString('hex')}.avcv-tmp`);
+  return {
+    target: abs, temp, container, device: deviceInfo,
+    native: {
+      path: temp, container: MUXER[container], width, height, fps, timeBase, codec: encoder, crf, bitrate, rateControl,
+      preset: str('preset', options.preset), tune: str('tune', options.tune), profile: str('profile', options.profile),
+      gop, threads, codecOptions: dict('codecOptions', options.codecOptions),
+      pixelFormat: str('pixelFormat', options.pixelFormat) ?? 'yuv420p', inputFormat, inputLayout, faststart,
+      metadata: dict('metadata', options.metadata), audio,
+    },
+  };
+}
+
 /**
  * Encodes frames written from JS. Output is atomic: frames go to a temp file
  * beside the target, renamed onto it by a successful close(); an error, an
@@ -181,117 +301,23 @@ export class VideoWriter {
 
   static async open(target: string, options: VideoWriterOptions): Promise<VideoWriter> {
     const caller = new Error();
-    if (typeof target !== 'string' || target.length === 0) throw new TypeError(`target must be a file path; got ${describe(target)}`);
-    if (!isObject(options)) throw new TypeError('VideoWriter.open: options must be an object');
-    checkKeys('VideoWriter.open', options, WRITER_KEYS);
-    const container = containerOf(target, options.container);
-    const width = int('width', options.width, 1, 16384);
-    const height = int('height', options.height, 1, 16384);
-    const fps = toRational('fps', options.fps);
-    const timeBase = options.timeBase === undefined ? { num: fps.den, den: fps.num } : toRational('timeBase', options.timeBase);
-    const inputFormat = options.inputFormat === undefined ? 'bgr24' : oneOf('inputFormat', options.inputFormat, PIXEL_FORMATS);
-    const inputLayout = options.inputLayout === undefined ? defaultLayout(inputFormat) : oneOf('inputLayout', options.inputLayout, LAYOUTS);
-    checkLayout(inputFormat, inputLayout, inputFormat === 'yuv420p' || inputFormat === 'nv12' ? width - (width % 2) : width, height - (height % 2));
-    if ((inputFormat === 'yuv420p' || inputFormat === 'nv12') && (width % 2 || height % 2)) {
-      throw new RangeError(`inputFormat ${inputFormat} needs an even width and height; got ${width}x${height}`);
-    }
-    const codecName = options.codec === undefined ? defaultCodec(container) : options.codec;
-    if (typeof codecName !== 'string' || !codecName) throw new TypeError(`codec must be a string; got ${describe(codecName)}`);
-    const crf = options.crf === undefined ? undefined : int('crf', options.crf, 0, 63);
-    const bitrate = options.bitrate === undefined ? undefined : int('bitrate', options.bitrate, 1, 2 ** 40);
-    const rateControl = options.rateControl === undefined ? undefined : oneOf('rateControl', options.rateControl, ['cq', 'vbr', 'cbr'] as const);
-    if (rateControl === 'cq' && (crf === undefined || bitrate !== undefined)) {
-      throw new RangeError(`rateControl 'cq' takes crf (the quality level) and no bitrate; got crf ${crf}, bitrate ${bitrate}`);
-    }
-    if ((rateControl === 'vbr' || rateControl === 'cbr') && (bitrate === undefined || crf !== undefined)) {
-      throw new RangeError(`rateControl '${rateControl}' takes bitrate and no crf; got bitrate ${bitrate}, crf ${crf}`);
-    }
-    const gop = options.gop === undefined ? undefined : int('gop', options.gop, 0, 100000);
-    const threads = options.threads === undefined ? 0 : int('threads', options.threads, 0, 64);
-    const str = (name: string, v: unknown): string | undefined => {
-      if (v === undefined) return undefined;
-      if (typeof v !== 'string' || !v) throw new TypeError(`${name} must be a non-empty string; got ${describe(v)}`);
-      return v;
-    };
-    const dict = (name: string, v: unknown): Record<string, string> | undefined => {
-      if (v === undefined) return undefined;
-      if (!isObject(v)) throw new TypeError(`${name} must be an object of strings; got ${describe(v)}`);
-      const out: Record<string, string> = {};
-      for (const [k, val] of Object.entries(v)) {
-        if (typeof val !== 'string' && typeof val !== 'number') throw new TypeError(`${name}.${k} must be a string or number`);
-        out[k] = String(val);
-      }
-      return out;
-    };
-    let audio: NativeWriterOptions['audio'];
-    if (options.audio !== undefined) {
-      const a = options.audio;
-      if (!isObject(a)) throw new TypeError(`audio must be an object {from, mode}; got ${describe(a)}`);
-      checkKeys('audio', a, ['from', 'mode', 'shift', 'start', 'protocols', 'inputFormat']);
-      if (a.inputFormat !== undefined && (typeof a.inputFormat !== 'string' || !/^[a-z0-9_,]+$/.test(a.inputFormat))) {
-        throw new TypeError(`audio.inputFormat must be a libav format name; got ${describe(a.inputFormat)}`);
-      }
-      const mode = a.mode === undefined ? 'auto' : oneOf('audio.mode', a.mode, ['auto', 'copy', 'encode', 'none'] as const);
-      const input = resolveInput(a.from, { protocols: a.protocols }, 'audio.from', ['protocols']);
-      const num = (n: string, v: unknown) => {
-        if (v === undefined) return undefined;
-        if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${n} must be a finite number`);
-        return v;
-      };
-      audio = {
-        mode, source: input.source, protocols: input.protocols, shift: num('audio.shift', a.shift), start: num('audio.start', a.start),
-        ...(a.inputFormat ? { inputFormat: a.inputFormat as string } : {}),
-      };
-    }
-    const signal = options.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
-    if (signal?.aborted) throw new AvcvError('ABORTED', 'the write was aborted before it started', { source: target, cause: signal.reason });
-    const faststart = options.faststart === undefined ? false : bool('faststart', options.faststart);
-
-    const device = checkDevice(options.device);
-    let encoder = native().resolveEncoder(codecName);
-    if (!encoder) {
-      throw new AvcvError('UNSUPPORTED_CODEC', `no video encoder for codec '${codecName}' in this libav build`, { source: target });
-    }
-    let deviceInfo: DeviceInfo = { type: encoder.endsWith('_nvenc') ? 'cuda' : 'cpu' };
-    if (device !== 'cpu') {
-      const nvenc = native().nvencFor(encoder);
-      let reason: string | null = null;
-      if (!nvenc) reason = `NVENC has no encoder for '${codecName}' in this build (it encodes h264, hevc and av1)`;
-      else {
-        const cuda = native().probeCuda(deviceIndex(device));
-        if (!cuda.available) reason = cuda.reason ?? 'CUDA is not usable';
-      }
-      if (reason === null) {
-        encoder = nvenc!;
-        deviceInfo = { type: 'cuda', index: deviceIndex(device) };
-      } else if (device === 'auto') {
-        deviceInfo = { type: 'cpu', fallbackReason: reason };
-      } else {
-        throw new AvcvError('NO_DEVICE', `device '${device}' is not usable: ${reason}`, { source: target });
-      }
-    }
-    const abs = path.resolve(target);
-    const temp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}-${randomBytes(4).toString('hex')}.avcv-tmp`);
+    const plan = planWriter(target, options, false);
     let nat: NativeWriter;
     try {
-      nat = await native().openWriter({
-        path: temp, container: MUXER[container], width, height, fps, timeBase, codec: encoder, crf, bitrate, rateControl,
-        preset: str('preset', options.preset), tune: str('tune', options.tune), profile: str('profile', options.profile),
-        gop, threads, codecOptions: dict('codecOptions', options.codecOptions),
-        pixelFormat: str('pixelFormat', options.pixelFormat) ?? 'yuv420p', inputFormat, inputLayout, faststart,
-        metadata: dict('metadata', options.metadata), audio,
-      });
+      nat = await native().openWriter(plan.native);
     } catch (err) {
-      fs.rmSync(temp, { force: true });
+      fs.rmSync(plan.temp, { force: true });
       throw fromNative(err, target, caller);
     }
     const stats = nat.stats();
+    const { width, height, fps, inputFormat, inputLayout } = plan.native;
+    const timeBase = plan.native.timeBase!;
     const info: WriterInfo = {
-      target: abs, container, width, height, fps, timeBase, encoder: stats.encoder, pixelFormat: stats.pixelFormat,
-      inputFormat, inputLayout, frameBytes: byteLength(inputFormat, inputLayout, width, height), device: deviceInfo,
+      target: plan.target, container: plan.container, width, height, fps, timeBase, encoder: stats.encoder,
+      pixelFormat: stats.pixelFormat, inputFormat: inputFormat as PixelFormat, inputLayout: inputLayout as Layout,
+      frameBytes: byteLength(inputFormat as PixelFormat, inputLayout as Layout, width, height), device: plan.device,
     };
-    return new VideoWriter(nat, info, temp, signal);
+    return new VideoWriter(nat, info, plan.temp, options.signal);
   }
 
   get info(): WriterInfo {
@@ -427,7 +453,8 @@ export class VideoWriter {
   }
 }
 
-function pick(s: NativeWriterStats): WriterStats {
+/** Internal: the public part of the native writer counters. */
+export function pick(s: NativeWriterStats): WriterStats {
   return {
     frames: s.frames, bytes: s.bytes, encoder: s.encoder, pixelFormat: s.pixelFormat, audioMode: s.audioMode,
     audioCodec: s.audioCodec, videoDuration: s.videoDuration, audioDuration: s.audioDuration,

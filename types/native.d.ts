@@ -149,6 +149,27 @@ export interface NativeWriterOptions {
   audio?: { mode: 'copy' | 'encode' | 'auto' | 'none'; source: string; protocols: string[]; shift?: number; start?: number; inputFormat?: string };
 }
 
+export interface NativeTranscodeResult {
+  /** 'gpu-passthrough': NVDEC -> (scale_cuda) -> NVENC on the GPU; 'native': decoded frames in system memory. */
+  path: 'gpu-passthrough' | 'native';
+  /** Why the frames left the GPU, when a device other than 'cpu' was asked for. */
+  passthroughReason: string | null;
+  device: { type: 'cpu' | 'cuda'; index?: number; fallbackReason?: string };
+  decoder: string;
+  width: number;
+  height: number;
+  framesIn: number;
+  reader: { framesDecoded: number; decodeErrors: number; corruptFrames: number; gpuScaledFrames: number; lastError: string | null };
+  writer: NativeWriterStats;
+}
+
+export interface NativeTranscode {
+  promise: Promise<NativeTranscodeResult>;
+  /** Frames encoded so far. */
+  progress(): number;
+  cancel(): void;
+}
+
 export interface NativeWriterStats {
   frames: number;
   packets: number;
@@ -181,6 +202,8 @@ export interface NativeAddon {
   probe(options: NativeInputOptions): Promise<NativeProbe>;
   openReader(options: NativeReaderOptions): Promise<NativeReader>;
   openWriter(options: NativeWriterOptions): Promise<NativeWriter>;
+  /** Decode -> encode without JS per frame (GPU passthrough when possible; see native/core/transcode.h). */
+  transcode(reader: NativeReaderOptions, writer: NativeWriterOptions, how: { passthrough: -1 | 0 | 1; cfr: boolean }): NativeTranscode;
   /** Best available encoder for a codec/fourcc/encoder name; '' when none. */
   resolveEncoder(name: string): string;
   /** The NVENC encoder for the same codec as `encoder`; '' when there is none. */

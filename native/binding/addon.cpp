@@ -63,6 +63,8 @@ avcv::InputOptions inputOptions(const Napi::Object& o) {
 
 void throwTypeError(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
 
+}  // namespace
+
 avcv::ReaderOptions readerOptions(Napi::Env env, const Napi::Object& o) {
   avcv::ReaderOptions r;
   r.input = inputOptions(o);
@@ -87,6 +89,8 @@ avcv::ReaderOptions readerOptions(Napi::Env env, const Napi::Object& o) {
   r.device = getString(o, "device", "cpu");
   return r;
 }
+
+namespace {
 
 Napi::Value Probe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -311,6 +315,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
   exports.Set("openReader", Napi::Function::New(env, OpenReader, "openReader"));
   exports.Set("openWriter", Napi::Function::New(env, OpenWriter, "openWriter"));
+  exports.Set("transcode", Napi::Function::New(env, Transcode, "transcode"));
   exports.Set("resolveEncoder", Napi::Function::New(env, ResolveEncoder, "resolveEncoder"));
   exports.Set("nvencFor", Napi::Function::New(env, NvencFor, "nvencFor"));
   exports.Set("convertImage", Napi::Function::New(env, ConvertImage, "convertImage"));

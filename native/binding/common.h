@@ -7,6 +7,8 @@
 
 #include "../core/error.h"
 #include "../core/probe.h"
+#include "../core/video_reader.h"
+#include "../core/video_writer.h"
 
 namespace avcvjs {
 
@@ -83,6 +85,15 @@ inline bool getBool(const Napi::Object& o, const char* key, bool def) {
   Napi::Value v = o.Get(key);
   return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : def;
 }
+
+// Native option objects (lib/ has validated them) into core options.
+avcv::ReaderOptions readerOptions(Napi::Env env, const Napi::Object& o);
+avcv::WriterOptions writerOptions(Napi::Env env, const Napi::Object& o);
+Napi::Object writerStatsToJs(Napi::Env env, const avcv::WriterStats& s);
+
+// transcode(readerOptions, writerOptions, {passthrough, cfr}) ->
+// {promise, progress(), cancel()}: see native/core/transcode.h
+Napi::Value Transcode(const Napi::CallbackInfo& info);
 
 Napi::Object probeToJs(Napi::Env env, const avcv::ProbeResult& r);
 Napi::Object streamToJs(Napi::Env env, const avcv::StreamProbe& s);

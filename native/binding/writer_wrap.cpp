@@ -4,9 +4,7 @@
 
 namespace avcvjs {
 
-namespace {
-
-Napi::Object statsToJs(Napi::Env env, const avcv::WriterStats& s) {
+Napi::Object writerStatsToJs(Napi::Env env, const avcv::WriterStats& s) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("frames", Napi::Number::New(env, static_cast<double>(s.framesWritten)));
   o.Set("packets", Napi::Number::New(env, static_cast<double>(s.packetsWritten)));
@@ -20,8 +18,6 @@ Napi::Object statsToJs(Napi::Env env, const avcv::WriterStats& s) {
   o.Set("audioDuration", s.audioDuration);
   return o;
 }
-
-}  // namespace
 
 Napi::Function WriterWrap::Init(Napi::Env env) {
   return DefineClass(env, "NativeWriter",
@@ -124,7 +120,7 @@ void WriterWrap::Drain(Napi::Env env) {
     if (d.error) def.Reject(makeError(env, *d.error).Value());
     else if (d.finish) {
       closed_ = true;
-      def.Resolve(statsToJs(env, writer_->stats()));
+      def.Resolve(writerStatsToJs(env, writer_->stats()));
     } else def.Resolve(env.Undefined());
   }
   if (deferreds_.empty()) link_.Unhold(env);
@@ -207,7 +203,7 @@ Napi::Value WriterWrap::Abort(const Napi::CallbackInfo& info) {
 Napi::Value WriterWrap::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!writer_) return Napi::Object::New(env);
-  return statsToJs(env, writer_->stats());
+  return writerStatsToJs(env, writer_->stats());
 }
 
 Napi::Value ResolveEncoder(const Napi::CallbackInfo& info) {
@@ -222,10 +218,7 @@ Napi::Value NvencFor(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, avcv::nvencFor(info[0].As<Napi::String>().Utf8Value()));
 }
 
-Napi::Value OpenWriter(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "openWriter(options)");
-  Napi::Object o = info[0].As<Napi::Object>();
+avcv::WriterOptions writerOptions(Napi::Env env, const Napi::Object& o) {
   avcv::WriterOptions w;
   w.path = getString(o, "path", "");
   w.container = getString(o, "container", "");
@@ -242,7 +235,6 @@ Napi::Value OpenWriter(const Napi::CallbackInfo& info) {
   };
   w.fps = rational("fps");
   w.timeBase = rational("timeBase");
-  if (w.fps.num <= 0 || w.fps.den <= 0) throw Napi::RangeError::New(env, "fps must be positive");
   w.codec = getString(o, "codec", "");
   w.crf = getInt(o, "crf", -1);
   w.rateControl = getString(o, "rateControl", "");
@@ -288,6 +280,14 @@ Napi::Value OpenWriter(const Napi::CallbackInfo& info) {
     Napi::Value st = ao.Get("start");
     if (st.IsNumber()) w.audio.start = st.As<Napi::Number>().DoubleValue();
   }
+  return w;
+}
+
+Napi::Value OpenWriter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "openWriter(options)");
+  avcv::WriterOptions w = writerOptions(env, info[0].As<Napi::Object>());
+  if (w.fps.num <= 0 || w.fps.den <= 0) throw Napi::RangeError::New(env, "fps must be positive");
   auto holder = std::make_shared<std::unique_ptr<avcv::VideoWriter>>();
   auto* worker = new PromiseWorker(
       env, [w, holder] { *holder = avcv::VideoWriter::open(w); },

@@ -177,12 +177,16 @@ std::unique_ptr<VideoReader> VideoReader::open(const ReaderOptions& opts) {
   // that the download carries the output size, not the source's. Crops, odd
   // sizes, upscales, 'accurate' quality and interpolations scale_cuda lacks
   // stay on the CPU (exactly the CPU path's result).
+  // Transcoding (rawFrames) never converts on the CPU when it can help it:
+  // there any even resize, up or down, is scale_cuda's.
   if (r->device_.type == "cuda") {
     const bool whole = srcCrop.x == 0 && srcCrop.y == 0 && srcCrop.width == srcW && srcCrop.height == srcH;
     const bool smaller = int64_t(r->pre_.width) * r->pre_.height < int64_t(srcW) * srcH;
+    const bool resized = r->pre_.width != srcW || r->pre_.height != srcH;
     const bool even = r->pre_.width % 2 == 0 && r->pre_.height % 2 == 0;
     const std::string interp = cudaInterp(opts.swsFlags);
-    if (whole && smaller && even && !(opts.swsFlags & SWS_ACCURATE_RND) && !interp.empty() && hasScaleCuda())
+    const bool wanted = opts.rawFrames ? resized : smaller && !(opts.swsFlags & SWS_ACCURATE_RND);
+    if (whole && wanted && even && !interp.empty() && hasScaleCuda())
       r->gpuScaler_ = std::make_unique<CudaScaler>(r->pre_.width, r->pre_.height, interp);
   }
   return r;
@@ -242,6 +246,25 @@ void VideoReader::emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index)
     }
     f = swFrame_.get();
   }
+  fillMeta(f, meta, index);
+
+  if (!rotationCw_) {
+    conv_->convert(f, crop, dst);
+  } else {
+    conv_->convert(f, crop, rotBuf_.data());
+    const int code = rotationCw_ == 90 ? cv::ROTATE_90_CLOCKWISE
+                     : rotationCw_ == 180 ? cv::ROTATE_180 : cv::ROTATE_90_COUNTERCLOCKWISE;
+    for (int i = 0; i < pre_.planes; i++) {
+      const int type = CV_8UC(pre_.planeElemBytes[i]);
+      cv::Mat in(pre_.planeHeight[i], pre_.planeWidth[i], type, rotBuf_.data() + pre_.offset[i], pre_.linesize[i]);
+      cv::Mat out(out_.planeHeight[i], out_.planeWidth[i], type, dst + out_.offset[i], out_.linesize[i]);
+      cv::rotate(in, out, code);
+      if (out.data != dst + out_.offset[i]) throw Error("CONVERT", "rotation reallocated its output");
+    }
+  }
+}
+
+void VideoReader::fillMeta(const AVFrame* f, FrameMeta* meta, int64_t index) {
   int64_t pts = f->best_effort_timestamp;
   const int64_t dur = f->pkt_duration > 0 ? f->pkt_duration : defaultDuration_;
   if (pts == AV_NOPTS_VALUE) pts = lastPts_ != AV_NOPTS_VALUE ? lastPts_ + dur : nextIndex_ * dur;
@@ -262,21 +285,27 @@ void VideoReader::emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index)
   if (meta->corrupt && opts_.corruptIsError)
     throw Error("CORRUPT", "frame " + std::to_string(meta->index) + " of '" + opts_.input.source +
                                "' decoded with errors");
+}
 
-  if (!rotationCw_) {
-    conv_->convert(f, crop, dst);
-  } else {
-    conv_->convert(f, crop, rotBuf_.data());
-    const int code = rotationCw_ == 90 ? cv::ROTATE_90_CLOCKWISE
-                     : rotationCw_ == 180 ? cv::ROTATE_180 : cv::ROTATE_90_COUNTERCLOCKWISE;
-    for (int i = 0; i < pre_.planes; i++) {
-      const int type = CV_8UC(pre_.planeElemBytes[i]);
-      cv::Mat in(pre_.planeHeight[i], pre_.planeWidth[i], type, rotBuf_.data() + pre_.offset[i], pre_.linesize[i]);
-      cv::Mat out(out_.planeHeight[i], out_.planeWidth[i], type, dst + out_.offset[i], out_.linesize[i]);
-      cv::rotate(in, out, code);
-      if (out.data != dst + out_.offset[i]) throw Error("CONVERT", "rotation reallocated its output");
+bool VideoReader::nextDecoded(AVFrame* out, FrameMeta* meta) {
+  if (!opts_.rawFrames) throw Error("INTERNAL", "nextDecoded() needs a reader opened with rawFrames");
+  av_frame_unref(out);
+  if (!decodeRaw()) return false;
+  try {
+    fillMeta(frame_.get(), meta, -1);
+    if (frame_->format == AV_PIX_FMT_CUDA && gpuScaler_) {
+      gpuScaler_->scale(frame_.get(), out);
+      std::lock_guard<std::mutex> lk(statsMu_);
+      stats_.gpuScaledFrames++;
+    } else {
+      av_frame_move_ref(out, frame_.get());
     }
+  } catch (...) {
+    av_frame_unref(frame_.get());
+    throw;
   }
+  av_frame_unref(frame_.get());
+  return true;
 }
 
 bool VideoReader::next(uint8_t* dst, FrameMeta* meta) {

@@ -28,6 +28,9 @@ struct ReaderOptions {
   bool autorotate = false;
   bool corruptIsError = false;  // onCorrupt: 'error' (true) | 'skip'
   std::string device = "cpu";   // cpu | cuda | cuda:N | auto
+  // Frames are taken decoded by nextDecoded() (transcoding), not converted
+  // into caller memory: on NVDEC any even resize is then planned on the GPU.
+  bool rawFrames = false;
 };
 
 struct FrameMeta {
@@ -85,6 +88,15 @@ class VideoReader {
   // Returns false at the end of the stream. Throws avcv::Error.
   bool next(uint8_t* dst, FrameMeta* meta);
 
+  // For transcoding (options().rawFrames): the next displayed frame as
+  // decoded, moved into `out` (unreferenced first). A CUDA frame is resized
+  // on the GPU to output() size when gpuScales(); any other frame keeps its
+  // decoded size and format. Returns false at the end of the stream.
+  bool nextDecoded(AVFrame* out, FrameMeta* meta);
+  // True when CUDA frames are resized on the GPU (scale_cuda) before they
+  // leave the reader; false when no resize is needed or scale_cuda cannot.
+  bool gpuScales() const { return gpuScaler_ != nullptr; }
+
   // The frame index, built on first use by scanning packets; rewinds.
   const FrameIndex& index();
   // Approximate random access (no index): the first frame whose pts reaches
@@ -114,6 +126,7 @@ class VideoReader {
  private:
   VideoReader() = default;
   void emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index = -1);
+  void fillMeta(const AVFrame* f, FrameMeta* meta, int64_t index);  // timestamps, index, corrupt flag
   bool decodeRaw();  // next decoded frame into frame_ (not converted); false at the end
   void emitCurrent(uint8_t* dst, FrameMeta* meta, int64_t index);  // emit frame_, then release it
   void countDecoded();

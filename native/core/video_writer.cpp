@@ -12,6 +12,7 @@
 extern "C" {
 #include <libavutil/audio_fifo.h>
 #include <libavutil/channel_layout.h>
+#include <libavutil/hwcontext.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
@@ -82,7 +83,7 @@ std::string muxerForExtension(const std::string& extIn) {
   return "";
 }
 
-std::unique_ptr<VideoWriter> VideoWriter::open(const WriterOptions& o) {
+std::unique_ptr<VideoWriter> VideoWriter::open(const WriterOptions& o, AVBufferRef* hwFrames) {
   std::unique_ptr<VideoWriter> w(new VideoWriter());
   w->opts_ = o;
   const AVOutputFormat* ofmt = av_guess_format(o.container.c_str(), nullptr, nullptr);
@@ -130,6 +131,13 @@ std::unique_ptr<VideoWriter> VideoWriter::open(const WriterOptions& o) {
       }
     }
   }
+  if (hwFrames) {
+    // NVENC on CUDA frames: the pool's software format is what is encoded
+    if (!std::strstr(codec->name, "_nvenc"))
+      throw Error("INVALID_ARGUMENT", "encoder '" + o.codec + "' cannot take CUDA frames (only NVENC can)");
+    const auto* fc = reinterpret_cast<const AVHWFramesContext*>(hwFrames->data);
+    pix = fc->sw_format;
+  }
   const AVPixFmtDescriptor* pd = av_pix_fmt_desc_get(pix);
   if ((o.width & ((1 << pd->log2_chroma_w) - 1)) || (o.height & ((1 << pd->log2_chroma_h) - 1)))
     throw Error("INVALID_ARGUMENT", "pixel format '" + o.pixelFormat + "' needs a width and height divisible by " +
@@ -143,6 +151,13 @@ std::unique_ptr<VideoWriter> VideoWriter::open(const WriterOptions& o) {
   enc->width = o.width;
   enc->height = o.height;
   enc->pix_fmt = pix;
+  if (hwFrames) {
+    enc->pix_fmt = AV_PIX_FMT_CUDA;
+    enc->sw_pix_fmt = pix;
+    enc->hw_frames_ctx = av_buffer_ref(hwFrames);
+    if (!enc->hw_frames_ctx) throw Error("ENOMEM", "av_buffer_ref failed");
+    w->hw_ = true;
+  }
   const AVRational fps{o.fps.num, o.fps.den};
   const AVRational tb = o.timeBase.num > 0 ? AVRational{o.timeBase.num, o.timeBase.den} : av_inv_q(fps);
   enc->time_base = tb;
@@ -159,7 +174,15 @@ std::unique_ptr<VideoWriter> VideoWriter::open(const WriterOptions& o) {
     enc->rc_buffer_size = static_cast<int>(std::min<int64_t>(o.bitrate, INT32_MAX));
   }
   const bool jpegRange = pix == AV_PIX_FMT_YUVJ420P || pix == AV_PIX_FMT_YUVJ422P || pix == AV_PIX_FMT_YUVJ444P;
-  if (!(pd->flags & AV_PIX_FMT_FLAG_RGB) && pd->nb_components >= 3) {
+  if (o.frameInput) {
+    // the source's own tags: a YUV-to-YUV scale keeps its matrix and range
+    // (full-range "j" formats are converted to limited range by swscale)
+    if (o.colorspace >= 0) enc->colorspace = static_cast<AVColorSpace>(o.colorspace);
+    if (o.colorPrimaries >= 0) enc->color_primaries = static_cast<AVColorPrimaries>(o.colorPrimaries);
+    if (o.colorTrc >= 0) enc->color_trc = static_cast<AVColorTransferCharacteristic>(o.colorTrc);
+    if (jpegRange) enc->color_range = AVCOL_RANGE_JPEG;
+    else if (o.colorRange >= 0) enc->color_range = static_cast<AVColorRange>(o.colorRange);
+  } else if (!(pd->flags & AV_PIX_FMT_FLAG_RGB) && pd->nb_components >= 3) {
     // swscale converts RGB input with BT.601: say so in the stream
     enc->colorspace = AVCOL_SPC_SMPTE170M;
     enc->color_range = jpegRange ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
@@ -219,6 +242,20 @@ std::unique_ptr<VideoWriter> VideoWriter::open(const WriterOptions& o) {
   w->frame_.reset(av_frame_alloc());
   w->pkt_.reset(av_packet_alloc());
   if (!w->frame_ || !w->pkt_) throw Error("ENOMEM", "allocation failed");
+  if (w->hw_ || o.frameInput) {
+    // frames arrive decoded: scaled per frame (encodeFrame), or on the GPU
+    if (!w->hw_) {
+      w->frame_->format = pix;
+      w->frame_->width = o.width;
+      w->frame_->height = o.height;
+      ret = av_frame_get_buffer(w->frame_.get(), 0);
+      if (ret < 0) throwAvError(ret, "av_frame_get_buffer", "ENOMEM");
+    }
+    std::lock_guard<std::mutex> lk(w->statsMu_);
+    w->stats_.encoder = codec->name;
+    w->stats_.pixelFormat = av_get_pix_fmt_name(pix);
+    return w;
+  }
   w->frame_->format = pix;
   w->frame_->width = o.width;
   w->frame_->height = o.height;
@@ -257,9 +294,8 @@ WriterStats VideoWriter::stats() const {
 }
 
 void VideoWriter::convert(const uint8_t* data, int64_t pts) {
-  if (finished_) throw Error("CLOSED", "the writer is finished");
-  if (lastPts_ != INT64_MIN && pts <= lastPts_)
-    throw Error("INVALID_ARGUMENT", "frame timestamps must increase: pts " + str(pts) + " after " + str(lastPts_));
+  if (opts_.frameInput || hw_) throw Error("INTERNAL", "this writer takes decoded frames (encodeFrame)");
+  checkPts(pts);
   int ret = av_frame_make_writable(frame_.get());  // the encoder may still hold the previous buffer
   if (ret < 0) throwAvError(ret, "av_frame_make_writable", "ENOMEM");
   const ImageDesc& d = in_;
@@ -321,10 +357,53 @@ void VideoWriter::writeVideoPackets() {
   }
 }
 
+void VideoWriter::checkPts(int64_t pts) {
+  if (finished_) throw Error("CLOSED", "the writer is finished");
+  if (lastPts_ != INT64_MIN && pts <= lastPts_)
+    throw Error("INVALID_ARGUMENT", "frame timestamps must increase: pts " + str(pts) + " after " + str(lastPts_));
+}
+
+void VideoWriter::encodeFrame(AVFrame* f, int64_t pts) {
+  if (!opts_.frameInput && !hw_) throw Error("INTERNAL", "this writer takes bytes (convert)");
+  checkPts(pts);
+  if (f->format == AV_PIX_FMT_CUDA) {
+    if (!hw_) throw Error("INTERNAL", "a CUDA frame for a writer without a CUDA frame pool");
+    if (f->width != enc_->width || f->height != enc_->height)
+      throw Error("ENCODE", "a " + str(f->width) + "x" + str(f->height) + " CUDA frame for a " + str(enc_->width) + "x" +
+                                str(enc_->height) + " NVENC encoder");
+    f->pts = pts;
+    f->pict_type = AV_PICTURE_TYPE_NONE;  // the encoder places keyframes, not the source's
+    if (lastPts_ != INT64_MIN) lastDuration_ = pts - lastPts_;
+    lastPts_ = pts;
+    sendFrame(f);
+    return;
+  }
+  if (hw_) throw Error("INTERNAL", "a software frame for an NVENC writer on CUDA frames");
+  SwsContext* c = sws_getCachedContext(sws_.release(), f->width, f->height, static_cast<AVPixelFormat>(f->format),
+                                       enc_->width, enc_->height, enc_->pix_fmt, opts_.swsFlags, nullptr, nullptr,
+                                       nullptr);
+  sws_.reset(c);
+  if (!c)
+    throw Error("CONVERT", std::string("cannot convert ") + av_get_pix_fmt_name(static_cast<AVPixelFormat>(f->format)) +
+                               " to " + av_get_pix_fmt_name(enc_->pix_fmt));
+  int ret = av_frame_make_writable(frame_.get());
+  if (ret < 0) throwAvError(ret, "av_frame_make_writable", "ENOMEM");
+  ret = sws_scale(c, f->data, f->linesize, 0, f->height, frame_->data, frame_->linesize);
+  if (ret < 0) throwAvError(ret, "sws_scale", "CONVERT");
+  frame_->pts = pts;
+  if (lastPts_ != INT64_MIN) lastDuration_ = pts - lastPts_;
+  lastPts_ = pts;
+  sendFrame(frame_.get());
+}
+
 void VideoWriter::encodeConverted() {
   if (!haveFrame_) return;
   haveFrame_ = false;
-  int ret = avcodec_send_frame(enc_.get(), frame_.get());
+  sendFrame(frame_.get());
+}
+
+void VideoWriter::sendFrame(AVFrame* f) {
+  int ret = avcodec_send_frame(enc_.get(), f);
   if (ret < 0) throwAvError(ret, "encoding failed", "ENCODE");
   writeVideoPackets();
   {

@@ -54,6 +54,12 @@ struct WriterOptions {
   std::map<std::string, std::string> metadata;
   AudioSpec audio;
   int threads = 0;
+  // Transcoding: frames come as decoded AVFrames (encodeFrame), converted and
+  // resized by swscale with these flags; colour tags come from the source
+  // (-1: unspecified) instead of the BT.601 that RGB input is converted with.
+  bool frameInput = false;
+  int swsFlags = SWS_BICUBIC;
+  int colorspace = -1, colorRange = -1, colorPrimaries = -1, colorTrc = -1;
 };
 
 struct WriterStats {
@@ -71,7 +77,9 @@ struct WriterStats {
 
 class VideoWriter {
  public:
-  static std::unique_ptr<VideoWriter> open(const WriterOptions& opts);
+  // `hwFrames`: a CUDA frame pool (an NVENC encoder then takes CUDA frames
+  // from it through encodeFrame(), never touching system memory).
+  static std::unique_ptr<VideoWriter> open(const WriterOptions& opts, AVBufferRef* hwFrames = nullptr);
   ~VideoWriter();
 
   const ImageDesc& input() const { return in_; }
@@ -81,6 +89,10 @@ class VideoWriter {
   void convert(const uint8_t* data, int64_t pts);
   // Encodes and muxes the last converted frame (with audio up to its time).
   void encodeConverted();
+  // Transcoding (frameInput): encodes one decoded frame. A software frame of
+  // any size and format is scaled into the encoder's; a CUDA frame (hwFrames
+  // writers only) goes to NVENC as it is. pts as for convert().
+  void encodeFrame(AVFrame* f, int64_t pts);
   // Flushes everything and writes the trailer; the file is complete after it.
   void finish();
   WriterStats stats() const;
@@ -92,6 +104,8 @@ class VideoWriter {
   void writeVideoPackets();
   void pumpAudio(double untilSeconds, bool final);
   void muxPacket(AVPacket* pkt, int outIndex);
+  void checkPts(int64_t pts);
+  void sendFrame(AVFrame* f);  // encode, mux, then audio up to lastPts_
 
   WriterOptions opts_;
   OutputContextPtr out_;
@@ -103,6 +117,7 @@ class VideoWriter {
   PacketPtr pkt_;
   std::vector<uint8_t> tail_;  // padded copy of the input's last rows (SIMD overread)
   bool haveFrame_ = false;
+  bool hw_ = false;  // the encoder takes CUDA frames
   int64_t lastPts_ = INT64_MIN;
   int64_t lastDuration_ = 1;
   bool headerWritten_ = false;
