@@ -13,7 +13,8 @@
 //      cli       the limit: ffmpeg -f lavfi -i testsrc2 ... (frames generated inside ffmpeg)
 // B. transform(in.mp4, out.mp4, identity, { preset: 'veryfast' }) on a 1080p H.264 + AAC clip
 //    vs ffmpeg -i in.mp4 -c:v libx264 -preset veryfast -c:a copy out.mp4
-//    (plus transform with format 'yuv420p', which skips the yuv->bgr->yuv round trip).
+//    (plus transform with format 'yuv420p', which skips the yuv->bgr->yuv round trip, and transform
+//    with fn null: decode -> encode natively, no frame in JS).
 //    Every output is checked: ffprobe -count_frames, and an audio stream with the input's packet count.
 //
 // Inputs are cached under os.tmpdir()/avcv-bench-media keyed by their parameters; outputs go to a
@@ -97,7 +98,7 @@ async function child(job) {
   } else if (kind === 'transform') {
     const { transform } = await import(pathToFileURL(join(ROOT, 'dist/index.mjs')).href);
     t0 = performance.now();
-    const s = await transform(job.input, out, (f) => f, { preset: 'veryfast', ...(job.opts ?? {}) });
+    const s = await transform(job.input, out, job.native ? null : (f) => f, { preset: 'veryfast', ...(job.opts ?? {}) });
     written = s.framesOut;
     extra = { framesIn: s.framesIn, framesOut: s.framesOut, audio: s.audio, audioCodec: s.audioCodec, encoder: s.encoder };
   } else {
@@ -115,7 +116,7 @@ async function child(job) {
 function parseArgs(argv) {
   const a = { quick: false, runs: null, frames: null, pool: 30, paths: null };
   readFlags(argv, 'node bench/encode.mjs [--quick] [--runs N] [--frames N] [--pool N] [--paths id,...]' +
-    '\n' + '  paths: A: avcv, pipe, cli-file, cli (the limit; always kept)   B: transform, transform-yuv, cli-transcode (always kept)', (k, val, num) => {
+    '\n' + '  paths: A: avcv, pipe, cli-file, cli (the limit; always kept)   B: transform, transform-yuv, transcode, cli-transcode (always kept)', (k, val, num) => {
     if (k === '--quick') a.quick = true;
     else if (k === '--runs') a.runs = num(val());
     else if (k === '--frames') a.frames = num(val());
@@ -360,6 +361,7 @@ async function main() {
       { id: 'cli-transcode', label: 'ffmpeg CLI -c:v libx264 -c:a copy', run: (out) => runCli(['-i', clip.file, '-c:v', 'libx264', '-preset', 'veryfast', '-c:a', 'copy', out]) },
       { id: 'transform', label: "avcv transform() identity", run: (out) => runChild({ kind: 'transform', input: clip.file, out }) },
       { id: 'transform-yuv', label: "avcv transform() format:'yuv420p'", run: (out) => runChild({ kind: 'transform', input: clip.file, out, opts: { format: 'yuv420p' } }) },
+      { id: 'transcode', label: 'avcv transform() fn null (native)', run: (out) => runChild({ kind: 'transform', input: clip.file, out, native: true }) },
     ].filter((p) => p.id === 'cli-transcode' || keep(p.id));
     const infoB = new Map();
     const resB = await rounds(pathsB, args.runs, outDir, (p, out) => {
@@ -397,7 +399,8 @@ async function main() {
     console.log('  median: CLI = process wall time; transform = the call -> resolved (open, decode, fn, encode, audio mux, rename).');
     console.log(`  frames/audio: ffprobe -count_frames -count_packets of every run's output; audio must be the input's ${inProbe.audioPackets} ${inProbe.audioCodec} packets`);
   console.log('  (ffmpeg -c:a copy keeps them all, the AAC priming packet at pts < 0 included).');
-    console.log("  transform() identity decodes to bgr24 and converts back to yuv420p; format:'yuv420p' keeps the decoder's planes.");
+    console.log("  transform() identity decodes to bgr24 and converts back to yuv420p; format:'yuv420p' keeps the decoder's planes;");
+    console.log('  fn null never hands a frame to JS (decode -> swscale -> encode on one native thread).');
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }

@@ -1,15 +1,18 @@
 // GPU benchmark (needs an NVIDIA GPU; `npm run bench:gpu`): NVDEC against the
-// CPU decoder and the ffmpeg CLI with -hwaccel cuda, and NVENC against
-// libx264, side by side in one run.
-//   decode: 4K HEVC (made with hevc_nvenc) -> 640x360 rgb24, the read the
-//           issue names: little data should cross PCIe
+// CPU decoder and the ffmpeg CLI with -hwaccel cuda, NVENC against libx264,
+// and GPU passthrough transcoding against the CLI, side by side in one run.
+//   decode: 1080p H.264 and 4K HEVC (made with NVENC) -> rgb24 at full size
+//           and at 640x360; the CLI keeps frames on the GPU
+//           (-hwaccel_output_format cuda, scale_cuda, one hwdownload)
 //   encode: 300 1080p bgr24 frames -> h264 (h264_nvenc p4 vs libx264 veryfast)
+//   transcode: transform(in, out, null, {device: 'cuda'}) (NVDEC -> scale_cuda
+//           -> NVENC) against the same CLI pipeline
 // `node bench/gpu.mjs [--runs N] [--frames N]`
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { VideoReader, VideoWriter, capabilities } from '../dist/index.mjs';
+import { VideoReader, VideoWriter, capabilities, transform } from '../dist/index.mjs';
 import { median, printTable, readFlags, round } from './common.mjs';
 
 let runs = 3;
@@ -32,21 +35,41 @@ const ff = (args) => {
   const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], { maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`ffmpeg ${args.join(' ')}: ${r.stderr}`);
 };
-const clip = join(dir, '4k-hevc.mp4');
-ff(['-f', 'lavfi', '-i', 'testsrc2=size=3840x2160:rate=30', '-frames:v', String(frames), '-c:v', 'hevc_nvenc', '-preset', 'p4', '-b:v', '40M', clip]);
+const clips = {
+  '1080p h264': { file: join(dir, '1080p-h264.mp4'), size: '1920x1080', enc: 'h264_nvenc', br: '12M' },
+  '4K hevc': { file: join(dir, '4k-hevc.mp4'), size: '3840x2160', enc: 'hevc_nvenc', br: '40M' },
+};
+for (const c of Object.values(clips)) {
+  ff(['-f', 'lavfi', '-i', `testsrc2=size=${c.size}:rate=30`, '-frames:v', String(frames), '-c:v', c.enc, '-preset', 'p4', '-b:v', c.br, c.file]);
+}
 
-async function decode(device) {
+async function decode(clip, device, size) {
   const t0 = performance.now();
-  const r = await VideoReader.open(clip, { device, format: 'rgb24', resize: { width: 640, height: 360 }, reuseBuffers: true });
+  const r = await VideoReader.open(clip, { device, format: 'rgb24', ...(size ? { resize: size } : {}), reuseBuffers: true });
   let n = 0;
   for await (const f of r) { void f; n++; }
   await r.close();
   if (n !== frames) throw new Error(`decoded ${n} of ${frames}`);
   return (performance.now() - t0) / 1000;
 }
-function cli(hw) {
+function cli(clip, hw, size) {
   const t0 = performance.now();
-  ff([...(hw ? ['-hwaccel', 'cuda'] : []), '-i', clip, '-vf', 'scale=640:360', '-pix_fmt', 'rgb24', '-f', 'null', '-']);
+  const vf = hw ? `${size ? `scale_cuda=${size.width}:${size.height},` : ''}hwdownload,format=nv12`
+    : size ? `scale=${size.width}:${size.height}` : 'null';
+  ff([...(hw ? ['-hwaccel', 'cuda', '-hwaccel_output_format', 'cuda'] : []), '-i', clip, '-vf', vf, '-pix_fmt', 'rgb24', '-f', 'null', '-']);
+  return (performance.now() - t0) / 1000;
+}
+async function transcode(clip, size) {
+  const out = join(dir, 'tc-avcv.mp4');
+  const t0 = performance.now();
+  const s = await transform(clip, out, null, { device: 'cuda', codec: 'h264', preset: 'p4', gpuPassthrough: true, ...(size ? { resize: size } : {}) });
+  if (s.path !== 'gpu-passthrough' || s.framesOut !== frames) throw new Error(`transcode: ${JSON.stringify(s)}`);
+  return (performance.now() - t0) / 1000;
+}
+function cliTranscode(clip, size) {
+  const t0 = performance.now();
+  ff(['-hwaccel', 'cuda', '-hwaccel_output_format', 'cuda', '-i', clip, ...(size ? ['-vf', `scale_cuda=${size.width}:${size.height}`] : []),
+    '-c:v', 'h264_nvenc', '-preset', 'p4', join(dir, 'tc-cli.mp4')]);
   return (performance.now() - t0) / 1000;
 }
 
@@ -67,24 +90,35 @@ async function encode(device) {
   return (performance.now() - t0) / 1000;
 }
 
-const res = { gpuRead: [], cpuRead: [], cliHw: [], cliSw: [], nvenc: [], x264: [] };
+const small = { width: 640, height: 360 };
+const cases = [];
+for (const name of Object.keys(clips)) for (const size of [null, small]) cases.push({ name, size });
+const res = { nvenc: [], x264: [] };
+const key = (c, what) => `${c.name} ${c.size ? '640x360' : 'full'} ${what}`;
 for (let r = 0; r < runs; r++) {
-  res.gpuRead.push(await decode('cuda'));
-  res.cpuRead.push(await decode('cpu'));
-  res.cliHw.push(cli(true));
-  res.cliSw.push(cli(false));
+  for (const c of cases) {
+    const f = clips[c.name].file;
+    for (const [what, fn] of [['gpu', () => decode(f, 'cuda', c.size)], ['cpu', () => decode(f, 'cpu', c.size)],
+      ['cliHw', () => cli(f, true, c.size)], ['cliSw', () => cli(f, false, c.size)],
+      ['tc', () => transcode(f, c.size)], ['tcCli', () => cliTranscode(f, c.size)]]) {
+      (res[key(c, what)] ??= []).push(await fn());
+    }
+  }
   res.nvenc.push(await encode('cuda'));
   res.x264.push(await encode('cpu'));
 }
 const m = Object.fromEntries(Object.entries(res).map(([k, v]) => [k, median(v)]));
-console.log(`GPU: ${caps.cuda.names.join(', ')}; ${runs} runs, medians`);
-console.log(`decode ${frames} frames of 4K HEVC -> 640x360 rgb24`);
-printTable(['path', 's', 'fps', 'vs CPU reader'], [
-  ['avcv device cuda', round(m.gpuRead, 3), round(frames / m.gpuRead, 1), `${round(m.cpuRead / m.gpuRead, 2)}x`],
-  ['avcv device cpu', round(m.cpuRead, 3), round(frames / m.cpuRead, 1), '1x'],
-  ['ffmpeg -hwaccel cuda', round(m.cliHw, 3), round(frames / m.cliHw, 1), `${round(m.cpuRead / m.cliHw, 2)}x`],
-  ['ffmpeg (CPU)', round(m.cliSw, 3), round(frames / m.cliSw, 1), `${round(m.cpuRead / m.cliSw, 2)}x`],
-]);
+const fps = (s) => round(frames / s, 1);
+console.log(`GPU: ${caps.cuda.names.join(', ')}; ${runs} runs of ${frames} frames, medians`);
+console.log('decode -> rgb24 (fps; ratios of fps: avcv cuda / CLI hwaccel (target >= 0.9), avcv cuda / avcv cpu (target >= 3 for 4K HEVC))');
+printTable(['clip', 'out', 'avcv cuda', 'avcv cpu', 'CLI hwaccel', 'CLI cpu', 'cuda/CLI hw', 'cuda/cpu'], cases.map((c) => [
+  c.name, c.size ? '640x360' : 'full', fps(m[key(c, 'gpu')]), fps(m[key(c, 'cpu')]), fps(m[key(c, 'cliHw')]), fps(m[key(c, 'cliSw')]),
+  `${round(m[key(c, 'cliHw')] / m[key(c, 'gpu')], 2)}x`, `${round(m[key(c, 'cpu')] / m[key(c, 'gpu')], 2)}x`,
+]));
+console.log('transcode -> h264_nvenc p4 (fps): GPU passthrough against the CLI on CUDA frames');
+printTable(['clip', 'out', 'avcv passthrough', 'CLI', 'avcv/CLI'], cases.map((c) => [
+  c.name, c.size ? '640x360' : 'full', fps(m[key(c, 'tc')]), fps(m[key(c, 'tcCli')]), `${round(m[key(c, 'tcCli')] / m[key(c, 'tc')], 2)}x`,
+]));
 console.log(`encode ${encFrames} 1080p bgr24 frames -> h264`);
 printTable(['path', 's', 'fps', 'vs libx264'], [
   ['h264_nvenc p4', round(m.nvenc, 3), round(encFrames / m.nvenc, 1), `${round(m.x264 / m.nvenc, 2)}x`],

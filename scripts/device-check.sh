@@ -37,6 +37,7 @@ export PATH="$work:$PATH" AVCV_ADDON="$work/avcv.node"
 rc=0
 node --test --test-reporter=spec test-gpu/ 2>&1 | tee "$out/test-gpu.log" || rc=1
 if [ "$bench" = 1 ]; then
-  node bench/gpu.mjs 2>&1 | tee "$out/bench-gpu.log" || rc=1
+  # bounded so that the whole call stays inside one 10-minute device command
+  timeout 360 node bench/gpu.mjs --runs 2 --frames 180 2>&1 | tee "$out/bench-gpu.log" || rc=1
 fi
 exit $rc

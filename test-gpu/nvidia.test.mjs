@@ -148,3 +148,45 @@ test('transform on cuda: NVDEC in, NVENC out, audio kept', T, async () => {
   assert.deepEqual(streams.map((x) => x.codec_type).sort(), ['audio', 'video']);
   assert.equal(countFrames(out), 50);
 });
+
+test('transcode on cuda (fn null): frames stay on the GPU, NVDEC -> scale_cuda -> NVENC, audio kept, close to the CPU scale', T, async () => {
+  const src = join(dir, 'pt-src.mp4');
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=2',
+    '-frames:v', '50', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', src]);
+  // same size, required passthrough
+  const same = join(dir, 'pt-same.mp4');
+  const s1 = await transform(src, same, null, { device: 'cuda', codec: 'h264', gpuPassthrough: true, crf: 18 });
+  assert.equal(s1.path, 'gpu-passthrough', JSON.stringify(s1));
+  assert.equal(s1.encoder, 'h264_nvenc');
+  assert.equal(s1.device.type, 'cuda');
+  assert.equal(countFrames(same), 50);
+  assert.deepEqual(ffprobe(same).streams.map((x) => x.codec_type).sort(), ['audio', 'video']);
+  const p1 = psnr(cliFrames(same, 'yuv420p'), cliFrames(src, 'yuv420p'));
+  assert.ok(p1 >= 35, `passthrough 1280x720 PSNR ${p1}`);
+  // downscale on the GPU: against the CLI's CPU bicubic scale of the source
+  const small = join(dir, 'pt-small.mp4');
+  const s2 = await transform(src, small, null, { device: 'cuda', codec: 'h264', resize: { width: 640, height: 360 }, crf: 18 });
+  assert.equal(s2.path, 'gpu-passthrough', JSON.stringify(s2));
+  const v = ffprobe(small).streams.find((x) => x.codec_type === 'video');
+  assert.deepEqual([v.width, v.height], [640, 360]);
+  const p2 = psnr(cliFrames(small, 'yuv420p'), cliFrames(src, 'yuv420p', { vf: 'scale=640:360:flags=bicubic' }));
+  assert.ok(p2 >= 30, `passthrough 640x360 PSNR ${p2}`);
+});
+
+test('transcode with NVDEC and a CPU encoder downloads the frames, says why, and gpuPassthrough: true refuses it', T, async () => {
+  const src = makeClip(join(dir, 'pt-cpu.mp4'), { size: '640x360', frames: 30 });
+  const out = join(dir, 'pt-cpu-out.mkv');
+  // 'auto': NVDEC for the reader; ffv1 has no NVENC, so the writer stays on the CPU
+  const s = await transform(src, out, null, { device: 'auto', codec: 'ffv1' });
+  assert.equal(s.path, 'native');
+  assert.equal(s.device.type, 'cuda');
+  assert.match(s.passthroughReason, /not NVENC/);
+  // NVDEC is exact: the lossless output is the CPU decode
+  assert.ok(cliFrames(out, 'yuv420p').equals(cliFrames(src, 'yuv420p')), 'NVDEC -> ffv1 differs from the CPU decode');
+  await assert.rejects(transform(src, join(dir, 'pt-no.mkv'), null, { device: 'auto', codec: 'ffv1', gpuPassthrough: true }),
+    (e) => e.code === 'NO_DEVICE' && /not NVENC/.test(e.message));
+  const off = await transform(src, join(dir, 'pt-off.mp4'), null, { device: 'cuda', codec: 'h264', gpuPassthrough: false });
+  assert.equal(off.path, 'native');
+  assert.equal(off.encoder, 'h264_nvenc');
+  assert.match(off.passthroughReason, /gpuPassthrough is false/);
+});

@@ -6,6 +6,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { VideoReader, probe, AvcvError } from '../dist/index.mjs';
 import { tempDir, ffmpeg, ffprobe, makeClip, cliFrames } from './helpers.mjs';
 
@@ -347,4 +348,39 @@ test('allowNestedInputs: true lets the HLS playlist decode its segment', T, asyn
   const { frames, error } = await tryRead(f, { allowNestedInputs: true });
   assert.equal(error, null);
   assert.equal(frames, N);
+});
+
+// PNG frames in mkv with every signature broken: the demuxer is happy, the
+// decoder refuses every frame.
+const PW = 64;
+const PH = 48;
+function brokenPng(name, broken) {
+  const good = makeClip(P(`${name}-src.mkv`), { size: `${PW}x${PH}`, frames: 10, codec: 'png', pixFmt: 'rgb24' });
+  const buf = readFileSync(good);
+  let k = 0;
+  for (let i = buf.indexOf('\x89PNG', 0, 'latin1'); i >= 0; i = buf.indexOf('\x89PNG', i + 4, 'latin1')) {
+    if (broken(k++)) buf[i] = 0;
+  }
+  assert.equal(k, 10);
+  const out = P(`${name}.mkv`);
+  writeFileSync(out, buf);
+  return { file: out, good };
+}
+
+test('a stream whose every frame fails to decode is a DECODE error, not an empty video (the CLI decodes none)', T, async () => {
+  const { file } = brokenPng('allbad', () => true);
+  assert.equal(ffprobe(file).streams[0].width, PW);  // the container is fine
+  const cli = spawnSync('ffmpeg', ['-nostdin', '-v', 'quiet', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 26 });
+  assert.equal(cli.stdout.length, 0);
+  for (const onCorrupt of ['skip', 'error']) {
+    const r = await VideoReader.open(file, { onCorrupt });
+    await assert.rejects((async () => { for await (const fr of r) void fr; })(), (e) => {
+      assert.ok(e instanceof AvcvError);
+      // 'skip': nothing decoded at all is still an error; 'error': the first failure, with libav's code
+      assert.equal(e.code, onCorrupt === 'skip' ? 'DECODE' : 'INVALID_DATA');
+      assert.match(e.message, onCorrupt === 'skip' ? /decoded no frame: \d+ decode error/ : /decoding .* failed/);
+      return true;
+    }, onCorrupt);
+    await r.close();
+  }
 });

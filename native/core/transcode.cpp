@@ -1,7 +1,11 @@
 #include "transcode.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <exception>
+#include <thread>
 
 #include "error.h"
 
@@ -28,6 +32,74 @@ namespace {
 struct Detach {
   TranscodeControl& ctl;
   ~Detach() { ctl.attach(nullptr); }
+};
+
+// Decoding runs on its own thread, up to kAhead frames ahead of the encoder,
+// so that decode (and NVDEC/scale_cuda work) overlaps encode.
+class DecodeAhead {
+ public:
+  static constexpr size_t kAhead = 4;
+  explicit DecodeAhead(VideoReader& r) : reader_(r), thread_([this] { run(); }) {}
+  ~DecodeAhead() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (!eof_) reader_.interrupt();  // a read blocked on I/O returns
+    thread_.join();
+  }
+  // The next frame (moved into `out`), false at the end; rethrows the
+  // decoder's error.
+  bool next(AVFrame* out, FrameMeta* meta) {
+    std::unique_lock<std::mutex> lk(mu_);
+    cv_.wait(lk, [this] { return !q_.empty() || eof_; });
+    if (q_.empty()) {
+      if (err_) std::rethrow_exception(err_);
+      return false;
+    }
+    av_frame_unref(out);
+    av_frame_move_ref(out, q_.front().frame.get());
+    *meta = q_.front().meta;
+    q_.pop_front();
+    cv_.notify_all();
+    return true;
+  }
+
+ private:
+  struct Item {
+    FramePtr frame;
+    FrameMeta meta;
+  };
+  void run() {
+    try {
+      for (;;) {
+        Item it{FramePtr(av_frame_alloc()), FrameMeta()};
+        if (!it.frame) throw Error("ENOMEM", "av_frame_alloc failed");
+        const bool ok = reader_.nextDecoded(it.frame.get(), &it.meta);
+        std::unique_lock<std::mutex> lk(mu_);
+        if (!ok) break;
+        cv_.wait(lk, [this] { return q_.size() < kAhead || stop_; });
+        if (stop_) return;
+        q_.push_back(std::move(it));
+        cv_.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lk(mu_);
+      err_ = std::current_exception();
+    }
+    std::lock_guard<std::mutex> lk(mu_);
+    eof_ = true;
+    cv_.notify_all();
+  }
+  VideoReader& reader_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> q_;
+  bool stop_ = false;
+  std::atomic<bool> eof_{false};
+  std::exception_ptr err_;
+  std::thread thread_;  // last: started once the members above exist
 };
 
 }  // namespace
@@ -87,7 +159,8 @@ TranscodeResult transcode(const TranscodeOptions& o, TranscodeControl& ctl) {
   bool passthrough = false;
   int64_t firstPts = 0, lastPts = 0, count = 0;
   FrameMeta meta;
-  while (reader->nextDecoded(frame.get(), &meta)) {
+  DecodeAhead ahead(*reader);
+  while (ahead.next(frame.get(), &meta)) {
     if (ctl.cancelled()) throw Error("ABORTED", "the transcode was cancelled", AVERROR_EXIT);
     if (!writer) {
       if (why.empty() && frame->format != AV_PIX_FMT_CUDA)

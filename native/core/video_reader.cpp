@@ -338,6 +338,17 @@ void VideoReader::noteDecodeError(int ret) {
   if (opts_.corruptIsError) throwAvError(ret, "decoding '" + opts_.input.source + "' failed", "DECODE");
 }
 
+bool VideoReader::endOfStream() {
+  done_ = true;
+  // A stream whose every frame failed is undecodable, not "corrupt frames
+  // skipped": say so rather than end with no frames.
+  std::lock_guard<std::mutex> lk(statsMu_);
+  if (stats_.framesDecoded == 0 && stats_.decodeErrors > 0)
+    throw Error("DECODE", "'" + opts_.input.source + "' decoded no frame: " + std::to_string(stats_.decodeErrors) +
+                              " decode error(s), the last: " + stats_.lastError);
+  return false;
+}
+
 bool VideoReader::decodeRaw() {
   if (done_) return false;
   AVFormatContext* ctx = input_.ctx.get();
@@ -350,22 +361,19 @@ bool VideoReader::decodeRaw() {
       return true;  // the frame stays in frame_
     }
     if (ret == AVERROR_EOF) {
-      done_ = true;
-      return false;
+      return endOfStream();
     }
     if (ret != AVERROR(EAGAIN)) {
       noteDecodeError(ret);
       // While draining, frame threads may still hold good frames after a bad
       // one: keep receiving (bounded, so a decoder stuck on errors ends).
       if (flushed_ && ++postFlushErrors_ > 64) {
-        done_ = true;
-        return false;
+        return endOfStream();
       }
       continue;
     }
     if (flushed_) {  // EAGAIN after the flush packet: should not happen; end rather than spin
-      done_ = true;
-      return false;
+      return endOfStream();
     }
     // The decoder wants input.
     ret = av_read_frame(ctx, pkt_.get());
@@ -387,7 +395,8 @@ bool VideoReader::decodeRaw() {
       checkTruncation();
       flushed_ = true;
       ret = avcodec_send_packet(dec, nullptr);
-      if (ret < 0 && ret != AVERROR_EOF) throwAvError(ret, "flushing the decoder", "DECODE");
+      // frame threads report a failed last packet here: one more decode error
+      if (ret < 0 && ret != AVERROR_EOF) noteDecodeError(ret);
       continue;
     }
     consecutiveDemuxErrors_ = 0;

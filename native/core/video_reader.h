@@ -128,6 +128,7 @@ class VideoReader {
   void emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index = -1);
   void fillMeta(const AVFrame* f, FrameMeta* meta, int64_t index);  // timestamps, index, corrupt flag
   bool decodeRaw();  // next decoded frame into frame_ (not converted); false at the end
+  bool endOfStream();  // marks the end (false); throws DECODE when errors were all there was
   void emitCurrent(uint8_t* dst, FrameMeta* meta, int64_t index);  // emit frame_, then release it
   void countDecoded();
   void noteDecodeError(int ret);  // counts it; throws DECODE under onCorrupt 'error' 
