@@ -5,7 +5,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -391,6 +391,41 @@ test('worker.terminate() while a worker decodes does not crash the process', T, 
   assert.equal(r.status, 0, `exit ${r.status}; stdout: ${r.stdout}; stderr: ${r.stderr}`);
   assert.match(r.stdout, /terminated 5/);
   assert.match(r.stdout, /main ok 0/);
+});
+
+test('worker.terminate() during a native transcode (fn null): the job is cancelled, no output, the process lives', T, () => {
+  const outDir = join(dir, 'tc-worker');
+  mkdirSync(outDir, { recursive: true });
+  const r = runChild('tc-worker.mjs', `
+    import { Worker } from 'node:worker_threads';
+    import { readdirSync } from 'node:fs';
+    import { join } from 'node:path';
+    const code = \`
+      const { parentPort, workerData } = require('node:worker_threads');
+      import(workerData.url).then(async ({ transform }) => {
+        let told = false;
+        await transform(workerData.src, workerData.out, null, { preset: 'slow', audio: 'none', onProgress: (p) => {
+          if (p.frames > 0 && !told) { told = true; parentPort.postMessage(p.frames); }
+        } });
+        parentPort.postMessage('finished');
+      });
+    \`;
+    const outDir = ${JSON.stringify(outDir)};
+    for (let i = 0; i < 3; i++) {
+      const out = join(outDir, 'out' + i + '.mp4');
+      const t0 = Date.now();
+      const w = new Worker(code, { eval: true, workerData: { url: ${JSON.stringify(distUrl)}, src: ${JSON.stringify(long720)}, out } });
+      const msg = await new Promise((res, rej) => { w.once('message', res); w.once('error', rej); });
+      if (typeof msg !== 'number') throw new Error('worker said ' + msg);
+      const exit = await w.terminate();
+      console.log('terminated', i, exit, Date.now() - t0);
+    }
+    console.log('left', JSON.stringify(readdirSync(outDir)));
+  `, { timeout: 60_000 });
+  assert.equal(r.signal, null, `the process died of ${r.signal} after ${r.ms} ms; stdout: ${r.stdout}; stderr: ${r.stderr}`);
+  assert.equal(r.status, 0, `exit ${r.status}; stdout: ${r.stdout}; stderr: ${r.stderr}`);
+  assert.match(r.stdout, /terminated 2/);
+  assert.match(r.stdout, /left \[\]/);
 });
 
 test('a FIFO is refused at open (its reads could block without end), promptly', T, async () => {

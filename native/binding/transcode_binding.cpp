@@ -1,7 +1,7 @@
-// transcode(): the whole decode -> encode job on one libuv pool thread; JS
-// polls progress() and may cancel(). An env cleanup hook cancels the job at
-// environment teardown so that Node's wait for the pool thread is short.
+// transcode(): the whole decode -> encode job on its own thread; JS polls
+// progress() and may cancel(); environment teardown cancels it.
 #include <memory>
+#include <thread>
 
 #include "../core/transcode.h"
 #include "common.h"
@@ -10,20 +10,57 @@ namespace avcvjs {
 
 namespace {
 
-class TranscodeWorker : public Napi::AsyncWorker {
+Napi::Object resultToJs(Napi::Env env, const avcv::TranscodeResult& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("path", r.path);
+  o.Set("passthroughReason", r.passthroughReason.empty() ? env.Null() : Napi::String::New(env, r.passthroughReason));
+  Napi::Object dev = Napi::Object::New(env);
+  dev.Set("type", r.device.type);
+  if (r.device.type == "cuda") dev.Set("index", r.device.index);
+  if (!r.device.fallbackReason.empty()) dev.Set("fallbackReason", r.device.fallbackReason);
+  o.Set("device", dev);
+  o.Set("decoder", r.decoder);
+  o.Set("width", r.outWidth);
+  o.Set("height", r.outHeight);
+  o.Set("framesIn", Napi::Number::New(env, static_cast<double>(r.framesIn)));
+  Napi::Object rs = Napi::Object::New(env);
+  rs.Set("framesDecoded", Napi::Number::New(env, static_cast<double>(r.reader.framesDecoded)));
+  rs.Set("decodeErrors", Napi::Number::New(env, static_cast<double>(r.reader.decodeErrors)));
+  rs.Set("corruptFrames", Napi::Number::New(env, static_cast<double>(r.reader.corruptFrames)));
+  rs.Set("gpuScaledFrames", Napi::Number::New(env, static_cast<double>(r.reader.gpuScaledFrames)));
+  rs.Set("lastError", r.reader.lastError.empty() ? env.Null() : Napi::String::New(env, r.reader.lastError));
+  o.Set("reader", rs);
+  o.Set("writer", writerStatsToJs(env, r.writer));
+  return o;
+}
+
+// One transcode on its own thread (not the libuv pool: Node waits for pool
+// work before it runs env cleanup hooks, so a pool job could not be
+// cancelled at worker termination). The thread settles the promise through
+// a ThreadSafeFunction, which is ref'd while the job runs; an env cleanup
+// hook cancels and joins the thread at teardown, after which nothing touches
+// JS. `self_` keeps the job alive until one of the two has joined the thread.
+class TranscodeJob {
  public:
-  TranscodeWorker(Napi::Env env, avcv::TranscodeOptions opts, std::shared_ptr<avcv::TranscodeControl> ctl)
-      : Napi::AsyncWorker(env, "avcv.transcode"), deferred_(Napi::Promise::Deferred::New(env)),
-        opts_(std::move(opts)), ctl_(std::move(ctl)), env_(env) {
-    napi_add_env_cleanup_hook(env_, &TranscodeWorker::Hook, ctl_.get());
+  static std::shared_ptr<TranscodeJob> Start(Napi::Env env, avcv::TranscodeOptions opts,
+                                             std::shared_ptr<avcv::TranscodeControl> ctl) {
+    std::shared_ptr<TranscodeJob> job(new TranscodeJob(env, std::move(ctl)));
+    job->self_ = job;
+    job->tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                                               "avcv.transcode", 0, 1);
+    napi_add_env_cleanup_hook(env, &TranscodeJob::Hook, job.get());
+    job->thread_ = std::thread([j = job.get(), opts = std::move(opts)] { j->Run(opts); });
+    return job;
   }
-  ~TranscodeWorker() override { napi_remove_env_cleanup_hook(env_, &TranscodeWorker::Hook, ctl_.get()); }
   Napi::Promise Promise() { return deferred_.Promise(); }
 
- protected:
-  void Execute() override {
+ private:
+  TranscodeJob(Napi::Env env, std::shared_ptr<avcv::TranscodeControl> ctl)
+      : env_(env), deferred_(Napi::Promise::Deferred::New(env)), ctl_(std::move(ctl)) {}
+
+  void Run(const avcv::TranscodeOptions& opts) {  // the job's thread
     try {
-      result_ = avcv::transcode(opts_, *ctl_);
+      result_ = avcv::transcode(opts, *ctl_);
     } catch (const avcv::Error& e) {
       err_ = toInfo(e);
       failed_ = true;
@@ -31,47 +68,44 @@ class TranscodeWorker : public Napi::AsyncWorker {
       err_ = {"INTERNAL", e.what(), 0};
       failed_ = true;
     }
+    std::shared_ptr<TranscodeJob> keep = self_;  // set before the thread started; reset only after a join
+    tsfn_.NonBlockingCall([keep](Napi::Env env, Napi::Function) {
+      if (env && !keep->tornDown_) keep->Complete(env);
+    });
   }
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (failed_) {
-      deferred_.Reject(makeError(env, err_).Value());
-      return;
-    }
-    const avcv::TranscodeResult& r = result_;
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("path", r.path);
-    o.Set("passthroughReason", r.passthroughReason.empty() ? env.Null() : Napi::String::New(env, r.passthroughReason));
-    Napi::Object dev = Napi::Object::New(env);
-    dev.Set("type", r.device.type);
-    if (r.device.type == "cuda") dev.Set("index", r.device.index);
-    if (!r.device.fallbackReason.empty()) dev.Set("fallbackReason", r.device.fallbackReason);
-    o.Set("device", dev);
-    o.Set("decoder", r.decoder);
-    o.Set("width", r.outWidth);
-    o.Set("height", r.outHeight);
-    o.Set("framesIn", Napi::Number::New(env, static_cast<double>(r.framesIn)));
-    Napi::Object rs = Napi::Object::New(env);
-    rs.Set("framesDecoded", Napi::Number::New(env, static_cast<double>(r.reader.framesDecoded)));
-    rs.Set("decodeErrors", Napi::Number::New(env, static_cast<double>(r.reader.decodeErrors)));
-    rs.Set("corruptFrames", Napi::Number::New(env, static_cast<double>(r.reader.corruptFrames)));
-    rs.Set("gpuScaledFrames", Napi::Number::New(env, static_cast<double>(r.reader.gpuScaledFrames)));
-    rs.Set("lastError", r.reader.lastError.empty() ? env.Null() : Napi::String::New(env, r.reader.lastError));
-    o.Set("reader", rs);
-    o.Set("writer", writerStatsToJs(env, r.writer));
-    deferred_.Resolve(o);
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
- private:
-  static void Hook(void* p) { static_cast<avcv::TranscodeControl*>(p)->cancel(); }
-  Napi::Promise::Deferred deferred_;
-  avcv::TranscodeOptions opts_;
-  std::shared_ptr<avcv::TranscodeControl> ctl_;
+  void Complete(Napi::Env env) {  // JS thread
+    if (thread_.joinable()) thread_.join();
+    napi_remove_env_cleanup_hook(env_, &TranscodeJob::Hook, this);
+    try {
+      if (failed_) deferred_.Reject(makeError(env, err_).Value());
+      else deferred_.Resolve(resultToJs(env, result_));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    } catch (...) {
+    }
+    tsfn_.Release();
+    self_.reset();  // may destroy this: last
+  }
+
+  static void Hook(void* p) {  // environment teardown
+    auto* job = static_cast<TranscodeJob*>(p);
+    job->tornDown_ = true;
+    job->ctl_->cancel();
+    if (job->thread_.joinable()) job->thread_.join();
+    job->self_.reset();  // Node releases the TSFN itself
+  }
+
   napi_env env_;
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<avcv::TranscodeControl> ctl_;
+  Napi::ThreadSafeFunction tsfn_;
+  std::thread thread_;
+  std::shared_ptr<TranscodeJob> self_;
   avcv::TranscodeResult result_;
   ErrorInfo err_;
   bool failed_ = false;
+  bool tornDown_ = false;
 };
 
 }  // namespace
@@ -87,9 +121,9 @@ Napi::Value Transcode(const Napi::CallbackInfo& info) {
   opts.passthrough = getInt(t, "passthrough", -1);
   opts.cfr = getBool(t, "cfr", false);
   auto ctl = std::make_shared<avcv::TranscodeControl>();
-  auto* worker = new TranscodeWorker(env, std::move(opts), ctl);
+  std::shared_ptr<TranscodeJob> job = TranscodeJob::Start(env, std::move(opts), ctl);
   Napi::Object out = Napi::Object::New(env);
-  out.Set("promise", worker->Promise());
+  out.Set("promise", job->Promise());
   out.Set("progress", Napi::Function::New(
                           env, [ctl](const Napi::CallbackInfo& i) -> Napi::Value {
                             return Napi::Number::New(i.Env(), static_cast<double>(ctl->frames.load()));
@@ -101,7 +135,6 @@ Napi::Value Transcode(const Napi::CallbackInfo& info) {
                           return i.Env().Undefined();
                         },
                         "cancel"));
-  worker->Queue();
   return out;
 }
 
