@@ -80,9 +80,12 @@ class TranscodeJob {
     try {
       if (failed_) deferred_.Reject(makeError(env, err_).Value());
       else deferred_.Resolve(resultToJs(env, result_));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
     } catch (...) {
+      try {  // a result that did not convert still settles the promise
+        deferred_.Reject(Napi::Error::New(env, "avcv: the transcode's result could not be returned").Value());
+      } catch (...) {
+        // the environment is stopping: nothing can observe the promise
+      }
     }
     tsfn_.Release();
     self_.reset();  // may destroy this: last
