@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "../core/error.h"
@@ -28,6 +29,19 @@ inline Napi::Error makeError(Napi::Env env, const ErrorInfo& info) {
   return err;
 }
 
+// Runs f; an avcv::Error or std::exception it throws becomes the ErrorInfo
+// returned (nothing when f returned normally). For worker threads.
+inline std::optional<ErrorInfo> catchErrors(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const avcv::Error& e) {
+    return toInfo(e);
+  } catch (const std::exception& e) {
+    return ErrorInfo{"INTERNAL", e.what(), 0};
+  }
+  return std::nullopt;
+}
+
 // Generic promise-returning worker: Execute() runs `work` on the libuv pool,
 // OnOK converts the result on the JS thread.
 class PromiseWorker : public Napi::AsyncWorker {
@@ -39,13 +53,8 @@ class PromiseWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    try {
-      work_();
-    } catch (const avcv::Error& e) {
-      err_ = toInfo(e);
-      failed_ = true;
-    } catch (const std::exception& e) {
-      err_ = {"INTERNAL", e.what(), 0};
+    if (auto e = catchErrors(work_)) {
+      err_ = *e;
       failed_ = true;
     }
   }

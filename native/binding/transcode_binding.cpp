@@ -59,13 +59,8 @@ class TranscodeJob {
       : env_(env), deferred_(Napi::Promise::Deferred::New(env)), ctl_(std::move(ctl)) {}
 
   void Run(const avcv::TranscodeOptions& opts) {  // the job's thread
-    try {
-      result_ = avcv::transcode(opts, *ctl_);
-    } catch (const avcv::Error& e) {
-      err_ = toInfo(e);
-      failed_ = true;
-    } catch (const std::exception& e) {
-      err_ = {"INTERNAL", e.what(), 0};
+    if (auto e = catchErrors([&] { result_ = avcv::transcode(opts, *ctl_); })) {
+      err_ = *e;
       failed_ = true;
     }
     std::shared_ptr<TranscodeJob> keep = self_;  // set before the thread started; reset only after a join
