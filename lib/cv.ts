@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { AvcvError, fromNative } from './errors';
+import { fromNative } from './errors';
 import { Frame } from './frame';
 import { PIXEL_FORMATS, byteLength, type PixelFormat } from './formats';
+import { ioError, writeAtomic, writeAtomicSync } from './files';
 import { native } from './native';
 import { checkKeys, describe, int as intStrict, isObject, oneOf } from './validate';
 
@@ -414,14 +414,6 @@ function fileArg(file: unknown): string {
   return file;
 }
 
-function ioError(err: unknown, what: string, file: string): AvcvError {
-  const e = err as NodeJS.ErrnoException;
-  return new AvcvError(e.code ?? 'IO', `cannot ${what} '${file}': ${e.message}`, { source: file, cause: err });
-}
-
-const tempBeside = (file: string) =>
-  path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.avcv-tmp`);
-
 /**
  * crop(frame, { ..., view: true }): a Frame sharing the source's memory. Frames
  * have no stride, so a view must span whole rows (x 0, full width); anything
@@ -523,26 +515,12 @@ function build(): CvNamespace {
   ns.imwriteSync = (file: string, frame: Image, options?: unknown) => {
     const f = fileArg(file);
     const bytes = encodeSync(frame, path.extname(f).toLowerCase(), options);
-    const tmp = tempBeside(f);
-    try {
-      fs.writeFileSync(tmp, bytes);
-      fs.renameSync(tmp, f);
-    } catch (err) {
-      fs.rmSync(tmp, { force: true });
-      throw ioError(err, 'write', f);
-    }
+    writeAtomicSync(f, bytes, 'write');
   };
   ns.imwrite = async (file: string, frame: Image, options?: unknown) => {
     const f = fileArg(file);
     const bytes = await encodeAsync(frame, path.extname(f).toLowerCase(), options);
-    const tmp = tempBeside(f);
-    try {
-      await fs.promises.writeFile(tmp, bytes);
-      await fs.promises.rename(tmp, f);
-    } catch (err) {
-      await fs.promises.rm(tmp, { force: true });
-      throw ioError(err, 'write', f);
-    }
+    await writeAtomic(f, bytes, 'write');
   };
   return Object.freeze(ns) as unknown as CvNamespace;
 }

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import type { NativeFrameResult, NativeIndexPackets, NativeReader, NativeReaderOptions, NativeReaderStats } from '../types/native';
 import { AvcvError, fromNative } from './errors';
 import { Frame, checkLayout } from './frame';
 import { LAYOUTS, PIXEL_FORMATS, defaultLayout, shapeOf, channelsOf, type Layout, type PixelFormat } from './formats';
+import { writeAtomic } from './files';
 import { native } from './native';
 import { checkDevice, type Device, type DeviceInfo } from './device';
 import { convertProbe, convertStream, type ProbeResult, type VideoStreamInfo } from './probe';
@@ -408,15 +408,7 @@ export class VideoReader implements AsyncIterable<Frame> {
         dtsValid: Array.from(p.dtsValid ?? new Uint8Array(p.pts.length).fill(1)),
       },
     };
-    const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      await fs.promises.writeFile(tmp, JSON.stringify(doc));
-      await fs.promises.rename(tmp, path);
-    } catch (err) {
-      await fs.promises.rm(tmp, { force: true });
-      const e = err as NodeJS.ErrnoException;
-      throw new AvcvError(e.code ?? 'IO', `cannot save the index to '${path}': ${e.message}`, { source: path, cause: err });
-    }
+    await writeAtomic(path, JSON.stringify(doc), 'save the index to');
   }
 
   #ra<T>(fn: (nat: NativeReader) => Promise<T>): Promise<T> {

@@ -4,6 +4,7 @@ import { Frame } from './frame';
 import type { Layout, PixelFormat } from './formats';
 import { VideoReader, normalise, type VideoReaderOptions } from './reader';
 import type { Device, DeviceInfo } from './device';
+import { commitSync } from './files';
 import { native } from './native';
 import { probe } from './probe';
 import { bool, checkKeys, describe, int, isObject, oneOf } from './validate';
@@ -73,6 +74,23 @@ const OWN_KEYS = ['output', 'audio', 'concurrency', 'signal', 'onProgress', 'gpu
 // options that shape the frames handed to fn: meaningless without one
 const FN_ONLY_KEYS = ['format', 'layout', 'crop', 'prefetch', 'reuseBuffers', 'output', 'concurrency'];
 
+/** The options both paths share, validated and split into reader and writer parts. */
+function splitOptions(options: unknown) {
+  if (!isObject(options)) throw new TypeError('transform: options must be an object');
+  checkKeys('transform', options, [...READER_KEYS, ...WRITER_KEYS, ...OWN_KEYS]);
+  const o = options as TransformOptions & Record<string, unknown>;
+  const readerOpts: Record<string, unknown> = {};
+  for (const k of READER_KEYS) if (o[k] !== undefined) readerOpts[k] = o[k];
+  const writerOpts: Record<string, unknown> = {};
+  for (const k of WRITER_KEYS) if (o[k] !== undefined) writerOpts[k] = o[k];
+  const audioMode = o.audio === undefined ? 'auto' : oneOf('audio', o.audio, ['auto', 'copy', 'encode', 'none'] as const);
+  const onProgress = o.onProgress;
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function');
+  const signal = o.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
+  return { o, readerOpts, writerOpts, audioMode, onProgress, signal };
+}
+
 /**
  * Decodes `input`, calls `fn` on every frame (sync or async; return a Frame,
  * bytes of the output shape, or null to drop the frame), encodes the results
@@ -90,17 +108,8 @@ export async function transform(input: string, output: string, fn: TransformFn |
   if (isObject(options) && options.gpuPassthrough !== undefined) {
     throw new TypeError('gpuPassthrough applies to transcoding only (fn null): frames handed to fn leave the GPU');
   }
-  if (!isObject(options)) throw new TypeError('transform: options must be an object');
-  checkKeys('transform', options, [...READER_KEYS, ...WRITER_KEYS, ...OWN_KEYS]);
-  const o = options as Record<string, unknown>;
-  const readerOpts: Record<string, unknown> = {};
-  for (const k of READER_KEYS) if (o[k] !== undefined) readerOpts[k] = o[k];
-  const writerOpts: Record<string, unknown> = {};
-  for (const k of WRITER_KEYS) if (o[k] !== undefined) writerOpts[k] = o[k];
-  const audioMode = options.audio === undefined ? 'auto' : oneOf('audio', options.audio, ['auto', 'copy', 'encode', 'none'] as const);
+  const { readerOpts, writerOpts, audioMode, onProgress, signal } = splitOptions(options);
   const concurrency = options.concurrency === undefined ? 1 : int('concurrency', options.concurrency, 1, 64);
-  const onProgress = options.onProgress as TransformOptions['onProgress'];
-  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function');
   const protocols = options.protocols as string[] | undefined;
   let out: NonNullable<TransformOptions['output']> = {};
   if (options.output !== undefined) {
@@ -108,8 +117,6 @@ export async function transform(input: string, output: string, fn: TransformFn |
     checkKeys('output', options.output, ['width', 'height', 'format', 'layout']);
     out = options.output;
   }
-  const signal = options.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
 
   const reader = await VideoReader.open(input, { ...(readerOpts as VideoReaderOptions), signal });
   let writer: VideoWriter | null = null;
@@ -206,24 +213,14 @@ export async function transform(input: string, output: string, fn: TransformFn |
 /** transform(input, output, null, options): the native loop (see transform()). */
 async function transcodeOnly(input: string, output: string, options: TransformOptions, t0: number): Promise<TransformSummary> {
   const caller = new Error();
-  if (!isObject(options)) throw new TypeError('transform: options must be an object');
-  checkKeys('transform', options, [...READER_KEYS, ...WRITER_KEYS, ...OWN_KEYS]);
-  const o = options as Record<string, unknown>;
+  const { o, readerOpts, writerOpts, audioMode, onProgress, signal } = splitOptions(options);
   for (const k of FN_ONLY_KEYS) {
     if (o[k] !== undefined) throw new TypeError(`transform: ${k} shapes the frames handed to fn; with fn null no frame reaches JS`);
   }
   if (o.autorotate === true) throw new TypeError('transform: autorotate needs fn (transcoding keeps the frames as stored)');
   if (typeof output !== 'string' || !output) throw new TypeError(`output must be a file path; got ${describe(output)}`);
-  const readerOpts: Record<string, unknown> = {};
-  for (const k of READER_KEYS) if (o[k] !== undefined && k !== 'autorotate') readerOpts[k] = o[k];
-  const writerOpts: Record<string, unknown> = {};
-  for (const k of WRITER_KEYS) if (o[k] !== undefined) writerOpts[k] = o[k];
-  const audioMode = options.audio === undefined ? 'auto' : oneOf('audio', options.audio, ['auto', 'copy', 'encode', 'none'] as const);
+  delete readerOpts.autorotate;  // false: the frames as stored, which is what transcoding keeps
   const passthrough = options.gpuPassthrough === undefined ? -1 : bool('gpuPassthrough', options.gpuPassthrough) ? 1 : 0;
-  const onProgress = options.onProgress;
-  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function');
-  const signal = options.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
   // 4:2:0 output: resize sizes are checked even, a missing side kept even
   const n = normalise(input, { ...readerOpts, format: 'yuv420p' });
   const source = n.native.source;
@@ -276,13 +273,7 @@ async function transcodeOnly(input: string, output: string, options: TransformOp
     if (timer) clearInterval(timer);
     signal?.removeEventListener('abort', onAbort);
   }
-  try {
-    fs.renameSync(plan.temp, plan.target);
-  } catch (err) {
-    fs.rmSync(plan.temp, { force: true });
-    const e = err as NodeJS.ErrnoException;
-    throw new AvcvError(e.code ?? 'IO', `cannot move the finished file onto '${plan.target}': ${e.message}`, { source: plan.target, cause: err });
-  }
+  commitSync(plan.temp, plan.target, 'move the finished file onto');
   if (r.framesIn !== last) report(r.framesIn);
   const stats = pick(r.writer);
   return {

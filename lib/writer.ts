@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { NativeWriter, NativeWriterOptions, NativeWriterStats } from '../types/native';
 import { AvcvError, fromNative } from './errors';
 import { Frame, checkLayout } from './frame';
 import { LAYOUTS, PIXEL_FORMATS, byteLength, defaultLayout, type Layout, type PixelFormat } from './formats';
+import { commitSync, tempBeside } from './files';
 import { native } from './native';
 import { checkDevice, deviceIndex, type Device, type DeviceInfo } from './device';
 import { resolveInput } from './source';
@@ -252,7 +252,7 @@ export function planWriter(target: string, options: Partial<VideoWriterOptions>,
     }
   }
   const abs = path.resolve(target);
-  const temp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}-${randomBytes(4).toString('hex')}.avcv-tmp`);
+  const temp = tempBeside(abs);
   return {
     target: abs, temp, container, device: deviceInfo,
     native: {
@@ -403,13 +403,11 @@ export class VideoWriter {
         throw fromNative(err, this.#info.target);
       }
       try {
-        fs.renameSync(this.#temp, this.#info.target);
+        commitSync(this.#temp, this.#info.target, 'move the finished file onto');
       } catch (err) {
-        fs.rmSync(this.#temp, { force: true });
         this.#native = null;
         this.#state = 'aborted';
-        const e = err as NodeJS.ErrnoException;
-        throw new AvcvError(e.code ?? 'IO', `cannot move the finished file onto '${this.#info.target}': ${e.message}`, { source: this.#info.target, cause: err });
+        throw err;
       }
       this.#finalStats = pick(stats);
       this.#native = null;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "../core/error.h"
+#include "../core/hw.h"
 #include "../core/probe.h"
 #include "../core/video_reader.h"
 #include "../core/video_writer.h"
@@ -103,6 +104,15 @@ Napi::Object writerStatsToJs(Napi::Env env, const avcv::WriterStats& s);
 // transcode(readerOptions, writerOptions, {passthrough, cfr}) ->
 // {promise, progress(), cancel()}: see native/core/transcode.h
 Napi::Value Transcode(const Napi::CallbackInfo& info);
+
+// {type, index? (cuda), fallbackReason?}: lib/device.ts's DeviceInfo.
+inline Napi::Object deviceToJs(Napi::Env env, const avcv::DeviceChoice& d) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("type", d.type);
+  if (d.type == "cuda") o.Set("index", d.index);
+  if (!d.fallbackReason.empty()) o.Set("fallbackReason", d.fallbackReason);
+  return o;
+}
 
 Napi::Object probeToJs(Napi::Env env, const avcv::ProbeResult& r);
 Napi::Object streamToJs(Napi::Env env, const avcv::StreamProbe& s);

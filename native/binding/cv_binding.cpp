@@ -40,8 +40,18 @@ avcv::Img imgOf(Napi::Env env, const Napi::Value& v, std::vector<Napi::Reference
 
 // Runs `work` now (sync) or on the libuv pool (async), then `done` on the JS
 // thread; avcv::Error becomes a JS error (thrown, or the promise's rejection).
-Napi::Value runNowOrLater(Napi::Env env, bool async, std::function<void()> work,
+// Any other std::exception (cv::Exception) becomes avcv::Error(`code`).
+Napi::Value runNowOrLater(Napi::Env env, bool async, const char* code, std::function<void()> op,
                           std::function<Napi::Value(Napi::Env)> done) {
+  std::function<void()> work = [op = std::move(op), code] {
+    try {
+      op();
+    } catch (const avcv::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw avcv::Error(code, e.what());
+    }
+  };
   if (!async) {
     try {
       work();
@@ -98,33 +108,13 @@ Napi::Value CvRun(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < arr.Length(); i++) in.push_back(imgOf(env, arr.Get(i), async ? keep.get() : nullptr));
   avcv::Img out = imgOf(env, info[2], async ? keep.get() : nullptr);
   avcv::OpArgs args = argsOf(info[3]);
-  if (!async) {
-    try {
-      return Napi::Number::New(env, avcv::runMatOp(op, in, out, args));
-    } catch (const avcv::Error& e) {
-      throw makeError(env, toInfo(e));
-    } catch (const std::exception& e) {  // cv::Exception
-      throw makeError(env, {"OPENCV", e.what(), 0});
-    }
-  }
   auto result = std::make_shared<double>(0);
-  auto* w = new PromiseWorker(
-      env,
-      [op, in, out, args, result] {
-        try {
-          *result = avcv::runMatOp(op, in, out, args);
-        } catch (const avcv::Error&) {
-          throw;
-        } catch (const std::exception& e) {
-          throw avcv::Error("OPENCV", e.what());
-        }
-      },
-      [keep, result](Napi::Env env) -> Napi::Value {
-        keep->clear();
-        return Napi::Number::New(env, *result);
-      });
-  w->Queue();
-  return w->Promise();
+  auto work = [op, in, out, args, result] { *result = avcv::runMatOp(op, in, out, args); };
+  auto done = [keep, result](Napi::Env env) -> Napi::Value {
+    keep->clear();
+    return Napi::Number::New(env, *result);
+  };
+  return runNowOrLater(env, async, "OPENCV", work, done);
 }
 
 // imencode(img, ext, args, async) -> Uint8Array | Promise<Uint8Array>
@@ -137,22 +127,14 @@ Napi::Value Imencode(const Napi::CallbackInfo& info) {
   const std::string ext = info[1].As<Napi::String>().Utf8Value();
   avcv::OpArgs args = argsOf(info.Length() > 2 ? info[2] : env.Undefined());
   auto bytes = std::make_shared<std::vector<uint8_t>>();
-  auto work = [img, ext, args, bytes] {
-    try {
-      *bytes = avcv::encodeImage(img, ext, args);
-    } catch (const avcv::Error&) {
-      throw;
-    } catch (const std::exception& e) {
-      throw avcv::Error("OPENCV", e.what());
-    }
-  };
+  auto work = [img, ext, args, bytes] { *bytes = avcv::encodeImage(img, ext, args); };
   auto done = [keep, bytes](Napi::Env env) -> Napi::Value {
     keep->clear();
     Napi::Uint8Array out = Napi::Uint8Array::New(env, bytes->size());
     std::memcpy(out.Data(), bytes->data(), bytes->size());
     return out;
   };
-  return runNowOrLater(env, async, work, done);
+  return runNowOrLater(env, async, "OPENCV", work, done);
 }
 
 // imdecode(bytes, gray, async) -> {data, width, height} | Promise of it
@@ -166,15 +148,7 @@ Napi::Value Imdecode(const Napi::CallbackInfo& info) {
   const uint8_t* data = src.Data();
   const size_t size = src.ByteLength();
   auto d = std::make_shared<avcv::Decoded>();
-  auto work = [data, size, gray, d] {
-    try {
-      *d = avcv::decodeImage(data, size, gray);
-    } catch (const avcv::Error&) {
-      throw;
-    } catch (const std::exception& e) {
-      throw avcv::Error("INVALID_DATA", e.what());
-    }
-  };
+  auto work = [data, size, gray, d] { *d = avcv::decodeImage(data, size, gray); };
   auto done = [keep, d](Napi::Env env) -> Napi::Value {
     keep->Reset();
     Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, d->bytes.size() + avcv::kDstPadding);
@@ -186,7 +160,7 @@ Napi::Value Imdecode(const Napi::CallbackInfo& info) {
     o.Set("height", d->height);
     return o;
   };
-  return runNowOrLater(env, async, work, done);
+  return runNowOrLater(env, async, "INVALID_DATA", work, done);
 }
 
 // findContours(img, mode, method, async) -> {contours: Int32Array[], hierarchy: Int32Array} (or a Promise)
@@ -197,15 +171,7 @@ Napi::Value FindContours(const Napi::CallbackInfo& info) {
   avcv::Img img = imgOf(env, info[0], async ? keep.get() : nullptr);
   const std::string mode = info[1].ToString().Utf8Value(), method = info[2].ToString().Utf8Value();
   auto result = std::make_shared<avcv::Contours>();
-  auto work = [img, mode, method, result] {
-    try {
-      *result = avcv::findContours(img, mode, method);
-    } catch (const avcv::Error&) {
-      throw;
-    } catch (const std::exception& e) {
-      throw avcv::Error("OPENCV", e.what());
-    }
-  };
+  auto work = [img, mode, method, result] { *result = avcv::findContours(img, mode, method); };
   auto done = [keep, result](Napi::Env env) -> Napi::Value {
     keep->clear();
     Napi::Array list = Napi::Array::New(env, result->points.size());
@@ -221,7 +187,7 @@ Napi::Value FindContours(const Napi::CallbackInfo& info) {
     o.Set("hierarchy", h);
     return o;
   };
-  return runNowOrLater(env, async, work, done);
+  return runNowOrLater(env, async, "OPENCV", work, done);
 }
 
 }  // namespace

@@ -150,11 +150,7 @@ Napi::Value ReaderWrap::Info(const Napi::CallbackInfo& info) {
   o.Set("stream", streamToJs(env, r.stream()));
   o.Set("decoder", Napi::String::New(env, r.decoderName()));
   o.Set("rotation", Napi::Number::New(env, r.rotation()));
-  Napi::Object dev = Napi::Object::New(env);
-  dev.Set("type", r.device().type);
-  if (r.device().type == "cuda") dev.Set("index", r.device().index);
-  if (!r.device().fallbackReason.empty()) dev.Set("fallbackReason", r.device().fallbackReason);
-  o.Set("device", dev);
+  o.Set("device", deviceToJs(env, r.device()));
   const avcv::ImageDesc& d = r.output();
   Napi::Object out = Napi::Object::New(env);
   out.Set("width", d.width);

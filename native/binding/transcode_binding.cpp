@@ -14,11 +14,7 @@ Napi::Object resultToJs(Napi::Env env, const avcv::TranscodeResult& r) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("path", r.path);
   o.Set("passthroughReason", r.passthroughReason.empty() ? env.Null() : Napi::String::New(env, r.passthroughReason));
-  Napi::Object dev = Napi::Object::New(env);
-  dev.Set("type", r.device.type);
-  if (r.device.type == "cuda") dev.Set("index", r.device.index);
-  if (!r.device.fallbackReason.empty()) dev.Set("fallbackReason", r.device.fallbackReason);
-  o.Set("device", dev);
+  o.Set("device", deviceToJs(env, r.device));
   o.Set("decoder", r.decoder);
   o.Set("width", r.outWidth);
   o.Set("height", r.outHeight);

@@ -172,7 +172,7 @@ std::unique_ptr<VideoReader> VideoReader::open(const ReaderOptions& opts) {
   r->out_ = describeImage(opts.format, opts.layout, outW, outH);
   r->pre_ = swap ? describeImage(opts.format, opts.layout, outH, outW) : r->out_;
   if (r->rotationCw_) r->rotBuf_.resize(r->pre_.bytes + kDstPadding);
-  r->conv_ = std::make_unique<FrameConverter>(r->pre_, opts.swsFlags);
+  if (!opts.rawFrames) r->conv_ = std::make_unique<FrameConverter>(r->pre_, opts.swsFlags);  // rawFrames: no conversion here
   // NVDEC + a downscale of the whole frame: scale_cuda resizes on the GPU so
   // that the download carries the output size, not the source's. Crops, odd
   // sizes, upscales, 'accurate' quality and interpolations scale_cuda lacks
@@ -309,6 +309,7 @@ bool VideoReader::nextDecoded(AVFrame* out, FrameMeta* meta) {
 }
 
 bool VideoReader::next(uint8_t* dst, FrameMeta* meta) {
+  if (opts_.rawFrames) throw Error("INTERNAL", "a rawFrames reader gives frames through nextDecoded()");
   if (!decodeRaw()) return false;
   emitCurrent(dst, meta, -1);
   return true;

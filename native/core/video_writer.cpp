@@ -242,30 +242,20 @@ std::unique_ptr<VideoWriter> VideoWriter::open(const WriterOptions& o, AVBufferR
   w->frame_.reset(av_frame_alloc());
   w->pkt_.reset(av_packet_alloc());
   if (!w->frame_ || !w->pkt_) throw Error("ENOMEM", "allocation failed");
-  if (w->hw_ || o.frameInput) {
-    // frames arrive decoded: scaled per frame (encodeFrame), or on the GPU
-    if (!w->hw_) {
-      w->frame_->format = pix;
-      w->frame_->width = o.width;
-      w->frame_->height = o.height;
-      ret = av_frame_get_buffer(w->frame_.get(), 0);
-      if (ret < 0) throwAvError(ret, "av_frame_get_buffer", "ENOMEM");
-    }
-    std::lock_guard<std::mutex> lk(w->statsMu_);
-    w->stats_.encoder = codec->name;
-    w->stats_.pixelFormat = av_get_pix_fmt_name(pix);
-    return w;
+  if (!w->hw_) {  // CUDA frames go to NVENC as they are
+    w->frame_->format = pix;
+    w->frame_->width = o.width;
+    w->frame_->height = o.height;
+    ret = av_frame_get_buffer(w->frame_.get(), 0);
+    if (ret < 0) throwAvError(ret, "av_frame_get_buffer", "ENOMEM");
   }
-  w->frame_->format = pix;
-  w->frame_->width = o.width;
-  w->frame_->height = o.height;
-  ret = av_frame_get_buffer(w->frame_.get(), 0);
-  if (ret < 0) throwAvError(ret, "av_frame_get_buffer", "ENOMEM");
-  w->sws_.reset(sws_getContext(o.width, o.height, w->in_.avFormat, o.width, o.height, pix, SWS_BICUBIC, nullptr,
-                               nullptr, nullptr));
-  if (!w->sws_)
-    throw Error("INVALID_ARGUMENT", std::string("cannot convert ") + av_get_pix_fmt_name(w->in_.avFormat) + " to " +
-                                        av_get_pix_fmt_name(pix));
+  if (!w->hw_ && !o.frameInput) {  // decoded frames get a scaler per source shape (encodeFrame)
+    w->sws_.reset(sws_getContext(o.width, o.height, w->in_.avFormat, o.width, o.height, pix, SWS_BICUBIC, nullptr,
+                                 nullptr, nullptr));
+    if (!w->sws_)
+      throw Error("INVALID_ARGUMENT", std::string("cannot convert ") + av_get_pix_fmt_name(w->in_.avFormat) + " to " +
+                                          av_get_pix_fmt_name(pix));
+  }
   {
     std::lock_guard<std::mutex> lk(w->statsMu_);
     w->stats_.encoder = codec->name;
@@ -333,8 +323,7 @@ void VideoWriter::convert(const uint8_t* data, int64_t pts) {
   }
   ret = sws_scale(sws_.get(), tsrc, stride, bodyRows, tailRows, frame_->data, frame_->linesize);
   if (ret < 0) throwAvError(ret, "sws_scale", "CONVERT");
-  if (lastPts_ != INT64_MIN) lastDuration_ = pts - lastPts_;
-  lastPts_ = pts;
+  notePts(pts);
   frame_->pts = pts;
   haveFrame_ = true;
 }
@@ -363,6 +352,11 @@ void VideoWriter::checkPts(int64_t pts) {
     throw Error("INVALID_ARGUMENT", "frame timestamps must increase: pts " + str(pts) + " after " + str(lastPts_));
 }
 
+void VideoWriter::notePts(int64_t pts) {
+  if (lastPts_ != INT64_MIN) lastDuration_ = pts - lastPts_;
+  lastPts_ = pts;
+}
+
 void VideoWriter::encodeFrame(AVFrame* f, int64_t pts) {
   if (!opts_.frameInput && !hw_) throw Error("INTERNAL", "this writer takes bytes (convert)");
   checkPts(pts);
@@ -373,8 +367,7 @@ void VideoWriter::encodeFrame(AVFrame* f, int64_t pts) {
                                 str(enc_->height) + " NVENC encoder");
     f->pts = pts;
     f->pict_type = AV_PICTURE_TYPE_NONE;  // the encoder places keyframes, not the source's
-    if (lastPts_ != INT64_MIN) lastDuration_ = pts - lastPts_;
-    lastPts_ = pts;
+    notePts(pts);
     sendFrame(f);
     return;
   }
@@ -391,8 +384,7 @@ void VideoWriter::encodeFrame(AVFrame* f, int64_t pts) {
   ret = sws_scale(c, f->data, f->linesize, 0, f->height, frame_->data, frame_->linesize);
   if (ret < 0) throwAvError(ret, "sws_scale", "CONVERT");
   frame_->pts = pts;
-  if (lastPts_ != INT64_MIN) lastDuration_ = pts - lastPts_;
-  lastPts_ = pts;
+  notePts(pts);
   sendFrame(frame_.get());
 }
 

@@ -105,6 +105,7 @@ class VideoWriter {
   void pumpAudio(double untilSeconds, bool final);
   void muxPacket(AVPacket* pkt, int outIndex);
   void checkPts(int64_t pts);
+  void notePts(int64_t pts);  // after a frame was taken: lastPts_ and the last frame's duration
   void sendFrame(AVFrame* f);  // encode, mux, then audio up to lastPts_
 
   WriterOptions opts_;
