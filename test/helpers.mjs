@@ -2,7 +2,7 @@
 // independent reference), ffprobe JSON, raw CLI frames.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -38,6 +38,27 @@ export function cliFrames(file, pixFmt, { vf, sws, extra = [], inputArgs = [] } 
   if (vf) args.push('-vf', vf);
   args.push(...extra, '-f', 'rawvideo', '-pix_fmt', pixFmt, '-');
   return ffmpeg(args);
+}
+
+/**
+ * The CLI's decoded frames in several pixel formats from one ffmpeg process:
+ * { [pixFmt]: Buffer }. `threads` sets the decoder's -threads (damaged input
+ * decodes the same way every run only with 1).
+ */
+export function cliFramesMany(file, pixFmts, { threads, inputArgs = [] } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'avcv-cli-'));
+  try {
+    // -filter_threads 1: the CLI's scale filter slices frames across its
+    // threads, and swscale's RGB->YUV 4:2:0 path converts the last rows of a
+    // slice in C (the rest in SIMD), so its output depends on the machine's
+    // core count; one slice is what avcv (and the CLI on one core) gives
+    const args = ['-filter_threads', '1', ...(threads !== undefined ? ['-threads', String(threads)] : []), '-noautorotate', ...inputArgs, '-i', file];
+    pixFmts.forEach((p) => args.push('-map', '0:v:0', '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', p, join(dir, `${p}.raw`)));
+    ffmpeg(args);
+    return Object.fromEntries(pixFmts.map((p) => [p, readFileSync(join(dir, `${p}.raw`))]));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Makes a clip with testsrc2: makeClip(path, { size, rate, frames, codec, pixFmt, extra }). */

@@ -263,10 +263,41 @@ void FrameConverter::convert(const AVFrame* src, const Rect& cropIn, uint8_t* ds
     srcPlanes[i] = src->data[i] + (crop.y >> vsub) * src->linesize[i] + (crop.x >> hsub) * maxStep[i];
     srcStrides[i] = src->linesize[i];
   }
+  scaleInto(sws_.get(), srcPlanes, srcStrides, crop.height, dst_, dst, &rows_);
+}
+
+void scaleInto(SwsContext* sws, const uint8_t* const srcPlanes[4], const int srcStrides[4], int srcH,
+               const ImageDesc& dst, uint8_t* dstData, std::vector<uint8_t>* rows) {
+  // In place only when every plane's rows are whole 64-byte blocks: then no
+  // SIMD store of one row reaches into the next plane or is cut short.
+  bool direct = true;
+  for (int i = 0; i < dst.planes; i++) direct = direct && dst.linesize[i] % 64 == 0;
   uint8_t* dstPlanes[4] = {nullptr, nullptr, nullptr, nullptr};
-  for (int i = 0; i < dst_.planes; i++) dstPlanes[i] = dst + dst_.offset[i];
-  const int ret = sws_scale(sws_.get(), srcPlanes, srcStrides, 0, crop.height, dstPlanes, dst_.linesize);
+  int dstStrides[4] = {0, 0, 0, 0};
+  size_t offsets[4] = {0, 0, 0, 0};
+  size_t total = 0;
+  for (int i = 0; i < dst.planes; i++) {
+    if (direct) {
+      dstPlanes[i] = dstData + dst.offset[i];
+      dstStrides[i] = dst.linesize[i];
+    } else {  // rows with room for a whole last group of 16 elements, 64-byte aligned
+      dstStrides[i] = ((((dst.planeWidth[i] + 15) & ~15) * dst.planeElemBytes[i] + 63) & ~63);
+      offsets[i] = total;
+      total += size_t(dstStrides[i]) * dst.planeHeight[i];
+    }
+  }
+  if (!direct) {
+    if (rows->size() < total + kDstPadding) rows->resize(total + kDstPadding);
+    for (int i = 0; i < dst.planes; i++) dstPlanes[i] = rows->data() + offsets[i];
+  }
+  const int ret = sws_scale(sws, srcPlanes, srcStrides, 0, srcH, dstPlanes, dstStrides);
   if (ret < 0) throwAvError(ret, "sws_scale", "CONVERT");
+  if (direct) return;
+  for (int i = 0; i < dst.planes; i++) {
+    const size_t row = size_t(dst.planeWidth[i]) * dst.planeElemBytes[i];
+    for (int y = 0; y < dst.planeHeight[i]; y++)
+      std::memcpy(dstData + dst.offset[i] + y * row, dstPlanes[i] + size_t(y) * dstStrides[i], row);
+  }
 }
 
 void convertImage(const ImageDesc& src, const uint8_t* srcData, const ImageDesc& dst, uint8_t* dstData) {
@@ -289,11 +320,9 @@ void convertImage(const ImageDesc& src, const uint8_t* srcData, const ImageDesc&
     sws_setColorspaceDetails(s.get(), inv, inFull, tab, 1, b, c, sat);
   }
   const uint8_t* sp[4] = {nullptr, nullptr, nullptr, nullptr};
-  uint8_t* dp[4] = {nullptr, nullptr, nullptr, nullptr};
   for (int i = 0; i < src.planes; i++) sp[i] = srcData + src.offset[i];
-  for (int i = 0; i < dst.planes; i++) dp[i] = dstData + dst.offset[i];
-  int ret = sws_scale(s.get(), sp, src.linesize, 0, src.height, dp, dst.linesize);
-  if (ret < 0) throwAvError(ret, "sws_scale", "CONVERT");
+  std::vector<uint8_t> rows;
+  scaleInto(s.get(), sp, src.linesize, src.height, dst, dstData, &rows);
 }
 
 }  // namespace avcv

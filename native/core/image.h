@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "ffptr.h"
 
@@ -65,6 +66,7 @@ class FrameConverter {
  private:
   void setup(const AVFrame* src, const Rect& crop);
   ImageDesc dst_;
+  std::vector<uint8_t> rows_;  // rows with room for swscale's whole-block stores (see scaleInto)
   int flags_;
   SwsPtr sws_;
   int srcW_ = -1, srcH_ = -1, srcFmt_ = -1, cropX_ = -1, cropY_ = -1;
@@ -74,6 +76,17 @@ class FrameConverter {
 // Crop rectangle rounded down to the chroma grid of `fmt`, as the CLI's crop
 // filter does; clamps nothing (the caller validated bounds).
 Rect alignCrop(const Rect& r, AVPixelFormat fmt);
+
+// One sws_scale pass into a tightly packed destination image. swscale's SIMD
+// writers store whole blocks: the x86 YUV->RGB path converts 8 pixels at a
+// time and leaves the last width % 8 pixels unwritten when a row has no room
+// for a whole last group (libswscale/x86/yuv2rgb.c: `if (h_size * depth >
+// FFABS(dstStride[0])) h_size -= 8`), and planar writers run past a row's end
+// into the next plane. Images whose rows are all whole 64-byte blocks (1080p,
+// 720p, 640x360 in every format) are written in place; any other is
+// converted into `rows`, whose rows have room, and copied out.
+void scaleInto(SwsContext* sws, const uint8_t* const srcPlanes[4], const int srcStrides[4], int srcH,
+               const ImageDesc& dst, uint8_t* dstData, std::vector<uint8_t>* rows);
 
 // Packs a whole image from one avcv format/layout to another (sws, exact for
 // channel reorders and hwc<->chw). For gray output from RGB the result is
