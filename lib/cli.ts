@@ -30,15 +30,15 @@ async function cmdProbe(args: string[]): Promise<number> {
   console.log(`  container  ${p.format} (${p.formatLongName})`);
   console.log(`  duration   ${fmtDuration(p.duration)}   bit rate ${p.bitRate ?? 'unknown'}   size ${p.size ?? 'unknown'} B`);
   for (const s of p.streams) {
-    let line = `  #${s.index} ${s.type.padEnd(8)} ${s.codec}${s.profile ? ` (${s.profile})` : ''}`;
+    let line = `  #${s.index} ${(s.type ?? "unknown").padEnd(8)} ${s.codec ?? "unknown"}${s.profile ? ` (${s.profile})` : ''}`;
     if (s.type === 'video') {
       const v = s as VideoStreamInfo;
-      line += `  ${v.width}x${v.height} ${v.pixelFormat} ${v.bitDepth}-bit  ${v.fps.toFixed(3)} fps` +
+      line += `  ${v.width}x${v.height} ${v.pixelFormat ?? "?"} ${v.bitDepth}-bit  ${v.fps.toFixed(3)} fps` +
         `  ${v.frameCount ?? '?'} frames${v.frameCountExact ? '' : ' (estimated)'}` +
         (v.rotation ? `  rotation ${v.rotation}°` : '');
     } else if (s.type === 'audio') {
       const a = s as AudioStreamInfo;
-      line += `  ${a.sampleRate} Hz ${a.channelLayout ?? `${a.channels} ch`} ${a.sampleFormat}`;
+      line += `  ${a.sampleRate} Hz ${a.channelLayout ?? `${a.channels} ch`} ${a.sampleFormat ?? "?"}`;
     }
     console.log(line);
   }

@@ -7,8 +7,10 @@ export interface Rational { num: number; den: number; value: number }
 
 export interface StreamInfo {
   index: number;
-  type: 'video' | 'audio' | 'subtitle' | 'data' | 'attachment' | 'unknown';
-  codec: string;
+  /** null where ffprobe omits codec_type (an unknown media type) */
+  type: 'video' | 'audio' | 'subtitle' | 'data' | 'attachment' | null;
+  /** null where ffprobe omits codec_name (no descriptor for the codec) */
+  codec: string | null;
   codecLongName: string;
   profile: string | null;
   bitRate: number | null;
@@ -24,12 +26,14 @@ export interface VideoStreamInfo extends StreamInfo {
   type: 'video';
   width: number;
   height: number;
-  pixelFormat: string;
+  /** null where ffprobe omits pix_fmt (not known before decoding) */
+  pixelFormat: string | null;
   bitDepth: number;
-  colorRange: string;
-  colorSpace: string;
-  colorPrimaries: string;
-  colorTransfer: string;
+  /** The colour tags; null where ffprobe omits them (unspecified). */
+  colorRange: string | null;
+  colorSpace: string | null;
+  colorPrimaries: string | null;
+  colorTransfer: string | null;
   /** Average frame rate (ffprobe's avg_frame_rate). */
   avgFrameRate: Rational;
   /** Base frame rate (ffprobe's r_frame_rate). */
@@ -49,7 +53,7 @@ export interface AudioStreamInfo extends StreamInfo {
   sampleRate: number;
   channels: number;
   channelLayout: string | null;
-  sampleFormat: string;
+  sampleFormat: string | null;
 }
 
 export interface ProbeResult {

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import type { NativeFrameResult, NativeIndexPackets, NativeReader, NativeReaderOptions, NativeReaderStats } from '../types/native';
+import type { NativeFrameResult, NativeIndexFrames, NativeIndexPackets, NativeReader, NativeReaderOptions, NativeReaderStats } from '../types/native';
 import { AvcvError, fromNative } from './errors';
 import { Frame, checkLayout } from './frame';
 import { LAYOUTS, PIXEL_FORMATS, defaultLayout, shapeOf, channelsOf, type Layout, type PixelFormat } from './formats';
@@ -124,6 +124,16 @@ export interface FrameIndexInfo {
   /** display indices of keyframes */
   keyframes: Uint32Array;
   timeBase: { num: number; den: number };
+  /**
+   * How the index was built: 'packets' (one scan of the packets, no
+   * decoding) or 'decode' (the stream was decoded once, because its packets
+   * cannot say what decoding yields: `reason` says why, e.g. an AVI with
+   * B-frames whose packets carry no pts, a raw stream, a damaged file, a
+   * stream that does not start on a keyframe). 'approximate' for seekMode
+   * approximate.
+   */
+  method: 'packets' | 'decode' | 'approximate';
+  reason?: string;
 }
 
 export interface Normalised {
@@ -298,7 +308,8 @@ export class VideoReader implements AsyncIterable<Frame> {
     const reader = new VideoReader(nat, info, n, raw.output.padding);
     if (n.indexPath) {
       try {
-        nat.loadIndex(await loadIndexFile(n.indexPath, info));
+        const saved = await loadIndexFile(n.indexPath, info);
+        nat.loadIndex(saved.packets, saved.frames);
       } catch (err) {
         await reader.close();
         throw err instanceof AvcvError || err instanceof TypeError || err instanceof RangeError ? err : fromNative(err, n.indexPath, caller);
@@ -386,7 +397,7 @@ export class VideoReader implements AsyncIterable<Frame> {
 
   #index: Promise<FrameIndexInfo> | null = null;
   #raQueue: Promise<unknown> = Promise.resolve();
-  #packets: NativeIndexPackets | null = null;
+  #saved: { packets: NativeIndexPackets; frames?: NativeIndexFrames } | null = null;
 
   /**
    * Saves the frame index (building it first if needed) so that reopening
@@ -397,16 +408,14 @@ export class VideoReader implements AsyncIterable<Frame> {
     if (typeof path !== 'string' || !path) throw new TypeError(`path must be a file path; got ${describe(path)}`);
     if (this.#info.seekMode !== 'exact') throw new AvcvError('UNSUPPORTED', 'saveIndex needs seekMode exact', { source: this.#info.source });
     const ix = await this.index();
-    const p = this.#packets!;
+    const { packets: p, frames: f } = this.#saved!;
     const st = await fs.promises.stat(this.#info.source);
     const doc = {
-      format: 'avcv-index', version: 1,
+      format: 'avcv-index', version: 2,
       source: { size: st.size, mtimeMs: st.mtimeMs },
       stream: this.#info.stream.index, timeBase: ix.timeBase,
-      packets: {
-        pts: Array.from(p.pts), dts: Array.from(p.dts), pos: Array.from(p.pos), key: Array.from(p.key),
-        dtsValid: Array.from(p.dtsValid ?? new Uint8Array(p.pts.length).fill(1)),
-      },
+      packets: { pts: Array.from(p.pts), dts: Array.from(p.dts), pos: Array.from(p.pos), key: Array.from(p.key), discard: Array.from(p.discard) },
+      ...(f ? { frames: { packet: Array.from(f.packet), pts: Array.from(f.pts), key: Array.from(f.key), damaged: Array.from(f.damaged) } } : {}),
     };
     await writeAtomic(path, JSON.stringify(doc), 'save the index to');
   }
@@ -428,9 +437,11 @@ export class VideoReader implements AsyncIterable<Frame> {
   }
 
   /**
-   * The frame index: every frame's pts (display order) and the keyframes,
-   * built once by scanning packets (no decoding) on a second decoder of the
-   * source, so it does not disturb iteration.
+   * The frame index: what sequential decoding yields, every frame's pts
+   * (display order) and the keyframes. Built once on a second decoder of the
+   * source, so it does not disturb iteration: by scanning packets (no
+   * decoding) where they can say it, else by decoding the stream once
+   * (`method` and `reason` say which and why).
    */
   index(): Promise<FrameIndexInfo> {
     if (!this.#index && this.#info.seekMode === 'approximate') {
@@ -445,16 +456,19 @@ export class VideoReader implements AsyncIterable<Frame> {
       const perFrame = (fps.den * tb.den) / (fps.num * tb.num);  // time-base units per frame
       const pts = Float64Array.from({ length: n }, (_, i) => start + Math.round(i * perFrame));
       const times = Float64Array.from(pts, (p) => (p * tb.num) / tb.den);
-      this.#index = Promise.resolve({ frameCount: n, pts, times, keyframes: new Uint32Array(0), timeBase: { num: tb.num, den: tb.den } });
+      this.#index = Promise.resolve({ frameCount: n, pts, times, keyframes: new Uint32Array(0), timeBase: { num: tb.num, den: tb.den }, method: 'approximate' });
     }
     if (!this.#index) {
       this.#index = this.#ra(async (nat) => {
         const r = await nat.index();
-        this.#packets = r.packets;
+        this.#saved = { packets: r.packets, frames: r.frames };
         // pts * num / den (not pts * (num / den)): exact at frame boundaries
         // times follow a continuous timeline even where the container's clock restarts
         const times = Float64Array.from(r.continuousPts, (p) => (p * r.timeBase.num) / r.timeBase.den);
-        return { frameCount: r.pts.length, pts: r.pts, times, keyframes: r.keyframes, timeBase: r.timeBase, discontinuous: r.discontinuous };
+        return {
+          frameCount: r.pts.length, pts: r.pts, times, keyframes: r.keyframes, timeBase: r.timeBase, discontinuous: r.discontinuous,
+          method: r.method, ...(r.reason ? { reason: r.reason } : {}),
+        };
       });
       this.#index.catch(() => { this.#index = null; });
     }
@@ -710,7 +724,15 @@ export class VideoReader implements AsyncIterable<Frame> {
   }
 }
 
-async function loadIndexFile(path: string, info: ReaderInfo): Promise<NativeIndexPackets> {
+/** AV_NOPTS_VALUE (-2^63) as a double: how the index marks a missing pts or dts. */
+const NOPTS = -9223372036854775808;
+
+/**
+ * Reads a saved index. Version 2 holds every packet (with edit-list
+ * discards) and, for an index built by decoding, its frames; version 1 (packets
+ * only, dtsValid flags) is still read.
+ */
+async function loadIndexFile(path: string, info: ReaderInfo): Promise<{ packets: NativeIndexPackets; frames?: NativeIndexFrames }> {
   let doc: any;  // eslint-disable-line @typescript-eslint/no-explicit-any
   try {
     doc = JSON.parse(await fs.promises.readFile(path, 'utf8'));
@@ -719,25 +741,35 @@ async function loadIndexFile(path: string, info: ReaderInfo): Promise<NativeInde
     throw new AvcvError(e.code === 'ENOENT' ? 'ENOENT' : 'INVALID_INDEX', `cannot read the index '${path}': ${e.message}`, { source: path, cause: err });
   }
   const bad = (why: string) => new AvcvError('INVALID_INDEX', `'${path}' is not a usable avcv index: ${why}`, { source: path });
-  if (!doc || doc.format !== 'avcv-index' || doc.version !== 1) throw bad('unknown format or version');
+  if (!doc || doc.format !== 'avcv-index' || (doc.version !== 1 && doc.version !== 2)) throw bad('unknown format or version');
   const st = await fs.promises.stat(info.source).catch(() => null);
   if (!st || doc.source?.size !== st.size || doc.source?.mtimeMs !== st.mtimeMs) {
     throw new AvcvError('STALE_INDEX', `the index '${path}' was made for another version of '${info.source}' (size or modification time differ)`, { source: path });
   }
   if (doc.stream !== info.stream.index) throw bad(`it indexes stream ${doc.stream}, the reader uses stream ${info.stream.index}`);
   if (doc.timeBase?.num !== info.stream.timeBase.num || doc.timeBase?.den !== info.stream.timeBase.den) throw bad('time base differs');
-  const p = doc.packets;
-  const n = p?.pts?.length;
-  if (!Number.isInteger(n) || p.dts?.length !== n || p.pos?.length !== n || p.key?.length !== n) throw bad('packet arrays are missing or differ in length');
-  const f64 = (a: unknown[]) => {
-    if (!a.every((v) => typeof v === 'number' && Number.isFinite(v))) throw bad('non-numeric packet fields');
+  const f64 = (a: unknown, n: number) => {
+    if (!Array.isArray(a) || a.length !== n || !a.every((v) => typeof v === 'number' && Number.isFinite(v))) throw bad('packet or frame arrays are missing, differ in length or hold non-numbers');
     return Float64Array.from(a as number[]);
   };
-  if (p.dtsValid !== undefined && p.dtsValid?.length !== n) throw bad('packet arrays differ in length');
-  return {
-    pts: f64(p.pts), dts: f64(p.dts), pos: f64(p.pos), key: Uint8Array.from(p.key as number[], (v) => (v ? 1 : 0)),
-    dtsValid: Uint8Array.from((p.dtsValid ?? new Array(n).fill(1)) as number[], (v) => (v ? 1 : 0)),
+  const flags = (a: unknown, n: number) => {
+    if (!Array.isArray(a) || a.length !== n) throw bad('packet or frame arrays are missing or differ in length');
+    return Uint8Array.from(a as unknown[], (v) => (v ? 1 : 0));
   };
+  const p = doc.packets;
+  const n = p?.pts?.length;
+  if (!Number.isInteger(n)) throw bad('no packets');
+  const packets: NativeIndexPackets = { pts: f64(p.pts, n), dts: f64(p.dts, n), pos: f64(p.pos, n), key: flags(p.key, n), discard: new Uint8Array(n) };
+  if (doc.version === 1) {
+    // version 1 stored a pts in place of a missing dts, flagged by dtsValid
+    if (p.dtsValid !== undefined) flags(p.dtsValid, n).forEach((v, i) => { if (!v) packets.dts[i] = NOPTS; });
+    return { packets };
+  }
+  packets.discard = flags(p.discard, n);
+  if (doc.frames === undefined) return { packets };
+  const m = doc.frames?.packet?.length;
+  if (!Number.isInteger(m)) throw bad('frames are malformed');
+  return { packets, frames: { packet: f64(doc.frames.packet, m), pts: f64(doc.frames.pts, m), key: flags(doc.frames.key, m), damaged: flags(doc.frames.damaged, m) } };
 }
 
 function emptyStats(): NativeReaderStats {

@@ -210,7 +210,9 @@ test('H.264 .ts with garbage mid-stream: skip decodes what the CLI decodes', T, 
   const cli = cliFrameCount(bad, W, H);
   assert.ok(cli > 50 && cli <= 100, `CLI decoded ${cli}`);
   const t0 = Date.now();
-  const reader = await VideoReader.open(bad);
+  // threads: 1 — with frame threads libavcodec reports this damage only on
+  // some runs (under load it may decode 99 frames and flag none)
+  const reader = await VideoReader.open(bad, { threads: 1 });
   const n = await countFrames(reader);
   assert.ok(Date.now() - t0 < 5000);
   assert.equal(n, cli, `avcv ${n} frames, CLI ${cli}`);

@@ -5,8 +5,8 @@ export interface NativeRational { num: number; den: number }
 
 export interface NativeStream {
   index: number;
-  type: 'video' | 'audio' | 'subtitle' | 'data' | 'attachment' | 'unknown';
-  codec: string;
+  type: 'video' | 'audio' | 'subtitle' | 'data' | 'attachment' | null;
+  codec: string | null;
   codecLongName: string;
   profile: string | null;
   bitRate: number | null;
@@ -17,12 +17,12 @@ export interface NativeStream {
   tags: Record<string, string>;
   width?: number;
   height?: number;
-  pixelFormat?: string;
+  pixelFormat?: string | null;
   bitDepth?: number;
-  colorRange?: string;
-  colorSpace?: string;
-  colorPrimaries?: string;
-  colorTransfer?: string;
+  colorRange?: string | null;
+  colorSpace?: string | null;
+  colorPrimaries?: string | null;
+  colorTransfer?: string | null;
   avgFrameRate?: NativeRational;
   baseFrameRate?: NativeRational;
   sampleAspectRatio?: NativeRational;
@@ -32,7 +32,7 @@ export interface NativeStream {
   sampleRate?: number;
   channels?: number;
   channelLayout?: string | null;
-  sampleFormat?: string;
+  sampleFormat?: string | null;
 }
 
 export interface NativeProbe {
@@ -69,7 +69,18 @@ export interface NativeReaderOptions extends NativeInputOptions {
   device: string;
 }
 
-export interface NativeIndexPackets { pts: Float64Array; dts: Float64Array; pos: Float64Array; key: Uint8Array; dtsValid?: Uint8Array }
+/** Packets of the indexed stream in decode order; a missing pts/dts is -2^63 (AV_NOPTS_VALUE). */
+export interface NativeIndexPackets { pts: Float64Array; dts: Float64Array; pos: Float64Array; key: Uint8Array; discard: Uint8Array }
+/** The frames of an index built by decoding, in display order: the packet each came from, its pts, key flag and whether it was decoded after damage. */
+export interface NativeIndexFrames { packet: Float64Array; pts: Float64Array; key: Uint8Array; damaged: Uint8Array }
+export interface NativeIndex {
+  pts: Float64Array; continuousPts: Float64Array; discontinuous: boolean; keyframes: Uint32Array; timeBase: NativeRational;
+  packets: NativeIndexPackets; frames?: NativeIndexFrames;
+  /** 'packets': built from a packet scan; 'decode': built by decoding the stream once (reason says why) */
+  method: 'packets' | 'decode'; reason?: string;
+  /** set when frames cannot be found again after a seek: random access is refused with this reason */
+  unusable?: string;
+}
 
 export interface NativeFrameResult {
   data: Uint8Array;
@@ -116,10 +127,10 @@ export interface NativeReader {
   next(): Promise<NativeFrameResult | null>;
   close(): Promise<void>;
   stats(): NativeReaderStats;
-  /** Frame index by packet scan on a second, random-access decoder of the source. */
-  index(): Promise<{ pts: Float64Array; continuousPts: Float64Array; discontinuous: boolean; keyframes: Uint32Array; timeBase: NativeRational; packets: NativeIndexPackets }>;
-  /** Use a saved index (decode-order packets) instead of scanning; call before any random access. */
-  loadIndex(packets: NativeIndexPackets): void;
+  /** The frame index (what sequential decoding yields), built on a second, random-access decoder of the source. */
+  index(): Promise<NativeIndex>;
+  /** Use a saved index (decode-order packets, and the frames of a decoded index) instead of scanning; call before any random access. */
+  loadIndex(packets: NativeIndexPackets, frames?: NativeIndexFrames): void;
   /** Display-order frame i, exactly, decoded into `buffer` (frame bytes + padding). */
   frameAt(i: number, buffer: Uint8Array, approxPts?: number): Promise<NativeFrameResult>;
 }

@@ -10,6 +10,7 @@
 #include "../core/image.h"
 #include "../core/probe.h"
 #include "../core/video_reader.h"
+#include "../core/log.h"
 #include "addon_data.h"
 #include "common.h"
 #include "reader_wrap.h"
@@ -108,9 +109,10 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
 
 Napi::Object streamToJs(Napi::Env env, const avcv::StreamProbe& s) {
   Napi::Object o = Napi::Object::New(env);
+  auto name = [&](const std::string& v) -> Napi::Value { return v.empty() ? env.Null() : Napi::String::New(env, v); };
   o.Set("index", s.index);
-  o.Set("type", s.type);
-  o.Set("codec", s.codec);
+  o.Set("type", name(s.type));
+  o.Set("codec", name(s.codec));
   o.Set("codecLongName", s.codecLongName);
   o.Set("profile", s.profile.empty() ? env.Null() : Napi::String::New(env, s.profile));
   o.Set("bitRate", s.bitRate > 0 ? Napi::Number::New(env, static_cast<double>(s.bitRate)) : env.Null());
@@ -122,12 +124,12 @@ Napi::Object streamToJs(Napi::Env env, const avcv::StreamProbe& s) {
   if (s.type == "video") {
     o.Set("width", s.width);
     o.Set("height", s.height);
-    o.Set("pixelFormat", s.pixelFormat);
+    o.Set("pixelFormat", name(s.pixelFormat));
     o.Set("bitDepth", s.bitDepth);
-    o.Set("colorRange", s.colorRange);
-    o.Set("colorSpace", s.colorSpace);
-    o.Set("colorPrimaries", s.colorPrimaries);
-    o.Set("colorTransfer", s.colorTransfer);
+    o.Set("colorRange", name(s.colorRange));
+    o.Set("colorSpace", name(s.colorSpace));
+    o.Set("colorPrimaries", name(s.colorPrimaries));
+    o.Set("colorTransfer", name(s.colorTransfer));
     o.Set("avgFrameRate", rational(env, s.avgFrameRate));
     o.Set("baseFrameRate", rational(env, s.baseFrameRate));
     o.Set("sampleAspectRatio", rational(env, s.sampleAspectRatio));
@@ -138,7 +140,7 @@ Napi::Object streamToJs(Napi::Env env, const avcv::StreamProbe& s) {
     o.Set("sampleRate", s.sampleRate);
     o.Set("channels", s.channels);
     o.Set("channelLayout", s.channelLayout.empty() ? env.Null() : Napi::String::New(env, s.channelLayout));
-    o.Set("sampleFormat", s.sampleFormat);
+    o.Set("sampleFormat", name(s.sampleFormat));
   }
   return o;
 }
@@ -296,6 +298,7 @@ void initLogging() {
       else if (s == "debug") level = AV_LOG_DEBUG;
     }
     av_log_set_level(level);
+    avcv::installLogCapture();
     return true;
   }();
   (void)once;

@@ -2,6 +2,8 @@
 
 #include "addon_data.h"
 
+#include <functional>
+
 namespace avcvjs {
 
 namespace {
@@ -286,32 +288,55 @@ Napi::Value ReaderWrap::Close(const Napi::CallbackInfo& info) {
   return worker->Promise();
 }
 
-// loadIndex({pts, dts, pos, key}): decode-order packets of a saved index.
+// loadIndex({pts, dts, pos, key, discard}, frames?: {packet, pts, key}):
+// decode-order packets of a saved index, and its frames when it was built by
+// decoding.
 Napi::Value ReaderWrap::LoadIndex(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "loadIndex(packets)");
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "loadIndex(packets, frames?)");
   Napi::Object o = info[0].As<Napi::Object>();
-  Napi::Value vp = o.Get("pts"), vd = o.Get("dts"), vo = o.Get("pos"), vk = o.Get("key");
-  if (!vp.IsTypedArray() || !vd.IsTypedArray() || !vo.IsTypedArray() || !vk.IsTypedArray())
-    throw Napi::TypeError::New(env, "loadIndex: pts, dts, pos must be Float64Arrays and key a Uint8Array");
-  Napi::Float64Array pts = vp.As<Napi::Float64Array>(), dts = vd.As<Napi::Float64Array>(), pos = vo.As<Napi::Float64Array>();
-  Napi::Uint8Array key = vk.As<Napi::Uint8Array>();
+  auto f64 = [&](Napi::Object from, const char* name, size_t n) {
+    Napi::Value v = from.Get(name);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        (n != SIZE_MAX && v.As<Napi::Float64Array>().ElementLength() != n))
+      throw Napi::TypeError::New(env, std::string("loadIndex: ") + name + " must be a Float64Array of the right length");
+    return v.As<Napi::Float64Array>();
+  };
+  auto u8 = [&](Napi::Object from, const char* name, size_t n) {
+    Napi::Value v = from.Get(name);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+        v.As<Napi::Uint8Array>().ElementLength() != n)
+      throw Napi::TypeError::New(env, std::string("loadIndex: ") + name + " must be a Uint8Array of the right length");
+    return v.As<Napi::Uint8Array>();
+  };
+  Napi::Float64Array pts = f64(o, "pts", SIZE_MAX);
   const size_t n = pts.ElementLength();
-  if (dts.ElementLength() != n || pos.ElementLength() != n || key.ElementLength() != n)
-    throw Napi::RangeError::New(env, "loadIndex: the arrays differ in length");
-  Napi::Value vv = o.Get("dtsValid");
-  const bool haveValid = vv.IsTypedArray() && vv.As<Napi::Uint8Array>().ElementLength() == n;
-  auto v = std::make_shared<std::vector<avcv::IndexEntry>>(n);
+  Napi::Float64Array dts = f64(o, "dts", n), pos = f64(o, "pos", n);
+  Napi::Uint8Array key = u8(o, "key", n), discard = u8(o, "discard", n);
+  auto index = std::make_shared<SavedIndex>();
+  index->packets.resize(n);
   for (size_t i = 0; i < n; i++) {
-    (*v)[i].pts = static_cast<int64_t>(pts[i]);
-    (*v)[i].dts = static_cast<int64_t>(dts[i]);
-    (*v)[i].pos = static_cast<int64_t>(pos[i]);
-    (*v)[i].key = key[i] != 0;
-    (*v)[i].dtsValid = haveValid ? vv.As<Napi::Uint8Array>()[i] != 0 : true;
+    avcv::IndexEntry& e = index->packets[i];
+    e.pts = static_cast<int64_t>(pts[i]);
+    e.dts = static_cast<int64_t>(dts[i]);
+    e.pos = static_cast<int64_t>(pos[i]);
+    e.key = key[i] != 0;
+    e.discard = discard[i] != 0;
+  }
+  if (info.Length() > 1 && info[1].IsObject()) {
+    Napi::Object fo = info[1].As<Napi::Object>();
+    Napi::Float64Array fp = f64(fo, "packet", SIZE_MAX);
+    const size_t m = fp.ElementLength();
+    Napi::Float64Array fpts = f64(fo, "pts", m);
+    Napi::Uint8Array fkey = u8(fo, "key", m), fdamaged = u8(fo, "damaged", m);
+    index->haveFrames = true;
+    index->frames.resize(m);
+    for (size_t j = 0; j < m; j++)
+      index->frames[j] = {static_cast<int64_t>(fp[j]), static_cast<int64_t>(fpts[j]), fkey[j] != 0, fdamaged[j] != 0};
   }
   std::lock_guard<std::mutex> lk(raMu_);
-  if (ra_) ra_->setIndex(*v);
-  preloaded_ = v;
+  if (ra_) ra_->loadIndex(index->packets, index->frames, index->haveFrames);
+  preloaded_ = index;
   return env.Undefined();
 }
 
@@ -319,12 +344,68 @@ avcv::VideoReader& ReaderWrap::RandomAccess() {
   if (!ra_) {
     if (raClosing_) throw avcv::Error("CLOSED", "the reader is closed");
     ra_ = avcv::VideoReader::open(reader_->options());
-    if (preloaded_) ra_->setIndex(*preloaded_);
+    if (preloaded_) ra_->loadIndex(preloaded_->packets, preloaded_->frames, preloaded_->haveFrames);
     raPtr_ = ra_.get();
     if (raClosing_) ra_->interrupt();
   }
   return *ra_;
 }
+
+namespace {
+
+Napi::Float64Array f64Of(Napi::Env env, size_t n, const std::function<double(size_t)>& at) {
+  Napi::Float64Array a = Napi::Float64Array::New(env, n);
+  for (size_t i = 0; i < n; i++) a[i] = at(i);
+  return a;
+}
+
+Napi::Uint8Array u8Of(Napi::Env env, size_t n, const std::function<bool(size_t)>& at) {
+  Napi::Uint8Array a = Napi::Uint8Array::New(env, n);
+  for (size_t i = 0; i < n; i++) a[i] = at(i) ? 1 : 0;
+  return a;
+}
+
+Napi::Object indexToJs(Napi::Env env, const avcv::FrameIndex& ix, const avcv::Rational& tb) {
+  const size_t n = ix.display.size();
+  std::vector<uint32_t> keys;
+  for (size_t j = 0; j < n; j++)
+    if (ix.keyframe[j]) keys.push_back(static_cast<uint32_t>(j));
+  Napi::Uint32Array k = Napi::Uint32Array::New(env, keys.size());
+  for (size_t j = 0; j < keys.size(); j++) k[j] = keys[j];
+  const auto& p = ix.packets;
+  // the packets in decode order (and the frames of a decoded index), for saveIndex()
+  Napi::Object packets = Napi::Object::New(env);
+  packets.Set("pts", f64Of(env, p.size(), [&](size_t i) { return static_cast<double>(p[i].pts); }));
+  packets.Set("dts", f64Of(env, p.size(), [&](size_t i) { return static_cast<double>(p[i].dts); }));
+  packets.Set("pos", f64Of(env, p.size(), [&](size_t i) { return static_cast<double>(p[i].pos); }));
+  packets.Set("key", u8Of(env, p.size(), [&](size_t i) { return p[i].key; }));
+  packets.Set("discard", u8Of(env, p.size(), [&](size_t i) { return p[i].discard; }));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("packets", packets);
+  if (ix.decoded) {
+    const auto& f = ix.frames;
+    Napi::Object frames = Napi::Object::New(env);
+    frames.Set("packet", f64Of(env, f.size(), [&](size_t j) { return static_cast<double>(f[j].packet); }));
+    frames.Set("pts", f64Of(env, f.size(), [&](size_t j) { return static_cast<double>(f[j].pts); }));
+    frames.Set("key", u8Of(env, f.size(), [&](size_t j) { return f[j].key; }));
+    frames.Set("damaged", u8Of(env, f.size(), [&](size_t j) { return f[j].damaged; }));
+    o.Set("frames", frames);
+  }
+  o.Set("pts", f64Of(env, n, [&](size_t j) { return static_cast<double>(ix.pts[j]); }));
+  o.Set("continuousPts", f64Of(env, n, [&](size_t j) { return static_cast<double>(ix.continuousPts[j]); }));
+  o.Set("discontinuous", ix.discontinuous);
+  o.Set("keyframes", k);
+  o.Set("method", ix.decoded ? "decode" : "packets");
+  if (!ix.reason.empty()) o.Set("reason", ix.reason);
+  if (!ix.unusable.empty()) o.Set("unusable", ix.unusable);
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("num", tb.num);
+  r.Set("den", tb.den);
+  o.Set("timeBase", r);
+  return o;
+}
+
+}  // namespace
 
 Napi::Value ReaderWrap::Index(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -345,50 +426,8 @@ Napi::Value ReaderWrap::Index(const Napi::CallbackInfo& info) {
         *tb = ra.stream().timeBase;
       },
       [self, result, tb](Napi::Env env) -> Napi::Value {
-        const size_t n = result->display.size();
-        Napi::Float64Array pts = Napi::Float64Array::New(env, n);
-        std::vector<uint32_t> keys;
-        for (size_t j = 0; j < n; j++) {
-          const avcv::IndexEntry& e = result->packets[result->display[j]];
-          pts[j] = static_cast<double>(e.pts);
-          if (e.key) keys.push_back(static_cast<uint32_t>(j));
-        }
-        Napi::Uint32Array k = Napi::Uint32Array::New(env, keys.size());
-        for (size_t j = 0; j < keys.size(); j++) k[j] = keys[j];
-        // the packets in decode order, for saveIndex()
-        const size_t np = result->packets.size();
-        Napi::Float64Array ppts = Napi::Float64Array::New(env, np), pdts = Napi::Float64Array::New(env, np),
-                           ppos = Napi::Float64Array::New(env, np);
-        Napi::Uint8Array pkey = Napi::Uint8Array::New(env, np);
-        Napi::Uint8Array pdv = Napi::Uint8Array::New(env, np);
-        for (size_t j = 0; j < np; j++) {
-          const avcv::IndexEntry& e = result->packets[j];
-          ppts[j] = static_cast<double>(e.pts);
-          pdts[j] = static_cast<double>(e.dts);
-          ppos[j] = static_cast<double>(e.pos);
-          pkey[j] = e.key ? 1 : 0;
-          pdv[j] = e.dtsValid ? 1 : 0;
-        }
-        Napi::Object packets = Napi::Object::New(env);
-        packets.Set("pts", ppts);
-        packets.Set("dts", pdts);
-        packets.Set("pos", ppos);
-        packets.Set("key", pkey);
-        packets.Set("dtsValid", pdv);
-        Napi::Object o = Napi::Object::New(env);
-        o.Set("packets", packets);
-        o.Set("pts", pts);
-        Napi::Float64Array cpts = Napi::Float64Array::New(env, n);
-        for (size_t j = 0; j < n; j++) cpts[j] = static_cast<double>(result->continuousPts[j]);
-        o.Set("continuousPts", cpts);
-        o.Set("discontinuous", result->discontinuous);
-        o.Set("keyframes", k);
-        Napi::Object r = Napi::Object::New(env);
-        r.Set("num", tb->num);
-        r.Set("den", tb->den);
-        o.Set("timeBase", r);
         self->Reset();
-        return o;
+        return indexToJs(env, *result, *tb);
       });
   worker->Queue();
   return worker->Promise();

@@ -52,7 +52,12 @@ class ReaderWrap : public Napi::ObjectWrap<ReaderWrap> {
   std::unique_ptr<avcv::VideoReader> ra_;
   std::atomic<avcv::VideoReader*> raPtr_{nullptr};
   std::atomic<bool> raClosing_{false};
-  std::shared_ptr<std::vector<avcv::IndexEntry>> preloaded_;  // a saved index, set before first use
+  struct SavedIndex {
+    std::vector<avcv::IndexEntry> packets;
+    std::vector<avcv::DecodedFrame> frames;
+    bool haveFrames = false;
+  };
+  std::shared_ptr<SavedIndex> preloaded_;  // a saved index, set before first use
   std::thread thread_;
 
   struct Slot {

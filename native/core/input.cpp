@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "error.h"
+#include "log.h"
 
 extern "C" {
 #include <libavdevice/avdevice.h>
@@ -17,7 +18,7 @@ namespace {
 
 int interruptCallback(void* opaque) {
   auto* guard = static_cast<InputGuard*>(opaque);
-  return guard->interrupted.load(std::memory_order_relaxed) ? 1 : 0;
+  return guard->interrupted->load(std::memory_order_relaxed) ? 1 : 0;
 }
 
 // Every open the demuxer makes goes through here: the first is the caller's
@@ -52,7 +53,7 @@ bool isRefusedDemuxer(const char* name) {
 
 }  // namespace
 
-OpenedInput openInput(const InputOptions& opts) {
+OpenedInput openInput(const InputOptions& opts, LogCatcher* log) {
   static const bool devicesRegistered = (avdevice_register_all(), true);
   (void)devicesRegistered;
   if (opts.source.empty()) throw Error("EINVAL", "source is empty");
@@ -97,8 +98,10 @@ OpenedInput openInput(const InputOptions& opts) {
   OpenedInput in;
   in.guard = std::make_unique<InputGuard>();
   in.guard->allowNested = opts.allowNestedInputs;
+  in.guard->interrupted = opts.cancel ? opts.cancel : std::make_shared<std::atomic<bool>>(false);
   AVFormatContext* ctx = avformat_alloc_context();
   if (!ctx) throw Error("ENOMEM", "avformat_alloc_context failed");
+  if (log) log->watch(ctx);
   ctx->interrupt_callback.callback = interruptCallback;
   ctx->interrupt_callback.opaque = in.guard.get();
   in.guard->defaultIoOpen = ctx->io_open;
@@ -107,9 +110,11 @@ OpenedInput openInput(const InputOptions& opts) {
   AVDictionary* dict = nullptr;
   const std::string wl = join(opts.protocols, ",");
   av_dict_set(&dict, "protocol_whitelist", wl.c_str(), 0);
+  const void* watched = ctx;
   int ret = avformat_open_input(&ctx, opts.source.c_str(), forced, &dict);
   av_dict_free(&dict);
   if (ret < 0) {  // avformat_open_input freed ctx
+    if (log) log->unwatch(watched);
     if (!in.guard->blockedUrl.empty())
       throw Error("NESTED_INPUT_BLOCKED", "'" + opts.source + "' tried to open '" + in.guard->blockedUrl +
                                               "'; nested inputs are refused unless allowNestedInputs is set", ret);

@@ -15,11 +15,14 @@ struct InputOptions {
   std::vector<std::string> protocols{"file"};  // allowed libav protocols
   bool allowNestedInputs = false;           // playlists/concat may open other inputs
   std::string format;                       // forced input format/device ("lavfi"), empty = probe
+  // Interrupts blocking I/O when set (from any thread). Readers that work for
+  // one owner share one flag; openInput makes its own when this is null.
+  std::shared_ptr<std::atomic<bool>> cancel;
 };
 
 // State the format context's callbacks read; owned alongside the context.
 struct InputGuard {
-  std::atomic<bool> interrupted{false};
+  std::shared_ptr<std::atomic<bool>> interrupted;
   int opens = 0;
   bool allowNested = false;
   std::string blockedUrl;
@@ -31,7 +34,9 @@ struct OpenedInput {
   FormatContextPtr ctx;
 };
 
+class LogCatcher;
 // Opens and probes (avformat_find_stream_info) the source. Throws avcv::Error.
-OpenedInput openInput(const InputOptions& opts);
+// `log`, when given, collects what libav logs for the source from the start.
+OpenedInput openInput(const InputOptions& opts, LogCatcher* log = nullptr);
 
 }  // namespace avcv

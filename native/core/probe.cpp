@@ -18,7 +18,8 @@ std::map<std::string, std::string> dictToMap(const AVDictionary* d) {
   return out;
 }
 
-const char* orUnknown(const char* s) { return s ? s : "unknown"; }
+// ffprobe omits what is unknown or unspecified; "" here, null in JS
+std::string named(const char* s, bool specified = true) { return s && specified ? s : ""; }
 
 }  // namespace
 
@@ -33,10 +34,10 @@ StreamProbe probeStream(AVFormatContext* ctx, int index) {
     case AVMEDIA_TYPE_SUBTITLE: s.type = "subtitle"; break;
     case AVMEDIA_TYPE_DATA: s.type = "data"; break;
     case AVMEDIA_TYPE_ATTACHMENT: s.type = "attachment"; break;
-    default: s.type = "unknown";
+    default: s.type = "";
   }
   const AVCodecDescriptor* cd = avcodec_descriptor_get(par->codec_id);
-  s.codec = cd ? cd->name : "unknown";
+  s.codec = cd ? cd->name : "";
   s.codecLongName = cd && cd->long_name ? cd->long_name : "";
   const char* prof = avcodec_profile_name(par->codec_id, par->profile);
   // as ffprobe: the profile's name, else its number when it is known
@@ -58,12 +59,12 @@ StreamProbe probeStream(AVFormatContext* ctx, int index) {
     s.width = par->width;
     s.height = par->height;
     const AVPixFmtDescriptor* pd = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(par->format));
-    s.pixelFormat = pd ? pd->name : "unknown";
+    s.pixelFormat = pd ? pd->name : "";
     s.bitDepth = pd ? pd->comp[0].depth : 0;
-    s.colorRange = orUnknown(av_color_range_name(par->color_range));
-    s.colorSpace = orUnknown(av_color_space_name(par->color_space));
-    s.colorPrimaries = orUnknown(av_color_primaries_name(par->color_primaries));
-    s.colorTransfer = orUnknown(av_color_transfer_name(par->color_trc));
+    s.colorRange = named(av_color_range_name(par->color_range), par->color_range != AVCOL_RANGE_UNSPECIFIED);
+    s.colorSpace = named(av_color_space_name(par->color_space), par->color_space != AVCOL_SPC_UNSPECIFIED);
+    s.colorPrimaries = named(av_color_primaries_name(par->color_primaries), par->color_primaries != AVCOL_PRI_UNSPECIFIED);
+    s.colorTransfer = named(av_color_transfer_name(par->color_trc), par->color_trc != AVCOL_TRC_UNSPECIFIED);
     s.avgFrameRate = {st->avg_frame_rate.num, st->avg_frame_rate.den};
     s.baseFrameRate = {st->r_frame_rate.num, st->r_frame_rate.den};
     // as ffprobe: the stream's SAR (e.g. Matroska display size) before the codec's
@@ -94,7 +95,7 @@ StreamProbe probeStream(AVFormatContext* ctx, int index) {
         av_channel_layout_describe(&par->ch_layout, buf, sizeof buf) > 0)
       s.channelLayout = buf;
     const char* sf = av_get_sample_fmt_name(static_cast<AVSampleFormat>(par->format));
-    s.sampleFormat = sf ? sf : "unknown";
+    s.sampleFormat = named(sf);
   }
   return s;
 }

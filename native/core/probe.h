@@ -16,7 +16,8 @@ struct Rational {
 
 struct StreamProbe {
   int index = 0;
-  std::string type;  // video | audio | subtitle | data | attachment | unknown
+  // Names are "" where ffprobe omits them (unknown or unspecified)
+  std::string type;  // video | audio | subtitle | data | attachment
   std::string codec, codecLongName, profile;
   int64_t bitRate = 0;  // 0 when unknown
   Rational timeBase;

@@ -4,13 +4,18 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <functional>
 #include <mutex>
+#include <unordered_map>
 #include <utility>
 #include <string>
 #include <vector>
 
+#include "error.h"
+#include "frame_index.h"
 #include "image.h"
 #include "input.h"
+#include "log.h"
 #include "hw.h"
 #include "probe.h"
 
@@ -41,27 +46,6 @@ struct FrameMeta {
   int64_t index = 0;
   bool keyframe = false;
   bool corrupt = false;
-};
-
-// Every frame of the stream by packet scan (no decoding): what exact random
-// access needs. Display order is packet pts order; packets the demuxer marks
-// as discarded (before an edit list's start) are not frames.
-struct IndexEntry {
-  int64_t pts = 0;  // pts, or dts where the packet has none
-  int64_t dts = 0;
-  int64_t pos = -1;
-  bool key = false;
-  bool dtsValid = true;  // the container gave a dts (mkv gives none: dts = pts then)
-  int32_t segment = 0;  // timestamp discontinuities (dts going back) start a new one
-};
-struct FrameIndex {
-  std::vector<IndexEntry> packets;  // decode order
-  std::vector<int32_t> display;     // display index -> packet
-  std::vector<int32_t> startKey;    // display index -> keyframe packet to decode from
-  std::vector<int32_t> dupRank;     // display index -> occurrence among frames sharing its pts
-  std::vector<int32_t> keys;        // key packets, decode order
-  std::vector<int64_t> continuousPts;  // display index -> pts made continuous across segments
-  bool discontinuous = false;       // frames are then found by byte seeks and packet positions
 };
 
 struct ReaderStats {
@@ -97,21 +81,28 @@ class VideoReader {
   // leave the reader; false when no resize is needed or scale_cuda cannot.
   bool gpuScales() const { return gpuScaler_ != nullptr; }
 
-  // The frame index, built on first use by scanning packets; rewinds.
+  // The frame index: what sequential decoding yields. Built on first use by
+  // scanning packets, or, where the packets cannot say (no pts, raw streams,
+  // damage, a start without a keyframe, shared pts), by decoding the stream
+  // once on a reader of its own.
   const FrameIndex& index();
+  // A saved index (packets in decode order, and the decoded frames when the
+  // index was built by decoding). Packets alone that cannot describe the
+  // stream are ignored: the index is then built on first use.
+  void loadIndex(std::vector<IndexEntry> packets, std::vector<DecodedFrame> frames, bool haveFrames);
+  // Display-order frame i (0-based), exactly: continues decoding when i is
+  // ahead within the current run, else seeks to the keyframe it needs. The
+  // frame is the one whose packet the index names, found by its tag; a frame
+  // that cannot be decoded from any start point is an Error("SEEK").
+  // Meant for a reader used only for random access (not mixed with next()).
+  void frameAt(int64_t i, uint8_t* dst, FrameMeta* meta);
   // Approximate random access (no index): the first frame whose pts reaches
   // `target` (stream time base) after seeking to the keyframe before it.
   // Continues decoding instead of seeking when the target is just ahead.
   void frameAtPts(int64_t target, int64_t index, uint8_t* dst, FrameMeta* meta);
-  // Uses a saved index (packets in decode order) instead of scanning.
-  void setIndex(std::vector<IndexEntry> packets);
-  // Display-order frame i (0-based), exactly: continues decoding when i is
-  // ahead within the current GOP run, else seeks to the keyframe it needs.
-  // Meant for a reader used only for random access (not mixed with next()).
-  void frameAt(int64_t i, uint8_t* dst, FrameMeta* meta);
 
   // Makes blocking I/O and next() return promptly (from any thread).
-  void interrupt() { input_.guard->interrupted.store(true); }
+  void interrupt() { cancel_->store(true); }
 
   const ProbeResult& container() const { return container_; }
   const StreamProbe& stream() const { return container_.streams[streamIndex_]; }
@@ -125,25 +116,58 @@ class VideoReader {
 
  private:
   VideoReader() = default;
+  static std::unique_ptr<VideoReader> openWith(const ReaderOptions& opts, std::shared_ptr<std::atomic<bool>> cancel);
+  void openStream();  // picks the stream, discards the others, probes the container
+  void openDecoder();
+  void planGeometry();
+
+  // ---- the one decode loop (video_reader.cpp) ----
+  enum class Want { Skip, Take, Stop };
+  enum class Got { Frame, Stopped, End };
+  // Reads, tags and sends packets and receives frames until `want` takes one
+  // (it stays in frame_) or stops; End when the decoder is drained.
+  Got decodeUntil(const std::function<Want(const AVFrame*)>& want);
+  bool readAndSend();  // one demux step; false once the flush packet has been sent
+  int64_t tagFor(const AVPacket* p);  // the packet's decode-order number (-1: unknown)
+  bool decodeNext();   // sequential: the next frame into frame_; false at the end
+  bool endOfStream();  // marks the end (false); throws DECODE when errors were all there was
+  std::string noFrameReason() const;  // why a stream that declares frames gave none ("" when it declares none)
   void emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index = -1);
   void fillMeta(const AVFrame* f, FrameMeta* meta, int64_t index);  // timestamps, index, corrupt flag
-  bool decodeRaw();  // next decoded frame into frame_ (not converted); false at the end
-  bool endOfStream();  // marks the end (false); throws DECODE when errors were all there was
   void emitCurrent(uint8_t* dst, FrameMeta* meta, int64_t index);  // emit frame_, then release it
+  Rect cropFor(const AVFrame* f) const;  // the crop for this frame's size (sizes may change mid-stream)
   void countDecoded();
-  void noteDecodeError(int ret);  // counts it; throws DECODE under onCorrupt 'error' 
-  void seekToPacket(int32_t k);
-  std::unique_ptr<FrameIndex> index_;
-  std::vector<std::pair<int64_t, int32_t>> ptsToPacket_;  // sorted, for lookups
-  int32_t raLastSent_ = -1;
-  int64_t raLastPts_ = INT64_MIN;
-  bool raValid_ = false;
-  bool raEof_ = false;         // the decoder returned EOF: anything further needs a seek
-  int64_t raCountPts_ = AV_NOPTS_VALUE;  // pts of the last frames decoded since the seek ...
-  int32_t raCount_ = 0;                  // ... and how many had it (duplicate pts)
-  int32_t packetIndexOf(const AVPacket* p) const;
-  bool seekAttempt(int attempt, int32_t k);
+  void noteDecodeError(int ret);  // counts it; throws DECODE under onCorrupt 'error'
   void checkTruncation();
+
+  // ---- random access (seek.cpp) ----
+  std::vector<IndexEntry> scanPackets(bool* errors);
+  FrameIndex decodeScan(std::vector<IndexEntry> scanned, std::string reason);
+  void adoptIndex(FrameIndex ix);
+  void seekToPacket(int32_t k);
+  bool seekAttempt(int attempt, int32_t k);
+  void reopen();
+  void resetDecoder();
+  int32_t packetIndexOf(const AVPacket* p) const;
+  Error notReproducible(int64_t i) const;
+  static IndexEntry entryOf(const AVPacket* p);
+
+  std::shared_ptr<std::atomic<bool>> cancel_;
+  std::unique_ptr<LogCatcher> log_ = std::make_unique<LogCatcher>();  // what the demuxer and decoder logged
+  std::unique_ptr<FrameIndex> index_;
+  std::unordered_map<int64_t, int32_t> byPos_;            // unique byte positions -> packet
+  std::vector<std::pair<int64_t, int32_t>> ptsToPacket_;  // sorted, for packets without a unique position
+  std::vector<IndexEntry>* record_ = nullptr;             // a decode scan records every packet here
+  bool seeked_ = false;        // packets are identified through the index from now on
+  bool raValid_ = false;       // a decode run is under way from raSeekKey_
+  bool raEof_ = false;         // the decoder returned EOF: anything further needs a seek
+  int32_t raSeekKey_ = -1;     // the packet the current run started from
+  int32_t raLastSent_ = -1;    // the furthest packet sent in this run
+  int32_t raLastRank_ = -1;    // display index of the last frame decoded in this run
+  // This run decoded damaged data (a decode error or a frame flagged
+  // corrupt). libavcodec's frame threads conceal damage differently from run
+  // to run, so frames decoded after it are not reproducible with them.
+  bool raTainted_ = false;
 
   ReaderOptions opts_;
   OpenedInput input_;
@@ -165,6 +189,8 @@ class VideoReader {
   int rotationCw_ = 0;
   Rect displayCrop_;
   Rect srcCrop_;
+  int srcW_ = 0, srcH_ = 0;  // the frame size planned at open
+  int indexedAtOpen_ = 0;    // packets the demuxer's own index held at open (mp4, AVI idx1)
   bool flushed_ = false;
   bool done_ = false;
   int64_t nextIndex_ = 0;

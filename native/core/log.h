@@ -1,0 +1,29 @@
+// libav's log, caught per owner: the last error a demuxer or decoder logged
+// becomes part of the AvcvError that owner throws ("Error parsing frame
+// sizes." says more than "no frame"). Printing stays as AVCV_LOG asks.
+#pragma once
+#include <string>
+
+namespace avcv {
+
+// Installs the process-wide av_log callback (once; idempotent).
+void installLogCapture();
+
+// Collects the error-level messages logged by the libav contexts registered
+// to it (AVFormatContext, AVCodecContext) while it lives.
+class LogCatcher {
+ public:
+  LogCatcher() = default;
+  ~LogCatcher();
+  LogCatcher(const LogCatcher&) = delete;
+  LogCatcher& operator=(const LogCatcher&) = delete;
+  void watch(const void* avContext);
+  void unwatch(const void* avContext);
+  std::string lastError() const;  // "" when none
+  void note(const std::string& msg);
+
+ private:
+  std::string last_;
+};
+
+}  // namespace avcv
