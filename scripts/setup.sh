@@ -16,6 +16,8 @@ done
 
 APT_PACKAGES=(ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
   libavfilter-dev libavdevice-dev libopencv-dev python3-opencv pkg-config cmake g++ make)
+# the tests also build the C++ unit tests (GoogleTest) and check C++ formatting
+if [ "$for_tests" = 1 ]; then APT_PACKAGES+=(libgtest-dev clang-format); fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -41,9 +41,7 @@ Napi::Object tagsToJs(Napi::Env env, const std::map<std::string, std::string>& t
   return o;
 }
 
-Napi::Value numOrNull(Napi::Env env, bool has, double v) {
-  return has ? Napi::Number::New(env, v) : env.Null();
-}
+Napi::Value numOrNull(Napi::Env env, bool has, double v) { return has ? Napi::Number::New(env, v) : env.Null(); }
 
 avcv::InputOptions inputOptions(const Napi::Object& o) {
   avcv::InputOptions in;
@@ -200,8 +198,8 @@ Napi::Value ConvertImage(const Napi::CallbackInfo& info) {
   avcv::ImageDesc sd = descFromArgs(env, info[1].As<Napi::Object>());
   avcv::ImageDesc dd = descFromArgs(env, info[2].As<Napi::Object>());
   if (src.ByteLength() != sd.bytes)
-    throw Napi::RangeError::New(env, "data has " + std::to_string(src.ByteLength()) + " bytes, the image needs " +
-                                         std::to_string(sd.bytes));
+    throw Napi::RangeError::New(
+        env, "data has " + std::to_string(src.ByteLength()) + " bytes, the image needs " + std::to_string(sd.bytes));
   // padded ArrayBuffer (swscale may write past the end), exact-length view
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, dd.bytes + avcv::kDstPadding);
   Napi::Uint8Array out = Napi::Uint8Array::New(env, dd.bytes, ab, 0);

@@ -48,7 +48,9 @@ inline std::optional<ErrorInfo> catchErrors(const std::function<void()>& f) {
 class PromiseWorker : public Napi::AsyncWorker {
  public:
   PromiseWorker(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> done)
-      : Napi::AsyncWorker(env, "avcv"), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)),
+      : Napi::AsyncWorker(env, "avcv"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        work_(std::move(work)),
         done_(std::move(done)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 

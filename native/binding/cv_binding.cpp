@@ -32,8 +32,8 @@ avcv::Img imgOf(Napi::Env env, const Napi::Value& v, std::vector<Napi::Reference
                                            : size_t(img.width) * img.height * avcv::pixFmtChannels(f);
   if (img.width <= 0 || img.height <= 0 || arr.ByteLength() != need)
     throw Napi::RangeError::New(env, "image data has " + std::to_string(arr.ByteLength()) + " bytes; " +
-                                         std::to_string(img.width) + "x" + std::to_string(img.height) + " " + img.format +
-                                         " needs " + std::to_string(need));
+                                         std::to_string(img.width) + "x" + std::to_string(img.height) + " " +
+                                         img.format + " needs " + std::to_string(need));
   if (keep) keep->push_back(Napi::Persistent(d));
   return img;
 }
@@ -181,7 +181,8 @@ Napi::Value FindContours(const Napi::CallbackInfo& info) {
       list.Set(static_cast<uint32_t>(i), a);
     }
     Napi::Int32Array h = Napi::Int32Array::New(env, result->hierarchy.size());
-    if (!result->hierarchy.empty()) std::memcpy(h.Data(), result->hierarchy.data(), result->hierarchy.size() * sizeof(int32_t));
+    if (!result->hierarchy.empty())
+      std::memcpy(h.Data(), result->hierarchy.data(), result->hierarchy.size() * sizeof(int32_t));
     Napi::Object o = Napi::Object::New(env);
     o.Set("contours", list);
     o.Set("hierarchy", h);

@@ -35,8 +35,7 @@ class JsLink {
     tsfn_.NonBlockingCall([sh](Napi::Env env, Napi::Function) {
       try {
         if (env && sh->owner) sh->owner->Drain(env);
-      } catch (...) {
-      }
+      } catch (...) {}
     });
   }
 

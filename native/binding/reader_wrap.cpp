@@ -24,12 +24,12 @@ Napi::Object metaToJs(Napi::Env env, const avcv::FrameMeta& m, Napi::Value data)
 }  // namespace
 
 Napi::Function ReaderWrap::Init(Napi::Env env) {
-  return DefineClass(env, "NativeReader",
-                     {InstanceMethod<&ReaderWrap::Info>("info"), InstanceMethod<&ReaderWrap::Push>("push"),
-                      InstanceMethod<&ReaderWrap::Next>("next"), InstanceMethod<&ReaderWrap::Close>("close"),
-                      InstanceMethod<&ReaderWrap::Stats>("stats"), InstanceMethod<&ReaderWrap::Index>("index"),
-                      InstanceMethod<&ReaderWrap::FrameAt>("frameAt"),
-                      InstanceMethod<&ReaderWrap::LoadIndex>("loadIndex")});
+  return DefineClass(
+      env, "NativeReader",
+      {InstanceMethod<&ReaderWrap::Info>("info"), InstanceMethod<&ReaderWrap::Push>("push"),
+       InstanceMethod<&ReaderWrap::Next>("next"), InstanceMethod<&ReaderWrap::Close>("close"),
+       InstanceMethod<&ReaderWrap::Stats>("stats"), InstanceMethod<&ReaderWrap::Index>("index"),
+       InstanceMethod<&ReaderWrap::FrameAt>("frameAt"), InstanceMethod<&ReaderWrap::LoadIndex>("loadIndex")});
 }
 
 ReaderWrap::ReaderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ReaderWrap>(info) {
@@ -299,7 +299,8 @@ Napi::Value ReaderWrap::LoadIndex(const Napi::CallbackInfo& info) {
     Napi::Value v = from.Get(name);
     if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
         (n != SIZE_MAX && v.As<Napi::Float64Array>().ElementLength() != n))
-      throw Napi::TypeError::New(env, std::string("loadIndex: ") + name + " must be a Float64Array of the right length");
+      throw Napi::TypeError::New(env,
+                                 std::string("loadIndex: ") + name + " must be a Float64Array of the right length");
     return v.As<Napi::Float64Array>();
   };
   auto u8 = [&](Napi::Object from, const char* name, size_t n) {
@@ -449,7 +450,8 @@ Napi::Value ReaderWrap::FrameAt(const Napi::CallbackInfo& info) {
   Napi::Uint8Array arr = info[1].As<Napi::Uint8Array>();
   const size_t room = arr.ArrayBuffer().ByteLength() - arr.ByteOffset();
   if (arr.ByteLength() != reader_->output().bytes || room < arr.ByteLength() + avcv::kDstPadding)
-    throw Napi::RangeError::New(env, "frameAt(): the buffer must have exactly the frame's bytes and padding after them");
+    throw Napi::RangeError::New(env,
+                                "frameAt(): the buffer must have exactly the frame's bytes and padding after them");
   uint8_t* dst = arr.Data();
   auto keep = std::make_shared<Napi::Reference<Napi::Uint8Array>>(Napi::Persistent(arr));
   auto self = std::make_shared<Napi::ObjectReference>(Napi::Persistent(Value()));

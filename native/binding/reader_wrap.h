@@ -40,8 +40,8 @@ class ReaderWrap : public Napi::ObjectWrap<ReaderWrap> {
   Napi::Value LoadIndex(const Napi::CallbackInfo& info);
   avcv::VideoReader& RandomAccess();  // worker thread, raMu_ held
 
-  void Run();          // pipeline thread body
-  void StopThread();   // signal + join (blocking)
+  void Run();         // pipeline thread body
+  void StopThread();  // signal + join (blocking)
   void ReleaseJs(Napi::Env env, const ErrorInfo& why);
 
   JsLink<ReaderWrap> link_;

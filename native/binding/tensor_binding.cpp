@@ -15,7 +15,8 @@ avcv::TensorSpec specFrom(Napi::Env env, const Napi::Object& img, const Napi::Ob
   if (!avcv::parseLayout(getString(img, "layout", "hwc"), &s.layout)) throw Napi::TypeError::New(env, "unknown layout");
   s.width = getInt(img, "width", 0);
   s.height = getInt(img, "height", 0);
-  if (s.width <= 0 || s.height <= 0 || s.width > 16384 || s.height > 16384) throw Napi::RangeError::New(env, "bad size");
+  if (s.width <= 0 || s.height <= 0 || s.width > 16384 || s.height > 16384)
+    throw Napi::RangeError::New(env, "bad size");
   s.chw = getString(o, "layout", "chw") == "chw";
   s.float32 = getString(o, "dtype", "float32") == "float32";
   s.rgb = getString(o, "channelOrder", "rgb") == "rgb";
@@ -52,7 +53,8 @@ Napi::Value ToTensor(const Napi::CallbackInfo& info) {
     if (out.TypedArrayType() != want) throw Napi::TypeError::New(env, "output array type does not match dtype");
     if (offset + n > out.ElementLength()) throw Napi::RangeError::New(env, "output array too small");
   } else {
-    out = s.float32 ? Napi::TypedArray(Napi::Float32Array::New(env, n)) : Napi::TypedArray(Napi::Uint8Array::New(env, n));
+    out =
+        s.float32 ? Napi::TypedArray(Napi::Float32Array::New(env, n)) : Napi::TypedArray(Napi::Uint8Array::New(env, n));
   }
   uint8_t* base = static_cast<uint8_t*>(out.ArrayBuffer().Data()) + out.ByteOffset() + offset * (s.float32 ? 4 : 1);
   try {
@@ -72,7 +74,8 @@ Napi::Value FromTensor(const Napi::CallbackInfo& info) {
   avcv::TensorSpec s = specFrom(env, info[1].As<Napi::Object>(), info[2].As<Napi::Object>());
   const napi_typedarray_type want = s.float32 ? napi_float32_array : napi_uint8_array;
   if (in.TypedArrayType() != want) throw Napi::TypeError::New(env, "tensor array type does not match dtype");
-  if (in.ElementLength() != avcv::tensorElements(s)) throw Napi::RangeError::New(env, "tensor length does not match its shape");
+  if (in.ElementLength() != avcv::tensorElements(s))
+    throw Napi::RangeError::New(env, "tensor length does not match its shape");
   const size_t bytes = imageBytes(s);
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, bytes + avcv::kDstPadding);
   Napi::Uint8Array out = Napi::Uint8Array::New(env, bytes, ab, 0);
@@ -85,7 +88,8 @@ Napi::Value FromTensor(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// letterbox(data, {format, width, height}, outW, outH, color[4], interpolation) -> {data, scale, padX, padY, innerWidth, innerHeight}
+// letterbox(data, {format, width, height}, outW, outH, color[4], interpolation) -> {data, scale, padX, padY,
+// innerWidth, innerHeight}
 Napi::Value Letterbox(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 6 || !info[0].IsTypedArray() || !info[1].IsObject())

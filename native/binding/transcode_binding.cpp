@@ -119,12 +119,14 @@ Napi::Value Transcode(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("promise", job->Promise());
   out.Set("progress", Napi::Function::New(
-                          env, [ctl](const Napi::CallbackInfo& i) -> Napi::Value {
+                          env,
+                          [ctl](const Napi::CallbackInfo& i) -> Napi::Value {
                             return Napi::Number::New(i.Env(), static_cast<double>(ctl->frames.load()));
                           },
                           "progress"));
   out.Set("cancel", Napi::Function::New(
-                        env, [ctl](const Napi::CallbackInfo& i) -> Napi::Value {
+                        env,
+                        [ctl](const Napi::CallbackInfo& i) -> Napi::Value {
                           ctl->cancel();
                           return i.Env().Undefined();
                         },

@@ -21,9 +21,8 @@ Napi::Object writerStatsToJs(Napi::Env env, const avcv::WriterStats& s) {
 
 Napi::Function WriterWrap::Init(Napi::Env env) {
   return DefineClass(env, "NativeWriter",
-                     {InstanceMethod<&WriterWrap::Write>("write"),
-                      InstanceMethod<&WriterWrap::Finish>("finish"), InstanceMethod<&WriterWrap::Abort>("abort"),
-                      InstanceMethod<&WriterWrap::Stats>("stats")});
+                     {InstanceMethod<&WriterWrap::Write>("write"), InstanceMethod<&WriterWrap::Finish>("finish"),
+                      InstanceMethod<&WriterWrap::Abort>("abort"), InstanceMethod<&WriterWrap::Stats>("stats")});
 }
 
 WriterWrap::WriterWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<WriterWrap>(info) {
@@ -151,8 +150,8 @@ Napi::Value WriterWrap::Write(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "write(data: Uint8Array, pts: number)");
   Napi::Uint8Array arr = info[0].As<Napi::Uint8Array>();
   if (arr.ByteLength() != writer_->input().bytes)
-    throw Napi::RangeError::New(env, "frame data has " + std::to_string(arr.ByteLength()) + " bytes; the writer takes " +
-                                         std::to_string(writer_->input().bytes));
+    throw Napi::RangeError::New(env, "frame data has " + std::to_string(arr.ByteLength()) +
+                                         " bytes; the writer takes " + std::to_string(writer_->input().bytes));
   const int64_t pts = info[1].As<Napi::Number>().Int64Value();
   return Enqueue(env, arr.Data(), pts, false, arr);
 }
@@ -187,7 +186,7 @@ Napi::Value WriterWrap::Abort(const Napi::CallbackInfo& info) {
       env,
       [this] {
         if (thread_.joinable()) thread_.join();  // waits for the frame being encoded
-        writer_.reset();                          // closes and removes an unfinished output
+        writer_.reset();                         // closes and removes an unfinished output
       },
       [this, self](Napi::Env env) -> Napi::Value {
         RejectAll(env, {"ABORTED", "the writer was aborted", 0});
@@ -248,7 +247,8 @@ avcv::WriterOptions writerOptions(Napi::Env env, const Napi::Object& o) {
   w.pixelFormat = getString(o, "pixelFormat", "yuv420p");
   if (!avcv::parsePixFmt(getString(o, "inputFormat", "bgr24"), &w.inputFormat))
     throw Napi::TypeError::New(env, "unknown inputFormat");
-  if (!avcv::parseLayout(getString(o, "inputLayout", avcv::isPlanarYuv(w.inputFormat) ? "planar" : "hwc"), &w.inputLayout))
+  if (!avcv::parseLayout(getString(o, "inputLayout", avcv::isPlanarYuv(w.inputFormat) ? "planar" : "hwc"),
+                         &w.inputLayout))
     throw Napi::TypeError::New(env, "unknown inputLayout");
   w.faststart = getBool(o, "faststart", false);
   auto dict = [&](const char* key, std::map<std::string, std::string>& out) {

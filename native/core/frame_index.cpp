@@ -33,8 +33,7 @@ std::string needsDecoding(const std::vector<IndexEntry>& packets, bool generated
     return a->segment != b->segment ? a->segment < b->segment : a->pts < b->pts;
   });
   for (size_t i = 1; i < shown.size(); i++)
-    if (shown[i]->segment == shown[i - 1]->segment && shown[i]->pts == shown[i - 1]->pts)
-      return "frames share a pts";
+    if (shown[i]->segment == shown[i - 1]->segment && shown[i]->pts == shown[i - 1]->pts) return "frames share a pts";
   return "";
 }
 
@@ -110,8 +109,8 @@ FrameIndex buildFrameIndex(std::vector<IndexEntry> packets, int64_t defaultDurat
   return ix;
 }
 
-FrameIndex buildDecodedIndex(std::vector<IndexEntry> packets, std::vector<DecodedFrame> frames,
-                             int64_t defaultDuration, std::string reason) {
+FrameIndex buildDecodedIndex(std::vector<IndexEntry> packets, std::vector<DecodedFrame> frames, int64_t defaultDuration,
+                             std::string reason) {
   FrameIndex ix;
   ix.packets = std::move(packets);
   markSegments(&ix.packets);
@@ -124,8 +123,7 @@ FrameIndex buildDecodedIndex(std::vector<IndexEntry> packets, std::vector<Decode
       if (ix.unusable.empty()) ix.unusable = "the decoder gives frames that no packet can be matched to";
       ix.display.push_back(0);
     } else {
-      if (seen[f.packet] && ix.unusable.empty())
-        ix.unusable = "the decoder gives several frames for one packet";
+      if (seen[f.packet] && ix.unusable.empty()) ix.unusable = "the decoder gives several frames for one packet";
       seen[f.packet] = 1;
       ix.display.push_back(static_cast<int32_t>(f.packet));
     }

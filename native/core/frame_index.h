@@ -29,26 +29,26 @@ struct IndexEntry {
 
 // One frame of sequential decoding, in output order.
 struct DecodedFrame {
-  int64_t packet = -1;  // the tag it came out with: the decode-order number of its packet
+  int64_t packet = -1;   // the tag it came out with: the decode-order number of its packet
   int64_t pts = kNoPts;  // as the reader reports it (best effort, synthesised where missing)
   bool key = false;
   bool damaged = false;  // decoded after damage (a decode error or a corrupt frame) and before a clean keyframe
 };
 
 struct FrameIndex {
-  std::vector<IndexEntry> packets;   // decode order
-  std::vector<int32_t> display;      // display index -> packet whose picture it is
-  std::vector<int64_t> pts;          // display index -> pts as sequential reading reports it
-  std::vector<uint8_t> keyframe;     // display index -> key frame
-  std::vector<int32_t> rankOf;       // packet -> display index, -1 when it yields no frame
-  std::vector<int32_t> startKey;     // display index -> packet to start decoding from
-  std::vector<int32_t> keys;         // key packets, decode order
+  std::vector<IndexEntry> packets;     // decode order
+  std::vector<int32_t> display;        // display index -> packet whose picture it is
+  std::vector<int64_t> pts;            // display index -> pts as sequential reading reports it
+  std::vector<uint8_t> keyframe;       // display index -> key frame
+  std::vector<int32_t> rankOf;         // packet -> display index, -1 when it yields no frame
+  std::vector<int32_t> startKey;       // display index -> packet to start decoding from
+  std::vector<int32_t> keys;           // key packets, decode order
   std::vector<int64_t> continuousPts;  // display index -> pts made continuous across clock restarts
-  bool discontinuous = false;        // the clock restarts: seek by byte position
-  bool decoded = false;              // built by decoding the stream (see reason)
-  std::string reason;                // why packets alone could not say what decoding yields
-  std::string unusable;              // non-empty: frames cannot be found again after a seek (why)
-  std::vector<DecodedFrame> frames;  // decoded index: display index -> the frame as decoding gave it
+  bool discontinuous = false;          // the clock restarts: seek by byte position
+  bool decoded = false;                // built by decoding the stream (see reason)
+  std::string reason;                  // why packets alone could not say what decoding yields
+  std::string unusable;                // non-empty: frames cannot be found again after a seek (why)
+  std::vector<DecodedFrame> frames;    // decoded index: display index -> the frame as decoding gave it
 };
 
 // Segments from dts going back (only a real dts can say the clock restarted).
@@ -65,7 +65,7 @@ FrameIndex buildFrameIndex(std::vector<IndexEntry> packets, int64_t defaultDurat
 
 // Index from one sequential decode: `frames` in output order, each tagged
 // with its packet's decode-order number.
-FrameIndex buildDecodedIndex(std::vector<IndexEntry> packets, std::vector<DecodedFrame> frames,
-                             int64_t defaultDuration, std::string reason);
+FrameIndex buildDecodedIndex(std::vector<IndexEntry> packets, std::vector<DecodedFrame> frames, int64_t defaultDuration,
+                             std::string reason);
 
 }  // namespace avcv

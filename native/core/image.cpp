@@ -13,10 +13,11 @@ extern "C" {
 namespace avcv {
 
 bool parsePixFmt(const std::string& s, PixFmt* out) {
-  static const struct { const char* name; PixFmt f; } table[] = {
-      {"bgr24", PixFmt::BGR24}, {"rgb24", PixFmt::RGB24}, {"gray", PixFmt::GRAY},
-      {"bgra", PixFmt::BGRA},   {"rgba", PixFmt::RGBA},   {"yuv420p", PixFmt::YUV420P},
-      {"nv12", PixFmt::NV12}};
+  static const struct {
+    const char* name;
+    PixFmt f;
+  } table[] = {{"bgr24", PixFmt::BGR24}, {"rgb24", PixFmt::RGB24},     {"gray", PixFmt::GRAY}, {"bgra", PixFmt::BGRA},
+               {"rgba", PixFmt::RGBA},   {"yuv420p", PixFmt::YUV420P}, {"nv12", PixFmt::NV12}};
   for (const auto& e : table)
     if (s == e.name) {
       *out = e.f;
@@ -69,8 +70,8 @@ bool isPlanarYuv(PixFmt f) { return f == PixFmt::YUV420P || f == PixFmt::NV12; }
 
 ImageDesc describeImage(PixFmt fmt, Layout layout, int width, int height) {
   if (width <= 0 || height <= 0 || width > 16384 || height > 16384)
-    throw Error("INVALID_ARGUMENT", "image size " + std::to_string(width) + "x" + std::to_string(height) +
-                                        " is out of range (1..16384)");
+    throw Error("INVALID_ARGUMENT",
+                "image size " + std::to_string(width) + "x" + std::to_string(height) + " is out of range (1..16384)");
   ImageDesc d;
   d.width = width;
   d.height = height;
@@ -101,8 +102,8 @@ ImageDesc describeImage(PixFmt fmt, Layout layout, int width, int height) {
   };
   if (isPlanarYuv(fmt)) {
     if (layout == Layout::CHW)
-      throw Error("INVALID_ARGUMENT", std::string("layout 'chw' does not apply to planar format '") +
-                                          pixFmtName(fmt) + "'");
+      throw Error("INVALID_ARGUMENT",
+                  std::string("layout 'chw' does not apply to planar format '") + pixFmtName(fmt) + "'");
     if ((width & 1) || (height & 1))
       throw Error("INVALID_ARGUMENT", std::string(pixFmtName(fmt)) + " needs an even width and height, got " +
                                           std::to_string(width) + "x" + std::to_string(height));
@@ -134,8 +135,8 @@ ImageDesc describeImage(PixFmt fmt, Layout layout, int width, int height) {
     return d;
   }
   if (layout == Layout::PLANAR)
-    throw Error("INVALID_ARGUMENT", std::string("layout 'planar' applies only to yuv420p and nv12, not '") +
-                                        pixFmtName(fmt) + "'");
+    throw Error("INVALID_ARGUMENT",
+                std::string("layout 'planar' applies only to yuv420p and nv12, not '") + pixFmtName(fmt) + "'");
   if (fmt == PixFmt::GRAY) {
     packed(AV_PIX_FMT_GRAY8, 1);
     return d;
@@ -161,10 +162,12 @@ ImageDesc describeImage(PixFmt fmt, Layout layout, int width, int height) {
 }
 
 bool parseInterpolation(const std::string& s, int* flags) {
-  static const struct { const char* name; int flags; } table[] = {
-      {"nearest", SWS_POINT},     {"bilinear", SWS_BILINEAR}, {"bicubic", SWS_BICUBIC},
-      {"area", SWS_AREA},         {"lanczos", SWS_LANCZOS},   {"fast_bilinear", SWS_FAST_BILINEAR},
-      {"spline", SWS_SPLINE},     {"gauss", SWS_GAUSS},       {"experimental", SWS_X}};
+  static const struct {
+    const char* name;
+    int flags;
+  } table[] = {{"nearest", SWS_POINT}, {"bilinear", SWS_BILINEAR}, {"bicubic", SWS_BICUBIC},
+               {"area", SWS_AREA},     {"lanczos", SWS_LANCZOS},   {"fast_bilinear", SWS_FAST_BILINEAR},
+               {"spline", SWS_SPLINE}, {"gauss", SWS_GAUSS},       {"experimental", SWS_X}};
   for (const auto& e : table)
     if (s == e.name) {
       *flags = e.flags;
@@ -213,8 +216,8 @@ void FrameConverter::setup(const AVFrame* src, const Rect& crop) {
   if (ret < 0) {
     sws_.reset();
     const char* sn = av_get_pix_fmt_name(static_cast<AVPixelFormat>(src->format));
-    throwAvError(ret, std::string("cannot convert ") + (sn ? sn : "?") + " to " +
-                          av_get_pix_fmt_name(dst_.avFormat), "CONVERT");
+    throwAvError(ret, std::string("cannot convert ") + (sn ? sn : "?") + " to " + av_get_pix_fmt_name(dst_.avFormat),
+                 "CONVERT");
   }
   srcW_ = src->width;
   srcH_ = src->height;
@@ -239,8 +242,7 @@ void FrameConverter::convert(const AVFrame* src, const Rect& cropIn, uint8_t* ds
     int* invTable;
     int* table;
     int inFull, outFull, brightness, contrast, saturation;
-    sws_getColorspaceDetails(sws_.get(), &invTable, &inFull, &table, &outFull, &brightness, &contrast,
-                             &saturation);
+    sws_getColorspaceDetails(sws_.get(), &invTable, &inFull, &table, &outFull, &brightness, &contrast, &saturation);
     const int* coeffs = coefficientsFor(src->colorspace);
     if (src->color_range != AVCOL_RANGE_UNSPECIFIED) inFull = src->color_range == AVCOL_RANGE_JPEG;
     sws_setColorspaceDetails(sws_.get(), coeffs, inFull, coeffs, outFull, brightness, contrast, saturation);
@@ -306,10 +308,11 @@ void convertImage(const ImageDesc& src, const uint8_t* srcData, const ImageDesc&
     std::memcpy(dstData, srcData, src.bytes);
     return;
   }
-  SwsPtr s(sws_getContext(src.width, src.height, src.avFormat, dst.width, dst.height, dst.avFormat,
-                          SWS_BICUBIC, nullptr, nullptr, nullptr));
-  if (!s) throw Error("CONVERT", std::string("cannot convert ") + av_get_pix_fmt_name(src.avFormat) + " to " +
-                                     av_get_pix_fmt_name(dst.avFormat));
+  SwsPtr s(sws_getContext(src.width, src.height, src.avFormat, dst.width, dst.height, dst.avFormat, SWS_BICUBIC,
+                          nullptr, nullptr, nullptr));
+  if (!s)
+    throw Error("CONVERT", std::string("cannot convert ") + av_get_pix_fmt_name(src.avFormat) + " to " +
+                               av_get_pix_fmt_name(dst.avFormat));
   const AVPixFmtDescriptor* sd = av_pix_fmt_desc_get(src.avFormat);
   const AVPixFmtDescriptor* dd = av_pix_fmt_desc_get(dst.avFormat);
   const bool srcRgb = sd->flags & AV_PIX_FMT_FLAG_RGB;

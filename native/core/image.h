@@ -32,7 +32,7 @@ struct ImageDesc {
   int planes = 0;
   size_t offset[4] = {0, 0, 0, 0};  // byte offset of libav plane i in the buffer
   int linesize[4] = {0, 0, 0, 0};
-  int planeWidth[4] = {0, 0, 0, 0};   // elements per row of each plane
+  int planeWidth[4] = {0, 0, 0, 0};  // elements per row of each plane
   int planeHeight[4] = {0, 0, 0, 0};
   int planeElemBytes[4] = {0, 0, 0, 0};
   size_t bytes = 0;

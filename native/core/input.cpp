@@ -24,8 +24,7 @@ int interruptCallback(void* opaque) {
 // Every open the demuxer makes goes through here: the first is the caller's
 // own source; any later one (an HLS segment, a concat entry, an image2
 // pattern, a mov external reference) is refused unless the caller allowed it.
-int guardedIoOpen(AVFormatContext* s, AVIOContext** pb, const char* url, int flags,
-                  AVDictionary** options) {
+int guardedIoOpen(AVFormatContext* s, AVIOContext** pb, const char* url, int flags, AVDictionary** options) {
   auto* guard = static_cast<InputGuard*>(s->interrupt_callback.opaque);
   if (guard->opens > 0 && !guard->allowNested) {
     if (guard->blockedUrl.empty()) guard->blockedUrl = url ? url : "";
@@ -47,9 +46,7 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
 
 // Demuxers that accept almost anything by file extension and would turn a
 // non-media file into "video" (e.g. tty renders any .txt as ANSI art).
-bool isRefusedDemuxer(const char* name) {
-  return std::strcmp(name, "tty") == 0;
-}
+bool isRefusedDemuxer(const char* name) { return std::strcmp(name, "tty") == 0; }
 
 }  // namespace
 
@@ -66,33 +63,37 @@ OpenedInput openInput(const InputOptions& opts, LogCatcher* log) {
   const bool noFile = forced && (forced->flags & AVFMT_NOFILE);
   const char* proto = noFile ? "" : avio_find_protocol_name(opts.source.c_str());
   if (!noFile) {
-  if (!proto) {
-    throw Error("PROTOCOL_NOT_FOUND", "no libav protocol handles '" + opts.source + "'");
-  }
-  bool allowed = false;
-  for (const auto& p : opts.protocols) allowed = allowed || p == proto;
-  if (!allowed) {
-    throw Error("PROTOCOL_NOT_ALLOWED", std::string("protocol '") + proto +
-                                            "' is not allowed (allowed: " + join(opts.protocols, ", ") +
-                                            "); pass it in the protocols option to allow it");
-  }
-  if (std::strcmp(proto, "file") == 0) {
-    std::string path = opts.source.rfind("file:", 0) == 0 ? opts.source.substr(5) : opts.source;
-    struct stat st;
-    if (stat(path.c_str(), &st) != 0) {
-      int e = errno;
-      throw Error(e == ENOENT ? "ENOENT" : e == EACCES ? "EACCES" : "IO",
-                  std::string("cannot open '") + path + "': " + std::strerror(e), AVERROR(e));
+    if (!proto) {
+      throw Error("PROTOCOL_NOT_FOUND", "no libav protocol handles '" + opts.source + "'");
     }
-    if (S_ISDIR(st.st_mode)) throw Error("EISDIR", "'" + path + "' is a directory", AVERROR(EISDIR));
-    // A FIFO or device can block read(2) forever, and the file protocol's
-    // reads do not poll the interrupt callback: refuse them.
-    if (!S_ISREG(st.st_mode))
-      throw Error("NOT_REGULAR_FILE", "'" + path + "' is not a regular file (FIFO, socket or device); " +
-                                          "reading it could block without end", AVERROR(EINVAL));
-    if (S_ISREG(st.st_mode) && st.st_size == 0)
-      throw Error("INVALID_DATA", "'" + path + "' is an empty file", AVERROR_INVALIDDATA);
-  }
+    bool allowed = false;
+    for (const auto& p : opts.protocols) allowed = allowed || p == proto;
+    if (!allowed) {
+      throw Error("PROTOCOL_NOT_ALLOWED", std::string("protocol '") + proto +
+                                              "' is not allowed (allowed: " + join(opts.protocols, ", ") +
+                                              "); pass it in the protocols option to allow it");
+    }
+    if (std::strcmp(proto, "file") == 0) {
+      std::string path = opts.source.rfind("file:", 0) == 0 ? opts.source.substr(5) : opts.source;
+      struct stat st;
+      if (stat(path.c_str(), &st) != 0) {
+        int e = errno;
+        throw Error(e == ENOENT   ? "ENOENT"
+                    : e == EACCES ? "EACCES"
+                                  : "IO",
+                    std::string("cannot open '") + path + "': " + std::strerror(e), AVERROR(e));
+      }
+      if (S_ISDIR(st.st_mode)) throw Error("EISDIR", "'" + path + "' is a directory", AVERROR(EISDIR));
+      // A FIFO or device can block read(2) forever, and the file protocol's
+      // reads do not poll the interrupt callback: refuse them.
+      if (!S_ISREG(st.st_mode))
+        throw Error(
+            "NOT_REGULAR_FILE",
+            "'" + path + "' is not a regular file (FIFO, socket or device); " + "reading it could block without end",
+            AVERROR(EINVAL));
+      if (S_ISREG(st.st_mode) && st.st_size == 0)
+        throw Error("INVALID_DATA", "'" + path + "' is an empty file", AVERROR_INVALIDDATA);
+    }
   }
 
   OpenedInput in;
@@ -116,15 +117,18 @@ OpenedInput openInput(const InputOptions& opts, LogCatcher* log) {
   if (ret < 0) {  // avformat_open_input freed ctx
     if (log) log->unwatch(watched);
     if (!in.guard->blockedUrl.empty())
-      throw Error("NESTED_INPUT_BLOCKED", "'" + opts.source + "' tried to open '" + in.guard->blockedUrl +
-                                              "'; nested inputs are refused unless allowNestedInputs is set", ret);
+      throw Error("NESTED_INPUT_BLOCKED",
+                  "'" + opts.source + "' tried to open '" + in.guard->blockedUrl +
+                      "'; nested inputs are refused unless allowNestedInputs is set",
+                  ret);
     throwAvError(ret, "cannot open '" + opts.source + "'", "OPEN");
   }
   in.ctx.reset(ctx);
   if (isRefusedDemuxer(ctx->iformat->name)) {
-    throw Error("INVALID_DATA", "'" + opts.source + "' is not a media file (only the '" +
-                                    ctx->iformat->name + "' text demuxer accepts it)",
-                AVERROR_INVALIDDATA);
+    throw Error(
+        "INVALID_DATA",
+        "'" + opts.source + "' is not a media file (only the '" + ctx->iformat->name + "' text demuxer accepts it)",
+        AVERROR_INVALIDDATA);
   }
   // concat opens each entry in a nested format context of its own, which does
   // not go through io_open: refuse it outright unless nesting is allowed.

@@ -11,10 +11,10 @@
 namespace avcv {
 
 struct InputOptions {
-  std::string source;                       // path or URL
+  std::string source;                          // path or URL
   std::vector<std::string> protocols{"file"};  // allowed libav protocols
-  bool allowNestedInputs = false;           // playlists/concat may open other inputs
-  std::string format;                       // forced input format/device ("lavfi"), empty = probe
+  bool allowNestedInputs = false;              // playlists/concat may open other inputs
+  std::string format;                          // forced input format/device ("lavfi"), empty = probe
   // Interrupts blocking I/O when set (from any thread). Readers that work for
   // one owner share one flag; openInput makes its own when this is null.
   std::shared_ptr<std::atomic<bool>> cancel;

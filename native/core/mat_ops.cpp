@@ -22,16 +22,16 @@ cv::Mat matOf(const Img& i) {
 
 int colorCode(const std::string& from, const std::string& to) {
   static const std::map<std::pair<std::string, std::string>, int> codes = {
-      {{"bgr24", "rgb24"}, cv::COLOR_BGR2RGB},   {{"rgb24", "bgr24"}, cv::COLOR_RGB2BGR},
-      {{"bgr24", "gray"}, cv::COLOR_BGR2GRAY},   {{"rgb24", "gray"}, cv::COLOR_RGB2GRAY},
-      {{"bgra", "gray"}, cv::COLOR_BGRA2GRAY},   {{"rgba", "gray"}, cv::COLOR_RGBA2GRAY},
-      {{"gray", "bgr24"}, cv::COLOR_GRAY2BGR},   {{"gray", "rgb24"}, cv::COLOR_GRAY2RGB},
-      {{"gray", "bgra"}, cv::COLOR_GRAY2BGRA},   {{"gray", "rgba"}, cv::COLOR_GRAY2RGBA},
-      {{"bgr24", "bgra"}, cv::COLOR_BGR2BGRA},   {{"bgr24", "rgba"}, cv::COLOR_BGR2RGBA},
-      {{"rgb24", "rgba"}, cv::COLOR_RGB2RGBA},   {{"rgb24", "bgra"}, cv::COLOR_RGB2BGRA},
-      {{"bgra", "bgr24"}, cv::COLOR_BGRA2BGR},   {{"bgra", "rgb24"}, cv::COLOR_BGRA2RGB},
-      {{"rgba", "rgb24"}, cv::COLOR_RGBA2RGB},   {{"rgba", "bgr24"}, cv::COLOR_RGBA2BGR},
-      {{"bgra", "rgba"}, cv::COLOR_BGRA2RGBA},   {{"rgba", "bgra"}, cv::COLOR_RGBA2BGRA},
+      {{"bgr24", "rgb24"}, cv::COLOR_BGR2RGB},        {{"rgb24", "bgr24"}, cv::COLOR_RGB2BGR},
+      {{"bgr24", "gray"}, cv::COLOR_BGR2GRAY},        {{"rgb24", "gray"}, cv::COLOR_RGB2GRAY},
+      {{"bgra", "gray"}, cv::COLOR_BGRA2GRAY},        {{"rgba", "gray"}, cv::COLOR_RGBA2GRAY},
+      {{"gray", "bgr24"}, cv::COLOR_GRAY2BGR},        {{"gray", "rgb24"}, cv::COLOR_GRAY2RGB},
+      {{"gray", "bgra"}, cv::COLOR_GRAY2BGRA},        {{"gray", "rgba"}, cv::COLOR_GRAY2RGBA},
+      {{"bgr24", "bgra"}, cv::COLOR_BGR2BGRA},        {{"bgr24", "rgba"}, cv::COLOR_BGR2RGBA},
+      {{"rgb24", "rgba"}, cv::COLOR_RGB2RGBA},        {{"rgb24", "bgra"}, cv::COLOR_RGB2BGRA},
+      {{"bgra", "bgr24"}, cv::COLOR_BGRA2BGR},        {{"bgra", "rgb24"}, cv::COLOR_BGRA2RGB},
+      {{"rgba", "rgb24"}, cv::COLOR_RGBA2RGB},        {{"rgba", "bgr24"}, cv::COLOR_RGBA2BGR},
+      {{"bgra", "rgba"}, cv::COLOR_BGRA2RGBA},        {{"rgba", "bgra"}, cv::COLOR_RGBA2BGRA},
       {{"bgr24", "yuv420p"}, cv::COLOR_BGR2YUV_I420}, {{"rgb24", "yuv420p"}, cv::COLOR_RGB2YUV_I420},
       {{"yuv420p", "bgr24"}, cv::COLOR_YUV2BGR_I420}, {{"yuv420p", "rgb24"}, cv::COLOR_YUV2RGB_I420},
       {{"yuv420p", "gray"}, cv::COLOR_YUV2GRAY_I420}, {{"nv12", "bgr24"}, cv::COLOR_YUV2BGR_NV12},
@@ -100,7 +100,10 @@ bool isDrawing(const std::string& op) {
 
 Contours findContours(const Img& img, const std::string& mode, const std::string& method) {
   cv::Mat m = matOf(img).clone();  // OpenCV < 4.x modified its input; keep the caller's frame intact regardless
-  const int rm = mode == "list" ? cv::RETR_LIST : mode == "ccomp" ? cv::RETR_CCOMP : mode == "tree" ? cv::RETR_TREE : cv::RETR_EXTERNAL;
+  const int rm = mode == "list"    ? cv::RETR_LIST
+                 : mode == "ccomp" ? cv::RETR_CCOMP
+                 : mode == "tree"  ? cv::RETR_TREE
+                                   : cv::RETR_EXTERNAL;
   const int cm = method == "none" ? cv::CHAIN_APPROX_NONE : cv::CHAIN_APPROX_SIMPLE;
   std::vector<std::vector<cv::Point>> contours;
   std::vector<cv::Vec4i> hierarchy;
@@ -137,7 +140,10 @@ double runMatOp(const std::string& op, const std::vector<Img>& in, const Img& ou
     cv::flip(src, out, axis == "vertical" ? 0 : axis == "both" ? -1 : 1);
   } else if (op == "rotate") {
     const int ang = static_cast<int>(a.get("angle", 90));
-    cv::rotate(src, out, ang == 90 ? cv::ROTATE_90_CLOCKWISE : ang == 180 ? cv::ROTATE_180 : cv::ROTATE_90_COUNTERCLOCKWISE);
+    cv::rotate(src, out,
+               ang == 90    ? cv::ROTATE_90_CLOCKWISE
+               : ang == 180 ? cv::ROTATE_180
+                            : cv::ROTATE_90_COUNTERCLOCKWISE);
   } else if (op == "crop") {
     cv::Rect r(static_cast<int>(a.get("x", 0)), static_cast<int>(a.get("y", 0)), out.cols, out.rows);
     src(r).copyTo(out);
@@ -157,10 +163,11 @@ double runMatOp(const std::string& op, const std::vector<Img>& in, const Img& ou
     if (a.get("otsu", 0) != 0) type |= cv::THRESH_OTSU;
     result = cv::threshold(src, out, a.get("thresh", 127), a.get("maxval", 255), type);
   } else if (op == "adaptiveThreshold") {
-    cv::adaptiveThreshold(src, out, a.get("maxValue", 255),
-                          a.s("method", "mean") == "gaussian" ? cv::ADAPTIVE_THRESH_GAUSSIAN_C : cv::ADAPTIVE_THRESH_MEAN_C,
-                          a.s("type", "binary") == "binary_inv" ? cv::THRESH_BINARY_INV : cv::THRESH_BINARY,
-                          static_cast<int>(a.get("blockSize", 11)), a.get("C", 2));
+    cv::adaptiveThreshold(
+        src, out, a.get("maxValue", 255),
+        a.s("method", "mean") == "gaussian" ? cv::ADAPTIVE_THRESH_GAUSSIAN_C : cv::ADAPTIVE_THRESH_MEAN_C,
+        a.s("type", "binary") == "binary_inv" ? cv::THRESH_BINARY_INV : cv::THRESH_BINARY,
+        static_cast<int>(a.get("blockSize", 11)), a.get("C", 2));
   } else if (op == "equalizeHist") {
     cv::equalizeHist(src, out);
   } else if (op == "dilate" || op == "erode") {
@@ -205,16 +212,18 @@ double runMatOp(const std::string& op, const std::vector<Img>& in, const Img& ou
               static_cast<int>(a.get("ksize", 3)), a.get("scale", 1), a.get("delta", 0));
   } else if (op == "morphologyEx") {
     cv::Mat k = cv::getStructuringElement(morphShape(a.s("shape", "rect")), cv::Size(kw, kh));
-    cv::morphologyEx(src, out, morphOp(a.s("op", "open")), k, cv::Point(-1, -1), static_cast<int>(a.get("iterations", 1)));
+    cv::morphologyEx(src, out, morphOp(a.s("op", "open")), k, cv::Point(-1, -1),
+                     static_cast<int>(a.get("iterations", 1)));
   } else if (isDrawing(op)) {
     if (out.data != src.data) src.copyTo(out);  // draw on a copy unless dst is the frame itself
     const cv::Scalar color = scalarOf(a, "color");
     const int thickness = static_cast<int>(a.get("thickness", 1));
     if (op == "rectangle") {
       const int x = static_cast<int>(a.get("x", 0)), y = static_cast<int>(a.get("y", 0));
-      cv::rectangle(out, cv::Point(x, y),
-                    cv::Point(x + static_cast<int>(a.get("width", 1)) - 1, y + static_cast<int>(a.get("height", 1)) - 1),
-                    color, thickness);
+      cv::rectangle(
+          out, cv::Point(x, y),
+          cv::Point(x + static_cast<int>(a.get("width", 1)) - 1, y + static_cast<int>(a.get("height", 1)) - 1), color,
+          thickness);
     } else if (op == "line") {
       cv::line(out, cv::Point(static_cast<int>(a.get("x1", 0)), static_cast<int>(a.get("y1", 0))),
                cv::Point(static_cast<int>(a.get("x2", 0)), static_cast<int>(a.get("y2", 0))), color, thickness);
@@ -251,7 +260,8 @@ std::vector<uint8_t> encodeImage(const Img& img, const std::string& ext, const O
   cv::Mat bgr;  // a new buffer when converting: the caller's frame is never touched
   if (img.format == "rgb24") cv::cvtColor(m, bgr, cv::COLOR_RGB2BGR);  // OpenCV's codecs take BGR(A)
   else if (img.format == "rgba") cv::cvtColor(m, bgr, cv::COLOR_RGBA2BGRA);
-  else if (img.format == "yuv420p" || img.format == "nv12") throw Error("INVALID_ARGUMENT", "encode bgr24/rgb24/bgra/rgba/gray frames");
+  else if (img.format == "yuv420p" || img.format == "nv12")
+    throw Error("INVALID_ARGUMENT", "encode bgr24/rgb24/bgra/rgba/gray frames");
   else bgr = m;
   std::vector<int> params;
   const double q = a.get("quality", -1);

@@ -63,7 +63,8 @@ StreamProbe probeStream(AVFormatContext* ctx, int index) {
     s.bitDepth = pd ? pd->comp[0].depth : 0;
     s.colorRange = named(av_color_range_name(par->color_range), par->color_range != AVCOL_RANGE_UNSPECIFIED);
     s.colorSpace = named(av_color_space_name(par->color_space), par->color_space != AVCOL_SPC_UNSPECIFIED);
-    s.colorPrimaries = named(av_color_primaries_name(par->color_primaries), par->color_primaries != AVCOL_PRI_UNSPECIFIED);
+    s.colorPrimaries =
+        named(av_color_primaries_name(par->color_primaries), par->color_primaries != AVCOL_PRI_UNSPECIFIED);
     s.colorTransfer = named(av_color_transfer_name(par->color_trc), par->color_trc != AVCOL_TRC_UNSPECIFIED);
     s.avgFrameRate = {st->avg_frame_rate.num, st->avg_frame_rate.den};
     s.baseFrameRate = {st->r_frame_rate.num, st->r_frame_rate.den};
@@ -82,8 +83,8 @@ StreamProbe probeStream(AVFormatContext* ctx, int index) {
       s.frameCount = st->nb_frames;
       s.frameCountExact = true;
     } else {
-      double dur = s.hasDuration ? s.duration
-                                 : (ctx->duration != AV_NOPTS_VALUE ? ctx->duration / double(AV_TIME_BASE) : 0);
+      double dur =
+          s.hasDuration ? s.duration : (ctx->duration != AV_NOPTS_VALUE ? ctx->duration / double(AV_TIME_BASE) : 0);
       AVRational fr = st->avg_frame_rate.num ? st->avg_frame_rate : st->r_frame_rate;
       if (dur > 0 && fr.num > 0 && fr.den > 0) s.frameCount = llround(dur * av_q2d(fr));
     }

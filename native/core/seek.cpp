@@ -271,7 +271,8 @@ void VideoReader::frameAt(int64_t i, uint8_t* dst, FrameMeta* meta) {
   const FrameIndex& ix = index();
   const int64_t n = static_cast<int64_t>(ix.display.size());
   if (i < 0 || i >= n)
-    throw Error("INVALID_ARGUMENT", "frame " + std::to_string(i) + " does not exist (" + std::to_string(n) + " frames)");
+    throw Error("INVALID_ARGUMENT",
+                "frame " + std::to_string(i) + " does not exist (" + std::to_string(n) + " frames)");
   if (!ix.unusable.empty())
     throw Error("INDEX", "'" + opts_.input.source + "' cannot be read at random: " + ix.unusable);
   const bool frameThreads = dec_->active_thread_type & FF_THREAD_FRAME;
@@ -282,7 +283,7 @@ void VideoReader::frameAt(int64_t i, uint8_t* dst, FrameMeta* meta) {
   bool seek = !(raValid_ && !raEof_ && target > raLastRank_ && raSeekKey_ <= k && k <= raLastSent_);
   const int32_t np = static_cast<int32_t>(ix.packets.size());
   bool damaged = false;  // the target came out of a run over damaged data
-  for (;;) {  // retries from earlier keyframes when a start point does not yield the frame
+  for (;;) {             // retries from earlier keyframes when a start point does not yield the frame
     if (seek) seekToPacket(k);
     damaged = false;
     const Got got = decodeUntil([&](const AVFrame* f) {

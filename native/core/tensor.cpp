@@ -23,7 +23,8 @@ int sourceIndex(PixFmt f, char name) {
 }
 
 void checkSpec(const TensorSpec& s) {
-  if (isPlanarYuv(s.format)) throw Error("INVALID_ARGUMENT", "tensors are made from bgr24/rgb24/bgra/rgba/gray frames; convert YUV first");
+  if (isPlanarYuv(s.format))
+    throw Error("INVALID_ARGUMENT", "tensors are made from bgr24/rgb24/bgra/rgba/gray frames; convert YUV first");
   if (s.width <= 0 || s.height <= 0) throw Error("INVALID_ARGUMENT", "bad tensor size");
 }
 
@@ -139,8 +140,8 @@ void fromTensor(const void* in, const TensorSpec& s, uint8_t* dst) {
   }
 }
 
-Letterbox letterbox(const uint8_t* src, PixFmt fmt, int w, int h, int outW, int outH, const double color[4],
-                    int interp, uint8_t* dst) {
+Letterbox letterbox(const uint8_t* src, PixFmt fmt, int w, int h, int outW, int outH, const double color[4], int interp,
+                    uint8_t* dst) {
   if (isPlanarYuv(fmt)) throw Error("INVALID_ARGUMENT", "letterbox takes packed hwc or gray frames");
   const int c = pixFmtChannels(fmt);
   const double scale = std::min(double(outW) / w, double(outH) / h);

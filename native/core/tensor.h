@@ -12,10 +12,10 @@ struct TensorSpec {
   PixFmt format = PixFmt::RGB24;  // the image (packed formats and gray; not YUV)
   Layout layout = Layout::HWC;
   int width = 0, height = 0;
-  bool chw = true;         // output layout
-  bool float32 = true;     // else uint8 (no normalisation)
-  bool rgb = true;         // output channel order for colour images: rgb (else bgr); alpha is dropped
-  float scale = 1.0f;      // float32: (v * scale - mean[c]) / std[c]
+  bool chw = true;      // output layout
+  bool float32 = true;  // else uint8 (no normalisation)
+  bool rgb = true;      // output channel order for colour images: rgb (else bgr); alpha is dropped
+  float scale = 1.0f;   // float32: (v * scale - mean[c]) / std[c]
   float mean[3] = {0, 0, 0};
   float std[3] = {1, 1, 1};
 };

@@ -143,8 +143,7 @@ TranscodeResult transcode(const TranscodeOptions& o, TranscodeControl& ctl) {
   if (o.passthrough == 0) why = "gpuPassthrough is false";
   else if (res.device.type != "cuda")
     why = "decoding is on the CPU" + (res.device.fallbackReason.empty() ? "" : " (" + res.device.fallbackReason + ")");
-  else if (wo.codec.find("_nvenc") == std::string::npos)
-    why = "the encoder '" + wo.codec + "' is not NVENC";
+  else if (wo.codec.find("_nvenc") == std::string::npos) why = "the encoder '" + wo.codec + "' is not NVENC";
   else if (wo.pixelFormat != "yuv420p" && wo.pixelFormat != "nv12")
     why = "pixelFormat '" + wo.pixelFormat + "' needs a conversion on the CPU";
   else if (resized && !reader->gpuScales())

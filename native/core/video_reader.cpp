@@ -66,7 +66,8 @@ bool hasCudaConfig(const AVCodec* codec) {
   for (int i = 0;; i++) {
     const AVCodecHWConfig* cfg = avcodec_get_hw_config(codec, i);
     if (!cfg) return false;
-    if (cfg->device_type == AV_HWDEVICE_TYPE_CUDA && (cfg->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX)) return true;
+    if (cfg->device_type == AV_HWDEVICE_TYPE_CUDA && (cfg->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX))
+      return true;
   }
 }
 
@@ -173,9 +174,8 @@ void VideoReader::planGeometry() {
   Rect crop = opts_.crop.width > 0 ? opts_.crop : Rect{0, 0, dispW, dispH};
   if (crop.x < 0 || crop.y < 0 || crop.width <= 0 || crop.height <= 0 || crop.x + crop.width > dispW ||
       crop.y + crop.height > dispH)
-    throw Error("INVALID_ARGUMENT", "crop " + str(crop.width) + "x" + str(crop.height) + " at " + str(crop.x) +
-                                        "," + str(crop.y) + " does not fit the " + str(dispW) + "x" + str(dispH) +
-                                        " frame");
+    throw Error("INVALID_ARGUMENT", "crop " + str(crop.width) + "x" + str(crop.height) + " at " + str(crop.x) + "," +
+                                        str(crop.y) + " does not fit the " + str(dispW) + "x" + str(dispH) + " frame");
   srcCrop_ = alignCrop(toSourceRect(crop, rotationCw_, srcW, srcH), static_cast<AVPixelFormat>(par->format));
   displayCrop_ = toDisplayRect(srcCrop_, rotationCw_, srcW, srcH);  // the crop actually applied
 
@@ -197,7 +197,8 @@ void VideoReader::planGeometry() {
   out_ = describeImage(opts_.format, opts_.layout, outW, outH);
   pre_ = swap ? describeImage(opts_.format, opts_.layout, outH, outW) : out_;
   if (rotationCw_) rotBuf_.resize(pre_.bytes + kDstPadding);
-  if (!opts_.rawFrames) conv_ = std::make_unique<FrameConverter>(pre_, opts_.swsFlags);  // rawFrames: no conversion here
+  if (!opts_.rawFrames)
+    conv_ = std::make_unique<FrameConverter>(pre_, opts_.swsFlags);  // rawFrames: no conversion here
   // NVDEC + a downscale of the whole frame: scale_cuda resizes on the GPU so
   // that the download carries the output size, not the source's. Crops, odd
   // sizes, upscales, 'accurate' quality and interpolations scale_cuda lacks
@@ -310,11 +311,14 @@ bool VideoReader::readAndSend() {
     av_packet_unref(pkt_.get());
     if (ctx->pb && avio_feof(ctx->pb)) {  // a partial last packet: the file is cut
       if (!seeked_) checkTruncation();
-      throw Error("TRUNCATED", "'" + opts_.input.source + "' ends inside packet " +
-                                   std::to_string(streamPackets_ - 1) + " (truncated file?)", AVERROR_EOF);
+      throw Error("TRUNCATED",
+                  "'" + opts_.input.source + "' ends inside packet " + std::to_string(streamPackets_ - 1) +
+                      " (truncated file?)",
+                  AVERROR_EOF);
     }
-    throw Error("CORRUPT", "packet " + std::to_string(streamPackets_ - 1) + " of '" + opts_.input.source +
-                               "' is corrupt", AVERROR_INVALIDDATA);
+    throw Error("CORRUPT",
+                "packet " + std::to_string(streamPackets_ - 1) + " of '" + opts_.input.source + "' is corrupt",
+                AVERROR_INVALIDDATA);
   }
   const int64_t tag = tagFor(pkt_.get());
   if (seeked_ && tag > raLastSent_) raLastSent_ = static_cast<int32_t>(tag);
@@ -364,7 +368,8 @@ bool VideoReader::decodeNext() {
 // opened size as the CLI's scale filter gives it.
 Rect VideoReader::cropFor(const AVFrame* f) const {
   if (f->width == srcW_ && f->height == srcH_) return srcCrop_;
-  Rect c{static_cast<int>(int64_t(srcCrop_.x) * f->width / srcW_), static_cast<int>(int64_t(srcCrop_.y) * f->height / srcH_),
+  Rect c{static_cast<int>(int64_t(srcCrop_.x) * f->width / srcW_),
+         static_cast<int>(int64_t(srcCrop_.y) * f->height / srcH_),
          static_cast<int>(int64_t(srcCrop_.width) * f->width / srcW_),
          static_cast<int>(int64_t(srcCrop_.height) * f->height / srcH_)};
   c.width = std::max(1, std::min(c.width, f->width - c.x));
@@ -407,8 +412,9 @@ void VideoReader::emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index)
     conv_->convert(f, crop, dst);
   } else {
     conv_->convert(f, crop, rotBuf_.data());
-    const int code = rotationCw_ == 90 ? cv::ROTATE_90_CLOCKWISE
-                     : rotationCw_ == 180 ? cv::ROTATE_180 : cv::ROTATE_90_COUNTERCLOCKWISE;
+    const int code = rotationCw_ == 90    ? cv::ROTATE_90_CLOCKWISE
+                     : rotationCw_ == 180 ? cv::ROTATE_180
+                                          : cv::ROTATE_90_COUNTERCLOCKWISE;
     for (int i = 0; i < pre_.planes; i++) {
       const int type = CV_8UC(pre_.planeElemBytes[i]);
       cv::Mat in(pre_.planeHeight[i], pre_.planeWidth[i], type, rotBuf_.data() + pre_.offset[i], pre_.linesize[i]);
@@ -438,8 +444,8 @@ void VideoReader::fillMeta(const AVFrame* f, FrameMeta* meta, int64_t index) {
     stats_.corruptFrames++;
   }
   if (meta->corrupt && opts_.corruptIsError)
-    throw Error("CORRUPT", "frame " + std::to_string(meta->index) + " of '" + opts_.input.source +
-                               "' decoded with errors");
+    throw Error("CORRUPT",
+                "frame " + std::to_string(meta->index) + " of '" + opts_.input.source + "' decoded with errors");
 }
 
 bool VideoReader::nextDecoded(AVFrame* out, FrameMeta* meta) {
@@ -509,8 +515,8 @@ std::string VideoReader::noFrameReason() const {
   if (stats_.framesDecoded > 0) return "";
   const std::string logged = log_->lastError();
   if (stats_.decodeErrors > 0)
-    return "decoded no frame: " + std::to_string(stats_.decodeErrors) + " decode error(s), the last: " +
-           stats_.lastError + (logged.empty() ? "" : " (libav: " + logged + ")");
+    return "decoded no frame: " + std::to_string(stats_.decodeErrors) +
+           " decode error(s), the last: " + stats_.lastError + (logged.empty() ? "" : " (libav: " + logged + ")");
   // nothing failed outright, yet a stream that declares content gave nothing
   const AVFormatContext* ctx = input_.ctx.get();
   const bool declares = st_->nb_frames > 0 || st_->duration > 0 || ctx->duration > 0;

@@ -127,14 +127,14 @@ class VideoReader {
   // Reads, tags and sends packets and receives frames until `want` takes one
   // (it stays in frame_) or stops; End when the decoder is drained.
   Got decodeUntil(const std::function<Want(const AVFrame*)>& want);
-  bool readAndSend();  // one demux step; false once the flush packet has been sent
+  bool readAndSend();                 // one demux step; false once the flush packet has been sent
   int64_t tagFor(const AVPacket* p);  // the packet's decode-order number (-1: unknown)
-  bool decodeNext();   // sequential: the next frame into frame_; false at the end
-  bool endOfStream();  // marks the end (false); throws DECODE when errors were all there was
+  bool decodeNext();                  // sequential: the next frame into frame_; false at the end
+  bool endOfStream();                 // marks the end (false); throws DECODE when errors were all there was
   std::string noFrameReason() const;  // why a stream that declares frames gave none ("" when it declares none)
   void emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index = -1);
   void fillMeta(const AVFrame* f, FrameMeta* meta, int64_t index);  // timestamps, index, corrupt flag
-  void emitCurrent(uint8_t* dst, FrameMeta* meta, int64_t index);  // emit frame_, then release it
+  void emitCurrent(uint8_t* dst, FrameMeta* meta, int64_t index);   // emit frame_, then release it
   Rect cropFor(const AVFrame* f) const;  // the crop for this frame's size (sizes may change mid-stream)
   void countDecoded();
   void noteDecodeError(int ret);  // counts it; throws DECODE under onCorrupt 'error'
@@ -158,12 +158,12 @@ class VideoReader {
   std::unordered_map<int64_t, int32_t> byPos_;            // unique byte positions -> packet
   std::vector<std::pair<int64_t, int32_t>> ptsToPacket_;  // sorted, for packets without a unique position
   std::vector<IndexEntry>* record_ = nullptr;             // a decode scan records every packet here
-  bool seeked_ = false;        // packets are identified through the index from now on
-  bool raValid_ = false;       // a decode run is under way from raSeekKey_
-  bool raEof_ = false;         // the decoder returned EOF: anything further needs a seek
-  int32_t raSeekKey_ = -1;     // the packet the current run started from
-  int32_t raLastSent_ = -1;    // the furthest packet sent in this run
-  int32_t raLastRank_ = -1;    // display index of the last frame decoded in this run
+  bool seeked_ = false;                                   // packets are identified through the index from now on
+  bool raValid_ = false;                                  // a decode run is under way from raSeekKey_
+  bool raEof_ = false;                                    // the decoder returned EOF: anything further needs a seek
+  int32_t raSeekKey_ = -1;                                // the packet the current run started from
+  int32_t raLastSent_ = -1;                               // the furthest packet sent in this run
+  int32_t raLastRank_ = -1;                               // display index of the last frame decoded in this run
   // This run decoded damaged data (a decode error or a frame flagged
   // corrupt). libavcodec's frame threads conceal damage differently from run
   // to run, so frames decoded after it are not reproducible with them.
@@ -176,7 +176,7 @@ class VideoReader {
   AVStream* st_ = nullptr;
   CodecContextPtr dec_;
   FramePtr frame_;
-  FramePtr swFrame_;  // a CUDA frame downloaded for conversion
+  FramePtr swFrame_;                       // a CUDA frame downloaded for conversion
   std::unique_ptr<CudaScaler> gpuScaler_;  // resize on the GPU before the download (see open())
   FramePtr gpuFrame_;                      // its output (a CUDA frame)
   bool gpuScaleFailed_ = false;            // then the CPU scales, as without a GPU

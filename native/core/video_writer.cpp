@@ -49,7 +49,8 @@ std::string firstAvailable(std::initializer_list<const char*> names) {
 std::string resolveEncoder(const std::string& name) {
   const std::string n = lower(name);
   // short codec names pick the best CPU encoder available
-  if (n == "h264" || n == "avc" || n == "avc1" || n == "x264" || n == "h264 " || n == "H264") return firstAvailable({"libx264", "libopenh264"});
+  if (n == "h264" || n == "avc" || n == "avc1" || n == "x264" || n == "h264 " || n == "H264")
+    return firstAvailable({"libx264", "libopenh264"});
   if (n == "hevc" || n == "h265" || n == "hvc1" || n == "hev1" || n == "x265") return firstAvailable({"libx265"});
   if (n == "vp9" || n == "vp90" || n == "vp09") return firstAvailable({"libvpx-vp9"});
   if (n == "vp8" || n == "vp80") return firstAvailable({"libvpx"});
@@ -67,9 +68,10 @@ std::string resolveEncoder(const std::string& name) {
 std::string nvencFor(const std::string& encoder) {
   const AVCodec* c = avcodec_find_encoder_by_name(encoder.c_str());
   if (!c) return "";
-  const char* nv = c->id == AV_CODEC_ID_H264 ? "h264_nvenc"
+  const char* nv = c->id == AV_CODEC_ID_H264   ? "h264_nvenc"
                    : c->id == AV_CODEC_ID_HEVC ? "hevc_nvenc"
-                   : c->id == AV_CODEC_ID_AV1 ? "av1_nvenc" : nullptr;
+                   : c->id == AV_CODEC_ID_AV1  ? "av1_nvenc"
+                                               : nullptr;
   return nv && encoderExists(nv) ? nv : "";
 }
 
@@ -110,16 +112,18 @@ std::unique_ptr<VideoWriter> VideoWriter::open(const WriterOptions& o, AVBufferR
     // MJPEG is full range: its limited-range formats are listed but refused
     // unless strict is lowered, so take the "j" variant when there is one.
     if (codec->id == AV_CODEC_ID_MJPEG) {
-      AVPixelFormat j = pix == AV_PIX_FMT_YUV420P ? AV_PIX_FMT_YUVJ420P
+      AVPixelFormat j = pix == AV_PIX_FMT_YUV420P   ? AV_PIX_FMT_YUVJ420P
                         : pix == AV_PIX_FMT_YUV422P ? AV_PIX_FMT_YUVJ422P
-                        : pix == AV_PIX_FMT_YUV444P ? AV_PIX_FMT_YUVJ444P : AV_PIX_FMT_NONE;
+                        : pix == AV_PIX_FMT_YUV444P ? AV_PIX_FMT_YUVJ444P
+                                                    : AV_PIX_FMT_NONE;
       if (j != AV_PIX_FMT_NONE && supported(j)) pix = j;
     }
     if (!supported(pix)) {
       // MJPEG takes full-range ("j") YUV
-      AVPixelFormat j = pix == AV_PIX_FMT_YUV420P ? AV_PIX_FMT_YUVJ420P
+      AVPixelFormat j = pix == AV_PIX_FMT_YUV420P   ? AV_PIX_FMT_YUVJ420P
                         : pix == AV_PIX_FMT_YUV422P ? AV_PIX_FMT_YUVJ422P
-                        : pix == AV_PIX_FMT_YUV444P ? AV_PIX_FMT_YUVJ444P : AV_PIX_FMT_NONE;
+                        : pix == AV_PIX_FMT_YUV444P ? AV_PIX_FMT_YUVJ444P
+                                                    : AV_PIX_FMT_NONE;
       if (j != AV_PIX_FMT_NONE && supported(j)) {
         pix = j;
       } else {
@@ -202,7 +206,8 @@ std::unique_ptr<VideoWriter> VideoWriter::open(const WriterOptions& o, AVBufferR
   } else if (o.crf >= 0) {
     av_dict_set(&dict, "crf", str(o.crf).c_str(), 0);
   }
-  if (o.rateControl == "cq" && std::strcmp(codec->name, "libvpx-vp9") == 0) enc->bit_rate = 0;  // vp9's constant quality
+  if (o.rateControl == "cq" && std::strcmp(codec->name, "libvpx-vp9") == 0)
+    enc->bit_rate = 0;  // vp9's constant quality
   for (const auto& kv : o.codecOptions) av_dict_set(&dict, kv.first.c_str(), kv.second.c_str(), 0);
   ret = avcodec_open2(enc, codec, &dict);
   std::string unknown;
@@ -363,8 +368,8 @@ void VideoWriter::encodeFrame(AVFrame* f, int64_t pts) {
   if (f->format == AV_PIX_FMT_CUDA) {
     if (!hw_) throw Error("INTERNAL", "a CUDA frame for a writer without a CUDA frame pool");
     if (f->width != enc_->width || f->height != enc_->height)
-      throw Error("ENCODE", "a " + str(f->width) + "x" + str(f->height) + " CUDA frame for a " + str(enc_->width) + "x" +
-                                str(enc_->height) + " NVENC encoder");
+      throw Error("ENCODE", "a " + str(f->width) + "x" + str(f->height) + " CUDA frame for a " + str(enc_->width) +
+                                "x" + str(enc_->height) + " NVENC encoder");
     f->pts = pts;
     f->pict_type = AV_PICTURE_TYPE_NONE;  // the encoder places keyframes, not the source's
     notePts(pts);
@@ -372,9 +377,9 @@ void VideoWriter::encodeFrame(AVFrame* f, int64_t pts) {
     return;
   }
   if (hw_) throw Error("INTERNAL", "a software frame for an NVENC writer on CUDA frames");
-  SwsContext* c = sws_getCachedContext(sws_.release(), f->width, f->height, static_cast<AVPixelFormat>(f->format),
-                                       enc_->width, enc_->height, enc_->pix_fmt, opts_.swsFlags, nullptr, nullptr,
-                                       nullptr);
+  SwsContext* c =
+      sws_getCachedContext(sws_.release(), f->width, f->height, static_cast<AVPixelFormat>(f->format), enc_->width,
+                           enc_->height, enc_->pix_fmt, opts_.swsFlags, nullptr, nullptr, nullptr);
   sws_.reset(c);
   if (!c)
     throw Error("CONVERT", std::string("cannot convert ") + av_get_pix_fmt_name(static_cast<AVPixelFormat>(f->format)) +
@@ -463,7 +468,9 @@ void VideoWriter::openAudio() {
       ost->time_base = ist->time_base;
     } else {
       const AVCodec* dc = avcodec_find_decoder(ist->codecpar->codec_id);
-      if (!dc) throw Error("UNSUPPORTED_CODEC", std::string("no decoder for ") + avcodec_get_name(ist->codecpar->codec_id) + " audio");
+      if (!dc)
+        throw Error("UNSUPPORTED_CODEC",
+                    std::string("no decoder for ") + avcodec_get_name(ist->codecpar->codec_id) + " audio");
       t.dec.reset(avcodec_alloc_context3(dc));
       avcodec_parameters_to_context(t.dec.get(), ist->codecpar);
       t.dec->pkt_timebase = ist->time_base;
@@ -483,7 +490,8 @@ void VideoWriter::openAudio() {
       ae->sample_rate = rate;
       ae->sample_fmt = ec->sample_fmts ? ec->sample_fmts[0] : AV_SAMPLE_FMT_FLTP;
       if (t.dec->ch_layout.nb_channels > 2 && webm) av_channel_layout_default(&ae->ch_layout, 2);
-      else if (t.dec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) av_channel_layout_default(&ae->ch_layout, t.dec->ch_layout.nb_channels);
+      else if (t.dec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
+        av_channel_layout_default(&ae->ch_layout, t.dec->ch_layout.nb_channels);
       else av_channel_layout_copy(&ae->ch_layout, &t.dec->ch_layout);
       ae->bit_rate = webm ? 96000 : 128000;
       ae->time_base = {1, rate};
@@ -494,10 +502,11 @@ void VideoWriter::openAudio() {
       if (ret < 0) throwAvError(ret, "avcodec_parameters_from_context", "ENCODE");
       ost->time_base = ae->time_base;
       AVChannelLayout inLayout;
-      if (t.dec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) av_channel_layout_default(&inLayout, t.dec->ch_layout.nb_channels);
+      if (t.dec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
+        av_channel_layout_default(&inLayout, t.dec->ch_layout.nb_channels);
       else av_channel_layout_copy(&inLayout, &t.dec->ch_layout);
-      ret = swr_alloc_set_opts2(&t.swr, &ae->ch_layout, ae->sample_fmt, ae->sample_rate, &inLayout,
-                                t.dec->sample_fmt, t.dec->sample_rate, 0, nullptr);
+      ret = swr_alloc_set_opts2(&t.swr, &ae->ch_layout, ae->sample_fmt, ae->sample_rate, &inLayout, t.dec->sample_fmt,
+                                t.dec->sample_rate, 0, nullptr);
       av_channel_layout_uninit(&inLayout);
       if (ret < 0 || swr_init(t.swr) < 0) throw Error("ENCODE", "cannot set up audio resampling");
       t.fifo = av_audio_fifo_alloc(ae->sample_fmt, ae->ch_layout.nb_channels, 1024);
@@ -509,8 +518,8 @@ void VideoWriter::openAudio() {
   std::lock_guard<std::mutex> lk(statsMu_);
   stats_.audioMode = tracks_.empty() ? "none" : done;
   if (!tracks_.empty())
-    stats_.audioCodec = tracks_[0].encode ? tracks_[0].enc->codec->name
-                                          : avcodec_get_name(tracks_[0].inStream->codecpar->codec_id);
+    stats_.audioCodec =
+        tracks_[0].encode ? tracks_[0].enc->codec->name : avcodec_get_name(tracks_[0].inStream->codecpar->codec_id);
 }
 
 void VideoWriter::pumpAudio(double until, bool final) {
@@ -529,7 +538,8 @@ void VideoWriter::pumpAudio(double until, bool final) {
       int avail = av_audio_fifo_size(t.fifo);
       if (avail <= 0 || (avail < fs && !drain)) break;
       int n = std::min(avail, fs);
-      if (maxPts != AV_NOPTS_VALUE && t.nextPts + n > maxPts) n = static_cast<int>(std::max<int64_t>(0, maxPts - t.nextPts));
+      if (maxPts != AV_NOPTS_VALUE && t.nextPts + n > maxPts)
+        n = static_cast<int>(std::max<int64_t>(0, maxPts - t.nextPts));
       if (n <= 0) {
         av_audio_fifo_drain(t.fifo, avail);
         break;

@@ -28,8 +28,8 @@ using OutputContextPtr = std::unique_ptr<AVFormatContext, OutputContextCloser>;
 struct AudioSpec {
   std::string mode = "none";  // none | copy | encode | auto
   InputOptions source;
-  double shift = 0;           // seconds added to source audio timestamps
-  double start = 0;           // source audio before this (source seconds) is dropped
+  double shift = 0;  // seconds added to source audio timestamps
+  double start = 0;  // source audio before this (source seconds) is dropped
 };
 
 struct WriterOptions {
@@ -105,7 +105,7 @@ class VideoWriter {
   void pumpAudio(double untilSeconds, bool final);
   void muxPacket(AVPacket* pkt, int outIndex);
   void checkPts(int64_t pts);
-  void notePts(int64_t pts);  // after a frame was taken: lastPts_ and the last frame's duration
+  void notePts(int64_t pts);   // after a frame was taken: lastPts_ and the last frame's duration
   void sendFrame(AVFrame* f);  // encode, mux, then audio up to lastPts_
 
   WriterOptions opts_;
