@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { NativeWriter, NativeWriterOptions, NativeWriterStats } from '../types/native';
+import type { NativeAddon, NativeWriter, NativeWriterOptions, NativeWriterStats } from '../types/native';
 import { AvcvError, fromNative } from './errors';
 import { Frame, checkLayout } from './frame';
 import { LAYOUTS, PIXEL_FORMATS, byteLength, defaultLayout, type Layout, type PixelFormat } from './formats';
 import { commitSync, tempBeside } from './files';
 import { native } from './native';
-import { checkDevice, deviceIndex, type Device, type DeviceInfo } from './device';
+import { checkDevice, type Device, type DeviceInfo } from './device';
 import { resolveInput } from './source';
 import { bool, checkKeys, describe, int, isObject, oneOf } from './validate';
 
@@ -228,29 +228,16 @@ export function planWriter(target: string, options: Partial<VideoWriterOptions>,
   if (signal?.aborted) throw new AvcvError('ABORTED', 'the write was aborted before it started', { source: target, cause: signal.reason });
   const faststart = options.faststart === undefined ? false : bool('faststart', options.faststart);
 
+  // the device and encoder policy is core's (native/core/device.cpp)
   const device = checkDevice(options.device);
-  let encoder = native().resolveEncoder(codecName);
-  if (!encoder) {
-    throw new AvcvError('UNSUPPORTED_CODEC', `no video encoder for codec '${codecName}' in this libav build`, { source: target });
+  let choice: ReturnType<NativeAddon['chooseEncoder']>;
+  try {
+    choice = native().chooseEncoder(codecName, device);
+  } catch (err) {
+    throw fromNative(err, target);
   }
-  let deviceInfo: DeviceInfo = { type: encoder.endsWith('_nvenc') ? 'cuda' : 'cpu' };
-  if (device !== 'cpu') {
-    const nvenc = native().nvencFor(encoder);
-    let reason: string | null = null;
-    if (!nvenc) reason = `NVENC has no encoder for '${codecName}' in this build (it encodes h264, hevc and av1)`;
-    else {
-      const cuda = native().probeCuda(deviceIndex(device));
-      if (!cuda.available) reason = cuda.reason ?? 'CUDA is not usable';
-    }
-    if (reason === null) {
-      encoder = nvenc!;
-      deviceInfo = { type: 'cuda', index: deviceIndex(device) };
-    } else if (device === 'auto') {
-      deviceInfo = { type: 'cpu', fallbackReason: reason };
-    } else {
-      throw new AvcvError('NO_DEVICE', `device '${device}' is not usable: ${reason}`, { source: target });
-    }
-  }
+  const encoder = choice.encoder;
+  const deviceInfo: DeviceInfo = choice.device;
   const abs = path.resolve(target);
   const temp = tempBeside(abs);
   return {

@@ -215,10 +215,12 @@ export interface NativeAddon {
   openWriter(options: NativeWriterOptions): Promise<NativeWriter>;
   /** Decode -> encode without JS per frame (GPU passthrough when possible; see native/core/transcode.h). */
   transcode(reader: NativeReaderOptions, writer: NativeWriterOptions, how: { passthrough: -1 | 0 | 1; cfr: boolean }): NativeTranscode;
-  /** Best available encoder for a codec/fourcc/encoder name; '' when none. */
-  resolveEncoder(name: string): string;
-  /** The NVENC encoder for the same codec as `encoder`; '' when there is none. */
-  nvencFor(encoder: string): string;
+  /**
+   * The encoder a writer uses for a codec name, fourcc or encoder name on a
+   * device ('cpu' | 'cuda' | 'cuda:N' | 'auto'): NVENC on a usable GPU, else
+   * the best CPU encoder. Throws {code: 'UNSUPPORTED_CODEC' | 'NO_DEVICE'}.
+   */
+  chooseEncoder(codecName: string, device: string): { encoder: string; device: { type: 'cpu' | 'cuda'; index?: number; fallbackReason?: string } };
   convertImage(data: Uint8Array, src: NativeImageDesc, dst: NativeImageDesc): Uint8Array;
   versions(): Record<string, string | boolean>;
   capabilities(): NativeCapabilities;

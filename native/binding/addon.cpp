@@ -6,7 +6,7 @@
 #include <vector>
 #include <opencv2/core.hpp>
 
-#include "../core/hw.h"
+#include "../core/device.h"
 #include "../core/image.h"
 #include "../core/probe.h"
 #include "../core/video_reader.h"
@@ -317,8 +317,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openReader", Napi::Function::New(env, OpenReader, "openReader"));
   exports.Set("openWriter", Napi::Function::New(env, OpenWriter, "openWriter"));
   exports.Set("transcode", Napi::Function::New(env, Transcode, "transcode"));
-  exports.Set("resolveEncoder", Napi::Function::New(env, ResolveEncoder, "resolveEncoder"));
-  exports.Set("nvencFor", Napi::Function::New(env, NvencFor, "nvencFor"));
+  exports.Set("chooseEncoder", Napi::Function::New(env, ChooseEncoder, "chooseEncoder"));
   exports.Set("convertImage", Napi::Function::New(env, ConvertImage, "convertImage"));
   exports.Set("versions", Napi::Function::New(env, Versions, "versions"));
   exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "../core/error.h"
-#include "../core/hw.h"
+#include "../core/device.h"
 #include "../core/probe.h"
 #include "../core/video_reader.h"
 #include "../core/video_writer.h"

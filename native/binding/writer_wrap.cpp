@@ -205,16 +205,22 @@ Napi::Value WriterWrap::Stats(const Napi::CallbackInfo& info) {
   return writerStatsToJs(env, writer_->stats());
 }
 
-Napi::Value ResolveEncoder(const Napi::CallbackInfo& info) {
+// chooseEncoder(codecName, device) -> {encoder, device}: the encoder a writer
+// uses on that device (core's policy); throws {code: UNSUPPORTED_CODEC | NO_DEVICE}.
+Napi::Value ChooseEncoder(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "resolveEncoder(name)");
-  return Napi::String::New(env, avcv::resolveEncoder(info[0].As<Napi::String>().Utf8Value()));
-}
-
-Napi::Value NvencFor(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "nvencFor(encoder)");
-  return Napi::String::New(env, avcv::nvencFor(info[0].As<Napi::String>().Utf8Value()));
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString())
+    throw Napi::TypeError::New(env, "chooseEncoder(codecName, device)");
+  try {
+    const avcv::EncoderChoice c =
+        avcv::chooseEncoder(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value());
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("encoder", c.encoder);
+    o.Set("device", deviceToJs(env, c.device));
+    return o;
+  } catch (const avcv::Error& e) {
+    throw makeError(env, toInfo(e));
+  }
 }
 
 avcv::WriterOptions writerOptions(Napi::Env env, const Napi::Object& o) {

@@ -69,7 +69,6 @@ class WriterWrap : public Napi::ObjectWrap<WriterWrap> {
 };
 
 Napi::Value OpenWriter(const Napi::CallbackInfo& info);
-Napi::Value ResolveEncoder(const Napi::CallbackInfo& info);
-Napi::Value NvencFor(const Napi::CallbackInfo& info);
+Napi::Value ChooseEncoder(const Napi::CallbackInfo& info);
 
 }  // namespace avcvjs

@@ -7,6 +7,7 @@
 #include <exception>
 #include <thread>
 
+#include "device.h"
 #include "error.h"
 
 extern "C" {
@@ -143,7 +144,8 @@ TranscodeResult transcode(const TranscodeOptions& o, TranscodeControl& ctl) {
   if (o.passthrough == 0) why = "gpuPassthrough is false";
   else if (res.device.type != "cuda")
     why = "decoding is on the CPU" + (res.device.fallbackReason.empty() ? "" : " (" + res.device.fallbackReason + ")");
-  else if (wo.codec.find("_nvenc") == std::string::npos) why = "the encoder '" + wo.codec + "' is not NVENC";
+  else if (!isNvenc(avcodec_find_encoder_by_name(wo.codec.c_str())))
+    why = "the encoder '" + wo.codec + "' is not NVENC";
   else if (wo.pixelFormat != "yuv420p" && wo.pixelFormat != "nv12")
     why = "pixelFormat '" + wo.pixelFormat + "' needs a conversion on the CPU";
   else if (resized && !reader->gpuScales())
@@ -179,9 +181,7 @@ TranscodeResult transcode(const TranscodeOptions& o, TranscodeControl& ctl) {
     }
     AVFrame* in = frame.get();
     if (in->format == AV_PIX_FMT_CUDA && !passthrough) {
-      av_frame_unref(sw.get());
-      int ret = av_hwframe_transfer_data(sw.get(), in, 0);
-      if (ret < 0) throwAvError(ret, "downloading a CUDA frame failed", "DECODE");
+      downloadFrame(sw.get(), in);
       in = sw.get();
     }
     // a repeated or backwards timestamp is nudged forward, as the CLI does

@@ -50,27 +50,6 @@ Rect toDisplayRect(const Rect& s, int rot, int srcW, int srcH) {
 
 std::string str(int v) { return std::to_string(v); }
 
-// NVDEC: take CUDA frames when the decoder offers them, else the first
-// software format (e.g. a stream the hardware cannot decode).
-AVPixelFormat pickCuda(AVCodecContext*, const AVPixelFormat* fmts) {
-  for (const AVPixelFormat* p = fmts; *p != AV_PIX_FMT_NONE; p++)
-    if (*p == AV_PIX_FMT_CUDA) return *p;
-  for (const AVPixelFormat* p = fmts; *p != AV_PIX_FMT_NONE; p++) {
-    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(*p);
-    if (d && !(d->flags & AV_PIX_FMT_FLAG_HWACCEL)) return *p;
-  }
-  return AV_PIX_FMT_NONE;
-}
-
-bool hasCudaConfig(const AVCodec* codec) {
-  for (int i = 0;; i++) {
-    const AVCodecHWConfig* cfg = avcodec_get_hw_config(codec, i);
-    if (!cfg) return false;
-    if (cfg->device_type == AV_HWDEVICE_TYPE_CUDA && (cfg->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX))
-      return true;
-  }
-}
-
 }  // namespace
 
 std::unique_ptr<VideoReader> VideoReader::open(const ReaderOptions& opts) {
@@ -135,27 +114,7 @@ void VideoReader::openDecoder() {
   dec_->pkt_timebase = st_->time_base;
   dec_->thread_count = opts_.threads;
   dec_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
-  // device: 'cuda' must get NVDEC or fail; 'auto' falls back to the CPU and says why
-  device_.requested = opts_.device;
-  std::string type;
-  int index = 0;
-  parseDevice(opts_.device, &type, &index);
-  if (type != "cpu") {
-    std::string reason;
-    AVBufferRef* hw = nullptr;
-    if (!hasCudaConfig(codec)) reason = "NVDEC cannot decode " + stream().codec + " in this libav build";
-    else hw = cudaDevice(index, &reason);
-    if (hw) {
-      dec_->hw_device_ctx = hw;
-      dec_->get_format = pickCuda;
-      device_.type = "cuda";
-      device_.index = index;
-    } else if (type == "cuda") {
-      throw Error("NO_DEVICE", "device '" + opts_.device + "' is not usable: " + reason);
-    } else {
-      device_.fallbackReason = reason;
-    }
-  }
+  device_ = attachNvdec(dec_.get(), opts_.device, stream().codec);
   ret = avcodec_open2(dec_.get(), codec, nullptr);
   if (ret < 0) throwAvError(ret, "cannot open decoder '" + std::string(codec->name) + "'", "DECODE");
   if (par->width <= 0 || par->height <= 0)
@@ -393,9 +352,7 @@ void VideoReader::emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index)
       }
     }
     if (!swFrame_) swFrame_.reset(av_frame_alloc());
-    av_frame_unref(swFrame_.get());
-    int ret = av_hwframe_transfer_data(swFrame_.get(), gpu, 0);
-    if (ret < 0) throwAvError(ret, "downloading a CUDA frame failed", "DECODE");
+    downloadFrame(swFrame_.get(), gpu);
     av_frame_copy_props(swFrame_.get(), f);
     if (gpu != f) {
       gpuScaled = true;

@@ -16,7 +16,7 @@
 #include "image.h"
 #include "input.h"
 #include "log.h"
-#include "hw.h"
+#include "device.h"
 #include "probe.h"
 
 namespace avcv {

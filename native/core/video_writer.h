@@ -9,14 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "audio_mux.h"
 #include "image.h"
 #include "input.h"
 #include "probe.h"
-
-extern "C" {
-#include <libavutil/audio_fifo.h>
-#include <libswresample/swresample.h>
-}
 
 namespace avcv {
 
@@ -24,13 +20,6 @@ struct OutputContextCloser {
   void operator()(AVFormatContext* c) const;
 };
 using OutputContextPtr = std::unique_ptr<AVFormatContext, OutputContextCloser>;
-
-struct AudioSpec {
-  std::string mode = "none";  // none | copy | encode | auto
-  InputOptions source;
-  double shift = 0;  // seconds added to source audio timestamps
-  double start = 0;  // source audio before this (source seconds) is dropped
-};
 
 struct WriterOptions {
   std::string path;       // where the muxer writes (a temp name)
@@ -100,9 +89,14 @@ class VideoWriter {
 
  private:
   VideoWriter() = default;
-  void openAudio();
+  // open(), in steps: the encoded pixel format, the encoder (rate control,
+  // colour tags), the output streams and header, the frame to encode from.
+  AVPixelFormat choosePixelFormat(const AVCodec* codec, AVBufferRef* hwFrames) const;
+  void openEncoder(const AVCodec* codec, AVPixelFormat pix, AVBufferRef* hwFrames);
+  void setColorTags(AVPixelFormat pix);
+  void openOutput();
+  void prepareFrames(AVPixelFormat pix);
   void writeVideoPackets();
-  void pumpAudio(double untilSeconds, bool final);
   void muxPacket(AVPacket* pkt, int outIndex);
   void checkPts(int64_t pts);
   void notePts(int64_t pts);   // after a frame was taken: lastPts_ and the last frame's duration
@@ -123,36 +117,12 @@ class VideoWriter {
   int64_t lastDuration_ = 1;
   bool headerWritten_ = false;
   bool finished_ = false;
-
-  // audio
-  struct AudioTrack {
-    int inIndex = -1;
-    int outIndex = -1;
-    AVStream* inStream = nullptr;
-    bool encode = false;
-    CodecContextPtr dec, enc;
-    SwrContext* swr = nullptr;
-    AVAudioFifo* fifo = nullptr;
-    int64_t nextPts = 0;
-    double lastEnd = 0;
-  };
-  OpenedInput audioIn_;
-  std::vector<AudioTrack> tracks_;
-  bool audioEof_ = false;
-  bool havePending_ = false;  // apkt_ holds a packet beyond the current horizon
-  PacketPtr apkt_;
-  FramePtr aframe_;
+  std::unique_ptr<AudioMux> audio_;
 
   mutable std::mutex statsMu_;
   WriterStats stats_;
 };
 
-// The best available encoder for a codec name, fourcc or encoder name, and
-// whether the name was recognised at all.
-std::string resolveEncoder(const std::string& name);
-// The NVENC encoder for the same codec as `encoder` ("" when NVENC has none
-// for it, or this build lacks it).
-std::string nvencFor(const std::string& encoder);
 // The muxer name for a file extension ("" when unknown).
 std::string muxerForExtension(const std::string& ext);
 

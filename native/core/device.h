@@ -1,13 +1,17 @@
-// Hardware devices (CUDA): what initialises here, and why not when it does
-// not. The NVIDIA driver is loaded at run time, so one build serves machines
-// with and without a GPU.
+// The device and encoder policy, in one place: which device decoding and
+// encoding run on (CUDA: what initialises here, and why not when it does not;
+// the NVIDIA driver is loaded at run time, so one build serves machines with
+// and without a GPU), which encoder a codec name means on which device and
+// how each encoder family reads rate control, NVDEC set-up, the download of
+// CUDA frames and the CUDA scaler.
 #pragma once
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include <memory>
-
 extern "C" {
+#include <libavcodec/avcodec.h>
 #include <libavutil/buffer.h>
 #include <libavutil/frame.h>
 }
@@ -41,6 +45,49 @@ AVBufferRef* cudaDevice(int index, std::string* reason);
 
 // Parses 'cpu' | 'cuda' | 'cuda:N' | 'auto'; throws INVALID_ARGUMENT.
 void parseDevice(const std::string& s, std::string* type, int* index);
+
+// ---- decoding ----
+
+// Sets up NVDEC on a decoder about to be opened when `device` asks for it:
+// 'cuda' must get it (else Error NO_DEVICE), 'auto' falls back to the CPU
+// and says why. `codecName` names the stream's codec in messages.
+DeviceChoice attachNvdec(AVCodecContext* dec, const std::string& device, const std::string& codecName);
+
+// A CUDA frame downloaded into `dst` (unreferenced first), with its props.
+void downloadFrame(AVFrame* dst, const AVFrame* cuda);
+
+// ---- encoding ----
+
+// The best available encoder for a codec name ('h264', 'hevc', 'vp9', 'av1',
+// ...), an OpenCV fourcc or an encoder name; "" when none is known.
+std::string resolveEncoder(const std::string& name);
+// The NVENC encoder for the same codec as `encoder` ("" when NVENC has none
+// for it, or this build lacks it).
+std::string nvencFor(const std::string& encoder);
+// An NVENC encoder (libav marks them by their wrapper, "nvenc").
+bool isNvenc(const AVCodec* codec);
+
+// The encoder a writer uses for `codecName` on `device`: the NVENC one on a
+// usable GPU ('cuda' must get it, 'auto' falls back with the reason), else
+// the CPU one. Throws Error UNSUPPORTED_CODEC / NO_DEVICE.
+struct EncoderChoice {
+  std::string encoder;
+  DeviceChoice device;
+};
+EncoderChoice chooseEncoder(const std::string& codecName, const std::string& device);
+
+// What a caller asks of an encoder, in the same words for every encoder.
+struct EncoderRequest {
+  int crf = -1;
+  int64_t bitrate = 0;
+  std::string rateControl;  // "" | cq | vbr | cbr
+  std::string preset, tune, profile;
+  std::map<std::string, std::string> codecOptions;
+};
+// Sets rate control on `enc` as its family reads it (x264/x265 crf, ABR and
+// VBV CBR; vp9 constant quality without a cap; NVENC rc and cq) and returns
+// the options for avcodec_open2 (the caller frees them).
+AVDictionary* encoderSettings(AVCodecContext* enc, const AVCodec* codec, const EncoderRequest& r);
 
 struct Capabilities {
   std::vector<std::string> hwDeviceTypes;  // types libav was built with

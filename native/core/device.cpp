@@ -1,7 +1,10 @@
-#include "hw.h"
+#include "device.h"
 
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <map>
 #include <mutex>
 
@@ -27,6 +30,40 @@ using CuInit = int (*)(unsigned);
 using CuDeviceGetCount = int (*)(int*);
 using CuDeviceGet = int (*)(int*, int);
 using CuDeviceGetName = int (*)(char*, int, int);
+
+bool hasCudaConfig(const AVCodec* codec) {
+  for (int i = 0;; i++) {
+    const AVCodecHWConfig* cfg = avcodec_get_hw_config(codec, i);
+    if (!cfg) return false;
+    if (cfg->device_type == AV_HWDEVICE_TYPE_CUDA && (cfg->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX))
+      return true;
+  }
+}
+
+// NVDEC: take CUDA frames when the decoder offers them, else the first
+// software format (e.g. a stream the hardware cannot decode).
+AVPixelFormat pickCuda(AVCodecContext*, const AVPixelFormat* fmts) {
+  for (const AVPixelFormat* p = fmts; *p != AV_PIX_FMT_NONE; p++)
+    if (*p == AV_PIX_FMT_CUDA) return *p;
+  for (const AVPixelFormat* p = fmts; *p != AV_PIX_FMT_NONE; p++) {
+    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(*p);
+    if (d && !(d->flags & AV_PIX_FMT_FLAG_HWACCEL)) return *p;
+  }
+  return AV_PIX_FMT_NONE;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool encoderExists(const char* name) { return avcodec_find_encoder_by_name(name) != nullptr; }
+
+std::string firstAvailable(std::initializer_list<const char*> names) {
+  for (const char* n : names)
+    if (encoderExists(n)) return n;
+  return "";
+}
 
 }  // namespace
 
@@ -118,15 +155,7 @@ Capabilities capabilities() {
   for (AVCodecID id : {AV_CODEC_ID_H264, AV_CODEC_ID_HEVC, AV_CODEC_ID_AV1, AV_CODEC_ID_VP9, AV_CODEC_ID_VP8,
                        AV_CODEC_ID_MPEG2VIDEO, AV_CODEC_ID_MJPEG}) {
     const AVCodec* d = avcodec_find_decoder(id);
-    if (!d) continue;
-    for (int i = 0;; i++) {
-      const AVCodecHWConfig* cfg = avcodec_get_hw_config(d, i);
-      if (!cfg) break;
-      if (cfg->device_type == AV_HWDEVICE_TYPE_CUDA && (cfg->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX)) {
-        c.nvdecCodecs.push_back(avcodec_get_name(id));
-        break;
-      }
-    }
+    if (d && hasCudaConfig(d)) c.nvdecCodecs.push_back(avcodec_get_name(id));
   }
   for (const char* e : {"h264_nvenc", "hevc_nvenc", "av1_nvenc"})
     if (avcodec_find_encoder_by_name(e)) c.nvencEncoders.push_back(e);
@@ -194,6 +223,128 @@ void CudaScaler::scale(AVFrame* in, AVFrame* out) {
   if (ret < 0) throwAvError(ret, "scale_cuda: feeding a frame", "INTERNAL");
   ret = av_buffersink_get_frame(sink_, out);
   if (ret < 0) throwAvError(ret, "scale_cuda: no scaled frame", "INTERNAL");
+}
+
+// ---- decoding ----
+
+DeviceChoice attachNvdec(AVCodecContext* dec, const std::string& device, const std::string& codecName) {
+  DeviceChoice choice;
+  choice.requested = device;
+  std::string type;
+  int index = 0;
+  parseDevice(device, &type, &index);
+  if (type == "cpu") return choice;
+  std::string reason;
+  AVBufferRef* hw = nullptr;
+  if (!hasCudaConfig(dec->codec)) reason = "NVDEC cannot decode " + codecName + " in this libav build";
+  else hw = cudaDevice(index, &reason);
+  if (hw) {
+    dec->hw_device_ctx = hw;
+    dec->get_format = pickCuda;
+    choice.type = "cuda";
+    choice.index = index;
+  } else if (type == "cuda") {
+    throw Error("NO_DEVICE", "device '" + device + "' is not usable: " + reason);
+  } else {
+    choice.fallbackReason = reason;
+  }
+  return choice;
+}
+
+void downloadFrame(AVFrame* dst, const AVFrame* cuda) {
+  av_frame_unref(dst);
+  int ret = av_hwframe_transfer_data(dst, cuda, 0);
+  if (ret < 0) throwAvError(ret, "downloading a CUDA frame failed", "DECODE");
+  av_frame_copy_props(dst, cuda);
+}
+
+// ---- encoding ----
+
+std::string resolveEncoder(const std::string& name) {
+  const std::string n = lower(name);
+  // short codec names and fourccs pick the best CPU encoder available
+  if (n == "h264" || n == "avc" || n == "avc1" || n == "x264") return firstAvailable({"libx264", "libopenh264"});
+  if (n == "hevc" || n == "h265" || n == "hvc1" || n == "hev1" || n == "x265") return firstAvailable({"libx265"});
+  if (n == "vp9" || n == "vp90" || n == "vp09") return firstAvailable({"libvpx-vp9"});
+  if (n == "vp8" || n == "vp80") return firstAvailable({"libvpx"});
+  if (n == "av1" || n == "av01") return firstAvailable({"libsvtav1", "libaom-av1", "librav1e"});
+  if (n == "mp4v" || n == "xvid" || n == "divx" || n == "fmp4" || n == "dx50") return firstAvailable({"mpeg4"});
+  if (n == "mjpg" || n == "mjpeg") return firstAvailable({"mjpeg"});
+  if (n == "ffv1") return "ffv1";
+  const AVCodec* c = avcodec_find_encoder_by_name(name.c_str());
+  return c && c->type == AVMEDIA_TYPE_VIDEO ? name : "";
+}
+
+bool isNvenc(const AVCodec* codec) {
+  return codec && codec->wrapper_name && std::strcmp(codec->wrapper_name, "nvenc") == 0;
+}
+
+std::string nvencFor(const std::string& encoder) {
+  const AVCodec* c = avcodec_find_encoder_by_name(encoder.c_str());
+  if (!c) return "";
+  const char* nv = c->id == AV_CODEC_ID_H264   ? "h264_nvenc"
+                   : c->id == AV_CODEC_ID_HEVC ? "hevc_nvenc"
+                   : c->id == AV_CODEC_ID_AV1  ? "av1_nvenc"
+                                               : nullptr;
+  return nv && encoderExists(nv) ? nv : "";
+}
+
+EncoderChoice chooseEncoder(const std::string& codecName, const std::string& device) {
+  EncoderChoice c;
+  c.device.requested = device;
+  c.encoder = resolveEncoder(codecName);
+  if (c.encoder.empty())
+    throw Error("UNSUPPORTED_CODEC", "no video encoder for codec '" + codecName + "' in this libav build");
+  if (isNvenc(avcodec_find_encoder_by_name(c.encoder.c_str()))) c.device.type = "cuda";
+  std::string type;
+  int index = 0;
+  parseDevice(device, &type, &index);
+  if (type == "cpu") return c;
+  const std::string nvenc = nvencFor(c.encoder);
+  std::string reason;
+  if (nvenc.empty()) {
+    reason = "NVENC has no encoder for '" + codecName + "' in this build (it encodes h264, hevc and av1)";
+  } else {
+    const CudaInfo cuda = probeCuda(index);
+    if (!cuda.available) reason = cuda.reason.empty() ? "CUDA is not usable" : cuda.reason;
+  }
+  if (reason.empty()) {
+    c.encoder = nvenc;
+    c.device.type = "cuda";
+    c.device.index = index;
+  } else if (type == "auto") {
+    c.device.fallbackReason = reason;
+  } else {
+    throw Error("NO_DEVICE", "device '" + device + "' is not usable: " + reason);
+  }
+  return c;
+}
+
+AVDictionary* encoderSettings(AVCodecContext* enc, const AVCodec* codec, const EncoderRequest& r) {
+  if (r.bitrate > 0) enc->bit_rate = r.bitrate;
+  if (r.rateControl == "cbr") {
+    // a 1-second VBV at the bitrate, min = max = target: what x264/x265 and
+    // the other libav encoders read as constant bitrate
+    enc->rc_max_rate = enc->rc_min_rate = r.bitrate;
+    enc->rc_buffer_size = static_cast<int>(std::min<int64_t>(r.bitrate, INT32_MAX));
+  }
+  AVDictionary* dict = nullptr;
+  if (!r.preset.empty()) av_dict_set(&dict, "preset", r.preset.c_str(), 0);
+  if (!r.tune.empty()) av_dict_set(&dict, "tune", r.tune.c_str(), 0);
+  if (!r.profile.empty()) av_dict_set(&dict, "profile", r.profile.c_str(), 0);
+  if (isNvenc(codec)) {
+    // NVENC has no crf: its constant-quality mode is rc=vbr with cq (and no
+    // bitrate target); vbr/cbr are its rc modes of the same names
+    if (r.rateControl == "cbr") av_dict_set(&dict, "rc", "cbr", 0);
+    else if (!r.rateControl.empty() || r.crf >= 0) av_dict_set(&dict, "rc", "vbr", 0);
+    if (r.crf >= 0) av_dict_set(&dict, "cq", std::to_string(r.crf).c_str(), 0);
+  } else if (r.crf >= 0) {
+    av_dict_set(&dict, "crf", std::to_string(r.crf).c_str(), 0);
+  }
+  if (r.rateControl == "cq" && std::strcmp(codec->name, "libvpx-vp9") == 0)
+    enc->bit_rate = 0;  // vp9's constant quality
+  for (const auto& kv : r.codecOptions) av_dict_set(&dict, kv.first.c_str(), kv.second.c_str(), 0);
+  return dict;
 }
 
 }  // namespace avcv
