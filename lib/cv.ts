@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fromNative } from './errors';
 import { Frame } from './frame';
-import { PIXEL_FORMATS, byteLength, type PixelFormat } from './formats';
+import { CV_INTERPOLATION_NAMES, PIXEL_FORMATS, byteLength, type PixelFormat } from './formats';
 import { ioError, writeAtomic, writeAtomicSync } from './files';
 import { native } from './native';
 import { checkKeys, describe, int as intStrict, isObject, oneOf } from './validate';
@@ -93,7 +93,7 @@ const PLANS = {
     const p = opts('resize', o, ['width', 'height', 'interpolation']);
     const width = int('width', p.width, 1, 16384);
     const height = int('height', p.height, 1, 16384);
-    const interpolation = p.interpolation === undefined ? 'bilinear' : oneOf('interpolation', p.interpolation, ['nearest', 'bilinear', 'bicubic', 'area', 'lanczos'] as const);
+    const interpolation = p.interpolation === undefined ? 'bilinear' : oneOf('interpolation', p.interpolation, CV_INTERPOLATION_NAMES);
     return { inputs: [img], out: { width, height, format: img.format }, args: { interpolation } };
   },
   flip(frame: Image, o: { axis: 'horizontal' | 'vertical' | 'both' } & DstOption): Planned {
@@ -194,7 +194,7 @@ const PLANS = {
     const matrix = mat.map((x, i) => num(`matrix[${i}]`, x));
     const width = p.width === undefined ? img.width : int('width', p.width, 1, 16384);
     const height = p.height === undefined ? img.height : int('height', p.height, 1, 16384);
-    const interpolation = p.interpolation === undefined ? 'bilinear' : oneOf('interpolation', p.interpolation, ['nearest', 'bilinear', 'bicubic', 'area', 'lanczos'] as const);
+    const interpolation = p.interpolation === undefined ? 'bilinear' : oneOf('interpolation', p.interpolation, CV_INTERPOLATION_NAMES);
     const borderValue = p.borderValue === undefined ? [0, 0, 0, 0] : colorArg(img, p.borderValue, 'borderValue');
     return { inputs: [img], out: { width, height, format: img.format }, args: { matrix, interpolation, borderValue } };
   },

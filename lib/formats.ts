@@ -6,6 +6,20 @@ export type Layout = 'hwc' | 'chw' | 'planar';
 export const PIXEL_FORMATS: readonly PixelFormat[] = ['bgr24', 'rgb24', 'gray', 'bgra', 'rgba', 'yuv420p', 'nv12'];
 export const LAYOUTS: readonly Layout[] = ['hwc', 'chw', 'planar'];
 
+/**
+ * The one table of interpolation names: every name resizes frames (swscale);
+ * `opencv` ones also serve the cv namespace and letterbox. native/core's
+ * image.cpp maps each name to its flags.
+ */
+export const INTERPOLATIONS = {
+  nearest: { opencv: true }, bilinear: { opencv: true }, bicubic: { opencv: true }, area: { opencv: true },
+  lanczos: { opencv: true }, fast_bilinear: { opencv: false }, spline: { opencv: false }, gauss: { opencv: false },
+} as const;
+export type Interpolation = keyof typeof INTERPOLATIONS;
+export type CvInterpolation = { [K in Interpolation]: (typeof INTERPOLATIONS)[K]['opencv'] extends true ? K : never }[Interpolation];
+export const INTERPOLATION_NAMES = Object.keys(INTERPOLATIONS) as Interpolation[];
+export const CV_INTERPOLATION_NAMES = INTERPOLATION_NAMES.filter((k) => INTERPOLATIONS[k].opencv) as CvInterpolation[];
+
 export function isPlanarYuv(f: PixelFormat): boolean {
   return f === 'yuv420p' || f === 'nv12';
 }

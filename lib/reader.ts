@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import type { NativeFrameResult, NativeIndexFrames, NativeIndexPackets, NativeReader, NativeReaderOptions, NativeReaderStats } from '../types/native';
 import { AvcvError, fromNative } from './errors';
 import { Frame, checkLayout } from './frame';
-import { LAYOUTS, PIXEL_FORMATS, defaultLayout, shapeOf, channelsOf, type Layout, type PixelFormat } from './formats';
+import { INTERPOLATION_NAMES, LAYOUTS, PIXEL_FORMATS, defaultLayout, shapeOf, channelsOf, type Interpolation, type Layout, type PixelFormat } from './formats';
 import { writeAtomic } from './files';
 import { native } from './native';
 import { checkDevice, type Device, type DeviceInfo } from './device';
@@ -10,8 +10,7 @@ import { convertProbe, convertStream, type ProbeResult, type VideoStreamInfo } f
 import { resolveInput, type InputOptions } from './source';
 import { bool, checkKeys, describe, int, isObject, oneOf } from './validate';
 
-export type Interpolation = 'nearest' | 'bilinear' | 'bicubic' | 'area' | 'lanczos' | 'fast_bilinear' | 'spline' | 'gauss';
-const INTERPOLATIONS: readonly Interpolation[] = ['nearest', 'bilinear', 'bicubic', 'area', 'lanczos', 'fast_bilinear', 'spline', 'gauss'];
+export type { Interpolation } from './formats';
 
 export interface VideoReaderOptions extends InputOptions {
   /** Output pixel format. Default 'bgr24' (OpenCV's order). */
@@ -164,12 +163,12 @@ export function normalise(source: unknown, options: unknown): Normalised {
     if (r.width === undefined && r.height === undefined) throw new TypeError('resize needs width, height or both');
     if (r.width !== undefined) width = int('resize.width', r.width, 1, 16384);
     if (r.height !== undefined) height = int('resize.height', r.height, 1, 16384);
-    if (r.interpolation !== undefined) interpolation = oneOf('resize.interpolation', r.interpolation, INTERPOLATIONS);
+    if (r.interpolation !== undefined) interpolation = oneOf('resize.interpolation', r.interpolation, INTERPOLATION_NAMES);
     if ((format === 'yuv420p' || format === 'nv12') && ((width && width % 2) || (height && height % 2))) {
       throw new RangeError(`resize: ${format} needs an even width and height; got ${width || '?'}x${height || '?'}`);
     }
   }
-  let crop: NativeReaderOptions['crop'];
+  let crop: NativeReaderOptions['crop'] = null;
   if (options.crop !== undefined) {
     const c = options.crop;
     if (!isObject(c)) throw new TypeError(`crop must be an object {x, y, width, height}; got ${describe(c)}`);
@@ -207,7 +206,7 @@ export function normalise(source: unknown, options: unknown): Normalised {
       autorotate: options.autorotate === undefined ? false : bool('autorotate', options.autorotate),
       onCorrupt: options.onCorrupt === undefined ? 'skip' : oneOf('onCorrupt', options.onCorrupt, ['skip', 'error'] as const),
       device: checkDevice(options.device),
-      ...(inputFormat ? { inputFormat } : {}),
+      inputFormat: inputFormat ?? '',
     },
   };
 }
@@ -302,7 +301,7 @@ export class VideoReader implements AsyncIterable<Frame> {
       frameCount: stream.frameCount,
       frameCountExact: stream.frameCountExact,
       rotation: raw.rotation,
-      crop: full && n.native.crop === undefined ? null : { ...c },
+      crop: full && n.native.crop === null ? null : { ...c },
       seekMode: n.seekMode,
     };
     const reader = new VideoReader(nat, info, n, raw.output.padding);

@@ -1,6 +1,6 @@
 import { Frame } from './frame';
 import { native } from './native';
-import type { PixelFormat } from './formats';
+import { CV_INTERPOLATION_NAMES, type CvInterpolation, type PixelFormat } from './formats';
 import { checkKeys, describe, int, isObject, oneOf } from './validate';
 
 export interface TensorOptions {
@@ -182,7 +182,7 @@ export interface LetterboxResult {
  * Detector-style preprocessing: resize keeping the aspect ratio, then pad to
  * width x height with `color` (default gray 114), centred. hwc frames only.
  */
-export function letterbox(frame: Frame, options: { width: number; height: number; color?: number[]; interpolation?: 'nearest' | 'bilinear' | 'bicubic' | 'area' | 'lanczos' }): LetterboxResult {
+export function letterbox(frame: Frame, options: { width: number; height: number; color?: number[]; interpolation?: CvInterpolation }): LetterboxResult {
   if (!(frame instanceof Frame)) throw new TypeError('letterbox takes a Frame');
   if (!COLOUR.includes(frame.format) || (frame.layout !== 'hwc' && frame.format !== 'gray')) {
     throw new TypeError(`letterbox takes hwc ${COLOUR.join('/')} frames; this one is ${frame.format}/${frame.layout}`);
@@ -196,8 +196,8 @@ export function letterbox(frame: Frame, options: { width: number; height: number
     throw new RangeError(`color must be 1 to 4 numbers in 0..255; got ${describe(options.color)}`);
   }
   const full = color.length === 1 ? [color[0], color[0], color[0], 255] : [...color, 255, 255, 255].slice(0, 4);
-  const interp = native().cvInterpolation[options.interpolation === undefined ? 'bilinear' : oneOf('interpolation', options.interpolation, ['nearest', 'bilinear', 'bicubic', 'area', 'lanczos'] as const)];
-  const r = native().letterbox(frame.data, { format: frame.format, width: frame.width, height: frame.height }, width, height, full, interp);
+  const interp = options.interpolation === undefined ? 'bilinear' : oneOf('interpolation', options.interpolation, CV_INTERPOLATION_NAMES);
+  const r = native().letterbox(frame.data, { format: frame.format, layout: frame.layout, width: frame.width, height: frame.height }, width, height, full, interp);
   const out = new Frame({ data: r.data, width, height, format: frame.format, pts: frame.pts, time: frame.time, index: frame.index, keyframe: frame.keyframe });
   return {
     frame: out, scale: r.scale, padX: r.padX, padY: r.padY,

@@ -203,7 +203,7 @@ export function planWriter(target: string, options: Partial<VideoWriterOptions>,
     }
     return out;
   };
-  let audio: NativeWriterOptions['audio'];
+  let audio: NativeWriterOptions['audio'] = { mode: 'none', source: '', protocols: ['file'], shift: 0, start: 0, inputFormat: '' };
   if (options.audio !== undefined) {
     const a = options.audio;
     if (!isObject(a)) throw new TypeError(`audio must be an object {from, mode}; got ${describe(a)}`);
@@ -214,13 +214,13 @@ export function planWriter(target: string, options: Partial<VideoWriterOptions>,
     const mode = a.mode === undefined ? 'auto' : oneOf('audio.mode', a.mode, ['auto', 'copy', 'encode', 'none'] as const);
     const input = resolveInput(a.from, { protocols: a.protocols }, 'audio.from', ['protocols']);
     const num = (n: string, v: unknown) => {
-      if (v === undefined) return undefined;
+      if (v === undefined) return 0;
       if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${n} must be a finite number`);
       return v;
     };
     audio = {
       mode, source: input.source, protocols: input.protocols, shift: num('audio.shift', a.shift), start: num('audio.start', a.start),
-      ...(a.inputFormat ? { inputFormat: a.inputFormat as string } : {}),
+      inputFormat: (a.inputFormat as string | undefined) ?? '',
     };
   }
   const signal = options.signal;
@@ -243,11 +243,13 @@ export function planWriter(target: string, options: Partial<VideoWriterOptions>,
   return {
     target: abs, temp, container, device: deviceInfo,
     native: {
-      path: temp, container: MUXER[container], width, height, fps, timeBase, codec: encoder, crf, bitrate, rateControl,
-      preset: str('preset', options.preset), tune: str('tune', options.tune), profile: str('profile', options.profile),
-      gop, threads, codecOptions: dict('codecOptions', options.codecOptions),
+      // every field, explicitly (the binding has no defaults): -1, 0 and '' mean "not set"
+      path: temp, container: MUXER[container], width, height, fps, timeBase, codec: encoder, crf: crf ?? -1,
+      bitrate: bitrate ?? 0, rateControl: rateControl ?? '', preset: str('preset', options.preset) ?? '',
+      tune: str('tune', options.tune) ?? '', profile: str('profile', options.profile) ?? '', gop: gop ?? -1, threads,
+      codecOptions: dict('codecOptions', options.codecOptions) ?? {},
       pixelFormat: str('pixelFormat', options.pixelFormat) ?? 'yuv420p', inputFormat, inputLayout, faststart,
-      metadata: dict('metadata', options.metadata), audio,
+      metadata: dict('metadata', options.metadata) ?? {}, audio,
     },
   };
 }
@@ -298,7 +300,7 @@ export class VideoWriter {
     }
     const stats = nat.stats();
     const { width, height, fps, inputFormat, inputLayout } = plan.native;
-    const timeBase = plan.native.timeBase!;
+    const timeBase = plan.native.timeBase;
     const info: WriterInfo = {
       target: plan.target, container: plan.container, width, height, fps, timeBase, encoder: stats.encoder,
       pixelFormat: stats.pixelFormat, inputFormat: inputFormat as PixelFormat, inputLayout: inputLayout as Layout,

@@ -46,12 +46,17 @@ export interface NativeProbe {
   streams: NativeStream[];
 }
 
+/**
+ * The native option objects are complete: lib/ validates and defaults every
+ * field and the binding (native/binding/options.cpp) reads each one with no
+ * default of its own.
+ */
 export interface NativeInputOptions {
   source: string;
   protocols: string[];
   allowNestedInputs: boolean;
-  /** libav input format/device name; forced instead of probing (e.g. 'lavfi'). */
-  inputFormat?: string;
+  /** libav input format/device name forced instead of probing (e.g. 'lavfi'); '' = probe. */
+  inputFormat: string;
 }
 
 export interface NativeReaderOptions extends NativeInputOptions {
@@ -61,7 +66,7 @@ export interface NativeReaderOptions extends NativeInputOptions {
   layout: string;
   width: number;             // 0 = source / keep aspect
   height: number;
-  crop?: { x: number; y: number; width: number; height: number };
+  crop: { x: number; y: number; width: number; height: number } | null;
   interpolation: string;
   quality: 'fast' | 'accurate';
   autorotate: boolean;
@@ -141,23 +146,30 @@ export interface NativeWriterOptions {
   width: number;
   height: number;
   fps: NativeRational;
-  timeBase?: NativeRational;
+  /** {0, 1}: 1/fps (transcoding: the source's) */
+  timeBase: NativeRational;
   codec: string;
-  crf?: number;
-  bitrate?: number;
-  rateControl?: 'cq' | 'vbr' | 'cbr';
-  preset?: string;
-  profile?: string;
-  tune?: string;
-  gop?: number;
-  threads?: number;
-  codecOptions?: Record<string, string>;
+  /** -1: none */
+  crf: number;
+  /** 0: none */
+  bitrate: number;
+  /** '': as crf/bitrate say */
+  rateControl: '' | 'cq' | 'vbr' | 'cbr';
+  /** '': the encoder's */
+  preset: string;
+  profile: string;
+  tune: string;
+  /** -1: the encoder's */
+  gop: number;
+  threads: number;
+  codecOptions: Record<string, string>;
   pixelFormat: string;
   inputFormat: string;
   inputLayout: string;
-  faststart?: boolean;
-  metadata?: Record<string, string>;
-  audio?: { mode: 'copy' | 'encode' | 'auto' | 'none'; source: string; protocols: string[]; shift?: number; start?: number; inputFormat?: string };
+  faststart: boolean;
+  metadata: Record<string, string>;
+  /** mode 'none' with source '' when there is no audio */
+  audio: { mode: 'copy' | 'encode' | 'auto' | 'none'; source: string; protocols: string[]; shift: number; start: number; inputFormat: string };
 }
 
 export interface NativeTranscodeResult {
@@ -227,7 +239,7 @@ export interface NativeAddon {
   probeCuda(index: number): NativeCudaInfo;
   toTensor(data: Uint8Array, img: NativeImageDesc, opts: object, out?: Float32Array | Uint8Array, offset?: number): Float32Array | Uint8Array;
   fromTensor(data: Float32Array | Uint8Array, img: NativeImageDesc, opts: object): Uint8Array;
-  letterbox(data: Uint8Array, img: { format: string; width: number; height: number }, width: number, height: number, color: number[], interpolation: number):
+  letterbox(data: Uint8Array, img: { format: string; layout: string; width: number; height: number }, width: number, height: number, color: number[], interpolation: string):
     { data: Uint8Array; scale: number; padX: number; padY: number; innerWidth: number; innerHeight: number };
   findContours(img: object, mode: string, method: string, async: boolean):
     { contours: Int32Array[]; hierarchy: Int32Array } | Promise<{ contours: Int32Array[]; hierarchy: Int32Array }>;
@@ -235,5 +247,4 @@ export interface NativeAddon {
   imencode(img: object, ext: string, args: object, async?: boolean): Uint8Array | Promise<Uint8Array>;
   imdecode(bytes: Uint8Array, gray: boolean, async?: boolean):
     { data: Uint8Array; width: number; height: number } | Promise<{ data: Uint8Array; width: number; height: number }>;
-  cvInterpolation: Record<'nearest' | 'bilinear' | 'bicubic' | 'area' | 'lanczos', number>;
 }

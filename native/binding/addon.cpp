@@ -13,6 +13,8 @@
 #include "../core/log.h"
 #include "addon_data.h"
 #include "common.h"
+#include "options.h"
+#include "results.h"
 #include "reader_wrap.h"
 #include "writer_wrap.h"
 
@@ -28,73 +30,10 @@ namespace avcvjs {
 
 namespace {
 
-Napi::Value rational(Napi::Env env, const avcv::Rational& r) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("num", r.num);
-  o.Set("den", r.den);
-  return o;
-}
-
-Napi::Object tagsToJs(Napi::Env env, const std::map<std::string, std::string>& tags) {
-  Napi::Object o = Napi::Object::New(env);
-  for (const auto& kv : tags) o.Set(kv.first, kv.second);
-  return o;
-}
-
-Napi::Value numOrNull(Napi::Env env, bool has, double v) { return has ? Napi::Number::New(env, v) : env.Null(); }
-
-avcv::InputOptions inputOptions(const Napi::Object& o) {
-  avcv::InputOptions in;
-  in.source = getString(o, "source", "");
-  Napi::Value p = o.Get("protocols");
-  if (p.IsArray()) {
-    in.protocols.clear();
-    Napi::Array a = p.As<Napi::Array>();
-    for (uint32_t i = 0; i < a.Length(); i++) {
-      Napi::Value v = a.Get(i);
-      if (v.IsString()) in.protocols.push_back(v.As<Napi::String>().Utf8Value());
-    }
-  }
-  in.allowNestedInputs = getBool(o, "allowNestedInputs", false);
-  in.format = getString(o, "inputFormat", "");
-  return in;
-}
-
-void throwTypeError(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
-
-}  // namespace
-
-avcv::ReaderOptions readerOptions(Napi::Env env, const Napi::Object& o) {
-  avcv::ReaderOptions r;
-  r.input = inputOptions(o);
-  r.stream = getInt(o, "stream", -1);
-  r.threads = std::max(0, std::min(64, getInt(o, "threads", 0)));
-  if (!avcv::parsePixFmt(getString(o, "format", "bgr24"), &r.format))
-    throwTypeError(env, "unknown format '" + getString(o, "format", "") + "'");
-  std::string layout = getString(o, "layout", avcv::isPlanarYuv(r.format) ? "planar" : "hwc");
-  if (!avcv::parseLayout(layout, &r.layout)) throwTypeError(env, "unknown layout '" + layout + "'");
-  r.width = std::max(0, getInt(o, "width", 0));
-  r.height = std::max(0, getInt(o, "height", 0));
-  Napi::Value c = o.Get("crop");
-  if (c.IsObject()) {
-    Napi::Object co = c.As<Napi::Object>();
-    r.crop = {getInt(co, "x", 0), getInt(co, "y", 0), getInt(co, "width", 0), getInt(co, "height", 0)};
-  }
-  std::string interp = getString(o, "interpolation", "bicubic");
-  if (!avcv::parseInterpolation(interp, &r.swsFlags)) throwTypeError(env, "unknown interpolation '" + interp + "'");
-  if (getString(o, "quality", "fast") == "accurate") r.swsFlags |= SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT;
-  r.autorotate = getBool(o, "autorotate", false);
-  r.corruptIsError = getString(o, "onCorrupt", "skip") == "error";
-  r.device = getString(o, "device", "cpu");
-  return r;
-}
-
-namespace {
-
 Napi::Value Probe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "probe(options)");
-  avcv::InputOptions opts = inputOptions(info[0].As<Napi::Object>());
+  avcv::InputOptions opts = inputOptions(env, info[0]);
   auto result = std::make_shared<avcv::ProbeResult>();
   auto* w = new PromiseWorker(
       env, [opts, result] { *result = avcv::probe(opts); },
@@ -105,63 +44,10 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-Napi::Object streamToJs(Napi::Env env, const avcv::StreamProbe& s) {
-  Napi::Object o = Napi::Object::New(env);
-  auto name = [&](const std::string& v) -> Napi::Value { return v.empty() ? env.Null() : Napi::String::New(env, v); };
-  o.Set("index", s.index);
-  o.Set("type", name(s.type));
-  o.Set("codec", name(s.codec));
-  o.Set("codecLongName", s.codecLongName);
-  o.Set("profile", s.profile.empty() ? env.Null() : Napi::String::New(env, s.profile));
-  o.Set("bitRate", s.bitRate > 0 ? Napi::Number::New(env, static_cast<double>(s.bitRate)) : env.Null());
-  o.Set("timeBase", rational(env, s.timeBase));
-  o.Set("startTime", numOrNull(env, s.hasStartTime, s.startTime));
-  o.Set("duration", numOrNull(env, s.hasDuration, s.duration));
-  o.Set("nbFrames", s.nbFrames > 0 ? Napi::Number::New(env, static_cast<double>(s.nbFrames)) : env.Null());
-  o.Set("tags", tagsToJs(env, s.tags));
-  if (s.type == "video") {
-    o.Set("width", s.width);
-    o.Set("height", s.height);
-    o.Set("pixelFormat", name(s.pixelFormat));
-    o.Set("bitDepth", s.bitDepth);
-    o.Set("colorRange", name(s.colorRange));
-    o.Set("colorSpace", name(s.colorSpace));
-    o.Set("colorPrimaries", name(s.colorPrimaries));
-    o.Set("colorTransfer", name(s.colorTransfer));
-    o.Set("avgFrameRate", rational(env, s.avgFrameRate));
-    o.Set("baseFrameRate", rational(env, s.baseFrameRate));
-    o.Set("sampleAspectRatio", rational(env, s.sampleAspectRatio));
-    o.Set("rotation", numOrNull(env, s.hasRotation, s.rotation));
-    o.Set("frameCount", s.frameCount > 0 ? Napi::Number::New(env, static_cast<double>(s.frameCount)) : env.Null());
-    o.Set("frameCountExact", s.frameCountExact);
-  } else if (s.type == "audio") {
-    o.Set("sampleRate", s.sampleRate);
-    o.Set("channels", s.channels);
-    o.Set("channelLayout", s.channelLayout.empty() ? env.Null() : Napi::String::New(env, s.channelLayout));
-    o.Set("sampleFormat", name(s.sampleFormat));
-  }
-  return o;
-}
-
-Napi::Object probeToJs(Napi::Env env, const avcv::ProbeResult& r) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("format", r.formatName);
-  o.Set("formatLongName", r.formatLongName);
-  o.Set("duration", numOrNull(env, r.hasDuration, r.duration));
-  o.Set("startTime", numOrNull(env, r.hasStartTime, r.startTime));
-  o.Set("bitRate", r.bitRate > 0 ? Napi::Number::New(env, static_cast<double>(r.bitRate)) : env.Null());
-  o.Set("size", r.size >= 0 ? Napi::Number::New(env, static_cast<double>(r.size)) : env.Null());
-  o.Set("tags", tagsToJs(env, r.tags));
-  Napi::Array streams = Napi::Array::New(env, r.streams.size());
-  for (size_t i = 0; i < r.streams.size(); i++) streams.Set(static_cast<uint32_t>(i), streamToJs(env, r.streams[i]));
-  o.Set("streams", streams);
-  return o;
-}
-
 Napi::Value OpenReader(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "openReader(options)");
-  avcv::ReaderOptions opts = readerOptions(env, info[0].As<Napi::Object>());
+  avcv::ReaderOptions opts = readerOptions(env, info[0]);
   auto holder = std::make_shared<std::unique_ptr<avcv::VideoReader>>();
   auto* w = new PromiseWorker(
       env, [opts, holder] { *holder = avcv::VideoReader::open(opts); },
@@ -176,27 +62,14 @@ Napi::Value OpenReader(const Napi::CallbackInfo& info) {
 
 namespace {
 
-avcv::ImageDesc descFromArgs(Napi::Env env, const Napi::Object& o) {
-  avcv::PixFmt f;
-  avcv::Layout l;
-  if (!avcv::parsePixFmt(getString(o, "format", ""), &f)) throwTypeError(env, "unknown format");
-  if (!avcv::parseLayout(getString(o, "layout", avcv::isPlanarYuv(f) ? "planar" : "hwc"), &l))
-    throwTypeError(env, "unknown layout");
-  try {
-    return avcv::describeImage(f, l, getInt(o, "width", 0), getInt(o, "height", 0));
-  } catch (const avcv::Error& e) {
-    throw Napi::RangeError::New(env, e.what());
-  }
-}
-
 // convertImage(srcBytes, srcDesc, dstDesc) -> Uint8Array (new, V8-owned)
 Napi::Value ConvertImage(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsObject() || !info[2].IsObject())
     throw Napi::TypeError::New(env, "convertImage(data, src, dst)");
   Napi::Uint8Array src = info[0].As<Napi::Uint8Array>();
-  avcv::ImageDesc sd = descFromArgs(env, info[1].As<Napi::Object>());
-  avcv::ImageDesc dd = descFromArgs(env, info[2].As<Napi::Object>());
+  avcv::ImageDesc sd = imageDesc(env, info[1]);
+  avcv::ImageDesc dd = imageDesc(env, info[2]);
   if (src.ByteLength() != sd.bytes)
     throw Napi::RangeError::New(
         env, "data has " + std::to_string(src.ByteLength()) + " bytes, the image needs " + std::to_string(sd.bytes));

@@ -85,38 +85,8 @@ class PromiseWorker : public Napi::AsyncWorker {
   bool failed_ = false;
 };
 
-inline std::string getString(const Napi::Object& o, const char* key, const std::string& def) {
-  Napi::Value v = o.Get(key);
-  return v.IsString() ? v.As<Napi::String>().Utf8Value() : def;
-}
-inline int getInt(const Napi::Object& o, const char* key, int def) {
-  Napi::Value v = o.Get(key);
-  return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : def;
-}
-inline bool getBool(const Napi::Object& o, const char* key, bool def) {
-  Napi::Value v = o.Get(key);
-  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : def;
-}
-
-// Native option objects (lib/ has validated them) into core options.
-avcv::ReaderOptions readerOptions(Napi::Env env, const Napi::Object& o);
-avcv::WriterOptions writerOptions(Napi::Env env, const Napi::Object& o);
-Napi::Object writerStatsToJs(Napi::Env env, const avcv::WriterStats& s);
-
 // transcode(readerOptions, writerOptions, {passthrough, cfr}) ->
 // {promise, progress(), cancel()}: see native/core/transcode.h
 Napi::Value Transcode(const Napi::CallbackInfo& info);
-
-// {type, index? (cuda), fallbackReason?}: lib/device.ts's DeviceInfo.
-inline Napi::Object deviceToJs(Napi::Env env, const avcv::DeviceChoice& d) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("type", d.type);
-  if (d.type == "cuda") o.Set("index", d.index);
-  if (!d.fallbackReason.empty()) o.Set("fallbackReason", d.fallbackReason);
-  return o;
-}
-
-Napi::Object probeToJs(Napi::Env env, const avcv::ProbeResult& r);
-Napi::Object streamToJs(Napi::Env env, const avcv::StreamProbe& s);
 
 }  // namespace avcvjs

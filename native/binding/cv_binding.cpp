@@ -10,6 +10,7 @@
 #include "../core/image.h"
 #include "../core/mat_ops.h"
 #include "common.h"
+#include "options.h"
 
 namespace avcvjs {
 namespace {
@@ -23,9 +24,10 @@ avcv::Img imgOf(Napi::Env env, const Napi::Value& v, std::vector<Napi::Reference
   Napi::Uint8Array arr = d.As<Napi::Uint8Array>();
   avcv::Img img;
   img.data = arr.Data();
-  img.width = getInt(o, "width", 0);
-  img.height = getInt(o, "height", 0);
-  img.format = getString(o, "format", "");
+  Fields fields(env, o, "image");
+  img.width = fields.integer("width");
+  img.height = fields.integer("height");
+  img.format = fields.str("format");
   avcv::PixFmt f;
   if (!avcv::parsePixFmt(img.format, &f)) throw Napi::TypeError::New(env, "unknown format '" + img.format + "'");
   const size_t need = avcv::isPlanarYuv(f) ? size_t(img.width) * img.height * 3 / 2

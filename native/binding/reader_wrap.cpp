@@ -1,27 +1,11 @@
 #include "reader_wrap.h"
 
 #include "addon_data.h"
+#include "results.h"
 
 #include <functional>
 
 namespace avcvjs {
-
-namespace {
-
-Napi::Object metaToJs(Napi::Env env, const avcv::FrameMeta& m, Napi::Value data) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("data", data);
-  o.Set("pts", Napi::Number::New(env, static_cast<double>(m.pts)));
-  o.Set("time", Napi::Number::New(env, m.time));
-  o.Set("duration", Napi::Number::New(env, static_cast<double>(m.duration)));
-  o.Set("durationSeconds", Napi::Number::New(env, m.durationSeconds));
-  o.Set("index", Napi::Number::New(env, static_cast<double>(m.index)));
-  o.Set("keyframe", Napi::Boolean::New(env, m.keyframe));
-  o.Set("corrupt", Napi::Boolean::New(env, m.corrupt));
-  return o;
-}
-
-}  // namespace
 
 Napi::Function ReaderWrap::Init(Napi::Env env) {
   return DefineClass(
@@ -146,51 +130,14 @@ void ReaderWrap::Drain(Napi::Env env) {
 Napi::Value ReaderWrap::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!reader_ || closing_ || closed_) return env.Null();
-  const avcv::VideoReader& r = *reader_;
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("container", probeToJs(env, r.container()));
-  o.Set("stream", streamToJs(env, r.stream()));
-  o.Set("decoder", Napi::String::New(env, r.decoderName()));
-  o.Set("rotation", Napi::Number::New(env, r.rotation()));
-  o.Set("device", deviceToJs(env, r.device()));
-  const avcv::ImageDesc& d = r.output();
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("width", d.width);
-  out.Set("height", d.height);
-  out.Set("format", avcv::pixFmtName(r.options().format));
-  out.Set("layout", avcv::layoutName(r.options().layout));
-  out.Set("bytes", Napi::Number::New(env, static_cast<double>(d.bytes)));
-  out.Set("padding", Napi::Number::New(env, static_cast<double>(avcv::kDstPadding)));
-  o.Set("output", out);
-  avcv::Rect c = r.effectiveCrop();
-  Napi::Object crop = Napi::Object::New(env);
-  crop.Set("x", c.x);
-  crop.Set("y", c.y);
-  crop.Set("width", c.width);
-  crop.Set("height", c.height);
-  o.Set("crop", crop);
-  return o;
+  return readerInfoToJs(env, *reader_);
 }
 
 Napi::Value ReaderWrap::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Object o = Napi::Object::New(env);
-  if (!reader_ || closing_ || closed_) return o;
-  avcv::ReaderStats s = reader_->stats();
+  if (!reader_ || closing_ || closed_) return readerStatsToJs(env, avcv::ReaderStats(), avcv::ReaderStats());
   avcv::VideoReader* ra = raPtr_.load();
-  const avcv::ReaderStats rs = ra ? ra->stats() : avcv::ReaderStats();
-  o.Set("randomAccessFramesDecoded", Napi::Number::New(env, static_cast<double>(rs.framesDecoded)));
-  o.Set("indexScans", Napi::Number::New(env, static_cast<double>(rs.indexScans)));
-  o.Set("framesDecoded", Napi::Number::New(env, static_cast<double>(s.framesDecoded)));
-  o.Set("packetsRead", Napi::Number::New(env, static_cast<double>(s.packetsRead)));
-  o.Set("corruptPackets", Napi::Number::New(env, static_cast<double>(s.corruptPackets)));
-  o.Set("corruptFrames", Napi::Number::New(env, static_cast<double>(s.corruptFrames)));
-  o.Set("gpuScaledFrames", Napi::Number::New(env, static_cast<double>(s.gpuScaledFrames)));
-  o.Set("decodeErrors", Napi::Number::New(env, static_cast<double>(s.decodeErrors)));
-  o.Set("demuxErrors", Napi::Number::New(env, static_cast<double>(s.demuxErrors)));
-  o.Set("truncated", Napi::Boolean::New(env, s.truncated));
-  o.Set("lastError", s.lastError.empty() ? env.Null() : Napi::String::New(env, s.lastError));
-  return o;
+  return readerStatsToJs(env, reader_->stats(), ra ? ra->stats() : avcv::ReaderStats());
 }
 
 Napi::Value ReaderWrap::Push(const Napi::CallbackInfo& info) {
@@ -351,62 +298,6 @@ avcv::VideoReader& ReaderWrap::RandomAccess() {
   }
   return *ra_;
 }
-
-namespace {
-
-Napi::Float64Array f64Of(Napi::Env env, size_t n, const std::function<double(size_t)>& at) {
-  Napi::Float64Array a = Napi::Float64Array::New(env, n);
-  for (size_t i = 0; i < n; i++) a[i] = at(i);
-  return a;
-}
-
-Napi::Uint8Array u8Of(Napi::Env env, size_t n, const std::function<bool(size_t)>& at) {
-  Napi::Uint8Array a = Napi::Uint8Array::New(env, n);
-  for (size_t i = 0; i < n; i++) a[i] = at(i) ? 1 : 0;
-  return a;
-}
-
-Napi::Object indexToJs(Napi::Env env, const avcv::FrameIndex& ix, const avcv::Rational& tb) {
-  const size_t n = ix.display.size();
-  std::vector<uint32_t> keys;
-  for (size_t j = 0; j < n; j++)
-    if (ix.keyframe[j]) keys.push_back(static_cast<uint32_t>(j));
-  Napi::Uint32Array k = Napi::Uint32Array::New(env, keys.size());
-  for (size_t j = 0; j < keys.size(); j++) k[j] = keys[j];
-  const auto& p = ix.packets;
-  // the packets in decode order (and the frames of a decoded index), for saveIndex()
-  Napi::Object packets = Napi::Object::New(env);
-  packets.Set("pts", f64Of(env, p.size(), [&](size_t i) { return static_cast<double>(p[i].pts); }));
-  packets.Set("dts", f64Of(env, p.size(), [&](size_t i) { return static_cast<double>(p[i].dts); }));
-  packets.Set("pos", f64Of(env, p.size(), [&](size_t i) { return static_cast<double>(p[i].pos); }));
-  packets.Set("key", u8Of(env, p.size(), [&](size_t i) { return p[i].key; }));
-  packets.Set("discard", u8Of(env, p.size(), [&](size_t i) { return p[i].discard; }));
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("packets", packets);
-  if (ix.decoded) {
-    const auto& f = ix.frames;
-    Napi::Object frames = Napi::Object::New(env);
-    frames.Set("packet", f64Of(env, f.size(), [&](size_t j) { return static_cast<double>(f[j].packet); }));
-    frames.Set("pts", f64Of(env, f.size(), [&](size_t j) { return static_cast<double>(f[j].pts); }));
-    frames.Set("key", u8Of(env, f.size(), [&](size_t j) { return f[j].key; }));
-    frames.Set("damaged", u8Of(env, f.size(), [&](size_t j) { return f[j].damaged; }));
-    o.Set("frames", frames);
-  }
-  o.Set("pts", f64Of(env, n, [&](size_t j) { return static_cast<double>(ix.pts[j]); }));
-  o.Set("continuousPts", f64Of(env, n, [&](size_t j) { return static_cast<double>(ix.continuousPts[j]); }));
-  o.Set("discontinuous", ix.discontinuous);
-  o.Set("keyframes", k);
-  o.Set("method", ix.decoded ? "decode" : "packets");
-  if (!ix.reason.empty()) o.Set("reason", ix.reason);
-  if (!ix.unusable.empty()) o.Set("unusable", ix.unusable);
-  Napi::Object r = Napi::Object::New(env);
-  r.Set("num", tb.num);
-  r.Set("den", tb.den);
-  o.Set("timeBase", r);
-  return o;
-}
-
-}  // namespace
 
 Napi::Value ReaderWrap::Index(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -5,30 +5,12 @@
 
 #include "../core/transcode.h"
 #include "common.h"
+#include "options.h"
+#include "results.h"
 
 namespace avcvjs {
 
 namespace {
-
-Napi::Object resultToJs(Napi::Env env, const avcv::TranscodeResult& r) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("path", r.path);
-  o.Set("passthroughReason", r.passthroughReason.empty() ? env.Null() : Napi::String::New(env, r.passthroughReason));
-  o.Set("device", deviceToJs(env, r.device));
-  o.Set("decoder", r.decoder);
-  o.Set("width", r.outWidth);
-  o.Set("height", r.outHeight);
-  o.Set("framesIn", Napi::Number::New(env, static_cast<double>(r.framesIn)));
-  Napi::Object rs = Napi::Object::New(env);
-  rs.Set("framesDecoded", Napi::Number::New(env, static_cast<double>(r.reader.framesDecoded)));
-  rs.Set("decodeErrors", Napi::Number::New(env, static_cast<double>(r.reader.decodeErrors)));
-  rs.Set("corruptFrames", Napi::Number::New(env, static_cast<double>(r.reader.corruptFrames)));
-  rs.Set("gpuScaledFrames", Napi::Number::New(env, static_cast<double>(r.reader.gpuScaledFrames)));
-  rs.Set("lastError", r.reader.lastError.empty() ? env.Null() : Napi::String::New(env, r.reader.lastError));
-  o.Set("reader", rs);
-  o.Set("writer", writerStatsToJs(env, r.writer));
-  return o;
-}
 
 // One transcode on its own thread (not the libuv pool: Node waits for pool
 // work before it runs env cleanup hooks, so a pool job could not be
@@ -70,7 +52,7 @@ class TranscodeJob {
     napi_remove_env_cleanup_hook(env_, &TranscodeJob::Hook, this);
     try {
       if (failed_) deferred_.Reject(makeError(env, err_).Value());
-      else deferred_.Resolve(resultToJs(env, result_));
+      else deferred_.Resolve(transcodeResultToJs(env, result_));
     } catch (...) {
       try {  // a result that did not convert still settles the promise
         deferred_.Reject(Napi::Error::New(env, "avcv: the transcode's result could not be returned").Value());
@@ -109,11 +91,9 @@ Napi::Value Transcode(const Napi::CallbackInfo& info) {
   if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsObject() || !info[2].IsObject())
     throw Napi::TypeError::New(env, "transcode(readerOptions, writerOptions, {passthrough, cfr})");
   avcv::TranscodeOptions opts;
-  opts.reader = readerOptions(env, info[0].As<Napi::Object>());
-  opts.writer = writerOptions(env, info[1].As<Napi::Object>());
-  Napi::Object t = info[2].As<Napi::Object>();
-  opts.passthrough = getInt(t, "passthrough", -1);
-  opts.cfr = getBool(t, "cfr", false);
+  opts.reader = readerOptions(env, info[0]);
+  opts.writer = writerOptions(env, info[1]);
+  transcodeHow(env, info[2], &opts);
   auto ctl = std::make_shared<avcv::TranscodeControl>();
   std::shared_ptr<TranscodeJob> job = TranscodeJob::Start(env, std::move(opts), ctl);
   Napi::Object out = Napi::Object::New(env);

@@ -1,23 +1,10 @@
+#include "options.h"
+#include "results.h"
 #include "writer_wrap.h"
 
 #include "addon_data.h"
 
 namespace avcvjs {
-
-Napi::Object writerStatsToJs(Napi::Env env, const avcv::WriterStats& s) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("frames", Napi::Number::New(env, static_cast<double>(s.framesWritten)));
-  o.Set("packets", Napi::Number::New(env, static_cast<double>(s.packetsWritten)));
-  o.Set("bytes", Napi::Number::New(env, static_cast<double>(s.bytes)));
-  o.Set("audioPackets", Napi::Number::New(env, static_cast<double>(s.audioPackets)));
-  o.Set("encoder", s.encoder);
-  o.Set("pixelFormat", s.pixelFormat);
-  o.Set("audioMode", s.audioMode);
-  o.Set("audioCodec", s.audioCodec.empty() ? env.Null() : Napi::String::New(env, s.audioCodec));
-  o.Set("videoDuration", s.videoDuration);
-  o.Set("audioDuration", s.audioDuration);
-  return o;
-}
 
 Napi::Function WriterWrap::Init(Napi::Env env) {
   return DefineClass(env, "NativeWriter",
@@ -223,76 +210,10 @@ Napi::Value ChooseEncoder(const Napi::CallbackInfo& info) {
   }
 }
 
-avcv::WriterOptions writerOptions(Napi::Env env, const Napi::Object& o) {
-  avcv::WriterOptions w;
-  w.path = getString(o, "path", "");
-  w.container = getString(o, "container", "");
-  w.width = getInt(o, "width", 0);
-  w.height = getInt(o, "height", 0);
-  auto rational = [&](const char* key) {
-    avcv::Rational r{0, 1};
-    Napi::Value v = o.Get(key);
-    if (v.IsObject()) {
-      r.num = getInt(v.As<Napi::Object>(), "num", 0);
-      r.den = getInt(v.As<Napi::Object>(), "den", 1);
-    }
-    return r;
-  };
-  w.fps = rational("fps");
-  w.timeBase = rational("timeBase");
-  w.codec = getString(o, "codec", "");
-  w.crf = getInt(o, "crf", -1);
-  w.rateControl = getString(o, "rateControl", "");
-  Napi::Value br = o.Get("bitrate");
-  w.bitrate = br.IsNumber() ? br.As<Napi::Number>().Int64Value() : 0;
-  w.preset = getString(o, "preset", "");
-  w.profile = getString(o, "profile", "");
-  w.tune = getString(o, "tune", "");
-  w.gop = getInt(o, "gop", -1);
-  w.threads = getInt(o, "threads", 0);
-  w.pixelFormat = getString(o, "pixelFormat", "yuv420p");
-  if (!avcv::parsePixFmt(getString(o, "inputFormat", "bgr24"), &w.inputFormat))
-    throw Napi::TypeError::New(env, "unknown inputFormat");
-  if (!avcv::parseLayout(getString(o, "inputLayout", avcv::isPlanarYuv(w.inputFormat) ? "planar" : "hwc"),
-                         &w.inputLayout))
-    throw Napi::TypeError::New(env, "unknown inputLayout");
-  w.faststart = getBool(o, "faststart", false);
-  auto dict = [&](const char* key, std::map<std::string, std::string>& out) {
-    Napi::Value v = o.Get(key);
-    if (!v.IsObject()) return;
-    Napi::Object m = v.As<Napi::Object>();
-    Napi::Array keys = m.GetPropertyNames();
-    for (uint32_t i = 0; i < keys.Length(); i++) {
-      std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
-      out[k] = m.Get(k).ToString().Utf8Value();
-    }
-  };
-  dict("codecOptions", w.codecOptions);
-  dict("metadata", w.metadata);
-  Napi::Value a = o.Get("audio");
-  if (a.IsObject()) {
-    Napi::Object ao = a.As<Napi::Object>();
-    w.audio.mode = getString(ao, "mode", "none");
-    w.audio.source.source = getString(ao, "source", "");
-    w.audio.source.format = getString(ao, "inputFormat", "");
-    Napi::Value p = ao.Get("protocols");
-    if (p.IsArray()) {
-      w.audio.source.protocols.clear();
-      Napi::Array arr = p.As<Napi::Array>();
-      for (uint32_t i = 0; i < arr.Length(); i++) w.audio.source.protocols.push_back(arr.Get(i).ToString().Utf8Value());
-    }
-    Napi::Value sh = ao.Get("shift");
-    if (sh.IsNumber()) w.audio.shift = sh.As<Napi::Number>().DoubleValue();
-    Napi::Value st = ao.Get("start");
-    if (st.IsNumber()) w.audio.start = st.As<Napi::Number>().DoubleValue();
-  }
-  return w;
-}
-
 Napi::Value OpenWriter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "openWriter(options)");
-  avcv::WriterOptions w = writerOptions(env, info[0].As<Napi::Object>());
+  avcv::WriterOptions w = writerOptions(env, info[0]);
   if (w.fps.num <= 0 || w.fps.den <= 0) throw Napi::RangeError::New(env, "fps must be positive");
   auto holder = std::make_shared<std::unique_ptr<avcv::VideoWriter>>();
   auto* worker = new PromiseWorker(

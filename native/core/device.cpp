@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "error.h"
+#include "image.h"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -164,13 +165,10 @@ Capabilities capabilities() {
 }
 
 std::string cudaInterp(int swsFlags) {
-  switch (swsFlags & 0xff) {  // the algorithm bits; SWS_ACCURATE_RND etc. sit above them
-    case SWS_POINT: return "nearest";
-    case SWS_BILINEAR: return "bilinear";
-    case SWS_BICUBIC: return "bicubic";
-    case SWS_LANCZOS: return "lanczos";
-    default: return "";
-  }
+  // the algorithm bits; SWS_ACCURATE_RND etc. sit above them
+  for (const auto& i : interpolations())
+    if (i.swsFlags == (swsFlags & 0xff)) return i.cuda;
+  return "";
 }
 
 bool hasScaleCuda() { return avfilter_get_by_name("scale_cuda") != nullptr; }

@@ -1,6 +1,7 @@
 #include "image.h"
 
 #include <cstring>
+#include <opencv2/imgproc.hpp>
 
 #include "error.h"
 
@@ -161,19 +162,42 @@ ImageDesc describeImage(PixFmt fmt, Layout layout, int width, int height) {
   return d;
 }
 
+const std::vector<Interpolation>& interpolations() {
+  static const std::vector<Interpolation> table = {
+      {"nearest", SWS_POINT, cv::INTER_NEAREST, "nearest"},
+      {"bilinear", SWS_BILINEAR, cv::INTER_LINEAR, "bilinear"},
+      {"bicubic", SWS_BICUBIC, cv::INTER_CUBIC, "bicubic"},
+      {"area", SWS_AREA, cv::INTER_AREA, ""},
+      {"lanczos", SWS_LANCZOS, cv::INTER_LANCZOS4, "lanczos"},
+      {"fast_bilinear", SWS_FAST_BILINEAR, -1, ""},
+      {"spline", SWS_SPLINE, -1, ""},
+      {"gauss", SWS_GAUSS, -1, ""},
+      {"experimental", SWS_X, -1, ""},
+  };
+  return table;
+}
+
+const Interpolation* findInterpolation(const std::string& name) {
+  for (const auto& i : interpolations())
+    if (name == i.name) return &i;
+  return nullptr;
+}
+
+int swsFlagsFor(const std::string& interpolation, const std::string& quality) {
+  int flags = 0;
+  if (!parseInterpolation(interpolation, &flags))
+    throw Error("INVALID_ARGUMENT", "unknown interpolation '" + interpolation + "'");
+  if (quality == "accurate") flags |= SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT;
+  else if (quality != "fast")
+    throw Error("INVALID_ARGUMENT", "quality must be 'fast' or 'accurate', not '" + quality + "'");
+  return flags;
+}
+
 bool parseInterpolation(const std::string& s, int* flags) {
-  static const struct {
-    const char* name;
-    int flags;
-  } table[] = {{"nearest", SWS_POINT}, {"bilinear", SWS_BILINEAR}, {"bicubic", SWS_BICUBIC},
-               {"area", SWS_AREA},     {"lanczos", SWS_LANCZOS},   {"fast_bilinear", SWS_FAST_BILINEAR},
-               {"spline", SWS_SPLINE}, {"gauss", SWS_GAUSS},       {"experimental", SWS_X}};
-  for (const auto& e : table)
-    if (s == e.name) {
-      *flags = e.flags;
-      return true;
-    }
-  return false;
+  const Interpolation* i = findInterpolation(s);
+  if (!i) return false;
+  *flags = i->swsFlags;
+  return true;
 }
 
 Rect alignCrop(const Rect& r, AVPixelFormat fmt) {

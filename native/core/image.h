@@ -46,8 +46,23 @@ struct Rect {
   int x = 0, y = 0, width = 0, height = 0;
 };
 
+// The one table of interpolation names: what each means to swscale (the
+// reader, writer and transcoding), to OpenCV (cv ops, letterbox; -1 when it
+// has none) and to scale_cuda ("" when it has none: those scale on the CPU).
+struct Interpolation {
+  const char* name;
+  int swsFlags;
+  int cvFlag;
+  const char* cuda;
+};
+const std::vector<Interpolation>& interpolations();
+const Interpolation* findInterpolation(const std::string& name);  // nullptr when unknown
+
 // sws flag set for an interpolation name; false when unknown.
 bool parseInterpolation(const std::string& s, int* swsFlags);
+// The swscale flags for an interpolation name and a quality ('fast' |
+// 'accurate'). Throws Error INVALID_ARGUMENT for unknown names.
+int swsFlagsFor(const std::string& interpolation, const std::string& quality);
 
 // Converts decoded frames (any libav format, any size) into a fixed
 // destination image, cropping and scaling in the same pass. The swscale

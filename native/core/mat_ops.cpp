@@ -5,6 +5,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "error.h"
+#include "image.h"
 
 namespace avcv {
 namespace {
@@ -44,12 +45,10 @@ int colorCode(const std::string& from, const std::string& to) {
   return it->second;
 }
 
-int interpolation(const std::string& s) {
-  if (s == "nearest") return cv::INTER_NEAREST;
-  if (s == "bicubic") return cv::INTER_CUBIC;
-  if (s == "area") return cv::INTER_AREA;
-  if (s == "lanczos") return cv::INTER_LANCZOS4;
-  return cv::INTER_LINEAR;
+int cvInterpolationOf(const std::string& s) {
+  const Interpolation* i = findInterpolation(s);
+  if (!i || i->cvFlag < 0) throw Error("INVALID_ARGUMENT", "OpenCV has no interpolation '" + s + "'");
+  return i->cvFlag;
 }
 
 int thresholdType(const std::string& s) {
@@ -92,10 +91,6 @@ int hersheyFont(const std::string& s) {
   return cv::FONT_HERSHEY_SIMPLEX;
 }
 
-bool isDrawing(const std::string& op) {
-  return op == "rectangle" || op == "line" || op == "circle" || op == "putText" || op == "drawContours";
-}
-
 }  // namespace
 
 Contours findContours(const Img& img, const std::string& mode, const std::string& method) {
@@ -123,134 +118,196 @@ Contours findContours(const Img& img, const std::string& mode, const std::string
   return out;
 }
 
-double runMatOp(const std::string& op, const std::vector<Img>& in, const Img& outImg, const OpArgs& a) {
-  if (in.empty()) throw Error("INVALID_ARGUMENT", op + ": no input");
-  cv::Mat src = matOf(in[0]);
-  cv::Mat out = matOf(outImg);
-  uint8_t* const outData = out.data;
-  double result = 0;
-  const int kw = static_cast<int>(a.get("ksizeW", a.get("ksize", 3)));
-  const int kh = static_cast<int>(a.get("ksizeH", a.get("ksize", 3)));
-  if (op == "cvtColor") {
-    cv::cvtColor(src, out, colorCode(in[0].format, outImg.format));
-  } else if (op == "resize") {
-    cv::resize(src, out, out.size(), 0, 0, interpolation(a.s("interpolation", "bilinear")));
-  } else if (op == "flip") {
+namespace {
+
+// One operation: inputs, the output Mat (caller memory) and the arguments;
+// returns the op's number (threshold: the threshold used) or 0.
+struct OpCall {
+  const std::string& op;
+  const std::vector<Img>& in;
+  cv::Mat src;
+  cv::Mat& out;
+  const OpArgs& a;
+  const std::string& outFormat;
+  int kw() const { return static_cast<int>(a.get("ksizeW", a.get("ksize", 3))); }
+  int kh() const { return static_cast<int>(a.get("ksizeH", a.get("ksize", 3))); }
+  int i(const char* k, double def) const { return static_cast<int>(a.get(k, def)); }
+  cv::Mat second() const {
+    if (in.size() < 2) throw Error("INVALID_ARGUMENT", op + " needs two images");
+    return matOf(in[1]);
+  }
+};
+using OpFn = double (*)(const OpCall&);
+
+double opGeometry(const OpCall& c) {
+  const OpArgs& a = c.a;
+  if (c.op == "resize") {
+    cv::resize(c.src, c.out, c.out.size(), 0, 0, cvInterpolationOf(a.s("interpolation", "bilinear")));
+  } else if (c.op == "flip") {
     const std::string axis = a.s("axis", "horizontal");
-    cv::flip(src, out, axis == "vertical" ? 0 : axis == "both" ? -1 : 1);
-  } else if (op == "rotate") {
-    const int ang = static_cast<int>(a.get("angle", 90));
-    cv::rotate(src, out,
+    cv::flip(c.src, c.out, axis == "vertical" ? 0 : axis == "both" ? -1 : 1);
+  } else if (c.op == "rotate") {
+    const int ang = c.i("angle", 90);
+    cv::rotate(c.src, c.out,
                ang == 90    ? cv::ROTATE_90_CLOCKWISE
                : ang == 180 ? cv::ROTATE_180
                             : cv::ROTATE_90_COUNTERCLOCKWISE);
-  } else if (op == "crop") {
-    cv::Rect r(static_cast<int>(a.get("x", 0)), static_cast<int>(a.get("y", 0)), out.cols, out.rows);
-    src(r).copyTo(out);
-  } else if (op == "gaussianBlur") {
-    cv::GaussianBlur(src, out, cv::Size(kw, kh), a.get("sigmaX", 0), a.get("sigmaY", 0));
-  } else if (op == "medianBlur") {
-    cv::medianBlur(src, out, kw);
-  } else if (op == "bilateralFilter") {
-    cv::bilateralFilter(src, out, static_cast<int>(a.get("d", 9)), a.get("sigmaColor", 75), a.get("sigmaSpace", 75));
-  } else if (op == "boxFilter") {
-    cv::boxFilter(src, out, -1, cv::Size(kw, kh), cv::Point(-1, -1), a.get("normalize", 1) != 0);
-  } else if (op == "canny") {
-    cv::Canny(src, out, a.get("threshold1", 100), a.get("threshold2", 200), static_cast<int>(a.get("apertureSize", 3)),
+  } else if (c.op == "crop") {
+    c.src(cv::Rect(c.i("x", 0), c.i("y", 0), c.out.cols, c.out.rows)).copyTo(c.out);
+  } else {  // warpAffine
+    const auto* mv = a.a("matrix");
+    if (!mv || mv->size() != 6) throw Error("INVALID_ARGUMENT", "warpAffine needs a 2x3 matrix (6 numbers)");
+    cv::Mat M(2, 3, CV_64F);
+    for (int i = 0; i < 6; i++) M.at<double>(i / 3, i % 3) = (*mv)[i];
+    cv::warpAffine(c.src, c.out, M, c.out.size(), cvInterpolationOf(a.s("interpolation", "bilinear")),
+                   cv::BORDER_CONSTANT, scalarOf(a, "borderValue"));
+  }
+  return 0;
+}
+
+double opFilter(const OpCall& c) {
+  const OpArgs& a = c.a;
+  if (c.op == "gaussianBlur") {
+    cv::GaussianBlur(c.src, c.out, cv::Size(c.kw(), c.kh()), a.get("sigmaX", 0), a.get("sigmaY", 0));
+  } else if (c.op == "medianBlur") {
+    cv::medianBlur(c.src, c.out, c.kw());
+  } else if (c.op == "bilateralFilter") {
+    cv::bilateralFilter(c.src, c.out, c.i("d", 9), a.get("sigmaColor", 75), a.get("sigmaSpace", 75));
+  } else if (c.op == "boxFilter") {
+    cv::boxFilter(c.src, c.out, -1, cv::Size(c.kw(), c.kh()), cv::Point(-1, -1), a.get("normalize", 1) != 0);
+  } else if (c.op == "canny") {
+    cv::Canny(c.src, c.out, a.get("threshold1", 100), a.get("threshold2", 200), c.i("apertureSize", 3),
               a.get("L2gradient", 0) != 0);
-  } else if (op == "threshold") {
-    int type = thresholdType(a.s("type", "binary"));
-    if (a.get("otsu", 0) != 0) type |= cv::THRESH_OTSU;
-    result = cv::threshold(src, out, a.get("thresh", 127), a.get("maxval", 255), type);
-  } else if (op == "adaptiveThreshold") {
+  } else if (c.op == "sobel") {
+    cv::Sobel(c.src, c.out, -1, c.i("dx", 1), c.i("dy", 0), c.i("ksize", 3), a.get("scale", 1), a.get("delta", 0));
+  } else if (c.op == "equalizeHist") {
+    cv::equalizeHist(c.src, c.out);
+  } else {  // filter2D
+    const auto* kv = a.a("kernel");
+    const int kwid = c.i("kernelWidth", 0), khei = c.i("kernelHeight", 0);
+    if (!kv || kwid <= 0 || khei <= 0 || kv->size() != size_t(kwid) * khei)
+      throw Error("INVALID_ARGUMENT", "filter2D: the kernel must have kernelWidth x kernelHeight numbers");
+    cv::Mat K(khei, kwid, CV_32F);
+    for (int i = 0; i < kwid * khei; i++) K.at<float>(i / kwid, i % kwid) = static_cast<float>((*kv)[i]);
+    cv::filter2D(c.src, c.out, -1, K, cv::Point(-1, -1), a.get("delta", 0));
+  }
+  return 0;
+}
+
+double opMorphology(const OpCall& c) {
+  const OpArgs& a = c.a;
+  const cv::Mat k = cv::getStructuringElement(morphShape(a.s("shape", "rect")), cv::Size(c.kw(), c.kh()));
+  const int it = c.i("iterations", 1);
+  if (c.op == "dilate") cv::dilate(c.src, c.out, k, cv::Point(-1, -1), it);
+  else if (c.op == "erode") cv::erode(c.src, c.out, k, cv::Point(-1, -1), it);
+  else cv::morphologyEx(c.src, c.out, morphOp(a.s("op", "open")), k, cv::Point(-1, -1), it);
+  return 0;
+}
+
+double opThreshold(const OpCall& c) {
+  const OpArgs& a = c.a;
+  if (c.op == "adaptiveThreshold") {
     cv::adaptiveThreshold(
-        src, out, a.get("maxValue", 255),
+        c.src, c.out, a.get("maxValue", 255),
         a.s("method", "mean") == "gaussian" ? cv::ADAPTIVE_THRESH_GAUSSIAN_C : cv::ADAPTIVE_THRESH_MEAN_C,
-        a.s("type", "binary") == "binary_inv" ? cv::THRESH_BINARY_INV : cv::THRESH_BINARY,
-        static_cast<int>(a.get("blockSize", 11)), a.get("C", 2));
-  } else if (op == "equalizeHist") {
-    cv::equalizeHist(src, out);
-  } else if (op == "dilate" || op == "erode") {
-    cv::Mat k = cv::getStructuringElement(morphShape(a.s("shape", "rect")), cv::Size(kw, kh));
-    const int it = static_cast<int>(a.get("iterations", 1));
-    if (op == "dilate") cv::dilate(src, out, k, cv::Point(-1, -1), it);
-    else cv::erode(src, out, k, cv::Point(-1, -1), it);
-  } else if (op == "absdiff" || op == "bitwiseAnd" || op == "bitwiseOr" || op == "bitwiseXor" || op == "addWeighted") {
-    if (in.size() < 2) throw Error("INVALID_ARGUMENT", op + " needs two images");
-    cv::Mat b = matOf(in[1]);
-    if (op == "absdiff") cv::absdiff(src, b, out);
-    else if (op == "bitwiseAnd") cv::bitwise_and(src, b, out);
-    else if (op == "bitwiseOr") cv::bitwise_or(src, b, out);
-    else if (op == "bitwiseXor") cv::bitwise_xor(src, b, out);
-    else cv::addWeighted(src, a.get("alpha", 1), b, a.get("beta", 1), a.get("gamma", 0), out);
-  } else if (op == "bitwiseNot") {
-    cv::bitwise_not(src, out);
-  } else if (op == "inRange") {
+        a.s("type", "binary") == "binary_inv" ? cv::THRESH_BINARY_INV : cv::THRESH_BINARY, c.i("blockSize", 11),
+        a.get("C", 2));
+    return 0;
+  }
+  if (c.op == "inRange") {
     cv::Scalar lo, hi;
     for (size_t i = 0; i < 4; i++) {
       lo[i] = i < a.lower.size() ? a.lower[i] : 0;
       hi[i] = i < a.upper.size() ? a.upper[i] : 0;
     }
-    cv::inRange(src, lo, hi, out);
-  } else if (op == "warpAffine") {
-    const auto* mv = a.a("matrix");
-    if (!mv || mv->size() != 6) throw Error("INVALID_ARGUMENT", "warpAffine needs a 2x3 matrix (6 numbers)");
-    cv::Mat M(2, 3, CV_64F);
-    for (int i = 0; i < 6; i++) M.at<double>(i / 3, i % 3) = (*mv)[i];
-    cv::warpAffine(src, out, M, out.size(), interpolation(a.s("interpolation", "bilinear")), cv::BORDER_CONSTANT,
-                   scalarOf(a, "borderValue"));
-  } else if (op == "filter2D") {
-    const auto* kv = a.a("kernel");
-    const int kwid = static_cast<int>(a.get("kernelWidth", 0)), khei = static_cast<int>(a.get("kernelHeight", 0));
-    if (!kv || kwid <= 0 || khei <= 0 || kv->size() != size_t(kwid) * khei)
-      throw Error("INVALID_ARGUMENT", "filter2D: the kernel must have kernelWidth x kernelHeight numbers");
-    cv::Mat K(khei, kwid, CV_32F);
-    for (int i = 0; i < kwid * khei; i++) K.at<float>(i / kwid, i % kwid) = static_cast<float>((*kv)[i]);
-    cv::filter2D(src, out, -1, K, cv::Point(-1, -1), a.get("delta", 0));
-  } else if (op == "sobel") {
-    cv::Sobel(src, out, -1, static_cast<int>(a.get("dx", 1)), static_cast<int>(a.get("dy", 0)),
-              static_cast<int>(a.get("ksize", 3)), a.get("scale", 1), a.get("delta", 0));
-  } else if (op == "morphologyEx") {
-    cv::Mat k = cv::getStructuringElement(morphShape(a.s("shape", "rect")), cv::Size(kw, kh));
-    cv::morphologyEx(src, out, morphOp(a.s("op", "open")), k, cv::Point(-1, -1),
-                     static_cast<int>(a.get("iterations", 1)));
-  } else if (isDrawing(op)) {
-    if (out.data != src.data) src.copyTo(out);  // draw on a copy unless dst is the frame itself
-    const cv::Scalar color = scalarOf(a, "color");
-    const int thickness = static_cast<int>(a.get("thickness", 1));
-    if (op == "rectangle") {
-      const int x = static_cast<int>(a.get("x", 0)), y = static_cast<int>(a.get("y", 0));
-      cv::rectangle(
-          out, cv::Point(x, y),
-          cv::Point(x + static_cast<int>(a.get("width", 1)) - 1, y + static_cast<int>(a.get("height", 1)) - 1), color,
-          thickness);
-    } else if (op == "line") {
-      cv::line(out, cv::Point(static_cast<int>(a.get("x1", 0)), static_cast<int>(a.get("y1", 0))),
-               cv::Point(static_cast<int>(a.get("x2", 0)), static_cast<int>(a.get("y2", 0))), color, thickness);
-    } else if (op == "circle") {
-      cv::circle(out, cv::Point(static_cast<int>(a.get("x", 0)), static_cast<int>(a.get("y", 0))),
-                 static_cast<int>(a.get("radius", 1)), color, thickness);
-    } else if (op == "putText") {
-      cv::putText(out, a.s("text", ""), cv::Point(static_cast<int>(a.get("x", 0)), static_cast<int>(a.get("y", 0))),
-                  hersheyFont(a.s("font", "simplex")), a.get("fontScale", 1), color, thickness);
-    } else {  // drawContours: points (flat) + counts (points per contour)
-      const auto* pts = a.a("points");
-      const auto* counts = a.a("counts");
-      std::vector<std::vector<cv::Point>> contours;
-      size_t off = 0;
-      if (pts && counts) {
-        for (double c : *counts) {
-          std::vector<cv::Point> one;
-          for (int i = 0; i < static_cast<int>(c) && off + 1 < pts->size(); i++, off += 2)
-            one.emplace_back(static_cast<int>((*pts)[off]), static_cast<int>((*pts)[off + 1]));
-          contours.push_back(std::move(one));
-        }
-      }
-      cv::drawContours(out, contours, static_cast<int>(a.get("index", -1)), color, thickness);
-    }
-  } else {
-    throw Error("INVALID_ARGUMENT", "unknown operation '" + op + "'");
+    cv::inRange(c.src, lo, hi, c.out);
+    return 0;
   }
+  int type = thresholdType(a.s("type", "binary"));
+  if (a.get("otsu", 0) != 0) type |= cv::THRESH_OTSU;
+  return cv::threshold(c.src, c.out, a.get("thresh", 127), a.get("maxval", 255), type);
+}
+
+double opArithmetic(const OpCall& c) {
+  if (c.op == "cvtColor") cv::cvtColor(c.src, c.out, colorCode(c.in[0].format, c.outFormat));
+  else if (c.op == "bitwiseNot") cv::bitwise_not(c.src, c.out);
+  else if (c.op == "absdiff") cv::absdiff(c.src, c.second(), c.out);
+  else if (c.op == "bitwiseAnd") cv::bitwise_and(c.src, c.second(), c.out);
+  else if (c.op == "bitwiseOr") cv::bitwise_or(c.src, c.second(), c.out);
+  else if (c.op == "bitwiseXor") cv::bitwise_xor(c.src, c.second(), c.out);
+  else cv::addWeighted(c.src, c.a.get("alpha", 1), c.second(), c.a.get("beta", 1), c.a.get("gamma", 0), c.out);
+  return 0;
+}
+
+std::vector<std::vector<cv::Point>> contoursOf(const OpArgs& a) {
+  // points (flat x, y) + counts (points per contour)
+  const auto* pts = a.a("points");
+  const auto* counts = a.a("counts");
+  std::vector<std::vector<cv::Point>> contours;
+  size_t off = 0;
+  if (!pts || !counts) return contours;
+  for (double n : *counts) {
+    std::vector<cv::Point> one;
+    for (int i = 0; i < static_cast<int>(n) && off + 1 < pts->size(); i++, off += 2)
+      one.emplace_back(static_cast<int>((*pts)[off]), static_cast<int>((*pts)[off + 1]));
+    contours.push_back(std::move(one));
+  }
+  return contours;
+}
+
+double opDraw(const OpCall& c) {
+  if (c.out.data != c.src.data) c.src.copyTo(c.out);  // draw on a copy unless dst is the frame itself
+  const OpArgs& a = c.a;
+  const cv::Scalar color = scalarOf(a, "color");
+  const int thickness = c.i("thickness", 1);
+  if (c.op == "rectangle") {
+    const int x = c.i("x", 0), y = c.i("y", 0);
+    cv::rectangle(c.out, cv::Point(x, y), cv::Point(x + c.i("width", 1) - 1, y + c.i("height", 1) - 1), color,
+                  thickness);
+  } else if (c.op == "line") {
+    cv::line(c.out, cv::Point(c.i("x1", 0), c.i("y1", 0)), cv::Point(c.i("x2", 0), c.i("y2", 0)), color, thickness);
+  } else if (c.op == "circle") {
+    cv::circle(c.out, cv::Point(c.i("x", 0), c.i("y", 0)), c.i("radius", 1), color, thickness);
+  } else if (c.op == "putText") {
+    cv::putText(c.out, a.s("text", ""), cv::Point(c.i("x", 0), c.i("y", 0)), hersheyFont(a.s("font", "simplex")),
+                a.get("fontScale", 1), color, thickness);
+  } else {  // drawContours
+    cv::drawContours(c.out, contoursOf(a), c.i("index", -1), color, thickness);
+  }
+  return 0;
+}
+
+const std::map<std::string, OpFn>& opTable() {
+  static const std::map<std::string, OpFn> table = {
+      {"resize", opGeometry},       {"flip", opGeometry},
+      {"rotate", opGeometry},       {"crop", opGeometry},
+      {"warpAffine", opGeometry},   {"gaussianBlur", opFilter},
+      {"medianBlur", opFilter},     {"bilateralFilter", opFilter},
+      {"boxFilter", opFilter},      {"canny", opFilter},
+      {"sobel", opFilter},          {"equalizeHist", opFilter},
+      {"filter2D", opFilter},       {"dilate", opMorphology},
+      {"erode", opMorphology},      {"morphologyEx", opMorphology},
+      {"threshold", opThreshold},   {"adaptiveThreshold", opThreshold},
+      {"inRange", opThreshold},     {"cvtColor", opArithmetic},
+      {"bitwiseNot", opArithmetic}, {"absdiff", opArithmetic},
+      {"bitwiseAnd", opArithmetic}, {"bitwiseOr", opArithmetic},
+      {"bitwiseXor", opArithmetic}, {"addWeighted", opArithmetic},
+      {"rectangle", opDraw},        {"line", opDraw},
+      {"circle", opDraw},           {"putText", opDraw},
+      {"drawContours", opDraw},
+  };
+  return table;
+}
+
+}  // namespace
+
+double runMatOp(const std::string& op, const std::vector<Img>& in, const Img& outImg, const OpArgs& a) {
+  if (in.empty()) throw Error("INVALID_ARGUMENT", op + ": no input");
+  auto it = opTable().find(op);
+  if (it == opTable().end()) throw Error("INVALID_ARGUMENT", "unknown operation '" + op + "'");
+  cv::Mat out = matOf(outImg);
+  uint8_t* const outData = out.data;
+  const double result = it->second(OpCall{op, in, matOf(in[0]), out, a, outImg.format});
   if (out.data != outData) throw Error("INTERNAL", op + ": OpenCV reallocated the output (size or type mismatch)");
   return result;
 }

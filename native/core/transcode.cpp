@@ -127,7 +127,7 @@ TranscodeResult transcode(const TranscodeOptions& o, TranscodeControl& ctl) {
 
   WriterOptions wo = o.writer;
   wo.frameInput = true;
-  wo.swsFlags = ro.swsFlags;
+  wo.swsFlags = swsFlagsFor(ro.interpolation, ro.quality);
   if (wo.width <= 0 || wo.height <= 0) {
     wo.width = res.outWidth;
     wo.height = res.outHeight;

@@ -62,6 +62,7 @@ std::unique_ptr<VideoReader> VideoReader::openWith(const ReaderOptions& opts,
   r->opts_ = opts;
   r->opts_.input.cancel = nullptr;  // every reader opened from these options gets its own flag
   r->cancel_ = std::move(cancel);
+  r->swsFlags_ = swsFlagsFor(opts.interpolation, opts.quality);
   InputOptions io = opts.input;
   io.cancel = r->cancel_;
   r->input_ = openInput(io, r->log_.get());
@@ -156,8 +157,7 @@ void VideoReader::planGeometry() {
   out_ = describeImage(opts_.format, opts_.layout, outW, outH);
   pre_ = swap ? describeImage(opts_.format, opts_.layout, outH, outW) : out_;
   if (rotationCw_) rotBuf_.resize(pre_.bytes + kDstPadding);
-  if (!opts_.rawFrames)
-    conv_ = std::make_unique<FrameConverter>(pre_, opts_.swsFlags);  // rawFrames: no conversion here
+  if (!opts_.rawFrames) conv_ = std::make_unique<FrameConverter>(pre_, swsFlags_);  // rawFrames: no conversion here
   // NVDEC + a downscale of the whole frame: scale_cuda resizes on the GPU so
   // that the download carries the output size, not the source's. Crops, odd
   // sizes, upscales, 'accurate' quality and interpolations scale_cuda lacks
@@ -169,8 +169,8 @@ void VideoReader::planGeometry() {
     const bool smaller = int64_t(pre_.width) * pre_.height < int64_t(srcW) * srcH;
     const bool resized = pre_.width != srcW || pre_.height != srcH;
     const bool evenOut = pre_.width % 2 == 0 && pre_.height % 2 == 0;
-    const std::string interp = cudaInterp(opts_.swsFlags);
-    const bool wanted = opts_.rawFrames ? resized : smaller && !(opts_.swsFlags & SWS_ACCURATE_RND);
+    const std::string interp = cudaInterp(swsFlags_);
+    const bool wanted = opts_.rawFrames ? resized : smaller && !(swsFlags_ & SWS_ACCURATE_RND);
     if (whole && wanted && evenOut && !interp.empty() && hasScaleCuda())
       gpuScaler_ = std::make_unique<CudaScaler>(pre_.width, pre_.height, interp);
   }

@@ -27,9 +27,10 @@ struct ReaderOptions {
   int threads = 0;  // codec threads, 0 = auto
   PixFmt format = PixFmt::BGR24;
   Layout layout = Layout::HWC;
-  int width = 0, height = 0;  // output size, 0 = source (after crop/rotation)
-  Rect crop;                  // in displayed coordinates; width 0 = none
-  int swsFlags = SWS_BICUBIC;
+  int width = 0, height = 0;              // output size, 0 = source (after crop/rotation)
+  Rect crop;                              // in displayed coordinates; width 0 = none
+  std::string interpolation = "bicubic";  // a name of image.h's interpolation table
+  std::string quality = "fast";           // fast | accurate (swscale's accurate_rnd + full_chroma_int)
   bool autorotate = false;
   bool corruptIsError = false;  // onCorrupt: 'error' (true) | 'skip'
   std::string device = "cpu";   // cpu | cuda | cuda:N | auto
@@ -183,7 +184,8 @@ class VideoReader {
   PacketPtr pkt_;
   DeviceChoice device_;
   ImageDesc out_;
-  ImageDesc pre_;  // before rotation (== out_ when no rotation)
+  ImageDesc pre_;               // before rotation (== out_ when no rotation)
+  int swsFlags_ = SWS_BICUBIC;  // from the options' interpolation and quality
   std::unique_ptr<FrameConverter> conv_;
   std::vector<uint8_t> rotBuf_;
   int rotationCw_ = 0;

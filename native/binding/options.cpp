@@ -1,0 +1,207 @@
+#include "options.h"
+
+#include <algorithm>
+
+namespace avcvjs {
+
+Fields::Fields(Napi::Env env, Napi::Value v, std::string what) : env_(env), what_(std::move(what)) {
+  if (!v.IsObject()) throw Napi::TypeError::New(env, what_ + " must be an object");
+  o_ = v.As<Napi::Object>();
+}
+
+void Fields::fail(const char* key, const char* want) const {
+  throw Napi::TypeError::New(env_, what_ + "." + key + " must be " + want + " (lib/ sends every option)");
+}
+
+Napi::Value Fields::raw(const char* key) const { return o_.Get(key); }
+
+std::string Fields::str(const char* key) const {
+  Napi::Value v = o_.Get(key);
+  if (!v.IsString()) fail(key, "a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+double Fields::num(const char* key) const {
+  Napi::Value v = o_.Get(key);
+  if (!v.IsNumber()) fail(key, "a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+int Fields::integer(const char* key) const {
+  const double d = num(key);
+  if (d != static_cast<double>(static_cast<int>(d))) fail(key, "an integer");
+  return static_cast<int>(d);
+}
+
+bool Fields::boolean(const char* key) const {
+  Napi::Value v = o_.Get(key);
+  if (!v.IsBoolean()) fail(key, "a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+Napi::Object Fields::obj(const char* key) const {
+  Napi::Value v = o_.Get(key);
+  if (!v.IsObject()) fail(key, "an object");
+  return v.As<Napi::Object>();
+}
+
+bool Fields::isNull(const char* key) const { return o_.Get(key).IsNull(); }
+
+namespace {
+
+std::vector<std::string> strings(const Fields& f, const char* key) {
+  Napi::Value v = f.raw(key);
+  if (!v.IsArray()) f.fail(key, "an array of strings");
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value e = a.Get(i);
+    if (!e.IsString()) f.fail(key, "an array of strings");
+    out.push_back(e.As<Napi::String>().Utf8Value());
+  }
+  return out;
+}
+
+std::map<std::string, std::string> dict(const Fields& f, const char* key) {
+  Napi::Object m = f.obj(key);
+  std::map<std::string, std::string> out;
+  Napi::Array keys = m.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); i++) {
+    const std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
+    Napi::Value v = m.Get(k);
+    if (!v.IsString()) f.fail(key, "an object of strings");
+    out[k] = v.As<Napi::String>().Utf8Value();
+  }
+  return out;
+}
+
+avcv::Rational rational(Napi::Env env, const Fields& f, const char* key) {
+  Fields r(env, f.obj(key), key);
+  return {r.integer("num"), r.integer("den")};
+}
+
+avcv::PixFmt pixFmt(const Fields& f, const char* key) {
+  avcv::PixFmt p;
+  if (!avcv::parsePixFmt(f.str(key), &p)) f.fail(key, "an avcv pixel format");
+  return p;
+}
+
+avcv::Layout layout(const Fields& f, const char* key) {
+  avcv::Layout l;
+  if (!avcv::parseLayout(f.str(key), &l)) f.fail(key, "'hwc', 'chw' or 'planar'");
+  return l;
+}
+
+}  // namespace
+
+avcv::InputOptions inputOptions(Napi::Env env, Napi::Value v) {
+  Fields f(env, v, "input");
+  avcv::InputOptions in;
+  in.source = f.str("source");
+  in.protocols = strings(f, "protocols");
+  in.allowNestedInputs = f.boolean("allowNestedInputs");
+  in.format = f.str("inputFormat");  // '' = probe
+  return in;
+}
+
+avcv::ReaderOptions readerOptions(Napi::Env env, Napi::Value v) {
+  Fields f(env, v, "reader");
+  avcv::ReaderOptions r;
+  r.input = inputOptions(env, v);
+  r.stream = f.integer("stream");
+  r.threads = f.integer("threads");
+  r.format = pixFmt(f, "format");
+  r.layout = layout(f, "layout");
+  r.width = f.integer("width");
+  r.height = f.integer("height");
+  if (!f.isNull("crop")) {
+    Fields c(env, f.obj("crop"), "crop");
+    r.crop = {c.integer("x"), c.integer("y"), c.integer("width"), c.integer("height")};
+  }
+  r.interpolation = f.str("interpolation");
+  r.quality = f.str("quality");
+  r.autorotate = f.boolean("autorotate");
+  const std::string onCorrupt = f.str("onCorrupt");
+  if (onCorrupt != "skip" && onCorrupt != "error") f.fail("onCorrupt", "'skip' or 'error'");
+  r.corruptIsError = onCorrupt == "error";
+  r.device = f.str("device");
+  return r;
+}
+
+avcv::WriterOptions writerOptions(Napi::Env env, Napi::Value v) {
+  Fields f(env, v, "writer");
+  avcv::WriterOptions w;
+  w.path = f.str("path");
+  w.container = f.str("container");
+  w.width = f.integer("width");
+  w.height = f.integer("height");
+  w.fps = rational(env, f, "fps");
+  w.timeBase = rational(env, f, "timeBase");  // {0, 1}: 1/fps (or the source's when transcoding)
+  w.codec = f.str("codec");
+  w.crf = f.integer("crf");                            // -1: none
+  w.bitrate = static_cast<int64_t>(f.num("bitrate"));  // 0: none
+  w.rateControl = f.str("rateControl");                // '': as crf/bitrate say
+  w.preset = f.str("preset");
+  w.profile = f.str("profile");
+  w.tune = f.str("tune");
+  w.gop = f.integer("gop");  // -1: the encoder's
+  w.threads = f.integer("threads");
+  w.codecOptions = dict(f, "codecOptions");
+  w.pixelFormat = f.str("pixelFormat");
+  w.inputFormat = pixFmt(f, "inputFormat");
+  w.inputLayout = layout(f, "inputLayout");
+  w.faststart = f.boolean("faststart");
+  w.metadata = dict(f, "metadata");
+  Fields a(env, f.obj("audio"), "audio");
+  w.audio.mode = a.str("mode");
+  w.audio.source.source = a.str("source");  // '' with mode 'none'
+  w.audio.source.protocols = strings(a, "protocols");
+  w.audio.source.format = a.str("inputFormat");
+  w.audio.shift = a.num("shift");
+  w.audio.start = a.num("start");
+  return w;
+}
+
+void transcodeHow(Napi::Env env, Napi::Value v, avcv::TranscodeOptions* out) {
+  Fields f(env, v, "transcode");
+  out->passthrough = f.integer("passthrough");
+  out->cfr = f.boolean("cfr");
+}
+
+avcv::ImageDesc imageDesc(Napi::Env env, Napi::Value v) {
+  Fields f(env, v, "image");
+  const avcv::PixFmt p = pixFmt(f, "format");
+  const avcv::Layout l = layout(f, "layout");
+  try {
+    return avcv::describeImage(p, l, f.integer("width"), f.integer("height"));
+  } catch (const avcv::Error& e) {
+    throw Napi::RangeError::New(env, e.what());
+  }
+}
+
+avcv::TensorSpec tensorSpec(Napi::Env env, Napi::Value img, Napi::Value opts) {
+  Fields i(env, img, "image");
+  Fields o(env, opts, "tensor");
+  avcv::TensorSpec s;
+  s.format = pixFmt(i, "format");
+  s.layout = layout(i, "layout");
+  s.width = i.integer("width");
+  s.height = i.integer("height");
+  if (s.width <= 0 || s.height <= 0 || s.width > 16384 || s.height > 16384)
+    throw Napi::RangeError::New(env, "image size out of range");
+  s.chw = o.str("layout") == "chw";
+  s.float32 = o.str("dtype") == "float32";
+  s.rgb = o.str("channelOrder") == "rgb";
+  s.scale = static_cast<float>(o.num("scale"));
+  auto three = [&](const char* key, float* out) {
+    Napi::Value v = o.raw(key);
+    if (!v.IsArray() || v.As<Napi::Array>().Length() < 1) o.fail(key, "1 to 3 numbers (one per channel)");
+    Napi::Array a = v.As<Napi::Array>();
+    for (uint32_t k = 0; k < 3; k++) out[k] = a.Get(std::min(k, a.Length() - 1)).As<Napi::Number>().FloatValue();
+  };
+  three("mean", s.mean);
+  three("std", s.std);
+  return s;
+}
+
+}  // namespace avcvjs
