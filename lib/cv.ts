@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fromNative } from './errors';
 import { Frame } from './frame';
-import { CV_INTERPOLATION_NAMES, PIXEL_FORMATS, byteLength, type PixelFormat } from './formats';
+import { CV_INTERPOLATION_NAMES, PIXEL_FORMATS, byteLength, channelsOf, defaultLayout, type PixelFormat } from './formats';
 import { ioError, writeAtomic, writeAtomicSync } from './files';
 import { native } from './native';
 import { checkKeys, describe, int as intStrict, isObject, oneOf } from './validate';
@@ -271,7 +271,7 @@ const PLANS = {
   inRange(frame: Image, lower: number[], upper: number[], o?: DstOption): Planned {
     opts('inRange', o, []);
     const img = asImage('frame', frame, PACKED, 'inRange');
-    const c = img.format === 'gray' ? 1 : img.format === 'bgra' || img.format === 'rgba' ? 4 : 3;
+    const c = channelsOf(img.format);
     for (const [n, v] of [['lower', lower], ['upper', upper]] as const) {
       if (!Array.isArray(v) || v.length !== c) throw new TypeError(`${n} must be an array of ${c} numbers for '${img.format}'; got ${describe(v)}`);
       v.forEach((x, i) => num(`${n}[${i}]`, x));
@@ -281,7 +281,7 @@ const PLANS = {
 };
 
 function colorArg(img: Image, v: unknown, name = 'color'): number[] {
-  const c = img.format === 'gray' ? 1 : img.format === 'bgra' || img.format === 'rgba' ? 4 : 3;
+  const c = channelsOf(img.format);
   if (!Array.isArray(v) || (v.length !== c && !(c === 4 && v.length === 3))) {
     throw new TypeError(`${name} must be an array of ${c} numbers in the frame's channel order ('${img.format}'); got ${describe(v)}`);
   }
@@ -313,8 +313,8 @@ function binary(op: string, a: Image, b: Image): Planned {
 }
 
 function allocOut(o: Planned['out']): Frame {
-  const bytes = byteLength(o.format, o.format === 'yuv420p' || o.format === 'nv12' ? 'planar' : 'hwc', o.width, o.height);
-  const buf = Buffer.allocUnsafeSlow(bytes + 64);
+  const bytes = byteLength(o.format, defaultLayout(o.format), o.width, o.height);
+  const buf = Buffer.allocUnsafeSlow(bytes + native().padding);
   return new Frame({ data: new Uint8Array(buf.buffer, buf.byteOffset, bytes), width: o.width, height: o.height, format: o.format });
 }
 

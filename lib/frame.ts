@@ -5,7 +5,10 @@ import {
   type Layout, type PixelFormat, type Plane,
 } from './formats';
 import { checkKeys, int, isObject, oneOf } from './validate';
-import { frameToTensor, tensorToFrame, type Tensor, type TensorOptions } from './tensor';
+import {
+  frameToTensor, letterboxImage, stackImages, tensorToImage,
+  type FromTensorOptions, type LetterboxOptions, type LetterboxResult, type Tensor, type TensorOptions,
+} from './tensor';
 
 export interface FrameInit {
   data: Uint8Array;
@@ -115,9 +118,13 @@ export class Frame {
     return frameToTensor(this, options);
   }
 
-  /** The inverse of toTensor (clamping and rounding: see tensorToFrame). */
-  static fromTensor(tensor: Tensor, options: Parameters<typeof tensorToFrame>[1] = {}): Frame {
-    return tensorToFrame(tensor, options);
+  /**
+   * The inverse of toTensor. float32 values become round((x * std + mean) /
+   * scale) (half away from zero), clamped to 0..255; NaN becomes 0. The
+   * frame's format follows the channel order unless given.
+   */
+  static fromTensor(tensor: Tensor, options: FromTensorOptions = {}): Frame {
+    return new Frame(tensorToImage(tensor, options));
   }
 
   /** Same pixels in another layout ('hwc' <-> 'chw'); exact. */
@@ -153,4 +160,29 @@ export function checkLayout(format: PixelFormat, layout: Layout, width: number, 
   } else if (layout === 'planar') {
     throw new RangeError(`layout 'planar' applies only to yuv420p and nv12, not '${format}'`);
   }
+}
+
+/**
+ * A batch tensor [N, C, H, W] (chw) or [N, H, W, C] (hwc) from frames of one
+ * size and format, written straight into one preallocated buffer.
+ */
+export function stackFrames(frames: readonly Frame[], options: TensorOptions = {}): Tensor {
+  if (!Array.isArray(frames) || frames.length === 0 || !frames.every((f) => f instanceof Frame)) {
+    throw new TypeError('stackFrames takes a non-empty array of Frames');
+  }
+  return stackImages(frames, options);
+}
+
+/**
+ * Detector-style preprocessing: resize keeping the aspect ratio, then pad to
+ * width x height with `color` (default gray 114), centred. hwc frames only.
+ */
+export function letterbox(frame: Frame, options: LetterboxOptions): LetterboxResult<Frame> {
+  if (!(frame instanceof Frame)) throw new TypeError('letterbox takes a Frame');
+  const r = letterboxImage(frame, options);
+  const out = new Frame({ data: r.data, width: r.width, height: r.height, format: frame.format, pts: frame.pts, time: frame.time, index: frame.index, keyframe: frame.keyframe });
+  return {
+    frame: out, scale: r.scale, padX: r.padX, padY: r.padY,
+    toOriginal: (x, y) => [(x - r.padX) / r.scale, (y - r.padY) / r.scale],
+  };
 }

@@ -1,8 +1,8 @@
 export { AvcvError } from './errors';
-export { Frame, type FrameInit } from './frame';
+export { Frame, stackFrames, letterbox, type FrameInit } from './frame';
 export { cv, type CvNamespace, type Image } from './cv';
 export { toMat, fromMat, type OpenCvMat, type OpenCvModule, type ToMatOptions, type FromMatOptions } from './interop';
-export { stackFrames, letterbox, type Tensor, type TensorOptions, type LetterboxResult } from './tensor';
+export type { Tensor, TensorOptions, LetterboxResult } from './tensor';
 export { PIXEL_FORMATS, LAYOUTS, type PixelFormat, type Layout, type Plane } from './formats';
 export { probe, type ProbeResult, type StreamInfo, type VideoStreamInfo, type AudioStreamInfo, type Rational } from './probe';
 export { VideoReader, type VideoReaderOptions, type ReaderInfo, type ReaderStats, type Interpolation, type FrameIndexInfo, type FrameBatch } from './reader';

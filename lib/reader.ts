@@ -1,73 +1,18 @@
 import * as fs from 'node:fs';
-import type { NativeFrameResult, NativeIndexFrames, NativeIndexPackets, NativeReader, NativeReaderOptions, NativeReaderStats } from '../types/native';
+import type { NativeFrameResult, NativeIndexFrames, NativeIndexPackets, NativeReader, NativeReaderStats } from '../types/native';
 import { AvcvError, fromNative } from './errors';
-import { Frame, checkLayout } from './frame';
-import { INTERPOLATION_NAMES, LAYOUTS, PIXEL_FORMATS, defaultLayout, shapeOf, channelsOf, type Interpolation, type Layout, type PixelFormat } from './formats';
+import { Frame } from './frame';
+import { shapeOf, channelsOf, type Layout, type PixelFormat } from './formats';
 import { writeAtomic } from './files';
 import { native } from './native';
-import { checkDevice, type Device, type DeviceInfo } from './device';
+import type { DeviceInfo } from './device';
 import { convertProbe, convertStream, type ProbeResult, type VideoStreamInfo } from './probe';
-import { resolveInput, type InputOptions } from './source';
-import { bool, checkKeys, describe, int, isObject, oneOf } from './validate';
+import { normalise, type Normalised, type VideoReaderOptions } from './reader-options';
+import { checkKeys, describe, int, isObject } from './validate';
 
 export type { Interpolation } from './formats';
+export type { VideoReaderOptions } from './reader-options';
 
-export interface VideoReaderOptions extends InputOptions {
-  /** Output pixel format. Default 'bgr24' (OpenCV's order). */
-  format?: PixelFormat;
-  /** 'hwc' (default) or 'chw' (one plane per channel, written in the same pass). YUV formats are 'planar'. */
-  layout?: Layout;
-  /** Output size; give one side to keep the aspect ratio. Default interpolation 'bicubic' (the ffmpeg CLI's). */
-  resize?: { width?: number; height?: number; interpolation?: Interpolation };
-  /** Crop rectangle in source (displayed) pixels, applied before resize in the same pass. */
-  crop?: { x: number; y: number; width: number; height: number };
-  /** Video stream index (default: libav's best video stream). */
-  stream?: number;
-  /** Codec threads (default 0 = auto). */
-  threads?: number;
-  /** Frames decoded ahead of the consumer (1..64, default 3). Memory is bounded by this. */
-  prefetch?: number;
-  /** Cancels a pending read promptly and closes the reader. */
-  signal?: AbortSignal;
-  /**
-   * Recycle frame buffers: zero allocations per frame, but a frame's data is
-   * only valid until the next read. For loops that do not keep frames.
-   */
-  reuseBuffers?: boolean;
-  /** Apply the display-matrix rotation (off by default; info.stream.rotation reports it). */
-  autorotate?: boolean;
-  /** 'fast' (default, the CLI's default swscale path) or 'accurate' (accurate_rnd + full_chroma_int; much slower). */
-  quality?: 'fast' | 'accurate';
-  /** What a corrupt packet/frame or a truncated file does: 'skip' (default; counted in stats) or 'error'. */
-  onCorrupt?: 'skip' | 'error';
-  /**
-   * A libav input format or device to use instead of probing (e.g. 'lavfi'
-   * with a filter graph as source, as `ffmpeg -f lavfi -i ...`). Such inputs
-   * are not files: never pass an untrusted source with it.
-   */
-  inputFormat?: string;
-  /**
-   * A frame index saved by `reader.saveIndex(path)`: random access then needs
-   * no packet scan. Refused (AvcvError 'STALE_INDEX') when the source changed.
-   */
-  index?: string;
-  /**
-   * Random access: 'exact' (default) builds a frame index by scanning packets
-   * once; 'approximate' trusts the container's frame count and a constant
-   * frame rate (no scan; frame i is the first frame at or after
-   * start + i / fps). info.seekMode says which.
-   */
-  seekMode?: 'exact' | 'approximate';
-  /**
-   * 'cpu' (default), 'cuda' / 'cuda:N' (NVDEC; an AvcvError 'NO_DEVICE' when
-   * it cannot), or 'auto' (NVDEC when usable, else the CPU; info.device says
-   * which and why).
-   */
-  device?: Device;
-}
-
-const READER_KEYS = ['protocols', 'allowNestedInputs', 'format', 'layout', 'resize', 'crop', 'stream', 'threads',
-  'prefetch', 'signal', 'reuseBuffers', 'autorotate', 'quality', 'onCorrupt', 'inputFormat', 'index', 'seekMode', 'device'] as const;
 
 export interface ReaderInfo {
   source: string;
@@ -133,82 +78,6 @@ export interface FrameIndexInfo {
    */
   method: 'packets' | 'decode' | 'approximate';
   reason?: string;
-}
-
-export interface Normalised {
-  seekMode: 'exact' | 'approximate';
-  native: NativeReaderOptions;
-  indexPath?: string;
-  prefetch: number;
-  reuse: boolean;
-  signal?: AbortSignal;
-  inputFormat?: string;
-}
-
-/** Internal: validated reader options (transform() reuses them for transcoding). */
-export function normalise(source: unknown, options: unknown): Normalised {
-  if (!isObject(options)) throw new TypeError('VideoReader.open: options must be an object');
-  checkKeys('VideoReader.open', options, READER_KEYS);
-  const input = resolveInput(source, { protocols: options.protocols, allowNestedInputs: options.allowNestedInputs }, 'VideoReader.open', ['protocols', 'allowNestedInputs']);
-  const format = options.format === undefined ? 'bgr24' : oneOf('format', options.format, PIXEL_FORMATS);
-  const layout = options.layout === undefined ? defaultLayout(format) : oneOf('layout', options.layout, LAYOUTS);
-  checkLayout(format, layout, 2, 2);
-  let width = 0;
-  let height = 0;
-  let interpolation: Interpolation = 'bicubic';
-  if (options.resize !== undefined) {
-    const r = options.resize;
-    if (!isObject(r)) throw new TypeError(`resize must be an object {width, height, interpolation}; got ${describe(r)}`);
-    checkKeys('resize', r, ['width', 'height', 'interpolation']);
-    if (r.width === undefined && r.height === undefined) throw new TypeError('resize needs width, height or both');
-    if (r.width !== undefined) width = int('resize.width', r.width, 1, 16384);
-    if (r.height !== undefined) height = int('resize.height', r.height, 1, 16384);
-    if (r.interpolation !== undefined) interpolation = oneOf('resize.interpolation', r.interpolation, INTERPOLATION_NAMES);
-    if ((format === 'yuv420p' || format === 'nv12') && ((width && width % 2) || (height && height % 2))) {
-      throw new RangeError(`resize: ${format} needs an even width and height; got ${width || '?'}x${height || '?'}`);
-    }
-  }
-  let crop: NativeReaderOptions['crop'] = null;
-  if (options.crop !== undefined) {
-    const c = options.crop;
-    if (!isObject(c)) throw new TypeError(`crop must be an object {x, y, width, height}; got ${describe(c)}`);
-    checkKeys('crop', c, ['x', 'y', 'width', 'height']);
-    crop = {
-      x: int('crop.x', c.x, 0, 16383), y: int('crop.y', c.y, 0, 16383),
-      width: int('crop.width', c.width, 1, 16384), height: int('crop.height', c.height, 1, 16384),
-    };
-  }
-  const prefetch = options.prefetch === undefined ? 3 : int('prefetch', options.prefetch, 1, 64);
-  const signal = options.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
-  const inputFormat = options.inputFormat === undefined ? undefined : String(options.inputFormat);
-  if (options.inputFormat !== undefined && (typeof options.inputFormat !== 'string' || !/^[a-z0-9_,]+$/.test(options.inputFormat))) {
-    throw new TypeError(`inputFormat must be a libav format name; got ${describe(options.inputFormat)}`);
-  }
-  if (options.index !== undefined && (typeof options.index !== 'string' || !options.index)) {
-    throw new TypeError(`index must be the path of a saved index; got ${describe(options.index)}`);
-  }
-  const seekMode = options.seekMode === undefined ? 'exact' : oneOf('seekMode', options.seekMode, ['exact', 'approximate'] as const);
-  if (seekMode === 'approximate' && options.index !== undefined) throw new TypeError('index applies to seekMode exact only');
-  return {
-    seekMode,
-    indexPath: options.index as string | undefined,
-    prefetch,
-    reuse: options.reuseBuffers === undefined ? false : bool('reuseBuffers', options.reuseBuffers),
-    signal,
-    inputFormat,
-    native: {
-      ...input,
-      stream: options.stream === undefined ? -1 : int('stream', options.stream, 0, 65535),
-      threads: options.threads === undefined ? 0 : int('threads', options.threads, 0, 64),
-      format, layout, width, height, crop, interpolation,
-      quality: options.quality === undefined ? 'fast' : oneOf('quality', options.quality, ['fast', 'accurate'] as const),
-      autorotate: options.autorotate === undefined ? false : bool('autorotate', options.autorotate),
-      onCorrupt: options.onCorrupt === undefined ? 'skip' : oneOf('onCorrupt', options.onCorrupt, ['skip', 'error'] as const),
-      device: checkDevice(options.device),
-      inputFormat: inputFormat ?? '',
-    },
-  };
 }
 
 function abortError(signal: AbortSignal, source: string): AvcvError {
@@ -328,8 +197,10 @@ export class VideoReader implements AsyncIterable<Frame> {
 
   /** Decode counters: frames, corrupt packets/frames skipped, decode errors, truncation. */
   get stats(): ReaderStats {
-    const s = this.#native ? this.#native.stats() : this.#finalStats;
-    return { ...(s ?? emptyStats()), framesRead: this.#framesRead };
+    // the native stats are complete (zeros before anything was read); after
+    // close() the last ones
+    const s = this.#native ? this.#native.stats() : this.#finalStats!;
+    return { ...s, framesRead: this.#framesRead };
   }
 
   get closed(): boolean {
@@ -771,6 +642,3 @@ async function loadIndexFile(path: string, info: ReaderInfo): Promise<{ packets:
   return { packets, frames: { packet: f64(doc.frames.packet, m), pts: f64(doc.frames.pts, m), key: flags(doc.frames.key, m), damaged: flags(doc.frames.damaged, m) } };
 }
 
-function emptyStats(): NativeReaderStats {
-  return { framesDecoded: 0, packetsRead: 0, corruptPackets: 0, corruptFrames: 0, decodeErrors: 0, demuxErrors: 0, truncated: false, lastError: null, gpuScaledFrames: 0 };
-}

@@ -1,4 +1,4 @@
-import { Frame } from './frame';
+import type { Frame } from './frame';
 import { native } from './native';
 import { CV_INTERPOLATION_NAMES, type CvInterpolation, type PixelFormat } from './formats';
 import { checkKeys, describe, int, isObject, oneOf } from './validate';
@@ -90,7 +90,20 @@ function outArray(options: TensorOptions, dtype: 'float32' | 'uint8', elements: 
   return out;
 }
 
-function imageOf(frame: Frame) {
+/**
+ * What the tensor functions need of a frame. tensor.ts works on these plain
+ * images and never constructs a Frame (frame.ts wraps the results), so the
+ * two modules do not import each other.
+ */
+export interface TensorImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  format: PixelFormat;
+  layout: 'hwc' | 'chw' | 'planar';
+}
+
+function imageOf(frame: TensorImage) {
   if (!COLOUR.includes(frame.format)) {
     throw new TypeError(`tensors are made from ${COLOUR.join('/')} frames; this frame is '${frame.format}' (convert it with frame.to('rgb24'))`);
   }
@@ -98,7 +111,7 @@ function imageOf(frame: Frame) {
 }
 
 /** One frame -> tensor, in one native pass (channel order + layout + normalisation). */
-export function frameToTensor(frame: Frame, options: TensorOptions = {}): Tensor {
+export function frameToTensor(frame: TensorImage, options: TensorOptions = {}): Tensor {
   const img = imageOf(frame);
   const C = frame.format === 'gray' ? 1 : 3;
   const o = normalise(options, C);
@@ -120,10 +133,7 @@ export function frameToTensor(frame: Frame, options: TensorOptions = {}): Tensor
  * A batch tensor [N, C, H, W] (chw) or [N, H, W, C] (hwc) from frames of one
  * size and format, written straight into one preallocated buffer.
  */
-export function stackFrames(frames: readonly Frame[], options: TensorOptions = {}): Tensor {
-  if (!Array.isArray(frames) || frames.length === 0 || !frames.every((f) => f instanceof Frame)) {
-    throw new TypeError('stackFrames takes a non-empty array of Frames');
-  }
+export function stackImages(frames: readonly TensorImage[], options: TensorOptions = {}): Tensor {
   const f0 = frames[0];
   const img = imageOf(f0);
   for (const [i, f] of frames.entries()) {
@@ -148,7 +158,9 @@ export function stackFrames(frames: readonly Frame[], options: TensorOptions = {
  * round((x * std + mean) / scale) (half away from zero), clamped to 0..255;
  * NaN becomes 0. The frame's format follows the channel order unless given.
  */
-export function tensorToFrame(tensor: Tensor, options: { format?: PixelFormat; scale?: number; mean?: number | number[]; std?: number | number[] } = {}): Frame {
+export interface FromTensorOptions { format?: PixelFormat; scale?: number; mean?: number | number[]; std?: number | number[] }
+
+export function tensorToImage(tensor: Tensor, options: FromTensorOptions = {}): { data: Uint8Array; width: number; height: number; format: PixelFormat } {
   if (!isObject(tensor)) throw new TypeError('fromTensor takes a tensor {data, shape, dtype, layout, channelOrder}');
   const t = tensor as unknown as Tensor;
   const layout = oneOf('tensor.layout', t.layout, ['chw', 'hwc'] as const);
@@ -165,11 +177,11 @@ export function tensorToFrame(tensor: Tensor, options: { format?: PixelFormat; s
   if ((C === 1) !== (format === 'gray')) throw new TypeError(`a ${C}-channel tensor cannot become a '${format}' frame`);
   const o = normalise(dtype === 'uint8' ? { dtype, layout, channelOrder: order } : { dtype, layout, channelOrder: order, scale: options.scale, mean: options.mean, std: options.std }, C);
   const data = native().fromTensor(t.data, { format, layout: 'hwc', width: W, height: H }, o);
-  return new Frame({ data, width: W, height: H, format });
+  return { data, width: W, height: H, format };
 }
 
-export interface LetterboxResult {
-  frame: Frame;
+export interface LetterboxResult<F = Frame> {
+  frame: F;
   /** Original -> letterboxed: x' = x * scale + padX, y' = y * scale + padY. */
   scale: number;
   padX: number;
@@ -182,8 +194,10 @@ export interface LetterboxResult {
  * Detector-style preprocessing: resize keeping the aspect ratio, then pad to
  * width x height with `color` (default gray 114), centred. hwc frames only.
  */
-export function letterbox(frame: Frame, options: { width: number; height: number; color?: number[]; interpolation?: CvInterpolation }): LetterboxResult {
-  if (!(frame instanceof Frame)) throw new TypeError('letterbox takes a Frame');
+export interface LetterboxOptions { width: number; height: number; color?: number[]; interpolation?: CvInterpolation }
+
+/** letterbox() on plain images: the padded image's bytes and the mapping (frame.ts wraps them in a Frame). */
+export function letterboxImage(frame: TensorImage, options: LetterboxOptions): { data: Uint8Array; width: number; height: number; scale: number; padX: number; padY: number } {
   if (!COLOUR.includes(frame.format) || (frame.layout !== 'hwc' && frame.format !== 'gray')) {
     throw new TypeError(`letterbox takes hwc ${COLOUR.join('/')} frames; this one is ${frame.format}/${frame.layout}`);
   }
@@ -198,9 +212,5 @@ export function letterbox(frame: Frame, options: { width: number; height: number
   const full = color.length === 1 ? [color[0], color[0], color[0], 255] : [...color, 255, 255, 255].slice(0, 4);
   const interp = options.interpolation === undefined ? 'bilinear' : oneOf('interpolation', options.interpolation, CV_INTERPOLATION_NAMES);
   const r = native().letterbox(frame.data, { format: frame.format, layout: frame.layout, width: frame.width, height: frame.height }, width, height, full, interp);
-  const out = new Frame({ data: r.data, width, height, format: frame.format, pts: frame.pts, time: frame.time, index: frame.index, keyframe: frame.keyframe });
-  return {
-    frame: out, scale: r.scale, padX: r.padX, padY: r.padY,
-    toOriginal: (x, y) => [(x - r.padX) / r.scale, (y - r.padY) / r.scale],
-  };
+  return { data: r.data, width, height, scale: r.scale, padX: r.padX, padY: r.padY };
 }

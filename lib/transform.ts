@@ -2,24 +2,20 @@ import * as fs from 'node:fs';
 import { AvcvError, fromNative } from './errors';
 import { Frame } from './frame';
 import type { Layout, PixelFormat } from './formats';
-import { VideoReader, normalise, type VideoReaderOptions } from './reader';
+import { VideoReader } from './reader';
+import { READER_KEYS, normalise, type VideoReaderOptions } from './reader-options';
+import { progressReporter, type TransformProgress } from './progress';
 import type { Device, DeviceInfo } from './device';
 import { commitSync } from './files';
 import { native } from './native';
 import { probe } from './probe';
 import { bool, checkKeys, describe, int, isObject, oneOf } from './validate';
-import { VideoWriter, containerOf, pick, planWriter, type VideoWriterOptions, type WriterStats } from './writer';
+import { VideoWriter } from './writer';
+import { WRITER_KEYS, containerOf, pickStats, planWriter, type VideoWriterOptions, type WriterStats } from './writer-options';
+
+export type { TransformProgress } from './progress';
 
 export type TransformFn = (frame: Frame) => Frame | Uint8Array | null | undefined | Promise<Frame | Uint8Array | null | undefined>;
-
-export interface TransformProgress {
-  frames: number;
-  total: number | null;
-  /** Frames per second so far. */
-  fps: number;
-  /** Seconds left, estimated (null when the total is unknown). */
-  eta: number | null;
-}
 
 export interface TransformOptions extends Omit<VideoReaderOptions, 'signal'>,
   Pick<VideoWriterOptions, 'codec' | 'crf' | 'bitrate' | 'rateControl' | 'preset' | 'tune' | 'profile' | 'gop' | 'codecOptions' |
@@ -66,10 +62,13 @@ export interface TransformSummary {
   passthroughReason: string | null;
 }
 
-const READER_KEYS = ['protocols', 'allowNestedInputs', 'format', 'layout', 'resize', 'crop', 'stream', 'threads', 'prefetch',
-  'reuseBuffers', 'autorotate', 'quality', 'onCorrupt', 'inputFormat', 'device'];
-const WRITER_KEYS = ['codec', 'crf', 'bitrate', 'rateControl', 'preset', 'tune', 'profile', 'gop', 'codecOptions', 'pixelFormat', 'container',
-  'faststart', 'metadata'];
+// transform() takes the reader's and the writer's options, less those it
+// sets itself: the source's reader is its own (no index or seek mode), and
+// the writer's size, rate, time base, input shape, audio, threads and signal
+// follow the source and fn
+const TRANSFORM_READER_KEYS = READER_KEYS.filter((k) => !['signal', 'index', 'seekMode'].includes(k));
+const TRANSFORM_WRITER_KEYS = WRITER_KEYS.filter((k) => !['width', 'height', 'fps', 'timeBase', 'inputFormat', 'inputLayout',
+  'audio', 'threads', 'signal', 'device'].includes(k));
 const OWN_KEYS = ['output', 'audio', 'concurrency', 'signal', 'onProgress', 'gpuPassthrough'];
 // options that shape the frames handed to fn: meaningless without one
 const FN_ONLY_KEYS = ['format', 'layout', 'crop', 'prefetch', 'reuseBuffers', 'output', 'concurrency'];
@@ -77,12 +76,12 @@ const FN_ONLY_KEYS = ['format', 'layout', 'crop', 'prefetch', 'reuseBuffers', 'o
 /** The options both paths share, validated and split into reader and writer parts. */
 function splitOptions(options: unknown) {
   if (!isObject(options)) throw new TypeError('transform: options must be an object');
-  checkKeys('transform', options, [...READER_KEYS, ...WRITER_KEYS, ...OWN_KEYS]);
+  checkKeys('transform', options, [...TRANSFORM_READER_KEYS, ...TRANSFORM_WRITER_KEYS, ...OWN_KEYS]);
   const o = options as TransformOptions & Record<string, unknown>;
   const readerOpts: Record<string, unknown> = {};
-  for (const k of READER_KEYS) if (o[k] !== undefined) readerOpts[k] = o[k];
+  for (const k of TRANSFORM_READER_KEYS) if (o[k] !== undefined) readerOpts[k] = o[k];
   const writerOpts: Record<string, unknown> = {};
-  for (const k of WRITER_KEYS) if (o[k] !== undefined) writerOpts[k] = o[k];
+  for (const k of TRANSFORM_WRITER_KEYS) if (o[k] !== undefined) writerOpts[k] = o[k];
   const audioMode = o.audio === undefined ? 'auto' : oneOf('audio', o.audio, ['auto', 'copy', 'encode', 'none'] as const);
   const onProgress = o.onProgress;
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function');
@@ -163,12 +162,8 @@ export async function transform(input: string, output: string, fn: TransformFn |
     }
     framesOut++;
   };
-  const report = () => {
-    if (!onProgress) return;
-    const secs = (performance.now() - t0) / 1000;
-    const fps = secs > 0 ? framesIn / secs : 0;
-    onProgress({ frames: framesIn, total, fps, eta: total && fps > 0 ? Math.max(0, (total - framesIn) / fps) : null });
-  };
+  const progress = progressReporter(onProgress, () => total, t0);
+  const report = () => progress(framesIn);
 
   try {
     for await (const frame of reader) {
@@ -248,12 +243,7 @@ async function transcodeOnly(input: string, output: string, options: TransformOp
   const job = native().transcode(n.native, plan.native, { passthrough: passthrough as -1 | 0 | 1, cfr: container === 'avi' });
   const onAbort = () => job.cancel();
   signal?.addEventListener('abort', onAbort, { once: true });
-  const report = (frames: number) => {
-    if (!onProgress) return;
-    const secs = (performance.now() - t0) / 1000;
-    const fps = secs > 0 ? frames / secs : 0;
-    onProgress({ frames, total, fps, eta: total && fps > 0 ? Math.max(0, (total - frames) / fps) : null });
-  };
+  const report = progressReporter(onProgress, () => total, t0);
   let last = -1;
   const timer = onProgress ? setInterval(() => {
     const f = job.progress();
@@ -275,7 +265,7 @@ async function transcodeOnly(input: string, output: string, options: TransformOp
   }
   commitSync(plan.temp, plan.target, 'move the finished file onto');
   if (r.framesIn !== last) report(r.framesIn);
-  const stats = pick(r.writer);
+  const stats = pickStats(r.writer);
   return {
     input, output, framesIn: r.framesIn, framesOut: stats.frames, duration: stats.videoDuration, encoder: stats.encoder,
     audio: stats.audioMode, audioCodec: stats.audioCodec, wallTime: (performance.now() - t0) / 1000, writer: stats,

@@ -234,6 +234,8 @@ export interface NativeAddon {
    */
   chooseEncoder(codecName: string, device: string): { encoder: string; device: { type: 'cpu' | 'cuda'; index?: number; fallbackReason?: string } };
   convertImage(data: Uint8Array, src: NativeImageDesc, dst: NativeImageDesc): Uint8Array;
+  /** Bytes every destination buffer needs after the image (SIMD stores run past its end). */
+  padding: number;
   versions(): Record<string, string | boolean>;
   capabilities(): NativeCapabilities;
   probeCuda(index: number): NativeCudaInfo;

@@ -195,6 +195,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("versions", Napi::Function::New(env, Versions, "versions"));
   exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));
   exports.Set("probeCuda", Napi::Function::New(env, ProbeCuda, "probeCuda"));
+  // bytes every destination buffer needs after the image (swscale's and OpenCV's SIMD stores)
+  exports.Set("padding", Napi::Number::New(env, static_cast<double>(avcv::kDstPadding)));
   return exports;
 }
 

@@ -30,9 +30,16 @@ avcv::Img imgOf(Napi::Env env, const Napi::Value& v, std::vector<Napi::Reference
   img.format = fields.str("format");
   avcv::PixFmt f;
   if (!avcv::parsePixFmt(img.format, &f)) throw Napi::TypeError::New(env, "unknown format '" + img.format + "'");
-  const size_t need = avcv::isPlanarYuv(f) ? size_t(img.width) * img.height * 3 / 2
-                                           : size_t(img.width) * img.height * avcv::pixFmtChannels(f);
-  if (img.width <= 0 || img.height <= 0 || arr.ByteLength() != need)
+  if (img.width <= 0 || img.height <= 0) throw Napi::RangeError::New(env, "image size out of range");
+  size_t need = 0;
+  try {
+    need =
+        avcv::describeImage(f, avcv::isPlanarYuv(f) ? avcv::Layout::PLANAR : avcv::Layout::HWC, img.width, img.height)
+            .bytes;
+  } catch (const avcv::Error& e) {
+    throw Napi::RangeError::New(env, e.what());
+  }
+  if (arr.ByteLength() != need)
     throw Napi::RangeError::New(env, "image data has " + std::to_string(arr.ByteLength()) + " bytes; " +
                                          std::to_string(img.width) + "x" + std::to_string(img.height) + " " +
                                          img.format + " needs " + std::to_string(need));

@@ -10,7 +10,9 @@
 namespace avcvjs {
 namespace {
 
-size_t imageBytes(const avcv::TensorSpec& s) { return size_t(avcv::pixFmtChannels(s.format)) * s.width * s.height; }
+size_t imageBytes(const avcv::TensorSpec& s) {
+  return avcv::describeImage(s.format, s.layout, s.width, s.height).bytes;
+}
 
 // toTensor(data, img, opts, out?, offset?) -> typed array
 Napi::Value ToTensor(const Napi::CallbackInfo& info) {

@@ -10,15 +10,13 @@
 namespace avcv {
 namespace {
 
-int channelsOf(const std::string& f) {
-  if (f == "bgr24" || f == "rgb24") return 3;
-  if (f == "bgra" || f == "rgba") return 4;
-  return 1;
-}
-
+// The image's bytes as OpenCV sees them: packed rows of the format's
+// channels, or the (H*3/2) x W single-channel layout of 4:2:0 YUV.
 cv::Mat matOf(const Img& i) {
-  if (i.format == "yuv420p" || i.format == "nv12") return cv::Mat(i.height * 3 / 2, i.width, CV_8UC1, i.data);
-  return cv::Mat(i.height, i.width, CV_8UC(channelsOf(i.format)), i.data);
+  PixFmt f;
+  if (!parsePixFmt(i.format, &f)) throw Error("INVALID_ARGUMENT", "unknown format '" + i.format + "'");
+  if (isPlanarYuv(f)) return cv::Mat(i.height * 3 / 2, i.width, CV_8UC1, i.data);
+  return cv::Mat(i.height, i.width, CV_8UC(pixFmtChannels(f)), i.data);
 }
 
 int colorCode(const std::string& from, const std::string& to) {

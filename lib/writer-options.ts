@@ -1,0 +1,249 @@
+// The writer's options: the public types, the accepted keys, the container
+// and encoder choice, and their validation into a complete native options
+// object (every field set). VideoWriter and transform() both use it.
+import * as path from 'node:path';
+import type { NativeAddon, NativeWriterOptions, NativeWriterStats } from '../types/native';
+import { AvcvError, fromNative } from './errors';
+import { checkLayout } from './frame';
+import { LAYOUTS, PIXEL_FORMATS, defaultLayout, type Layout, type PixelFormat } from './formats';
+import { tempBeside } from './files';
+import { native } from './native';
+import { checkDevice, type Device, type DeviceInfo } from './device';
+import { resolveInput } from './source';
+import { bool, checkKeys, describe, int, isObject, oneOf } from './validate';
+
+export type Container = 'mp4' | 'mov' | 'mkv' | 'webm' | 'avi';
+export const CONTAINERS: readonly Container[] = ['mp4', 'mov', 'mkv', 'webm', 'avi'];
+export const MUXER: Record<Container, string> = { mp4: 'mp4', mov: 'mov', mkv: 'matroska', webm: 'webm', avi: 'avi' };
+
+export interface RationalInput { num: number; den: number }
+
+export interface AudioOptions {
+  /** The file whose audio streams are muxed into the output. */
+  from: string;
+  /** 'auto' (default): copy when the container takes the codec, else encode (AAC; Opus for webm). */
+  mode?: 'auto' | 'copy' | 'encode' | 'none';
+  /** Seconds added to the source's audio timestamps (e.g. -firstVideoTime to keep sync). */
+  shift?: number;
+  /** Source audio before this time (seconds) is dropped. */
+  start?: number;
+  protocols?: string[];
+  /** A libav input format/device for `from` (e.g. 'lavfi' with 'sine=frequency=440'). Never with untrusted input. */
+  inputFormat?: string;
+}
+
+export interface VideoWriterOptions {
+  width: number;
+  height: number;
+  /** Frames per second: a number (29.97 becomes 30000/1001) or a rational. */
+  fps: number | RationalInput;
+  /**
+   * An encoder ('libx264', 'libx265', 'libvpx-vp9', 'libsvtav1', 'mpeg4', 'mjpeg', 'ffv1', ...),
+   * a short name that picks the best available ('h264', 'hevc', 'vp9', 'av1'), or an OpenCV
+   * fourcc ('avc1', 'mp4v', 'MJPG', 'XVID', 'VP90'). Default: h264 (vp9 for webm, mpeg4 for avi).
+   */
+  codec?: string;
+  /** Constant-quality level: the encoder's crf (x264/x265/vp9/av1), NVENC's cq. */
+  crf?: number;
+  /** Bits per second. */
+  bitrate?: number;
+  /**
+   * Rate control, the same words on every encoder: 'cq' (constant quality at
+   * `crf`: crf on x264/x265/av1, crf with no bitrate cap on vp9, rc=vbr + cq
+   * on NVENC), 'vbr' (average `bitrate`), 'cbr' (constant `bitrate`: min =
+   * max = target with a one-second buffer; rc=cbr on NVENC). Unset: crf
+   * and/or bitrate are passed as given (NVENC turns crf into cq).
+   */
+  rateControl?: 'cq' | 'vbr' | 'cbr';
+  preset?: string;
+  tune?: string;
+  profile?: string;
+  /** Keyframe interval in frames. */
+  gop?: number;
+  /** Encoder private options, passed as is (unknown ones are errors). */
+  codecOptions?: Record<string, string | number>;
+  /** Encoded pixel format (default 'yuv420p'). */
+  pixelFormat?: string;
+  /** Format of the frames you write (default 'bgr24'). */
+  inputFormat?: PixelFormat;
+  /** Layout of the frames you write (default 'hwc'). */
+  inputLayout?: Layout;
+  /** Default: from the target's extension. */
+  container?: Container;
+  /** mp4/mov: move the index to the front for streaming. */
+  faststart?: boolean;
+  metadata?: Record<string, string>;
+  /** Mux another file's audio into the output. */
+  audio?: AudioOptions;
+  /** Time base of the pts you pass (default 1/fps). */
+  timeBase?: RationalInput;
+  threads?: number;
+  /** Aborts the write: the temp file is removed, the target untouched. */
+  signal?: AbortSignal;
+  /**
+   * 'cpu' (default), 'cuda' / 'cuda:N' (NVENC: h264/hevc/av1 become
+   * h264_nvenc/hevc_nvenc/av1_nvenc; an AvcvError 'NO_DEVICE' when it cannot),
+   * or 'auto' (NVENC when usable, else the CPU encoder; info.device says why).
+   */
+  device?: Device;
+}
+
+export const WRITER_KEYS = ['width', 'height', 'fps', 'codec', 'crf', 'bitrate', 'rateControl', 'preset', 'tune', 'profile', 'gop',
+  'codecOptions', 'pixelFormat', 'inputFormat', 'inputLayout', 'container', 'faststart', 'metadata', 'audio',
+  'timeBase', 'threads', 'signal', 'device'] as const;
+
+/** 29.97 -> 30000/1001, 25 -> 25/1. */
+export function toRational(name: string, v: unknown): RationalInput {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v) || v <= 0) throw new RangeError(`${name} must be a positive number; got ${v}`);
+    if (Number.isInteger(v)) return { num: v, den: 1 };
+    // NTSC rates: 29.97 -> 30000/1001, 23.976 -> 24000/1001, 59.94 -> 60000/1001
+    const ntsc = Math.round(v * 1001);
+    if (ntsc % 1000 === 0 && Math.abs(ntsc / 1001 - v) < 5e-4) return { num: ntsc, den: 1001 };
+    for (const den of [1000, 100, 10]) {
+      const num = Math.round(v * den);
+      if (Math.abs(num / den - v) < 1e-6) return { num, den };
+    }
+    return { num: Math.round(v * 1000), den: 1000 };
+  }
+  if (isObject(v)) {
+    checkKeys(name, v, ['num', 'den']);
+    return { num: int(`${name}.num`, v.num, 1, 2 ** 31 - 1), den: int(`${name}.den`, v.den, 1, 2 ** 31 - 1) };
+  }
+  throw new TypeError(`${name} must be a number or {num, den}; got ${describe(v)}`);
+}
+
+/** The container from the container option, else the target's extension. */
+export function containerOf(target: string, opt: unknown): Container {
+  if (opt !== undefined) return oneOf('container', opt, CONTAINERS);
+  const ext = path.extname(target).slice(1).toLowerCase();
+  const c = ext === 'm4v' ? 'mp4' : ext;
+  if (!(CONTAINERS as readonly string[]).includes(c)) {
+    throw new TypeError(`cannot tell the container from '${path.basename(target)}'; use a .mp4/.mov/.mkv/.webm/.avi name or the container option`);
+  }
+  return c as Container;
+}
+
+function defaultCodec(c: Container): string {
+  return c === 'webm' ? 'vp9' : c === 'avi' ? 'mpeg4' : 'h264';
+}
+
+/** What the writer reports: the native counters less the packet counts. */
+export type WriterStats = Omit<NativeWriterStats, 'packets' | 'audioPackets'>;
+
+export interface WriterPlan {
+  target: string;
+  temp: string;
+  container: Container;
+  device: DeviceInfo;
+  native: NativeWriterOptions;
+}
+
+/**
+ * Internal: validates writer options, resolves the encoder for the device and
+ * names the temp file. `fromSource`: width, height, fps and timeBase are the
+ * source's (transcoding), not options.
+ */
+export function planWriter(target: string, options: Partial<VideoWriterOptions>, fromSource: boolean): WriterPlan {
+  if (typeof target !== 'string' || target.length === 0) throw new TypeError(`target must be a file path; got ${describe(target)}`);
+  if (!isObject(options)) throw new TypeError('VideoWriter.open: options must be an object');
+  checkKeys(fromSource ? 'transform' : 'VideoWriter.open', options, WRITER_KEYS);
+  const container = containerOf(target, options.container);
+  // transcoding takes size, rate and time base from the source (0 here)
+  const width = fromSource ? 0 : int('width', options.width, 1, 16384);
+  const height = fromSource ? 0 : int('height', options.height, 1, 16384);
+  const fps = fromSource ? { num: 0, den: 1 } : toRational('fps', options.fps);
+  const timeBase = fromSource ? { num: 0, den: 1 }
+    : options.timeBase === undefined ? { num: fps.den, den: fps.num } : toRational('timeBase', options.timeBase);
+  const inputFormat = options.inputFormat === undefined ? 'bgr24' : oneOf('inputFormat', options.inputFormat, PIXEL_FORMATS);
+  const inputLayout = options.inputLayout === undefined ? defaultLayout(inputFormat) : oneOf('inputLayout', options.inputLayout, LAYOUTS);
+  if (!fromSource) checkLayout(inputFormat, inputLayout, inputFormat === 'yuv420p' || inputFormat === 'nv12' ? width - (width % 2) : width, height - (height % 2));
+  if (!fromSource && (inputFormat === 'yuv420p' || inputFormat === 'nv12') && (width % 2 || height % 2)) {
+    throw new RangeError(`inputFormat ${inputFormat} needs an even width and height; got ${width}x${height}`);
+  }
+  const codecName = options.codec === undefined ? defaultCodec(container) : options.codec;
+  if (typeof codecName !== 'string' || !codecName) throw new TypeError(`codec must be a string; got ${describe(codecName)}`);
+  const crf = options.crf === undefined ? undefined : int('crf', options.crf, 0, 63);
+  const bitrate = options.bitrate === undefined ? undefined : int('bitrate', options.bitrate, 1, 2 ** 40);
+  const rateControl = options.rateControl === undefined ? undefined : oneOf('rateControl', options.rateControl, ['cq', 'vbr', 'cbr'] as const);
+  if (rateControl === 'cq' && (crf === undefined || bitrate !== undefined)) {
+    throw new RangeError(`rateControl 'cq' takes crf (the quality level) and no bitrate; got crf ${crf}, bitrate ${bitrate}`);
+  }
+  if ((rateControl === 'vbr' || rateControl === 'cbr') && (bitrate === undefined || crf !== undefined)) {
+    throw new RangeError(`rateControl '${rateControl}' takes bitrate and no crf; got bitrate ${bitrate}, crf ${crf}`);
+  }
+  const gop = options.gop === undefined ? undefined : int('gop', options.gop, 0, 100000);
+  const threads = options.threads === undefined ? 0 : int('threads', options.threads, 0, 64);
+  const str = (name: string, v: unknown): string | undefined => {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || !v) throw new TypeError(`${name} must be a non-empty string; got ${describe(v)}`);
+    return v;
+  };
+  const dict = (name: string, v: unknown): Record<string, string> | undefined => {
+    if (v === undefined) return undefined;
+    if (!isObject(v)) throw new TypeError(`${name} must be an object of strings; got ${describe(v)}`);
+    const out: Record<string, string> = {};
+    for (const [k, val] of Object.entries(v)) {
+      if (typeof val !== 'string' && typeof val !== 'number') throw new TypeError(`${name}.${k} must be a string or number`);
+      out[k] = String(val);
+    }
+    return out;
+  };
+  let audio: NativeWriterOptions['audio'] = { mode: 'none', source: '', protocols: ['file'], shift: 0, start: 0, inputFormat: '' };
+  if (options.audio !== undefined) {
+    const a = options.audio;
+    if (!isObject(a)) throw new TypeError(`audio must be an object {from, mode}; got ${describe(a)}`);
+    checkKeys('audio', a, ['from', 'mode', 'shift', 'start', 'protocols', 'inputFormat']);
+    if (a.inputFormat !== undefined && (typeof a.inputFormat !== 'string' || !/^[a-z0-9_,]+$/.test(a.inputFormat))) {
+      throw new TypeError(`audio.inputFormat must be a libav format name; got ${describe(a.inputFormat)}`);
+    }
+    const mode = a.mode === undefined ? 'auto' : oneOf('audio.mode', a.mode, ['auto', 'copy', 'encode', 'none'] as const);
+    const input = resolveInput(a.from, { protocols: a.protocols }, 'audio.from', ['protocols']);
+    const num = (n: string, v: unknown) => {
+      if (v === undefined) return 0;
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${n} must be a finite number`);
+      return v;
+    };
+    audio = {
+      mode, source: input.source, protocols: input.protocols, shift: num('audio.shift', a.shift), start: num('audio.start', a.start),
+      inputFormat: (a.inputFormat as string | undefined) ?? '',
+    };
+  }
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
+  if (signal?.aborted) throw new AvcvError('ABORTED', 'the write was aborted before it started', { source: target, cause: signal.reason });
+  const faststart = options.faststart === undefined ? false : bool('faststart', options.faststart);
+
+  // the device and encoder policy is core's (native/core/device.cpp)
+  const device = checkDevice(options.device);
+  let choice: ReturnType<NativeAddon['chooseEncoder']>;
+  try {
+    choice = native().chooseEncoder(codecName, device);
+  } catch (err) {
+    throw fromNative(err, target);
+  }
+  const encoder = choice.encoder;
+  const deviceInfo: DeviceInfo = choice.device;
+  const abs = path.resolve(target);
+  const temp = tempBeside(abs);
+  return {
+    target: abs, temp, container, device: deviceInfo,
+    native: {
+      // every field, explicitly (the binding has no defaults): -1, 0 and '' mean "not set"
+      path: temp, container: MUXER[container], width, height, fps, timeBase, codec: encoder, crf: crf ?? -1,
+      bitrate: bitrate ?? 0, rateControl: rateControl ?? '', preset: str('preset', options.preset) ?? '',
+      tune: str('tune', options.tune) ?? '', profile: str('profile', options.profile) ?? '', gop: gop ?? -1, threads,
+      codecOptions: dict('codecOptions', options.codecOptions) ?? {},
+      pixelFormat: str('pixelFormat', options.pixelFormat) ?? 'yuv420p', inputFormat, inputLayout, faststart,
+      metadata: dict('metadata', options.metadata) ?? {}, audio,
+    },
+  };
+}
+
+/** The public part of the native writer counters. */
+export function pickStats(s: NativeWriterStats): WriterStats {
+  return {
+    frames: s.frames, bytes: s.bytes, encoder: s.encoder, pixelFormat: s.pixelFormat, audioMode: s.audioMode,
+    audioCodec: s.audioCodec, videoDuration: s.videoDuration, audioDuration: s.audioDuration,
+  };
+}
