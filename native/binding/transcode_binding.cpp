@@ -5,6 +5,7 @@
 
 #include "../core/transcode.h"
 #include "common.h"
+#include "js_link.h"
 #include "options.h"
 #include "results.h"
 
@@ -14,42 +15,27 @@ namespace {
 
 // One transcode on its own thread (not the libuv pool: Node waits for pool
 // work before it runs env cleanup hooks, so a pool job could not be
-// cancelled at worker termination). The thread settles the promise through
-// a ThreadSafeFunction, which is ref'd while the job runs; an env cleanup
-// hook cancels and joins the thread at teardown, after which nothing touches
-// JS. `self_` keeps the job alive until one of the two has joined the thread.
+// cancelled at worker termination). The lifetime rules are JsLink's, as for
+// the reader and writer wraps: the link is held while the job runs (JS awaits
+// its promise), the thread wakes the JS thread to settle it, and the env
+// cleanup hook cancels and joins the thread at teardown, after which nothing
+// touches JS. `self_` keeps the job alive until one of the two has joined
+// the thread.
 class TranscodeJob {
  public:
   static std::shared_ptr<TranscodeJob> Start(Napi::Env env, avcv::TranscodeOptions opts,
                                              std::shared_ptr<avcv::TranscodeControl> ctl) {
     std::shared_ptr<TranscodeJob> job(new TranscodeJob(env, std::move(ctl)));
     job->self_ = job;
-    job->tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
-                                               "avcv.transcode", 0, 1);
-    napi_add_env_cleanup_hook(env, &TranscodeJob::Hook, job.get());
+    job->link_.Start(env, job.get(), "avcv.transcode");
+    job->link_.Hold(env);
     job->thread_ = std::thread([j = job.get(), opts = std::move(opts)] { j->Run(opts); });
     return job;
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
 
- private:
-  TranscodeJob(Napi::Env env, std::shared_ptr<avcv::TranscodeControl> ctl)
-      : env_(env), deferred_(Napi::Promise::Deferred::New(env)), ctl_(std::move(ctl)) {}
-
-  void Run(const avcv::TranscodeOptions& opts) {  // the job's thread
-    if (auto e = catchErrors([&] { result_ = avcv::transcode(opts, *ctl_); })) {
-      err_ = *e;
-      failed_ = true;
-    }
-    std::shared_ptr<TranscodeJob> keep = self_;  // set before the thread started; reset only after a join
-    tsfn_.NonBlockingCall([keep](Napi::Env env, Napi::Function) {
-      if (env && !keep->tornDown_) keep->Complete(env);
-    });
-  }
-
-  void Complete(Napi::Env env) {  // JS thread
+  void Drain(Napi::Env env) {  // JS thread, woken by Run() when the job ends
     if (thread_.joinable()) thread_.join();
-    napi_remove_env_cleanup_hook(env_, &TranscodeJob::Hook, this);
     try {
       if (failed_) deferred_.Reject(makeError(env, err_).Value());
       else deferred_.Resolve(transcodeResultToJs(env, result_));
@@ -60,28 +46,38 @@ class TranscodeJob {
         // the environment is stopping: nothing can observe the promise
       }
     }
-    tsfn_.Release();
-    self_.reset();  // may destroy this: last
+    link_.Release(env);
+    link_.Dispose();  // the cleanup hook is not needed any more
+    self_.reset();    // may destroy this: last
   }
 
-  static void Hook(void* p) {  // environment teardown
-    auto* job = static_cast<TranscodeJob*>(p);
-    job->tornDown_ = true;
-    job->ctl_->cancel();
-    if (job->thread_.joinable()) job->thread_.join();
-    job->self_.reset();  // Node releases the TSFN itself
+  void EnvTeardown() {  // environment teardown
+    ctl_->cancel();
+    if (thread_.joinable()) thread_.join();
+    link_.TornDown();
+    self_.reset();
   }
 
-  napi_env env_;
+ private:
+  TranscodeJob(Napi::Env env, std::shared_ptr<avcv::TranscodeControl> ctl)
+      : deferred_(Napi::Promise::Deferred::New(env)), ctl_(std::move(ctl)) {}
+
+  void Run(const avcv::TranscodeOptions& opts) {  // the job's thread
+    if (auto e = catchErrors([&] { result_ = avcv::transcode(opts, *ctl_); })) {
+      err_ = *e;
+      failed_ = true;
+    }
+    link_.Wake();
+  }
+
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<avcv::TranscodeControl> ctl_;
-  Napi::ThreadSafeFunction tsfn_;
+  JsLink<TranscodeJob> link_;
   std::thread thread_;
   std::shared_ptr<TranscodeJob> self_;
   avcv::TranscodeResult result_;
   ErrorInfo err_;
   bool failed_ = false;
-  bool tornDown_ = false;
 };
 
 }  // namespace
