@@ -1,6 +1,8 @@
 // Helpers shared by the benchmarks in bench/.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
 
 export function runProcess(cmd, args, { timeoutMs = 20 * 60e3 } = {}) {
   return new Promise((res, rej) => {
@@ -74,4 +76,32 @@ export function readFlags(argv, usage, handle) {
     }
     if (!handle(k, value, positiveInt)) throw new Error(`unknown argument ${k}`);
   }
+}
+
+/**
+ * An H.264 testsrc2 clip of `frames` frames at w x h (30 fps, veryfast),
+ * made once with the ffmpeg CLI and cached under os.tmpdir()/avcv-bench-media.
+ */
+export function testsrcClip(w, h, frames) {
+  const dir = join(os.tmpdir(), 'avcv-bench-media');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `testsrc2-${w}x${h}-${frames}.mp4`);
+  if (!existsSync(file)) {
+    const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}:rate=30`, '-frames:v', String(frames),
+      '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', file]);
+    if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.stderr}`);
+  }
+  return file;
+}
+
+/** `--runs N` and `--frames N` (the defaults given), -h prints `usage`. */
+export function runsAndFrames(argv, usage, defaults) {
+  const args = { ...defaults };
+  readFlags(argv, usage, (k, value, positiveInt) => {
+    if (k === '--runs') args.runs = positiveInt(value());
+    else if (k === '--frames') args.frames = positiveInt(value());
+    else return false;
+    return true;
+  });
+  return args;
 }

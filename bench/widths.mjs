@@ -7,31 +7,10 @@
 //   node bench/widths.mjs [--runs N] [--frames N]
 // Set AVCV_ADDON to compare another build of the addon on the same inputs.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import os from 'node:os';
-import { join } from 'node:path';
 import { VideoReader } from '../dist/index.mjs';
-import { median, readFlags } from './common.mjs';
+import { median, runsAndFrames, testsrcClip } from './common.mjs';
 
-const args = { runs: 5, frames: 300 };
-readFlags(process.argv.slice(2), 'node bench/widths.mjs [--runs N] [--frames N]', (k, value, positiveInt) => {
-  if (k === '--runs') args.runs = positiveInt(value());
-  else if (k === '--frames') args.frames = positiveInt(value());
-  else return false;
-  return true;
-});
-const dir = join(os.tmpdir(), 'avcv-bench-media');
-mkdirSync(dir, { recursive: true });
-
-function clip(w, h) {
-  const file = join(dir, `widths-${w}x${h}-${args.frames}.mp4`);
-  if (!existsSync(file)) {
-    const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}:rate=30`, '-frames:v', String(args.frames),
-      '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', file]);
-    if (r.status !== 0) throw new Error(String(r.stderr));
-  }
-  return file;
-}
+const args = runsAndFrames(process.argv.slice(2), 'node bench/widths.mjs [--runs N] [--frames N]', { runs: 5, frames: 300 });
 
 async function avcv(file) {
   const t0 = process.hrtime.bigint();
@@ -53,7 +32,7 @@ console.log(`# widths: ${args.frames} frames, ${args.runs} runs, medians; addon 
 console.log('| size | rows in place | CLI s | avcv s | avcv / CLI speed |');
 console.log('|---|---|---|---|---|');
 for (const [w, h] of [[1920, 1080], [1918, 1080], [854, 480]]) {
-  const file = clip(w, h);
+  const file = testsrcClip(w, h, args.frames);
   const tc = [];
   const ta = [];
   for (let i = 0; i < args.runs; i++) {

@@ -18,6 +18,8 @@ export function native(): NativeAddon {
   try {
     const forced = process.env.AVCV_ADDON;
     if (forced) {
+      // a .node file is loaded by require(); there is no import for it
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       cached = require(path.resolve(forced)) as NativeAddon;
       return cached;
     }
@@ -27,10 +29,11 @@ export function native(): NativeAddon {
     const local = path.join(root, 'build', 'Release', 'avcv.node');
     const pre = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'avcv.napi.node');
     if (fs.existsSync(local) && fs.existsSync(pre) && fs.statSync(local).mtimeMs > fs.statSync(pre).mtimeMs) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       cached = require(local) as NativeAddon;
       return cached;
     }
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('node-gyp-build') as (dir: string) => NativeAddon;
     cached = load(root);
     return cached;

@@ -491,7 +491,8 @@ NVIDIA driver, loaded at run time). Built by scripts/build-static.sh on Debian 1
 (glibc 2.36): needs glibc >= 2.36, libstdc++6, x86_64.
 Unpack: xz -dk *.xz && chmod +x ffmpeg ffprobe node   (sha256sum -c SHA256SUMS first)
 Use:    in a copy of the repo that has dist/ (npx tsc -p tsconfig.json, done before
-        carrying: there is no registry there) and node_modules/node-gyp-build:
+        carrying: there is no registry there) and node_modules (node-gyp-build, jest:
+        npm ci --ignore-scripts before carrying) plus cmake/ctest/libgtest for the C++ tests:
         cp avcv.node <repo>/build/Release/avcv.node; rm -rf <repo>/prebuilds
         cd <repo> && PATH=<this folder>:\$PATH node scripts/run-tests.js
         (node: $("$node_bin" --version), a copy of $node_bin; ffmpeg/ffprobe: the tests' reference CLIs)

@@ -6,14 +6,14 @@
 // References: the CPU decode of the same file (NVDEC is a conformant decoder,
 // so its NV12 is the software decoder's yuv420p, interleaved), and the ffmpeg
 // CLI/ffprobe for what the NVENC outputs hold.
-import { test } from 'node:test';
+import { test } from './runner.mjs';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { VideoReader, VideoWriter, transform, capabilities } from '../dist/index.mjs';
 import { cliFrames, ffmpeg, ffprobe, makeClip, psnr, tempDir, countFrames } from '../test/helpers.mjs';
 
 const dir = tempDir('avcv-gpu-');
-const T = { timeout: 120_000 };
+const T = 120_000;
 
 async function readBytes(file, options) {
   const r = await VideoReader.open(file, options);
@@ -37,7 +37,7 @@ test('capabilities(): CUDA is available, with NVDEC and NVENC for h264 and hevc'
 });
 
 for (const [codec, name] of [['libx264', 'h264'], ['hevc_nvenc', 'hevc']]) {
-  test(`reader on cuda (${name}): decoded on the GPU, frames equal the CPU decode`, T, async () => {
+  test(`reader on cuda (${name}): decoded on the GPU, frames equal the CPU decode`, async () => {
     const clip = makeClip(join(dir, `dec-${name}.mp4`), { size: '640x360', frames: 48, codec, extra: ['-g', '12', ...(codec === 'libx264' ? ['-bf', '2'] : [])] });
     for (const format of ['yuv420p', 'nv12', 'gray']) {
       const gpu = await readBytes(clip, { device: 'cuda', format });
@@ -52,18 +52,18 @@ for (const [codec, name] of [['libx264', 'h264'], ['hevc_nvenc', 'hevc']]) {
     let maxd = 0;
     for (let i = 0; i < cpu.bytes.length; i++) maxd = Math.max(maxd, Math.abs(gpu.bytes[i] - cpu.bytes[i]));
     assert.ok(maxd <= 1, `${name} bgr24 max difference GPU vs CPU ${maxd}`);
-  });
+  }, T);
 }
 
-test("reader 'auto' picks cuda and records no fallback", T, async () => {
+test("reader 'auto' picks cuda and records no fallback", async () => {
   const clip = makeClip(join(dir, 'auto.mp4'), { size: '320x240', frames: 10 });
   const r = await VideoReader.open(clip, { device: 'auto' });
   assert.deepEqual(r.info.device.type, 'cuda');
   assert.equal(r.info.device.fallbackReason, undefined);
   await r.close();
-});
+}, T);
 
-test('reader on cuda: a downscale runs on the GPU (scale_cuda) and matches the CPU path within 40 dB', T, async () => {
+test('reader on cuda: a downscale runs on the GPU (scale_cuda) and matches the CPU path within 40 dB', async () => {
   const clip = makeClip(join(dir, 'scale.mp4'), { size: '1280x720', frames: 12 });
   for (const interpolation of ['bicubic', 'bilinear', 'nearest', 'lanczos']) {
     const opts = { format: 'rgb24', resize: { width: 640, height: 360, interpolation } };
@@ -75,9 +75,9 @@ test('reader on cuda: a downscale runs on the GPU (scale_cuda) and matches the C
     console.log(`# scale_cuda ${interpolation} vs swscale: PSNR ${p.toFixed(2)} dB`);
     assert.ok(p >= 40, `${interpolation}: PSNR GPU vs CPU ${p.toFixed(2)} dB`);
   }
-});
+}, T);
 
-test('reader on cuda: crops, upscales and area interpolation scale on the CPU after the download (same as CPU)', T, async () => {
+test('reader on cuda: crops, upscales and area interpolation scale on the CPU after the download (same as CPU)', async () => {
   const clip = makeClip(join(dir, 'scale-cpu.mp4'), { size: '640x360', frames: 6 });
   for (const opts of [
     { format: 'gray', resize: { width: 320, height: 180 }, crop: { x: 64, y: 32, width: 320, height: 240 } },
@@ -89,9 +89,9 @@ test('reader on cuda: crops, upscales and area interpolation scale on the CPU af
     const cpu = await readBytes(clip, { ...opts, device: 'cpu' });
     assert.ok(gpu.bytes.equals(cpu.bytes), JSON.stringify(opts));
   }
-});
+}, T);
 
-test('random access on cuda: frame(i) and frames() equal the CPU decode', T, async () => {
+test('random access on cuda: frame(i) and frames() equal the CPU decode', async () => {
   const clip = makeClip(join(dir, 'ra.mp4'), { size: '320x240', frames: 90, extra: ['-g', '30', '-bf', '2'] });
   const all = cliFrames(clip, 'gray');
   const size = 320 * 240;
@@ -106,9 +106,9 @@ test('random access on cuda: frame(i) and frames() equal the CPU decode', T, asy
   } finally {
     await r.close();
   }
-});
+}, T);
 
-test('many readers on cuda at once share one device context and all decode', T, async () => {
+test('many readers on cuda at once share one device context and all decode', async () => {
   const clip = makeClip(join(dir, 'many.mp4'), { size: '320x240', frames: 30 });
   const ref = cliFrames(clip, 'gray');
   const results = await Promise.all(Array.from({ length: 8 }, () => readBytes(clip, { device: 'cuda', format: 'gray' })));
@@ -116,10 +116,10 @@ test('many readers on cuda at once share one device context and all decode', T, 
     assert.equal(r.info.device.type, 'cuda');
     assert.ok(r.bytes.equals(ref));
   }
-});
+}, T);
 
 for (const [codec, probeName] of [['h264', 'h264'], ['hevc', 'hevc']]) {
-  test(`writer on cuda (${codec}): ${codec}_nvenc, decodable, faithful`, T, async () => {
+  test(`writer on cuda (${codec}): ${codec}_nvenc, decodable, faithful`, async () => {
     const src = makeClip(join(dir, `wsrc-${codec}.mkv`), { size: '640x360', frames: 60, codec: 'ffv1', pixFmt: 'yuv420p' });
     const out = join(dir, `w-${codec}.mp4`);
     const w = await VideoWriter.open(out, { width: 640, height: 360, fps: 25, codec, device: 'cuda', preset: 'p5', bitrate: 4_000_000, gop: 30 });
@@ -134,10 +134,10 @@ for (const [codec, probeName] of [['h264', 'h264'], ['hevc', 'hevc']]) {
     assert.equal(countFrames(out), 60);
     const p = psnr(cliFrames(out, 'yuv420p'), cliFrames(src, 'yuv420p'));
     assert.ok(p >= 35, `PSNR ${p.toFixed(2)} dB`);
-  });
+  }, T);
 }
 
-test('transform on cuda: NVDEC in, NVENC out, audio kept', T, async () => {
+test('transform on cuda: NVDEC in, NVENC out, audio kept', async () => {
   const src = join(dir, 'tr-src.mp4');
   ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=2',
     '-frames:v', '50', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', src]);
@@ -147,9 +147,9 @@ test('transform on cuda: NVDEC in, NVENC out, audio kept', T, async () => {
   const streams = ffprobe(out).streams;
   assert.deepEqual(streams.map((x) => x.codec_type).sort(), ['audio', 'video']);
   assert.equal(countFrames(out), 50);
-});
+}, T);
 
-test('transcode on cuda (fn null): frames stay on the GPU, NVDEC -> scale_cuda -> NVENC, audio kept, close to the CPU scale', T, async () => {
+test('transcode on cuda (fn null): frames stay on the GPU, NVDEC -> scale_cuda -> NVENC, audio kept, close to the CPU scale', async () => {
   const src = join(dir, 'pt-src.mp4');
   ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=2',
     '-frames:v', '50', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', src]);
@@ -171,9 +171,9 @@ test('transcode on cuda (fn null): frames stay on the GPU, NVDEC -> scale_cuda -
   assert.deepEqual([v.width, v.height], [640, 360]);
   const p2 = psnr(cliFrames(small, 'yuv420p'), cliFrames(src, 'yuv420p', { vf: 'scale=640:360:flags=bicubic' }));
   assert.ok(p2 >= 30, `passthrough 640x360 PSNR ${p2}`);
-});
+}, T);
 
-test('transcode with NVDEC and a CPU encoder downloads the frames, says why, and gpuPassthrough: true refuses it', T, async () => {
+test('transcode with NVDEC and a CPU encoder downloads the frames, says why, and gpuPassthrough: true refuses it', async () => {
   const src = makeClip(join(dir, 'pt-cpu.mp4'), { size: '640x360', frames: 30 });
   const out = join(dir, 'pt-cpu-out.mkv');
   // 'auto': NVDEC for the reader; ffv1 has no NVENC, so the writer stays on the CPU
@@ -189,4 +189,4 @@ test('transcode with NVDEC and a CPU encoder downloads the frames, says why, and
   assert.equal(off.path, 'native');
   assert.equal(off.encoder, 'h264_nvenc');
   assert.match(off.passthroughReason, /gpuPassthrough is false/);
-});
+}, T);

@@ -3,38 +3,19 @@
 // CLI in every output format, the frame index against `ffprobe -count_frames`
 // and the decoded pts, and random access (`frame(i)`) against sequential
 // frame i, which must be equal or an AvcvError, never another frame.
-import { test, before } from 'node:test';
+import { test, beforeAll } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { VideoReader, probe, AvcvError } from '../dist/index.mjs';
-import { tempDir, ffprobe, cliFrames, cliFramesMany, mulberry32 } from './helpers.mjs';
+import { tempDir, ffprobe, cliFrames, cliFramesMany, mulberry32, OUTPUT_FORMATS as FORMATS, referenceFor } from './helpers.mjs';
 import { makeCorpus, countFramesOf } from './corpus.mjs';
 
 const dir = tempDir('avcv-corpus-');
 let corpus = [];
-before(() => {
+beforeAll(() => {
   corpus = makeCorpus(dir);
 });
 
 const TYPES = ['video', 'audio', 'subtitle', 'data', 'attachment'];
-const FORMATS = [
-  { format: 'bgr24', cli: 'bgr24' },
-  { format: 'rgb24', cli: 'rgb24' },
-  { format: 'bgra', cli: 'bgra' },
-  { format: 'rgba', cli: 'rgba' },
-  { format: 'gray', cli: 'gray' },
-  { format: 'rgb24', layout: 'chw', cli: 'gbrp', planes: [2, 0, 1] },
-  { format: 'yuv420p', cli: 'yuv420p', even: true },
-  { format: 'nv12', cli: 'nv12', even: true },
-];
-
-function reorderPlanes(buf, area, order) {
-  const out = Buffer.alloc(buf.length);
-  for (let f = 0; f < buf.length / (area * 3); f++) {
-    order.forEach((src, dst) => buf.copy(out, (f * 3 + dst) * area, (f * 3 + src) * area, (f * 3 + src + 1) * area));
-  }
-  return out;
-}
-
 const bytes = (f) => Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength);
 
 async function sequential(file, opts) {
@@ -99,8 +80,7 @@ test('every corpus file: frames equal the CLI, the index equals decoding, frame(
       }
       const got = await sequential(c.file, opts);
       const fb = got.info.frameBytes;
-      let ref = refs[f.cli];
-      if (f.planes) ref = reorderPlanes(ref, got.info.width * got.info.height, f.planes);
+      const ref = referenceFor(refs, f, got.info.width * got.info.height);
       assert.equal(got.frames.length, ref.length / fb, `${what}: frame count against the CLI`);
       got.frames.forEach((fr, i) => {
         if (!fr.data.equals(ref.subarray(i * fb, (i + 1) * fb))) assert.fail(`${what}: frame ${i} differs from the CLI's`);

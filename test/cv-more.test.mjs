@@ -5,14 +5,13 @@
 // (W != H), in both the async and the Sync form; drawing ops return a new frame
 // unless dst is given (dst may be the input: in place); parameter errors.
 // The oracle, image generators and comparison helpers live in test/cv-oracle.mjs.
-import { test } from 'node:test';
+import { test, describe, beforeAll } from '@jest/globals';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { cv, Frame } from '../dist/index.mjs';
 
-const T = { timeout: 60_000 };
+const T = 60_000;
 
-import { oracle, makePixels, makeFrame, assertBytes, runCases, opCase, assertOpFails, caught } from './cv-oracle.mjs';
+import { oracle, makePixels, makeFrame, assertBytes, caseTests, opCase, assertOpFails, caught } from './cv-oracle.mjs';
 
 
 // ---------------------------------------------------------------------------
@@ -79,14 +78,15 @@ function pureCase(name, op, args, code, inputs, format) {
 // ---------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------
-test('new ops exist with async and Sync forms', T, () => {
+test('new ops exist with async and Sync forms', () => {
   const ops = ['warpAffine', 'filter2D', 'sobel', 'morphologyEx', 'findContours', 'drawContours', 'rectangle', 'line', 'circle', 'putText'];
   const missing = ops.flatMap((op) => [op, `${op}Sync`]).filter((k) => typeof cv[k] !== 'function');
   assert.deepEqual(missing, []);
-});
+}, T);
 
-test('warpAffine matches cv2.warpAffine (rotation, translation+scale, every interpolation, size, borderValue)', T, async (t) => {
-  // exact rotation matrices from cv2.getRotationMatrix2D (JSON round trip of Python floats is exact)
+describe('warpAffine matches cv2.warpAffine (rotation, translation+scale, every interpolation, size, borderValue)', () => {
+  // exact rotation matrices from cv2.getRotationMatrix2D (JSON round trip of Python floats is exact);
+  // the cases below are built from them when the file loads, so the oracle runs then
   const [rot] = oracle([{ code: 'out = b""; extra = [cv2.getRotationMatrix2D((18.5, 11.0), 30, 0.9).reshape(-1).tolist(), cv2.getRotationMatrix2D((10.0, 7.0), -75.5, 1.2).reshape(-1).tolist()]' }]);
   const [rot30, rot75] = rot.extra;
   const ts = [1.3, 0, -4.5, 0, 0.8, 3.25];
@@ -112,15 +112,15 @@ test('warpAffine matches cv2.warpAffine (rotation, translation+scale, every inte
       `out = cv2.warpAffine(a[0], ${M(shear)}, (${src.width}, ${src.height}), flags=cv2.INTER_LINEAR, borderValue=${tup(bv)})`, [src]));
     cases.push(opCase(`${f} identity is a copy`, 'warpAffine', [src, { matrix: [1, 0, 0, 0, 1, 0] }], 'out = a[0]', [src]));
   }
-  await runCases(t, cases);
-  await t.test('output size follows width/height', () => {
+  caseTests(cases, T);
+  test('output size follows width/height', () => {
     const r = cv.warpAffineSync(bgr, { matrix: ts, width: 50, height: 31 });
     assert.equal(r.width, 50);
     assert.equal(r.height, 31);
-  });
+  }, T);
 });
 
-test('filter2D matches cv2.filter2D (float32 kernel, anchor centre, delta)', T, async (t) => {
+describe('filter2D matches cv2.filter2D (float32 kernel, anchor centre, delta)', () => {
   const sharpen = [0, -1, 0, -1, 5, -1, 0, -1, 0];
   const asym = [1, 2, 0, -1, 0.5, 0, 3, -2, 1, 0, -0.25, 1, 0, 0.75, -1]; // 15 values: 5x3 and 3x5
   const ninth = Array(9).fill(1 / 9); // not exact in float32: the kernel must be float32 like cv2's
@@ -145,10 +145,10 @@ test('filter2D matches cv2.filter2D (float32 kernel, anchor centre, delta)', T, 
     cases.push(k(Array.from({ length: 49 }, (_, i) => ((i * 7) % 11 - 5) / 8), 7, 7)); // 49 taps: just under cv2's DFT threshold for 8-bit (50 taps), spatial path
     cases.push(k(Array.from({ length: 169 }, (_, i) => ((i * 5) % 13 - 6) / 32), 13, 13)); // 169 taps: cv2's DFT-based path
   }
-  await runCases(t, cases);
+  caseTests(cases, T);
 });
 
-test('sobel matches cv2.Sobel(img, -1, ...) (8-bit saturated, same format)', T, async (t) => {
+describe('sobel matches cv2.Sobel(img, -1, ...) (8-bit saturated, same format)', () => {
   const cases = [];
   for (const src of [gray, bgr, bgra]) {
     const f = src.format;
@@ -165,16 +165,16 @@ test('sobel matches cv2.Sobel(img, -1, ...) (8-bit saturated, same format)', T, 
       'out = cv2.Sobel(a[0], -1, 1, 0, ksize=7, scale=0.01, delta=3)', [src]));
     cases.push(opCase(`${f} dx=1 dy=0 ksize 1`, 'sobel', [src, { dx: 1, dy: 0, ksize: 1 }], 'out = cv2.Sobel(a[0], -1, 1, 0, ksize=1)', [src]));
   }
-  await runCases(t, cases);
-  await t.test('output keeps the input format and size', () => {
+  caseTests(cases, T);
+  test('output keeps the input format and size', () => {
     const r = cv.sobelSync(bgr, { dx: 1, dy: 0 });
     assert.equal(r.format, 'bgr24');
     assert.equal(r.width, W);
     assert.equal(r.height, H);
-  });
+  }, T);
 });
 
-test('morphologyEx matches cv2.morphologyEx with getStructuringElement', T, async (t) => {
+describe('morphologyEx matches cv2.morphologyEx with getStructuringElement', () => {
   const OPS = { open: 'MORPH_OPEN', close: 'MORPH_CLOSE', gradient: 'MORPH_GRADIENT', tophat: 'MORPH_TOPHAT', blackhat: 'MORPH_BLACKHAT' };
   const cases = [];
   for (const src of [gray, bgr, bin]) {
@@ -194,7 +194,7 @@ test('morphologyEx matches cv2.morphologyEx with getStructuringElement', T, asyn
     'out = cv2.morphologyEx(a[0], cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (4, 4)))', [bgra]));
   cases.push(opCase('gray gradient cross 7 iterations 3', 'morphologyEx', [gray, { op: 'gradient', ksize: 7, shape: 'cross', iterations: 3 }],
     'out = cv2.morphologyEx(a[0], cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_CROSS, (7, 7)), iterations=3)', [gray]));
-  await runCases(t, cases);
+  caseTests(cases, T);
 });
 
 // ---------------------------------------------------------------------------
@@ -217,7 +217,7 @@ function assertContours(r, ref, label) {
   assert.deepEqual([...r.hierarchy], ref.hierarchy, `${label}: hierarchy [next, prev, firstChild, parent]`);
 }
 
-test('findContours matches cv2.findContours (points, order, hierarchy)', T, async (t) => {
+describe('findContours matches cv2.findContours (points, order, hierarchy)', () => {
   const cases = [];
   for (const [iname, img] of [['binary', bin], ['gray (nonzero = 1)', gray], ['empty', empty]]) {
     for (const mode of Object.keys(RETR)) {
@@ -226,14 +226,17 @@ test('findContours matches cv2.findContours (points, order, hierarchy)', T, asyn
   }
   cases.push({ name: 'binary defaults (external, simple)', img: bin, o: undefined, code: contoursCode('external', 'simple') });
   cases.push({ name: 'binary {} (external, simple)', img: bin, o: {}, code: contoursCode('external', 'simple') });
-  const refs = oracle(cases.map((c) => ({ code: c.code, inputs: [c.img] })));
-  await t.test('test image sanity: tree has nesting, several contours', () => {
+  let refs;
+  beforeAll(() => {
+    refs = oracle(cases.map((c) => ({ code: c.code, inputs: [c.img] })));
+  }, T);
+  test('test image sanity: tree has nesting, several contours', () => {
     const ref = refs[cases.findIndex((c) => c.name === 'binary tree simple')].extra;
     assert.ok(ref.contours.length >= 8, `only ${ref.contours.length} contours`);
     assert.ok(ref.hierarchy.some((v, i) => i % 4 === 3 && v >= 0), 'no nested contour');
-  });
+  }, T);
   for (const [i, c] of cases.entries()) {
-    await t.test(c.name, async () => {
+    test(c.name, async () => {
       const args = c.o === undefined ? [c.img] : [c.img, c.o];
       const before = Buffer.from(c.img.data);
       const p = cv.findContours(...args);
@@ -241,7 +244,7 @@ test('findContours matches cv2.findContours (points, order, hierarchy)', T, asyn
       assertContours(await p, refs[i].extra, `${c.name} (async)`);
       assertContours(cv.findContoursSync(...args), refs[i].extra, `${c.name} (Sync)`);
       assertBytes(c.img.data, before, `${c.name}: findContours modified its input`);
-    });
+    }, T);
   }
 });
 
@@ -250,10 +253,13 @@ test('findContours matches cv2.findContours (points, order, hierarchy)', T, asyn
 // ---------------------------------------------------------------------------
 const csPy = (contours) => `[np.array(c, dtype=np.int32).reshape(-1, 1, 2) for c in ${py(contours.map((c) => [...c]))}]`;
 
-test('drawContours matches cv2.drawContours (new frame; dst; in place)', T, async (t) => {
+describe('drawContours matches cv2.drawContours (new frame; dst; in place)', () => {
+  // the contours drawn: the cases below are built from them when the file loads
   const tree = cv.findContoursSync(bin, { mode: 'tree', method: 'simple' }).contours;
   const ext = cv.findContoursSync(bin, { mode: 'external', method: 'none' }).contours;
-  assert.ok(tree.length >= 5, `findContoursSync gave ${tree.length} contours`);
+  test('findContoursSync finds the contours to draw', () => {
+    assert.ok(tree.length >= 5, `findContoursSync gave ${tree.length} contours`);
+  }, T);
   const cases = [];
   for (const src of [binBgr, binGrayBg, bin]) {
     const f = src.format;
@@ -274,8 +280,8 @@ test('drawContours matches cv2.drawContours (new frame; dst; in place)', T, asyn
       cases.push(draw(0, 3, 0));
     }
   }
-  await runCases(t, cases);
-  await t.test('dst: draws into dst (returned) and leaves the input alone; dst = input draws in place', async () => {
+  caseTests(cases, T);
+  test('dst: draws into dst (returned) and leaves the input alone; dst = input draws in place', async () => {
     const o = { color: [0, 0, 255], thickness: 2 };
     const [ref] = oracle([{ code: `out = cv2.drawContours(a[0].copy(), ${csPy(tree)}, -1, (0, 0, 255), 2)`, inputs: [binBgr] }]);
     for (const form of ['async', 'Sync']) {
@@ -289,17 +295,17 @@ test('drawContours matches cv2.drawContours (new frame; dst; in place)', T, asyn
       assert.equal(r2, self, `${form}: in place returns the frame`);
       assertBytes(self.data, ref.data, `${form}: drawn in place`);
     }
-  });
-  await t.test('index out of range -> RangeError', async () => {
+  }, T);
+  test('index out of range -> RangeError', async () => {
     await assertOpFails('drawContours', [binBgr, tree, { index: tree.length, color: [1, 2, 3] }], RangeError, 'index = length');
-  });
-  await t.test('an empty contour list leaves the pixels unchanged', async () => {
+  }, T);
+  test('an empty contour list leaves the pixels unchanged', async () => {
     const r = cv.drawContoursSync(binBgr, [], { color: [1, 2, 3] });
     assertBytes(r.data, binBgr.data, 'drawContours([])');
-  });
+  }, T);
 });
 
-test('rectangle, line, circle, putText match cv2 and return a new frame', T, async (t) => {
+describe('rectangle, line, circle, putText match cv2 and return a new frame', () => {
   const cases = [];
   for (const src of [bgr, gray, bgra]) {
     const f = src.format;
@@ -343,8 +349,8 @@ test('rectangle, line, circle, putText match cv2 and return a new frame', T, asy
   // non-ASCII text: cv2 gets the UTF-8 bytes too
   cases.push(pureCase('putText bgr24 non-ASCII text', 'putText', [bgr, 'é€a', { x: 1, y: 18, fontScale: 0.6, color: [1, 255, 2] }],
     'out = cv2.putText(a[0].copy(), "\u00e9\u20aca", (1, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (1, 255, 2), 1)', [bgr]));
-  await runCases(t, cases);
-  await t.test('dst: draws into dst; dst = the frame draws in place (every drawing op)', async () => {
+  caseTests(cases, T);
+  test('dst: draws into dst; dst = the frame draws in place (every drawing op)', async () => {
     const calls = [
       ['rectangle', (f, dst) => [f, { x: 3, y: 4, width: 20, height: 10, color: [9, 99, 199], thickness: 2, dst }], 'cv2.rectangle(a[0].copy(), (3, 4), (22, 13), (9, 99, 199), 2)'],
       ['line', (f, dst) => [f, { x1: 0, y1: 3, x2: 30, y2: 20, color: [9, 99, 199], thickness: 2, dst }], 'cv2.line(a[0].copy(), (0, 3), (30, 20), (9, 99, 199), 2)'],
@@ -365,7 +371,7 @@ test('rectangle, line, circle, putText match cv2 and return a new frame', T, asy
         assertBytes(self.data, refs[i].data, `${op} ${form}: drawn in place`);
       }
     }
-  });
+  }, T);
 });
 
 // ---------------------------------------------------------------------------
@@ -381,37 +387,37 @@ async function assertOpFailsAny(op, args, types, label) {
 }
 const TR = [TypeError, RangeError];
 
-test('parameter errors: RangeError / TypeError', T, async (t) => {
-  await t.test('filter2D: kernel length != kernelWidth * kernelHeight -> RangeError', async () => {
+describe('parameter errors: RangeError / TypeError', () => {
+  test('filter2D: kernel length != kernelWidth * kernelHeight -> RangeError', async () => {
     await assertOpFails('filter2D', [bgr, { kernel: [1, 2, 3, 4, 5, 6, 7, 8], kernelWidth: 3, kernelHeight: 3 }], RangeError, 'kernel of 8 for 3x3');
     await assertOpFails('filter2D', [gray, { kernel: Array(16).fill(0), kernelWidth: 3, kernelHeight: 5 }], RangeError, 'kernel of 16 for 3x5');
-  });
-  await t.test('filter2D: NaN in kernel -> RangeError', async () => {
+  }, T);
+  test('filter2D: NaN in kernel -> RangeError', async () => {
     await assertOpFails('filter2D', [gray, { kernel: [0, 0, 0, 0, Number.NaN, 0, 0, 0, 0], kernelWidth: 3, kernelHeight: 3 }], RangeError, 'NaN kernel');
-  });
-  await t.test('sobel: dx = dy = 0 -> RangeError', async () => {
+  }, T);
+  test('sobel: dx = dy = 0 -> RangeError', async () => {
     await assertOpFails('sobel', [gray, { dx: 0, dy: 0 }], RangeError, 'sobel dx=dy=0');
     await assertOpFails('sobel', [bgr, { dx: 0, dy: 0, ksize: 5 }], RangeError, 'sobel bgr dx=dy=0');
-  });
-  await t.test('sobel: even ksize -> RangeError', async () => {
+  }, T);
+  test('sobel: even ksize -> RangeError', async () => {
     await assertOpFails('sobel', [gray, { dx: 1, dy: 0, ksize: 4 }], RangeError, 'sobel ksize 4');
-  });
-  await t.test('findContours on bgr24 -> TypeError naming the format', async () => {
+  }, T);
+  test('findContours on bgr24 -> TypeError naming the format', async () => {
     await assertOpFails('findContours', [bgr, { mode: 'tree' }], TypeError, 'findContours bgr24', /bgr24/);
     await assertOpFails('findContours', [bgra], TypeError, 'findContours bgra', /bgra/);
-  });
-  await t.test('findContours bad mode / method -> TypeError or RangeError', async () => {
+  }, T);
+  test('findContours bad mode / method -> TypeError or RangeError', async () => {
     await assertOpFailsAny('findContours', [bin, { mode: 'floodfill' }], TR, 'mode floodfill');
     await assertOpFailsAny('findContours', [bin, { method: 'tc89' }], TR, 'method tc89');
-  });
-  await t.test('warpAffine: matrix of 5 numbers -> TypeError/RangeError', async () => {
+  }, T);
+  test('warpAffine: matrix of 5 numbers -> TypeError/RangeError', async () => {
     await assertOpFailsAny('warpAffine', [bgr, { matrix: [1, 0, 0, 0, 1] }], TR, 'matrix of 5');
     await assertOpFailsAny('warpAffine', [bgr, { matrix: [1, 0, 0, 0, 1, 0, 0] }], TR, 'matrix of 7');
     await assertOpFails('warpAffine', [bgr, { matrix: [1, 0, Number.NaN, 0, 1, 0] }], RangeError, 'matrix with NaN');
     await assertOpFailsAny('warpAffine', [bgr, { matrix: [1, 0, 0, 0, 1, 0], interpolation: 'cubic-ish' }], TR, 'bad interpolation');
     await assertOpFailsAny('warpAffine', [bgr, { matrix: [1, 0, 0, 0, 1, 0], borderValue: [1, 2] }], TR, 'borderValue of 2 for bgr24');
-  });
-  await t.test('color with the wrong number of channels -> TypeError/RangeError', async () => {
+  }, T);
+  test('color with the wrong number of channels -> TypeError/RangeError', async () => {
     await assertOpFailsAny('rectangle', [bgr, { x: 1, y: 1, width: 5, height: 5, color: [1, 2] }], TR, 'rectangle bgr24 color [1, 2]');
     await assertOpFailsAny('rectangle', [gray, { x: 1, y: 1, width: 5, height: 5, color: [1, 2, 3] }], TR, 'rectangle gray color [1, 2, 3]');
     await assertOpFailsAny('line', [bgr, { x1: 1, y1: 1, x2: 5, y2: 5, color: [255] }], TR, 'line bgr24 color [255]');
@@ -421,39 +427,40 @@ test('parameter errors: RangeError / TypeError', T, async (t) => {
     await assertOpFailsAny('putText', [gray, 'x', { x: 1, y: 10, color: [1, 2] }], TR, 'putText gray color [1, 2]');
     const cs = cv.findContoursSync(bin).contours;
     await assertOpFailsAny('drawContours', [binBgr, cs, { color: [1, 2] }], TR, 'drawContours bgr24 color [1, 2]');
-  });
+  }, T);
   // cv2 rejects these too, but with an OpenCV assertion; avcv validates its parameters up front (RangeError), as elsewhere
-  await t.test('line / putText thickness -1 (fill makes no sense) -> RangeError, not a raw OpenCV assertion', async () => {
+  test('line / putText thickness -1 (fill makes no sense) -> RangeError, not a raw OpenCV assertion', async () => {
     await assertOpFails('line', [bgr, { x1: 0, y1: 0, x2: 5, y2: 5, color: [1, 2, 3], thickness: -1 }], RangeError, 'line thickness -1');
     await assertOpFails('putText', [bgr, 'a', { x: 1, y: 10, color: [1, 2, 3], thickness: -1 }], RangeError, 'putText thickness -1');
-  });
-  await t.test('drawContours: an empty contour -> RangeError, not a raw OpenCV assertion', async () => {
+  }, T);
+  test('drawContours: an empty contour -> RangeError, not a raw OpenCV assertion', async () => {
     await assertOpFails('drawContours', [bgr, [new Int32Array(0)], { color: [1, 2, 3] }], RangeError, 'empty contour');
     await assertOpFails('drawContours', [bgr, [new Int32Array([1, 1, 5, 5]), []], { color: [1, 2, 3], thickness: -1 }], RangeError, 'empty plain contour');
-  });
-  await t.test('drawContours: odd coordinate count -> RangeError; NaN / non-numbers in plain-array contours are rejected', async () => {
+  }, T);
+  test('drawContours: odd coordinate count -> RangeError; NaN / non-numbers in plain-array contours are rejected', async () => {
     await assertOpFails('drawContours', [bgr, [new Int32Array([1, 1, 5])], { color: [1, 2, 3] }], RangeError, 'odd length');
     await assertOpFails('drawContours', [bgr, [[Number.NaN, 1, 5, 5]], { color: [1, 2, 3] }], RangeError, 'NaN coordinate');
     await assertOpFailsAny('drawContours', [bgr, [['a', 1, 5, 5]], { color: [1, 2, 3] }], TR, 'string coordinate');
     await assertOpFailsAny('drawContours', [bgr, [[1.5, 1, 5, 5]], { color: [1, 2, 3] }], TR, 'fractional coordinate');
-  });
-  await t.test('drawContours / drawing ops: dst of another size -> RangeError, another format -> TypeError', async () => {
+  }, T);
+  test('drawContours / drawing ops: dst of another size -> RangeError, another format -> TypeError', async () => {
     const cs = cv.findContoursSync(bin).contours;
     await assertOpFails('drawContours', [binBgr, cs, { color: [1, 2, 3], dst: bgr }], RangeError, 'dst size');
     await assertOpFails('rectangle', [bgr, { x: 1, y: 1, width: 3, height: 3, color: [1, 2, 3], dst: gray }], TypeError, 'dst format');
-  });
-  await t.test('findContours: unknown option (dst) -> TypeError', async () => {
+  }, T);
+  test('findContours: unknown option (dst) -> TypeError', async () => {
     await assertOpFails('findContours', [bin, { mode: 'tree', dst: bin }], TypeError, 'findContours dst', /dst/);
-  });
-  await t.test('unknown option / bad enum -> TypeError', async () => {
+  }, T);
+  test('unknown option / bad enum -> TypeError', async () => {
     await assertOpFails('morphologyEx', [gray, { op: 'open', kernel: 3 }], TypeError, 'morphologyEx unknown option', /kernel/);
     await assertOpFailsAny('morphologyEx', [gray, { op: 'hitmiss-ish' }], TR, 'morphologyEx bad op');
     await assertOpFailsAny('putText', [bgr, 'x', { x: 1, y: 10, color: [1, 2, 3], font: 'comic' }], TR, 'putText bad font');
     await assertOpFails('sobel', [gray, { dx: 1, dy: 0, dz: 1 }], TypeError, 'sobel unknown option', /dz/);
-  });
+  }, T);
 });
 
-test('dst = the input (in place) for warpAffine, filter2D, sobel, morphologyEx matches cv2', T, async (t) => {
+describe('dst = the input (in place) for warpAffine, filter2D, sobel, morphologyEx matches cv2', () => {
+  // the test names below show the matrix: the oracle gives it when the file loads
   const [rotRef] = oracle([{ code: 'out = b""; extra = cv2.getRotationMatrix2D((18.5, 11.0), 30, 0.9).reshape(-1).tolist()' }]);
   const rot30 = rotRef.extra;
   const calls = [
@@ -465,12 +472,16 @@ test('dst = the input (in place) for warpAffine, filter2D, sobel, morphologyEx m
     ['morphologyEx', { op: 'tophat', ksize: [3, 5] }, 'cv2.morphologyEx(a[0], cv2.MORPH_TOPHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 5)))'],
   ];
   const srcs = [bgr, gray];
-  const refs = oracle(srcs.flatMap((src) => calls.map(([, , code]) => ({ code: `out = ${code}`, inputs: [src] }))));
+  let refs;
+  beforeAll(() => {
+    refs = oracle(srcs.flatMap((src) => calls.map(([, , code]) => ({ code: `out = ${code}`, inputs: [src] }))));
+  }, T);
   let i = 0;
   for (const src of srcs) {
     for (const [op, o] of calls) {
-      const ref = refs[i++];
-      await t.test(`${op} ${src.format} ${JSON.stringify(o).slice(0, 60)}`, async () => {
+      const k = i++;
+      test(`${op} ${src.format} ${JSON.stringify(o).slice(0, 60)}`, async () => {
+        const ref = refs[k];
         const a = copyFrame(src);
         assert.equal(await cv[op](a, { ...o, dst: a }), a, 'async returns dst');
         assertBytes(a.data, ref.data, `${op} in place (async)`);
@@ -481,20 +492,20 @@ test('dst = the input (in place) for warpAffine, filter2D, sobel, morphologyEx m
         const dst = Frame.from(d, { width: src.width, height: src.height, format: src.format });
         assert.equal(cv[`${op}Sync`](src, { ...o, dst }), dst, 'Sync returns a separate dst');
         assertBytes(dst.data, ref.data, `${op} into a separate dst`);
-      });
+      }, T);
     }
   }
 });
 
-test('drawContours takes plain number arrays too (cv2\'s points)', T, async () => {
+test('drawContours takes plain number arrays too (cv2\'s points)', async () => {
   const [ref] = oracle([{ code: contoursCode('tree', 'none'), inputs: [bin] }]);
   const plainCs = ref.extra.contours; // number[][]
   const [want] = oracle([{ code: `out = cv2.drawContours(a[0].copy(), ${csPy(plainCs)}, -1, (3, 200, 90), 1)`, inputs: [binBgr] }]);
   assertBytes(cv.drawContoursSync(binBgr, plainCs, { color: [3, 200, 90] }).data, want.data, 'drawContoursSync(number[][])');
   assertBytes((await cv.drawContours(binBgr, plainCs, { color: [3, 200, 90] })).data, want.data, 'drawContours(number[][])');
-});
+}, T);
 
-test('async findContours / drawContours under concurrency equal the Sync ones', T, async () => {
+test('async findContours / drawContours under concurrency equal the Sync ones', async () => {
   const imgs = Array.from({ length: 8 }, (_, i) => cv.thresholdSync(makeFrame(161, 97, 'gray', 200 + i), { thresh: 128, maxval: 255, type: 'binary' }).frame);
   const found = await Promise.all(imgs.map((f, i) => cv.findContours(f, { mode: i % 2 ? 'tree' : 'ccomp', method: i % 3 ? 'simple' : 'none' })));
   for (const [i, f] of imgs.entries()) {
@@ -506,9 +517,9 @@ test('async findContours / drawContours under concurrency equal the Sync ones', 
   }
   const drawn = await Promise.all(imgs.map((f, i) => cv.drawContours(f, found[i].contours, { color: [128], thickness: i % 2 ? -1 : 2 })));
   for (const [i, f] of imgs.entries()) assertBytes(drawn[i].data, cv.drawContoursSync(f, found[i].contours, { color: [128], thickness: i % 2 ? -1 : 2 }).data, `drawContours image ${i}`);
-});
+}, T);
 
-test('inputs are never modified', T, () => {
+test('inputs are never modified', () => {
   const after = snapshot(all);
   for (const [i, b] of inputsBefore.entries()) assertBytes(after[i], b, `input ${i} (${all[i].format})`);
-});
+}, T);

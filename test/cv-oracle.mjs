@@ -1,6 +1,7 @@
 // The python3-opencv oracle and the image helpers shared by the cv test files:
 // one /usr/bin/python3 process (cv2 4.6 + numpy, the same OpenCV the addon
 // links) runs a batch of jobs; inputs and outputs cross as raw bytes.
+import { test, beforeAll } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cv, Frame } from '../dist/index.mjs';
@@ -159,16 +160,20 @@ export function assertFrame(f, ref, format, label) {
 }
 
 /**
- * Runs cases [{ name, code, inputs, format, run: async () => Frame, sync: () => Frame }]:
- * one oracle call for all, then a subtest per case comparing both forms.
+ * Cases [{ name, code, inputs, format, run: async () => Frame, sync: () => Frame }]
+ * as jest tests of the enclosing describe block: one oracle call for all (in
+ * beforeAll), then a test per case comparing both forms.
  */
-export async function runCases(t, cases) {
-  const refs = oracle(cases.map((c) => ({ code: c.code, inputs: c.inputs })));
+export function caseTests(cases, timeout) {
+  let refs;
+  beforeAll(() => {
+    refs = oracle(cases.map((c) => ({ code: c.code, inputs: c.inputs })));
+  }, timeout);
   for (const [i, c] of cases.entries()) {
-    await t.test(c.name, async () => {
+    test(c.name, async () => {
       assertFrame(await c.run(), refs[i], c.format, `${c.name} (async)`);
       assertFrame(c.sync(), refs[i], c.format, `${c.name} (Sync)`);
-    });
+    }, timeout);
   }
 }
 

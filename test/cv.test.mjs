@@ -3,19 +3,18 @@
 // deterministic images (W != H), in both the async and the Sync form; errors
 // (RangeError / TypeError) for bad parameters; image encode/decode round trips
 // and cross-decoding with cv2; and the async form not blocking the event loop.
-import { test } from 'node:test';
+import { test, describe, beforeAll } from '@jest/globals';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { cv, Frame } from '../dist/index.mjs';
 import { tempDir } from './helpers.mjs';
 
-const T = { timeout: 60_000 };
+const T = 60_000;
 const dir = tempDir('avcv-cv-');
 
-import { oracle, makePixels, makeFrame, assertBytes, assertFrame, runCases, opCase, assertFails, assertOpFails } from './cv-oracle.mjs';
+import { oracle, makePixels, makeFrame, assertBytes, assertFrame, caseTests, opCase, assertFails, assertOpFails } from './cv-oracle.mjs';
 
 const W = 37;
 const H = 23;
@@ -43,16 +42,16 @@ const inputsBefore = snapshot(all);
 // ---------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------
-test('cv namespace exists with async and Sync forms', T, () => {
+test('cv namespace exists with async and Sync forms', () => {
   assert.equal(typeof cv, 'object', 'cv is not exported from dist/index.mjs');
   const ops = ['cvtColor', 'resize', 'flip', 'rotate', 'crop', 'gaussianBlur', 'medianBlur', 'bilateralFilter', 'boxFilter',
     'canny', 'threshold', 'adaptiveThreshold', 'equalizeHist', 'dilate', 'erode', 'absdiff', 'addWeighted', 'bitwiseAnd',
     'bitwiseOr', 'bitwiseXor', 'bitwiseNot', 'inRange', 'imencode', 'imdecode', 'imwrite', 'imread'];
   const missing = ops.flatMap((op) => [op, `${op}Sync`]).filter((k) => typeof cv[k] !== 'function');
   assert.deepEqual(missing, []);
-});
+}, T);
 
-test('cvtColor matches cv2.cvtColor', T, async (t) => {
+describe('cvtColor matches cv2.cvtColor', () => {
   const conv = [
     [bgr, 'rgb24', 'COLOR_BGR2RGB'],
     [bgr, 'gray', 'COLOR_BGR2GRAY'],
@@ -64,11 +63,11 @@ test('cvtColor matches cv2.cvtColor', T, async (t) => {
     [yuv, 'bgr24', 'COLOR_YUV2BGR_I420'],
     [nv12, 'bgr24', 'COLOR_YUV2BGR_NV12'],
   ];
-  await runCases(t, conv.map(([src, to, code]) =>
-    opCase(`${src.format} -> ${to} (${code}) ${src.width}x${src.height}`, 'cvtColor', [src, to], `out = cv2.cvtColor(a[0], cv2.${code})`, [src], to)));
+  caseTests(conv.map(([src, to, code]) =>
+    opCase(`${src.format} -> ${to} (${code}) ${src.width}x${src.height}`, 'cvtColor', [src, to], `out = cv2.cvtColor(a[0], cv2.${code})`, [src], to)), T);
 });
 
-test('resize matches cv2.resize for every interpolation', T, async (t) => {
+describe('resize matches cv2.resize for every interpolation', () => {
   const INTER = { nearest: 'INTER_NEAREST', bilinear: 'INTER_LINEAR', bicubic: 'INTER_CUBIC', area: 'INTER_AREA', lanczos: 'INTER_LANCZOS4' };
   const cases = [];
   for (const src of [bgr, gray, bgra]) {
@@ -86,10 +85,10 @@ test('resize matches cv2.resize for every interpolation', T, async (t) => {
     'out = cv2.resize(a[0], (50, 31), interpolation=cv2.INTER_LINEAR)', [bgr]));
   cases.push(opCase('gray -> 1x1 bilinear', 'resize', [gray, { width: 1, height: 1 }],
     'out = cv2.resize(a[0], (1, 1), interpolation=cv2.INTER_LINEAR)', [gray]));
-  await runCases(t, cases);
+  caseTests(cases, T);
 });
 
-test('flip and rotate match cv2.flip / cv2.rotate', T, async (t) => {
+describe('flip and rotate match cv2.flip / cv2.rotate', () => {
   const cases = [];
   for (const src of [bgr, gray, bgra]) {
     for (const [axis, code] of [['horizontal', 1], ['vertical', 0], ['both', -1]]) {
@@ -99,15 +98,15 @@ test('flip and rotate match cv2.flip / cv2.rotate', T, async (t) => {
       cases.push(opCase(`rotate ${src.format} ${angle}`, 'rotate', [src, { angle }], `out = cv2.rotate(a[0], cv2.${code})`, [src]));
     }
   }
-  await runCases(t, cases);
-  await t.test('rotate 90 swaps width and height', () => {
+  caseTests(cases, T);
+  test('rotate 90 swaps width and height', () => {
     const r = cv.rotateSync(bgr, { angle: 90 });
     assert.equal(r.width, H);
     assert.equal(r.height, W);
-  });
+  }, T);
 });
 
-test('crop equals numpy slicing and is a copy', T, async (t) => {
+describe('crop equals numpy slicing and is a copy', () => {
   const cases = [];
   for (const src of [bgr, gray, bgra]) {
     for (const [x, y, w, h] of [[3, 5, 20, 11], [0, 0, W, H], [W - 1, H - 1, 1, 1], [10, 0, 7, H]]) {
@@ -115,8 +114,8 @@ test('crop equals numpy slicing and is a copy', T, async (t) => {
         `out = a[0][${y}:${y + h}, ${x}:${x + w}]`, [src]));
     }
   }
-  await runCases(t, cases);
-  await t.test('the crop does not share memory with the source', async () => {
+  caseTests(cases, T);
+  test('the crop does not share memory with the source', async () => {
     const src = Frame.from(new Uint8Array(bgr.data), { width: W, height: H, format: 'bgr24' });
     const a = cv.cropSync(src, { x: 0, y: 0, width: W, height: H });
     const b = await cv.crop(src, { x: 2, y: 2, width: 5, height: 5 });
@@ -124,16 +123,16 @@ test('crop equals numpy slicing and is a copy', T, async (t) => {
     src.data.fill(7);
     assertBytes(a.data, before[0], 'full crop after the source changed');
     assertBytes(b.data, before[1], 'crop after the source changed');
-  });
-  await t.test('out-of-bounds or empty rectangles -> RangeError', async () => {
+  }, T);
+  test('out-of-bounds or empty rectangles -> RangeError', async () => {
     for (const r of [{ x: 30, y: 0, width: 10, height: 5 }, { x: 0, y: 20, width: 5, height: 5 }, { x: -1, y: 0, width: 5, height: 5 },
       { x: 0, y: 0, width: 0, height: 5 }, { x: 0, y: 0, width: 5, height: 0 }, { x: 0.5, y: 0, width: 5, height: 5 }]) {
       await assertOpFails('crop', [bgr, r], RangeError, `crop ${JSON.stringify(r)}`);
     }
-  });
+  }, T);
 });
 
-test('gaussianBlur, medianBlur, bilateralFilter, boxFilter match cv2', T, async (t) => {
+describe('gaussianBlur, medianBlur, bilateralFilter, boxFilter match cv2', () => {
   const cases = [];
   for (const src of [bgr, gray, rgb]) {
     const f = src.format;
@@ -157,10 +156,10 @@ test('gaussianBlur, medianBlur, bilateralFilter, boxFilter match cv2', T, async 
       'out = cv2.boxFilter(a[0], -1, (3, 3), normalize=False)', [src]));
   }
   cases.push(opCase('gaussianBlur bgra ksize 3', 'gaussianBlur', [bgra, { ksize: 3 }], 'out = cv2.GaussianBlur(a[0], (3, 3), 0)', [bgra]));
-  await runCases(t, cases);
+  caseTests(cases, T);
 });
 
-test('canny matches cv2.Canny; non-gray input -> TypeError', T, async (t) => {
+describe('canny matches cv2.Canny; non-gray input -> TypeError', () => {
   const cases = [
     opCase('canny 50/150', 'canny', [gray, { threshold1: 50, threshold2: 150 }], 'out = cv2.Canny(a[0], 50, 150)', [gray]),
     opCase('canny 100/200 aperture 5', 'canny', [gray, { threshold1: 100, threshold2: 200, apertureSize: 5 }],
@@ -170,21 +169,21 @@ test('canny matches cv2.Canny; non-gray input -> TypeError', T, async (t) => {
     opCase('canny 300/600 aperture 7 L2', 'canny', [gray2, { threshold1: 300, threshold2: 600, apertureSize: 7, L2gradient: true }],
       'out = cv2.Canny(a[0], 300, 600, apertureSize=7, L2gradient=True)', [gray2]),
   ];
-  await runCases(t, cases);
-  await t.test('the output has edges (test image sanity)', () => {
+  caseTests(cases, T);
+  test('the output has edges (test image sanity)', () => {
     const e = cv.cannySync(gray, { threshold1: 50, threshold2: 150 });
     assert.ok(e.data.some((v) => v === 255));
     assert.ok(e.data.every((v) => v === 0 || v === 255));
-  });
-  await t.test('bgr24 input -> TypeError naming bgr24 and gray', async () => {
+  }, T);
+  test('bgr24 input -> TypeError naming bgr24 and gray', async () => {
     await assertOpFails('canny', [bgr, { threshold1: 50, threshold2: 150 }], TypeError, 'canny bgr24', /bgr24[\s\S]*gray|gray[\s\S]*bgr24/);
-  });
-  await t.test('apertureSize 4 -> RangeError', async () => {
+  }, T);
+  test('apertureSize 4 -> RangeError', async () => {
     await assertOpFails('canny', [gray, { threshold1: 50, threshold2: 150, apertureSize: 4 }], RangeError, 'canny aperture 4');
-  });
+  }, T);
 });
 
-test('threshold matches cv2.threshold (frame and returned thresh)', T, async (t) => {
+describe('threshold matches cv2.threshold (frame and returned thresh)', () => {
   const TYPES = { binary: 'THRESH_BINARY', binary_inv: 'THRESH_BINARY_INV', trunc: 'THRESH_TRUNC', tozero: 'THRESH_TOZERO', tozero_inv: 'THRESH_TOZERO_INV' };
   const cases = [];
   for (const [type, flag] of Object.entries(TYPES)) {
@@ -196,9 +195,12 @@ test('threshold matches cv2.threshold (frame and returned thresh)', T, async (t)
     code: 'extra, out = cv2.threshold(a[0], 0, 180, cv2.THRESH_BINARY | cv2.THRESH_OTSU)' });
   cases.push({ name: 'binary otsu: given thresh is ignored', src: gray2, opts: { thresh: 250, maxval: 255, type: 'binary', otsu: true },
     code: 'extra, out = cv2.threshold(a[0], 250, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)' });
-  const refs = oracle(cases.map((c) => ({ code: c.code, inputs: [c.src] })));
+  let refs;
+  beforeAll(() => {
+    refs = oracle(cases.map((c) => ({ code: c.code, inputs: [c.src] })));
+  }, T);
   for (const [i, c] of cases.entries()) {
-    await t.test(c.name, async () => {
+    test(c.name, async () => {
       const ra = await cv.threshold(c.src, c.opts);
       const rs = cv.thresholdSync(c.src, c.opts);
       for (const [r, form] of [[ra, 'async'], [rs, 'Sync']]) {
@@ -207,11 +209,11 @@ test('threshold matches cv2.threshold (frame and returned thresh)', T, async (t)
         if (c.opts.otsu) assert.equal(r.thresh, refs[i].extra, `${c.name} (${form}): returned Otsu thresh`);
         else assert.ok(r.thresh === refs[i].extra || r.thresh === c.opts.thresh, `${c.name} (${form}): returned thresh ${r.thresh}, cv2 ${refs[i].extra}`);
       }
-    });
+    }, T);
   }
 });
 
-test('adaptiveThreshold matches cv2.adaptiveThreshold', T, async (t) => {
+describe('adaptiveThreshold matches cv2.adaptiveThreshold', () => {
   const cases = [];
   for (const [method, m] of [['mean', 'ADAPTIVE_THRESH_MEAN_C'], ['gaussian', 'ADAPTIVE_THRESH_GAUSSIAN_C']]) {
     for (const [type, ty] of [['binary', 'THRESH_BINARY'], ['binary_inv', 'THRESH_BINARY_INV']]) {
@@ -222,20 +224,20 @@ test('adaptiveThreshold matches cv2.adaptiveThreshold', T, async (t) => {
       }
     }
   }
-  await runCases(t, cases);
-  await t.test('even blockSize -> RangeError', async () => {
+  caseTests(cases, T);
+  test('even blockSize -> RangeError', async () => {
     await assertOpFails('adaptiveThreshold', [gray, { maxValue: 255, method: 'mean', type: 'binary', blockSize: 4, C: 2 }], RangeError, 'blockSize 4');
-  });
+  }, T);
 });
 
-test('equalizeHist matches cv2.equalizeHist', T, async (t) => {
-  await runCases(t, [
+describe('equalizeHist matches cv2.equalizeHist', () => {
+  caseTests([
     opCase('equalizeHist gray', 'equalizeHist', [gray], 'out = cv2.equalizeHist(a[0])', [gray]),
     opCase('equalizeHist low contrast', 'equalizeHist', [lowContrast], 'out = cv2.equalizeHist(a[0])', [lowContrast]),
-  ]);
+  ], T);
 });
 
-test('dilate and erode match cv2 with getStructuringElement', T, async (t) => {
+describe('dilate and erode match cv2 with getStructuringElement', () => {
   const SHAPES = { rect: 'MORPH_RECT', ellipse: 'MORPH_ELLIPSE', cross: 'MORPH_CROSS' };
   const cases = [];
   for (const op of ['dilate', 'erode']) {
@@ -250,10 +252,10 @@ test('dilate and erode match cv2 with getStructuringElement', T, async (t) => {
       }
     }
   }
-  await runCases(t, cases);
+  caseTests(cases, T);
 });
 
-test('absdiff, addWeighted, bitwise ops match cv2', T, async (t) => {
+describe('absdiff, addWeighted, bitwise ops match cv2', () => {
   const cases = [];
   for (const [a, b] of [[bgr, bgr2], [gray, gray2]]) {
     const f = a.format;
@@ -266,8 +268,8 @@ test('absdiff, addWeighted, bitwise ops match cv2', T, async (t) => {
     cases.push(opCase(`bitwiseXor ${f}`, 'bitwiseXor', [a, b], 'out = cv2.bitwise_xor(a[0], a[1])', [a, b]));
     cases.push(opCase(`bitwiseNot ${f}`, 'bitwiseNot', [a], 'out = cv2.bitwise_not(a[0])', [a]));
   }
-  await runCases(t, cases);
-  await t.test('different sizes -> RangeError, different formats -> TypeError', async () => {
+  caseTests(cases, T);
+  test('different sizes -> RangeError, different formats -> TypeError', async () => {
     const small = makeFrame(W, H - 1, 'bgr24', 11);
     const wide = makeFrame(W + 1, H, 'bgr24', 12);
     for (const op of ['absdiff', 'bitwiseAnd', 'bitwiseOr', 'bitwiseXor']) {
@@ -279,24 +281,24 @@ test('absdiff, addWeighted, bitwise ops match cv2', T, async (t) => {
     await assertOpFails('addWeighted', [bgr, 0.5, small, 0.5, 0], RangeError, 'addWeighted size');
     await assertOpFails('addWeighted', [bgr, 0.5, rgb, 0.5, 0], TypeError, 'addWeighted format');
     await assertOpFails('addWeighted', [bgr, Number.NaN, bgr2, 0.5, 0], RangeError, 'addWeighted NaN alpha');
-  });
+  }, T);
 });
 
-test('inRange matches cv2.inRange and returns a gray mask', T, async (t) => {
-  await runCases(t, [
+describe('inRange matches cv2.inRange and returns a gray mask', () => {
+  caseTests([
     opCase('inRange bgr24', 'inRange', [bgr, [50, 60, 70], [200, 180, 220]], 'out = cv2.inRange(a[0], (50, 60, 70), (200, 180, 220))', [bgr], 'gray'),
     opCase('inRange bgr24 inclusive bounds', 'inRange', [bgr, [0, 0, 0], [255, 255, 255]], 'out = cv2.inRange(a[0], (0, 0, 0), (255, 255, 255))', [bgr], 'gray'),
     opCase('inRange gray', 'inRange', [gray, [100], [180]], 'out = cv2.inRange(a[0], (100,), (180,))', [gray], 'gray'),
     opCase('inRange bgra', 'inRange', [bgra, [20, 20, 20, 0], [230, 230, 230, 128]], 'out = cv2.inRange(a[0], (20, 20, 20, 0), (230, 230, 230, 128))', [bgra], 'gray'),
-  ]);
-  await t.test('bounds of the wrong length are rejected', async () => {
+  ], T);
+  test('bounds of the wrong length are rejected', async () => {
     let err;
     try { cv.inRangeSync(bgr, [1, 2], [3, 4]); } catch (e) { err = e; }
     assert.ok(err instanceof RangeError || err instanceof TypeError, `expected RangeError/TypeError, got ${err}`);
-  });
+  }, T);
 });
 
-test('plain { data, width, height, format } images are accepted', T, async () => {
+test('plain { data, width, height, format } images are accepted', async () => {
   const plain = { data: bgr.data, width: W, height: H, format: 'bgr24' };
   const want = cv.flipSync(bgr, { axis: 'horizontal' });
   assertBytes(cv.flipSync(plain, { axis: 'horizontal' }).data, want.data, 'flipSync(plain)');
@@ -305,9 +307,9 @@ test('plain { data, width, height, format } images are accepted', T, async () =>
   assertBytes(g.data, cv.gaussianBlurSync(gray, { ksize: 3 }).data, 'gaussianBlurSync(plain gray)');
   assert.ok(g instanceof Frame);
   await assertFails(() => cv.flipSync({ data: bgr.data, width: W, height: H + 1, format: 'bgr24' }, { axis: 'both' }), RangeError, 'plain image with too few bytes');
-});
+}, T);
 
-test('chw input: a chw Frame is rejected; a plain image saying layout chw is not read as hwc', T, async () => {
+test('chw input: a chw Frame is rejected; a plain image saying layout chw is not read as hwc', async () => {
   const chw = bgr.toLayout('chw');
   await assertOpFails('flip', [chw, { axis: 'horizontal' }], TypeError, 'flip(chw Frame)', /chw/);
   const want = cv.flipSync(bgr, { axis: 'horizontal' });
@@ -317,36 +319,39 @@ test('chw input: a chw Frame is rejected; a plain image saying layout chw is not
   try { r = cv.flipSync(plain, { axis: 'horizontal' }); } catch (e) { err = e; }
   if (err) assert.ok(err instanceof TypeError, `plain chw: expected TypeError, got ${err}`);
   else assertBytes(r.layout === 'chw' ? r.toLayout('hwc').data : r.data, want.data, `flipSync(plain { layout: 'chw' }) returned a ${r.layout} frame`);
-});
+}, T);
 
-test('image codecs: PNG exact, JPEG/WebP same decoder as cv2, quality, rgb24 order, files', T, async (t) => {
-  const pngBgr = await cv.imencode(bgr, '.png');
-  const pngGray = await cv.imencode(gray, '.png');
-  const pngRgb = await cv.imencode(rgb, '.png');
-  const pngBgra = await cv.imencode(bgra, '.png');
-  const jpg = await cv.imencode(bgr, '.jpg');
-  const jpgLo = await cv.imencode(bgr, '.jpg', { quality: 20 });
-  const jpgHi = await cv.imencode(bgr, '.jpg', { quality: 98 });
-  const webp = await cv.imencode(bgr, '.webp', { quality: 80 });
-  const webpHi = await cv.imencode(bgr, '.webp', { quality: 100 });
-  for (const [b, name] of [[pngBgr, 'png'], [jpg, 'jpg'], [webp, 'webp']]) assert.ok(b instanceof Uint8Array, `${name} bytes are a Uint8Array`);
-  const refs = oracle([
-    { code: 'out = cv2.imdecode(a[0], cv2.IMREAD_UNCHANGED)', inputs: [pngBgr] },
-    { code: 'out = cv2.imdecode(a[0], cv2.IMREAD_UNCHANGED)', inputs: [pngGray] },
-    { code: 'out = cv2.imdecode(a[0], cv2.IMREAD_COLOR)', inputs: [pngRgb] },
-    { code: 'out = cv2.imdecode(a[0], cv2.IMREAD_COLOR)', inputs: [jpg] },
-    { code: 'out = cv2.imdecode(a[0], cv2.IMREAD_COLOR)', inputs: [jpgLo] },
-    { code: 'out = cv2.imdecode(a[0], cv2.IMREAD_COLOR)', inputs: [webp] },
-    { code: 'ok, b = cv2.imencode(".png", a[0]); out = b.tobytes()', inputs: [bgr] },
-    { code: 'out = cv2.imdecode(a[0], cv2.IMREAD_GRAYSCALE)', inputs: [jpg] },
-    { code: 'out = cv2.imdecode(a[0], cv2.IMREAD_UNCHANGED)', inputs: [pngBgra] },
-  ]);
-  await t.test('PNG magic, JPEG magic, WebP magic', () => {
+describe('image codecs: PNG exact, JPEG/WebP same decoder as cv2, quality, rgb24 order, files', () => {
+  let pngBgr, pngGray, pngRgb, pngBgra, jpg, jpgLo, jpgHi, webp, webpHi, refs;
+  beforeAll(async () => {
+    pngBgr = await cv.imencode(bgr, '.png');
+    pngGray = await cv.imencode(gray, '.png');
+    pngRgb = await cv.imencode(rgb, '.png');
+    pngBgra = await cv.imencode(bgra, '.png');
+    jpg = await cv.imencode(bgr, '.jpg');
+    jpgLo = await cv.imencode(bgr, '.jpg', { quality: 20 });
+    jpgHi = await cv.imencode(bgr, '.jpg', { quality: 98 });
+    webp = await cv.imencode(bgr, '.webp', { quality: 80 });
+    webpHi = await cv.imencode(bgr, '.webp', { quality: 100 });
+    for (const [b, name] of [[pngBgr, 'png'], [jpg, 'jpg'], [webp, 'webp']]) assert.ok(b instanceof Uint8Array, `${name} bytes are a Uint8Array`);
+    refs = oracle([
+      { code: 'out = cv2.imdecode(a[0], cv2.IMREAD_UNCHANGED)', inputs: [pngBgr] },
+      { code: 'out = cv2.imdecode(a[0], cv2.IMREAD_UNCHANGED)', inputs: [pngGray] },
+      { code: 'out = cv2.imdecode(a[0], cv2.IMREAD_COLOR)', inputs: [pngRgb] },
+      { code: 'out = cv2.imdecode(a[0], cv2.IMREAD_COLOR)', inputs: [jpg] },
+      { code: 'out = cv2.imdecode(a[0], cv2.IMREAD_COLOR)', inputs: [jpgLo] },
+      { code: 'out = cv2.imdecode(a[0], cv2.IMREAD_COLOR)', inputs: [webp] },
+      { code: 'ok, b = cv2.imencode(".png", a[0]); out = b.tobytes()', inputs: [bgr] },
+      { code: 'out = cv2.imdecode(a[0], cv2.IMREAD_GRAYSCALE)', inputs: [jpg] },
+      { code: 'out = cv2.imdecode(a[0], cv2.IMREAD_UNCHANGED)', inputs: [pngBgra] },
+    ]);
+  }, T);
+  test('PNG magic, JPEG magic, WebP magic', () => {
     assert.deepEqual([...pngBgr.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
     assert.deepEqual([...jpg.subarray(0, 2)], [0xff, 0xd8]);
     assert.equal(Buffer.from(webp.subarray(8, 12)).toString('latin1'), 'WEBP');
-  });
-  await t.test('PNG round trip is exact (bgr24 and gray), both forms', async () => {
+  }, T);
+  test('PNG round trip is exact (bgr24 and gray), both forms', async () => {
     const d = await cv.imdecode(pngBgr);
     assert.equal(d.format, 'bgr24');
     assert.equal(d.width, W);
@@ -356,15 +361,15 @@ test('image codecs: PNG exact, JPEG/WebP same decoder as cv2, quality, rgb24 ord
     const g = await cv.imdecode(pngGray, { format: 'gray' });
     assert.equal(g.format, 'gray');
     assertBytes(g.data, gray.data, 'imdecode(imencode(gray png), gray)');
-  });
-  await t.test('cv2 decodes our PNG to the same pixels', () => {
+  }, T);
+  test('cv2 decodes our PNG to the same pixels', () => {
     assertFrame(bgr, refs[0], 'bgr24', 'cv2.imdecode(our bgr png)');
     assertFrame(gray, refs[1], 'gray', 'cv2.imdecode(our gray png)');
-  });
-  await t.test('rgb24 -> PNG: cv2 sees the right colours', () => {
+  }, T);
+  test('rgb24 -> PNG: cv2 sees the right colours', () => {
     assertBytes(refs[2].data, rgbAsBgr, 'cv2.imdecode(our rgb png)');
-  });
-  await t.test('imencode / imwrite do not modify their input (rgb24, rgba)', async () => {
+  }, T);
+  test('imencode / imwrite do not modify their input (rgb24, rgba)', async () => {
     const bad = [];
     for (const format of ['rgb24', 'rgba']) {
       for (const [name, fn] of [
@@ -379,26 +384,26 @@ test('image codecs: PNG exact, JPEG/WebP same decoder as cv2, quality, rgb24 ord
       }
     }
     assert.deepEqual(bad, [], 'these calls changed the caller\'s frame');
-  });
-  await t.test('bgra -> PNG keeps alpha for cv2', () => {
+  }, T);
+  test('bgra -> PNG keeps alpha for cv2', () => {
     assertBytes(refs[8].data, bgra.data, 'cv2.imdecode(our bgra png, UNCHANGED)');
-  });
-  await t.test('we decode cv2\'s PNG exactly', async () => {
+  }, T);
+  test('we decode cv2\'s PNG exactly', async () => {
     const d = await cv.imdecode(new Uint8Array(refs[6].data));
     assertBytes(d.data, bgr.data, 'imdecode(cv2 png)');
-  });
-  await t.test('JPEG and WebP decode like cv2.imdecode', async () => {
+  }, T);
+  test('JPEG and WebP decode like cv2.imdecode', async () => {
     assertFrame(await cv.imdecode(jpg), refs[3], 'bgr24', 'imdecode(jpg)');
     assertFrame(cv.imdecodeSync(jpgLo), refs[4], 'bgr24', 'imdecodeSync(jpg q20)');
     assertFrame(await cv.imdecode(webp), refs[5], 'bgr24', 'imdecode(webp)');
     assertFrame(await cv.imdecode(jpg, { format: 'gray' }), refs[7], 'gray', 'imdecode(jpg, gray)');
-  });
-  await t.test('quality: higher is larger', () => {
+  }, T);
+  test('quality: higher is larger', () => {
     assert.ok(jpgHi.byteLength > jpg.byteLength && jpg.byteLength > jpgLo.byteLength,
       `jpg sizes q20 ${jpgLo.byteLength}, default ${jpg.byteLength}, q98 ${jpgHi.byteLength}`);
     assert.ok(webpHi.byteLength > webp.byteLength, `webp sizes q80 ${webp.byteLength}, q100 ${webpHi.byteLength}`);
-  });
-  await t.test('imwrite / imread', async () => {
+  }, T);
+  test('imwrite / imread', async () => {
     const p = join(dir, 'a.png');
     await cv.imwrite(p, bgr);
     assert.ok(existsSync(p));
@@ -411,24 +416,24 @@ test('image codecs: PNG exact, JPEG/WebP same decoder as cv2, quality, rgb24 ord
     const pg = join(dir, 'g.png');
     await cv.imwrite(pg, gray);
     assertBytes((await cv.imread(pg, { format: 'gray' })).data, gray.data, 'imread(gray png, gray)');
-  });
-  await t.test('imwriteSync / imreadSync', () => {
+  }, T);
+  test('imwriteSync / imreadSync', () => {
     const p = join(dir, 's.png');
     cv.imwriteSync(p, bgr);
     assertBytes(cv.imreadSync(p).data, bgr.data, 'imreadSync(imwriteSync(png))');
-  });
-  await t.test('bad inputs fail', async () => {
+  }, T);
+  test('bad inputs fail', async () => {
     await assertFails(() => cv.imdecode(new Uint8Array([1, 2, 3, 4, 5])), Error, 'imdecode(garbage)');
     await assertFails(() => cv.imdecodeSync(new Uint8Array(0)), Error, 'imdecodeSync(empty)');
     await assertFails(() => cv.imread(join(dir, 'missing.png')), Error, 'imread(missing)');
     await assertFails(() => cv.imencode(bgr, '.xyz'), Error, 'imencode(.xyz)');
     await assertFails(() => cv.imencode(bgr, '.jpg', { quality: 500 }), RangeError, 'imencode quality 500');
     await assertFails(() => cv.imencode(bgr, '.jpg', { qualty: 50 }), TypeError, 'imencode unknown option');
-  });
+  }, T);
 });
 
-test('parameter errors: RangeError / TypeError', T, async (t) => {
-  await t.test('even or non-positive ksize -> RangeError', async () => {
+describe('parameter errors: RangeError / TypeError', () => {
+  test('even or non-positive ksize -> RangeError', async () => {
     await assertOpFails('gaussianBlur', [bgr, { ksize: 4 }], RangeError, 'gaussianBlur ksize 4');
     await assertOpFails('gaussianBlur', [bgr, { ksize: [3, 4] }], RangeError, 'gaussianBlur ksize [3, 4]');
     await assertOpFails('gaussianBlur', [bgr, { ksize: -3 }], RangeError, 'gaussianBlur ksize -3');
@@ -437,8 +442,8 @@ test('parameter errors: RangeError / TypeError', T, async (t) => {
     await assertOpFails('medianBlur', [bgr, { ksize: 2.5 }], RangeError, 'medianBlur ksize 2.5');
     await assertOpFails('boxFilter', [bgr, { ksize: 0 }], RangeError, 'boxFilter ksize 0');
     await assertOpFails('dilate', [bgr, { ksize: 0 }], RangeError, 'dilate ksize 0');
-  });
-  await t.test('NaN parameters -> RangeError', async () => {
+  }, T);
+  test('NaN parameters -> RangeError', async () => {
     const N = Number.NaN;
     const checks = [
       ['gaussianBlur', [bgr, { ksize: 5, sigmaX: N }]],
@@ -472,8 +477,8 @@ test('parameter errors: RangeError / TypeError', T, async (t) => {
       }
     }
     assert.deepEqual(bad, [], 'NaN must give a RangeError');
-  });
-  await t.test('bad sizes / enum values', async () => {
+  }, T);
+  test('bad sizes / enum values', async () => {
     await assertOpFails('resize', [bgr, { width: 0, height: 10 }], RangeError, 'resize width 0');
     await assertOpFails('rotate', [bgr, { angle: 45 }], RangeError, 'rotate 45');
     let err;
@@ -482,30 +487,30 @@ test('parameter errors: RangeError / TypeError', T, async (t) => {
     err = undefined;
     try { cv.resizeSync(bgr, { width: 5, height: 5, interpolation: 'cubic-ish' }); } catch (e) { err = e; }
     assert.ok(err instanceof TypeError || err instanceof RangeError, `resize interpolation 'cubic-ish': got ${err}`);
-  });
-  await t.test('unknown option -> TypeError', async () => {
+  }, T);
+  test('unknown option -> TypeError', async () => {
     await assertOpFails('gaussianBlur', [bgr, { ksize: 5, sigma: 1 }], TypeError, 'gaussianBlur sigma', /sigma/);
     await assertOpFails('resize', [bgr, { width: 5, height: 5, interp: 'area' }], TypeError, 'resize interp', /interp/);
     await assertOpFails('flip', [bgr, { axis: 'both', extra: 1 }], TypeError, 'flip extra', /extra/);
     await assertOpFails('medianBlur', [bgr, { ksize: 3, k: 3 }], TypeError, 'medianBlur k');
-  });
-  await t.test('unsupported format -> TypeError naming it', async () => {
+  }, T);
+  test('unsupported format -> TypeError naming it', async () => {
     await assertOpFails('gaussianBlur', [yuv, { ksize: 5 }], TypeError, 'gaussianBlur yuv420p', /yuv420p/);
     await assertOpFails('medianBlur', [nv12, { ksize: 3 }], TypeError, 'medianBlur nv12', /nv12/);
     await assertOpFails('equalizeHist', [bgr], TypeError, 'equalizeHist bgr24', /bgr24/);
-  });
-  await t.test('not a frame -> TypeError', async () => {
+  }, T);
+  test('not a frame -> TypeError', async () => {
     await assertOpFails('flip', [null, { axis: 'both' }], TypeError, 'flip(null)');
     await assertOpFails('flip', [{ data: [1, 2, 3], width: 1, height: 1, format: 'bgr24' }, { axis: 'both' }], TypeError, 'flip(data array)');
-  });
+  }, T);
 });
 
-test('inputs are never modified', T, () => {
+test('inputs are never modified', () => {
   const after = snapshot(all);
   for (const [i, b] of inputsBefore.entries()) assertBytes(after[i], b, `input ${i} (${all[i].format})`);
-});
+}, T);
 
-test('async results under concurrency equal the Sync ones', T, async () => {
+test('async results under concurrency equal the Sync ones', async () => {
   const srcs = Array.from({ length: 8 }, (_, i) => makeFrame(61, 47, i % 2 ? 'gray' : 'bgr24', 100 + i));
   const ops = [
     (f) => ['gaussianBlur', [f, { ksize: 7, sigmaX: 1.2 }]],
@@ -516,7 +521,7 @@ test('async results under concurrency equal the Sync ones', T, async () => {
   const jobs = srcs.flatMap((f) => ops.map((o) => o(f)));
   const got = await Promise.all(jobs.map(([op, args]) => cv[op](...args)));
   for (const [i, [op, args]] of jobs.entries()) assertBytes(got[i].data, cv[`${op}Sync`](...args).data, `${op} #${i}`);
-});
+}, T);
 
 let bigFrame;
 const big1080 = () => (bigFrame ??= Frame.from(makePixels(1920, 1080, 3, 42), { width: 1920, height: 1080, format: 'bgr24' }));
@@ -544,7 +549,7 @@ async function withTicker(fn) {
   return { value, took, maxGap, ticks };
 }
 
-test('async form does not block the event loop (4 x bilateralFilter 1080p)', T, async () => {
+test('async form does not block the event loop (4 x bilateralFilter 1080p)', async () => {
   const big = big1080();
   const opts = { d: 9, sigmaColor: 50, sigmaSpace: 50 };
   const { value: results, took, maxGap, ticks } = await withTicker(() => Promise.all([0, 1, 2, 3].map(() => cv.bilateralFilter(big, opts))));
@@ -555,9 +560,9 @@ test('async form does not block the event loop (4 x bilateralFilter 1080p)', T, 
   for (const r of results) assertBytes(r.data, want.data, 'async bilateral 1080p = Sync');
   assert.ok(ticks > 0, 'the interval never ran');
   assert.ok(maxGap < 50, `event loop blocked: max gap ${maxGap.toFixed(1)} ms over ${took.toFixed(0)} ms`);
-});
+}, T);
 
-test('async imencode / imdecode do not block the event loop (4 x 1080p PNG)', T, async () => {
+test('async imencode / imdecode do not block the event loop (4 x 1080p PNG)', async () => {
   const big = big1080();
   const enc = await withTicker(() => Promise.all([0, 1, 2, 3].map(() => cv.imencode(big, '.png'))));
   const dec = await withTicker(() => Promise.all(enc.value.map((b) => cv.imdecode(b))));
@@ -565,4 +570,4 @@ test('async imencode / imdecode do not block the event loop (4 x 1080p PNG)', T,
   for (const f of dec.value) assertBytes(f.data, big.data, 'imdecode(imencode(1080p png))');
   assert.ok(enc.maxGap < 50, `imencode blocked the event loop: max gap ${enc.maxGap.toFixed(1)} ms over ${enc.took.toFixed(0)} ms`);
   assert.ok(dec.maxGap < 50, `imdecode blocked the event loop: max gap ${dec.maxGap.toFixed(1)} ms over ${dec.took.toFixed(0)} ms`);
-});
+}, T);

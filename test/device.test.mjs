@@ -1,7 +1,7 @@
 // Devices on a machine without a GPU (CI): 'auto' falls back to the CPU and
 // says why, 'cuda' fails clearly, capabilities() has its shape. The reference
 // for "no GPU here" is the machine itself: libcuda.so.1 cannot be loaded.
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';

@@ -1,7 +1,7 @@
 // Golden frames: every frame avcv decodes is compared, byte for byte, with the
 // ffmpeg CLI's raw output for the same file (the independent reference).
 // Media is generated at test time in a temp folder.
-import { describe, it, before } from 'node:test';
+import { describe, it, beforeAll } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -70,19 +70,13 @@ function probeRotation(file) {
   return sd ? Number(sd.rotation) : null;
 }
 
-function splitPlanes(buf, planeBytes) {
-  const out = [];
-  for (let i = 0; i < buf.length; i += planeBytes) out.push(buf.subarray(i, i + planeBytes));
+/** hwc frames of `c` channels -> chw (planes in the same channel order), hand-computed. */
+function hwcToChw(hwc, c, area) {
+  const out = Buffer.alloc(hwc.length);
+  for (let f = 0; f < hwc.length; f += c * area) {
+    for (let p = 0; p < area; p++) for (let k = 0; k < c; k++) out[f + k * area + p] = hwc[f + p * c + k];
+  }
   return out;
-}
-
-/** Reorders the CLI's gbrp frames (planes G,B,R) into the given plane order per frame. */
-function gbrpTo(gbrp, area, order) {
-  const planes = splitPlanes(gbrp, area); // G,B,R,G,B,R,...
-  const idx = { g: 0, b: 1, r: 2 };
-  const out = [];
-  for (let f = 0; f < planes.length; f += 3) for (const c of order) out.push(planes[f + idx[c]]);
-  return Buffer.concat(out);
 }
 
 // ---------------------------------------------------------------------------
@@ -101,7 +95,7 @@ const CODECS = [
 for (const c of CODECS) {
   describe(`golden: ${c.name}`, () => {
     const file = path(c.file);
-    before(() => {
+    beforeAll(() => {
       makeClip(file, { size: '320x240', frames: 12, codec: c.codec, pixFmt: c.pixFmt ?? 'yuv420p', extra: c.extra });
     });
 
@@ -144,22 +138,29 @@ describe('golden: layouts and pixel formats', () => {
   const file = path('layout.mp4');
   const W = 320;
   const H = 240;
-  before(() => {
+  beforeAll(() => {
     makeClip(file, { size: `${W}x${H}`, frames: 6 });
   });
 
-  it("rgb24 'chw' equals the CLI's gbrp planes reordered R,G,B", async () => {
+  // a layout never changes values: chw is the CLI's hwc frame transposed
+  it("rgb24 'chw' equals the CLI's rgb24 frames transposed (planes R, G, B)", async () => {
     const got = await decodeAll(file, { format: 'rgb24', layout: 'chw' });
     assert.deepEqual([...got.info.shape], [3, H, W]);
-    const ref = gbrpTo(cliFrames(file, 'gbrp'), W * H, ['r', 'g', 'b']);
+    const ref = hwcToChw(cliFrames(file, 'rgb24'), 3, W * H);
     assertSameBytes(got.data, ref, got.info.frameBytes, 'rgb24 chw');
   });
 
-  it("bgr24 'chw' equals the CLI's gbrp planes reordered B,G,R", async () => {
+  it("bgr24 'chw' equals the CLI's bgr24 frames transposed (planes B, G, R)", async () => {
     const got = await decodeAll(file, { format: 'bgr24', layout: 'chw' });
     assert.deepEqual([...got.info.shape], [3, H, W]);
-    const ref = gbrpTo(cliFrames(file, 'gbrp'), W * H, ['b', 'g', 'r']);
+    const ref = hwcToChw(cliFrames(file, 'bgr24'), 3, W * H);
     assertSameBytes(got.data, ref, got.info.frameBytes, 'bgr24 chw');
+  });
+
+  it("rgba 'chw' equals the CLI's rgba frames transposed, with a resize and a crop", async () => {
+    const got = await decodeAll(file, { format: 'rgba', layout: 'chw', crop: { x: 10, y: 6, width: 200, height: 150 }, resize: { width: 101 } });
+    const ref = hwcToChw(cliFrames(file, 'rgba', { vf: 'crop=200:150:10:6,scale=101:-1' }), 4, got.info.width * got.info.height);
+    assertSameBytes(got.data, ref, got.info.frameBytes, 'rgba chw');
   });
 
   it("Frame.toLayout('chw') is the exact transpose of the hwc data, and back", async () => {
@@ -216,7 +217,7 @@ describe('golden: layouts and pixel formats', () => {
 // ---------------------------------------------------------------------------
 describe('golden: resize and crop', () => {
   const file = path('scale.mp4');
-  before(() => {
+  beforeAll(() => {
     makeClip(file, { size: '320x240', frames: 5 });
   });
 
@@ -338,7 +339,7 @@ describe('golden: variable frame rate', () => {
 // ---------------------------------------------------------------------------
 describe('golden: rotation', () => {
   const src = path('rot-src.mp4');
-  before(() => {
+  beforeAll(() => {
     makeClip(src, { size: '160x96', frames: 4 });
   });
 
@@ -379,7 +380,7 @@ describe('golden: rotation', () => {
 describe('golden: odd sizes and widths not a multiple of 16 (decoded in a child process)', () => {
   const child = path('decode-child.mjs');
   const lib = new URL('../dist/index.mjs', import.meta.url).href;
-  before(() => {
+  beforeAll(() => {
     writeFileSync(child, `
       import { writeFileSync } from 'node:fs';
       import { VideoReader } from ${JSON.stringify(lib)};

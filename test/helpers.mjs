@@ -6,10 +6,18 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A temp folder removed at process exit. */
+/**
+ * A temp folder removed when the test file is done: under jest by
+ * test/jest/runner.cjs once the file's tests have run (a jest process runs
+ * many files, and may be ended without its exit handlers), else (node --test)
+ * at process exit.
+ */
 export function tempDir(prefix = 'avcv-test-') {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  const fileCleanup = globalThis[Symbol.for('avcv.test.fileCleanup')];
+  if (Array.isArray(fileCleanup)) fileCleanup.push(remove);
+  else process.on('exit', remove);
   return dir;
 }
 
@@ -151,4 +159,34 @@ export function span(file, sel) {
     end = Math.max(end, t + Number(p.duration_time ?? 0));
   }
   return { start, end, duration: end - start, packets: pk.length };
+}
+
+/**
+ * Every avcv output format and layout with the CLI pixel format that is its
+ * reference: the same format, and for chw the CLI's hwc frames transposed (a
+ * layout never changes values). `even`: 4:2:0, refused at odd sizes.
+ */
+export const OUTPUT_FORMATS = [
+  { format: 'bgr24', cli: 'bgr24' },
+  { format: 'rgb24', cli: 'rgb24' },
+  { format: 'bgra', cli: 'bgra' },
+  { format: 'rgba', cli: 'rgba' },
+  { format: 'gray', cli: 'gray' },
+  { format: 'rgb24', layout: 'chw', cli: 'rgb24', channels: 3 },
+  { format: 'bgr24', layout: 'chw', cli: 'bgr24', channels: 3 },
+  { format: 'rgba', layout: 'chw', cli: 'rgba', channels: 4 },
+  { format: 'yuv420p', cli: 'yuv420p', even: true },
+  { format: 'nv12', cli: 'nv12', even: true },
+];
+
+/** The reference bytes of OUTPUT_FORMATS entry `f` from cliFramesMany's output, for frames of `area` pixels. */
+export function referenceFor(refs, f, area) {
+  const hwc = refs[f.cli];
+  if (f.layout !== 'chw') return hwc;
+  const c = f.channels;
+  const out = Buffer.alloc(hwc.length);
+  for (let o = 0; o < hwc.length; o += c * area) {
+    for (let p = 0; p < area; p++) for (let k = 0; k < c; k++) out[o + k * area + p] = hwc[o + p * c + k];
+  }
+  return out;
 }

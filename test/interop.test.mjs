@@ -3,7 +3,7 @@
 // avcv: image files written by the ffmpeg CLI and read back by it as raw
 // bytes, opencv4nodejs's own reads of its Mats (at, imwrite), and Debian's
 // python3-opencv for the YUV Mat layout.
-import { test } from 'node:test';
+import { test, describe, beforeAll } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ const require = createRequire(import.meta.url);
 // can abort the process (seen in bench/cv.mjs); its own switch turns that off
 process.env.OPENCV4NODEJS_DISABLE_EXTERNAL_MEM_TRACKING = '1';
 const ocv = require('@u4/opencv4nodejs');
-const T = { timeout: 60_000 };
+const T = 60_000;
 const dir = tempDir('avcv-interop-');
 
 /** A PNG made by the ffmpeg CLI, and its pixels as the CLI decodes them. */
@@ -27,7 +27,7 @@ function cliPng(name, pixFmt, rawFmt, size = '47x31') {
   return { png, raw: cliFrames(png, rawFmt) };
 }
 
-test('toMat: a decoded bgr24 frame becomes a CV_8UC3 Mat that OpenCV writes with the right colours', T, async () => {
+test('toMat: a decoded bgr24 frame becomes a CV_8UC3 Mat that OpenCV writes with the right colours', async () => {
   const clip = join(dir, 'clip.mp4');
   makeClip(clip, { size: '64x48', frames: 3 });
   const reader = await VideoReader.open(clip, { format: 'bgr24' });
@@ -46,9 +46,9 @@ test('toMat: a decoded bgr24 frame becomes a CV_8UC3 Mat that OpenCV writes with
   const png = join(dir, 'from-mat.png');
   ocv.imwrite(png, mat);
   assertBytes(cliFrames(png, 'bgr24'), frame.data, 'png written by OpenCV from the Mat');
-});
+}, T);
 
-test('toMat: gray, bgra and yuv420p/nv12 get the Mat types OpenCV expects', T, () => {
+test('toMat: gray, bgra and yuv420p/nv12 get the Mat types OpenCV expects', () => {
   const gray = makeFrame(10, 6, 'gray', 1);
   const g = toMat(gray);
   assert.equal(g.type, ocv.CV_8UC1);
@@ -60,13 +60,15 @@ test('toMat: gray, bgra and yuv420p/nv12 get the Mat types OpenCV expects', T, (
   const p = m4.at(3, 2);
   const o = (3 * 10 + 2) * 4;
   assert.deepEqual([p.w, p.x, p.y, p.z], Array.from(bgra.data.subarray(o, o + 4)));
-});
+}, T);
 
-test('toMat: a yuv420p / nv12 frame is the (H*3/2) x W Mat that cvtColor(YUV2BGR_I420 / _NV12) takes', T, async (t) => {
+describe('toMat: a yuv420p / nv12 frame is the (H*3/2) x W Mat that cvtColor(YUV2BGR_I420 / _NV12) takes', () => {
   const clip = join(dir, 'yuv.mp4');
-  makeClip(clip, { size: '48x32', frames: 2 });
+  beforeAll(() => {
+    makeClip(clip, { size: '48x32', frames: 2 });
+  }, T);
   for (const [format, code, pyCode] of [['yuv420p', ocv.COLOR_YUV2BGR_I420, 'COLOR_YUV2BGR_I420'], ['nv12', ocv.COLOR_YUV2BGR_NV12, 'COLOR_YUV2BGR_NV12']]) {
-    await t.test(format, async () => {
+    test(format, async () => {
       const reader = await VideoReader.open(clip, { format });
       let frame;
       for await (const f of reader) { frame = f; break; }
@@ -77,11 +79,11 @@ test('toMat: a yuv420p / nv12 frame is the (H*3/2) x W Mat that cvtColor(YUV2BGR
       const bgr = mat.cvtColor(code);
       const [ref] = oracle([{ code: `out = cv2.cvtColor(a[0], cv2.${pyCode})`, inputs: [frame] }]);
       assertBytes(bgr.getData(), ref.data, `${format} Mat through OpenCV's cvtColor vs python3-opencv`);
-    });
+    }, T);
   }
 });
 
-test('toMat: rgb frames and chw layouts are refused, naming the fix', T, () => {
+test('toMat: rgb frames and chw layouts are refused, naming the fix', () => {
   const rgb = makeFrame(8, 4, 'rgb24', 3);
   assert.throws(() => toMat(rgb), (e) => e instanceof TypeError && /'rgb24'.*BGR.*cvtColor\(frame, 'bgr24'\).*allowRgb/.test(e.message));
   const rgba = makeFrame(8, 4, 'rgba', 3);
@@ -97,9 +99,9 @@ test('toMat: rgb frames and chw layouts are refused, naming the fix', T, () => {
   assert.throws(() => toMat(makeFrame(8, 4, 'bgr24', 5), { copy: 'no' }), (e) => e instanceof TypeError && /copy/.test(e.message));
   assert.throws(() => toMat(makeFrame(8, 4, 'bgr24', 5), { cpoy: false }), (e) => e instanceof TypeError && /unknown option 'cpoy'/.test(e.message));
   assert.throws(() => toMat(makeFrame(8, 4, 'bgr24', 5), { module: {} }), (e) => e instanceof TypeError && /options.module/.test(e.message));
-});
+}, T);
 
-test('toMat copies by default; { copy: false } is a view of the frame memory', T, () => {
+test('toMat copies by default; { copy: false } is a view of the frame memory', () => {
   const f = makeFrame(6, 4, 'bgr24', 6);
   const before = f.data[0];
   const copied = toMat(f);
@@ -111,9 +113,9 @@ test('toMat copies by default; { copy: false } is a view of the frame memory', T
   view.set(3, 5, new ocv.Vec3(1, 2, 3));
   const o = (3 * 6 + 5) * 3;
   assert.deepEqual(Array.from(f.data.subarray(o, o + 3)), [1, 2, 3]);
-});
+}, T);
 
-test('toMat { copy: false }: the Mat keeps the frame memory alive after the frame is dropped', T, () => {
+test('toMat { copy: false }: the Mat keeps the frame memory alive after the frame is dropped', () => {
   // in a child with --expose-gc: drop every reference to the frame, collect, churn memory, then read the Mat
   const script = `
     const { Frame, toMat } = require(${JSON.stringify(join(process.cwd(), 'dist', 'index.js'))});
@@ -134,9 +136,9 @@ test('toMat { copy: false }: the Mat keeps the frame memory alive after the fram
   const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', cwd: process.cwd() });
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop()), { bad: 0, len: 1024 * 1024 * 3 });
-});
+}, T);
 
-test('fromMat: Mats read by OpenCV become frames equal to the CLI decode of the same file', T, () => {
+test('fromMat: Mats read by OpenCV become frames equal to the CLI decode of the same file', () => {
   const color = cliPng('color', 'rgb24', 'bgr24');
   const f = fromMat(ocv.imread(color.png));
   assert.deepEqual([f.width, f.height, f.format, f.layout], [47, 31, 'bgr24', 'hwc']);
@@ -157,9 +159,9 @@ test('fromMat: Mats read by OpenCV become frames equal to the CLI decode of the 
   const r = fromMat(rgbMat, { format: 'rgb24' });
   assert.equal(r.format, 'rgb24');
   assertBytes(r.data, cliFrames(color.png, 'rgb24'), 'rgb24 from a Mat stated to hold RGB');
-});
+}, T);
 
-test('fromMat: a region (getRegion) comes out as its own rows', T, () => {
+test('fromMat: a region (getRegion) comes out as its own rows', () => {
   const color = cliPng('region', 'rgb24', 'bgr24');
   const region = ocv.imread(color.png).getRegion(new ocv.Rect(5, 3, 20, 11));
   const f = fromMat(region);
@@ -167,16 +169,16 @@ test('fromMat: a region (getRegion) comes out as its own rows', T, () => {
   const expected = new Uint8Array(20 * 11 * 3);
   for (let y = 0; y < 11; y++) expected.set(color.raw.subarray(((y + 3) * 47 + 5) * 3, ((y + 3) * 47 + 25) * 3), y * 60);
   assertBytes(f.data, expected, 'region rows');
-});
+}, T);
 
-test('fromMat: a (H*3/2) x W CV_8UC1 Mat stated as yuv420p round-trips through toMat', T, () => {
+test('fromMat: a (H*3/2) x W CV_8UC1 Mat stated as yuv420p round-trips through toMat', () => {
   const yuv = makeFrame(12, 6, 'yuv420p', 7);
   const back = fromMat(toMat(yuv), { format: 'yuv420p' });
   assert.deepEqual([back.width, back.height, back.format], [12, 6, 'yuv420p']);
   assertBytes(back.data, yuv.data, 'yuv420p round trip');
-});
+}, T);
 
-test('fromMat: other depths, channel counts and mismatched formats are refused', T, () => {
+test('fromMat: other depths, channel counts and mismatched formats are refused', () => {
   const f32 = new ocv.Mat(4, 5, ocv.CV_32FC3, [0, 0, 0]);
   assert.throws(() => fromMat(f32), (e) => e instanceof TypeError && /CV_32FC3/.test(e.message) && /convertTo/.test(e.message));
   const c2 = new ocv.Mat(4, 5, ocv.CV_8UC2, [0, 0]);
@@ -191,9 +193,9 @@ test('fromMat: other depths, channel counts and mismatched formats are refused',
   // the default for CV_8UC3 is OpenCV's BGR
   assert.equal(fromMat(c3).format, 'bgr24');
   assert.deepEqual(Array.from(fromMat(c3).data.subarray(0, 3)), [1, 2, 3]);
-});
+}, T);
 
-test('toMat without @u4/opencv4nodejs installed: AvcvError PEER_MISSING naming the package', T, () => {
+test('toMat without @u4/opencv4nodejs installed: AvcvError PEER_MISSING naming the package', () => {
   const script = `
     const Module = require('node:module');
     const orig = Module._resolveFilename;
@@ -212,4 +214,4 @@ test('toMat without @u4/opencv4nodejs installed: AvcvError PEER_MISSING naming t
   assert.equal(out.code, 'PEER_MISSING');
   assert.match(out.message, /npm install @u4\/opencv4nodejs/);
   assert.ok(AvcvError);
-});
+}, T);

@@ -1,6 +1,6 @@
 // probe() against ffprobe -of json -show_format -show_streams (the independent
 // reference) for files made at test time with the ffmpeg CLI.
-import { describe, it, before } from 'node:test';
+import { describe, it, beforeAll } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -166,7 +166,7 @@ for (const c of FILES) {
   describe(`probe: ${c.name}`, () => {
     const file = path(c.file);
     let ref;
-    before(() => {
+    beforeAll(() => {
       c.make(file);
       ref = ffprobe(file, ['-show_format', '-show_streams']);
       // the fixture is what it claims to be

@@ -1,7 +1,7 @@
 // Exact random access: index(), frame(i), frames(indices), frameAt(t),
 // keyframes(), checked against the ffmpeg CLI (decoded frames) and ffprobe
 // (frame count, display-order timestamps, key_frame flags) on media made here.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, beforeAll, afterAll } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -127,14 +127,14 @@ for (const c of CASES) {
     let ref;
     let reader;
 
-    before(async () => {
+    beforeAll(async () => {
       c.make(file);
       const p = probeRef(file);
       const cli = cliGray(file);
       ref = { ...p, cli };
       reader = await open(file);
     });
-    after(async () => { await reader?.close(); });
+    afterAll(async () => { await reader?.close(); });
 
     test('the reference is self-consistent (ffprobe count == CLI frames == ffprobe frames)', () => {
       assert.ok(ref.count > 5, `ffprobe counted ${ref.count} frames`);
@@ -245,7 +245,7 @@ for (const c of CASES) {
 
 describe('random access: closed readers', () => {
   let file;
-  before(() => { file = makeClip(join(dir, 'closed.mp4'), { size: SIZE, frames: 12, extra: ['-g', '6', '-bf', '2'] }); });
+  beforeAll(() => { file = makeClip(join(dir, 'closed.mp4'), { size: SIZE, frames: 12, extra: ['-g', '6', '-bf', '2'] }); });
 
   test('frame(0) after close rejects CLOSED (index already built)', async () => {
     const r = await open(file);

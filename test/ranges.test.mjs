@@ -1,6 +1,6 @@
 // range(), rangeByTime() and thumbnails(): indices computed by hand from
 // ffprobe's timestamps, bytes against the ffmpeg CLI's frames.
-import { test, before } from 'node:test';
+import { test, beforeAll } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { VideoReader } from '../dist/index.mjs';
@@ -14,7 +14,7 @@ let ref;      // CLI gray frames
 let times;    // ffprobe pts_time per displayed frame
 let keys;     // ffprobe key_frame per displayed frame
 
-before(() => {
+beforeAll(() => {
   clip = makeClip(join(dir, 'r.mp4'), { size: `${W}x${H}`, rate: 25, frames: 60, extra: ['-g', '12', '-bf', '2'] });
   const raw = cliFrames(clip, 'gray');
   ref = Array.from({ length: raw.length / (W * H) }, (_, i) => raw.subarray(i * W * H, (i + 1) * W * H));

@@ -1,6 +1,6 @@
 // Tensors: hand-computed values on small asymmetric images (a transposed axis
 // or swapped channel cannot pass), numpy / python3-opencv as oracles.
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';

@@ -4,14 +4,14 @@
 // the CLI's scale filter, timestamps and audio kept, colour tags carried,
 // and the CPU-machine side of gpuPassthrough ('auto' falls back and says
 // why, a required passthrough fails clearly and leaves no file).
-import { test, before } from 'node:test';
+import { test, beforeAll } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { existsSync, mkdirSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { transform, AvcvError } from '../dist/index.mjs';
 import { tempDir, ffmpeg, ffprobe, cliFrames, assertExact, countFrames, framePtsTimes, span, diffStats } from './helpers.mjs';
 
-const T = { timeout: 120_000 };
+const T = 120_000;
 const dir = tempDir('avcv-transcode-');
 let n = 0;
 const folder = () => {
@@ -26,7 +26,7 @@ let vfr; // mkv with irregular timestamps
 let tagged; // bt709-tagged h264
 let long; // 640x480, 12 s, for aborts
 
-before(() => {
+beforeAll(() => {
   const d = join(dir, 'src');
   mkdirSync(d);
   src = join(d, 'in.mp4');
@@ -47,7 +47,7 @@ const videoStream = (f) => ffprobe(f).streams.find((s) => s.codec_type === 'vide
 const audioStream = (f) => ffprobe(f).streams.find((s) => s.codec_type === 'audio');
 const leftovers = (d) => readdirSync(d).filter((f) => f.includes('avcv-tmp'));
 
-test('no resize: the lossless output decodes to exactly the CLI decode of the source, pts and audio kept', T, async () => {
+test('no resize: the lossless output decodes to exactly the CLI decode of the source, pts and audio kept', async () => {
   const d = folder();
   const out = join(d, 'out.mkv');
   const progress = [];
@@ -79,9 +79,9 @@ test('no resize: the lossless output decodes to exactly the CLI decode of the so
   assert.equal(last.frames, expected);
   assert.equal(last.total, Number(videoStream(src).nb_frames));
   assert.deepEqual(leftovers(d), []);
-});
+}, T);
 
-test('resize: within 1 of the CLI scale filter (bicubic and bilinear), one side kept to aspect and even', T, async () => {
+test('resize: within 1 of the CLI scale filter (bicubic and bilinear), one side kept to aspect and even', async () => {
   for (const [interpolation, flags] of [['bicubic', 'bicubic'], ['bilinear', 'bilinear']]) {
     const d = folder();
     const out = join(d, 'out.mkv');
@@ -102,9 +102,9 @@ test('resize: within 1 of the CLI scale filter (bicubic and bilinear), one side 
   await transform(src, out, null, { resize: { width: 100 } });
   const v = videoStream(out);
   assert.deepEqual([v.width, v.height], [100, 76]);
-});
+}, T);
 
-test('variable frame rate timestamps are kept (mkv, ms time base)', T, async () => {
+test('variable frame rate timestamps are kept (mkv, ms time base)', async () => {
   const d = folder();
   const out = join(d, 'vfr.mkv');
   await transform(vfr, out, null, { codec: 'ffv1' });
@@ -114,9 +114,9 @@ test('variable frame rate timestamps are kept (mkv, ms time base)', T, async () 
   for (let i = 0; i < a.length; i++) assert.ok(Math.abs(b[i] - (a[i] - a[0])) < 0.0015, `frame ${i}: ${b[i]} vs ${a[i] - a[0]}`);
   // and the gaps really are irregular: 30 + 2(2N+1) ms
   assert.ok(Math.abs((b[11] - b[10]) - 0.072) < 0.0015);
-});
+}, T);
 
-test('avi output is constant frame rate at the source rate; mpeg4 by default', T, async () => {
+test('avi output is constant frame rate at the source rate; mpeg4 by default', async () => {
   const d = folder();
   const out = join(d, 'out.avi');
   const r = await transform(src, out, null, { audio: 'none' });
@@ -126,9 +126,9 @@ test('avi output is constant frame rate at the source rate; mpeg4 by default', T
   assert.equal(v.r_frame_rate, '25/1');
   assert.equal(countFrames(out), countFrames(src));
   assert.equal(audioStream(out), undefined);
-});
+}, T);
 
-test('colour tags of the source are carried (bt709, limited range)', T, async () => {
+test('colour tags of the source are carried (bt709, limited range)', async () => {
   const d = folder();
   const out = join(d, 'out.mp4');
   await transform(tagged, out, null, {});
@@ -136,9 +136,9 @@ test('colour tags of the source are carried (bt709, limited range)', T, async ()
   const v = videoStream(out);
   for (const k of ['color_range', 'color_space', 'color_primaries', 'color_transfer']) assert.equal(v[k], s[k], k);
   assert.equal(v.color_space, 'bt709');
-});
+}, T);
 
-test('encoder options reach the encoder: x264 settings through crf, preset, gop', T, async () => {
+test('encoder options reach the encoder: x264 settings through crf, preset, gop', async () => {
   const d = folder();
   const out = join(d, 'out.mp4');
   await transform(src, out, null, { codec: 'libx264', crf: 30, preset: 'veryfast', gop: 12, audio: 'none' });
@@ -147,9 +147,9 @@ test('encoder options reach the encoder: x264 settings through crf, preset, gop'
   assert.match(sei, /keyint=12 /);
   // veryfast is subme=2 (x264's preset table)
   assert.match(sei, /subme=2 /);
-});
+}, T);
 
-test("device 'auto' on a machine without CUDA: CPU, with the reasons", T, async () => {
+test("device 'auto' on a machine without CUDA: CPU, with the reasons", async () => {
   const d = folder();
   const out = join(d, 'out.mp4');
   const r = await transform(src, out, null, { device: 'auto', audio: 'none' });
@@ -159,9 +159,9 @@ test("device 'auto' on a machine without CUDA: CPU, with the reasons", T, async 
   assert.match(r.passthroughReason, /decoding is on the CPU/);
   assert.equal(r.encoder, 'libx264');
   assert.equal(countFrames(out), countFrames(src));
-});
+}, T);
 
-test('gpuPassthrough: true without a GPU fails clearly and leaves nothing; device cuda too', T, async () => {
+test('gpuPassthrough: true without a GPU fails clearly and leaves nothing; device cuda too', async () => {
   const d = folder();
   const out = join(d, 'out.mp4');
   await assert.rejects(transform(src, out, null, { gpuPassthrough: true }), (e) => {
@@ -174,9 +174,9 @@ test('gpuPassthrough: true without a GPU fails clearly and leaves nothing; devic
   await assert.rejects(transform(src, out, null, { device: 'cuda' }), (e) => e instanceof AvcvError && e.code === 'NO_DEVICE');
   assert.equal(existsSync(out), false);
   assert.deepEqual(readdirSync(d), []);
-});
+}, T);
 
-test('an existing target is replaced only by a finished output; a failure leaves it untouched', T, async () => {
+test('an existing target is replaced only by a finished output; a failure leaves it untouched', async () => {
   const d = folder();
   const out = join(d, 'out.mp4');
   writeFileSync(out, 'keep me');
@@ -188,9 +188,9 @@ test('an existing target is replaced only by a finished output; a failure leaves
   assert.deepEqual(leftovers(d), []);
   await transform(src, out, null, { audio: 'none' });
   assert.equal(countFrames(out), countFrames(src));
-});
+}, T);
 
-test('abort mid-way: ABORTED, no output, no temp file, promptly', T, async () => {
+test('abort mid-way: ABORTED, no output, no temp file, promptly', async () => {
   const d = folder();
   const out = join(d, 'out.mp4');
   const ac = new AbortController();
@@ -209,9 +209,9 @@ test('abort mid-way: ABORTED, no output, no temp file, promptly', T, async () =>
   assert.deepEqual(readdirSync(d), []);
   // an already aborted signal never starts
   await assert.rejects(transform(src, out, null, { signal: AbortSignal.abort() }), { code: 'ABORTED' });
-});
+}, T);
 
-test('wrong arguments: TypeError/RangeError naming the option', T, async () => {
+test('wrong arguments: TypeError/RangeError naming the option', async () => {
   const out = join(folder(), 'x.mp4');
   for (const k of ['format', 'layout', 'crop', 'prefetch', 'reuseBuffers', 'output', 'concurrency']) {
     const v = { format: 'rgb24', layout: 'chw', crop: { x: 0, y: 0, width: 8, height: 8 }, prefetch: 2, reuseBuffers: true, output: {}, concurrency: 2 }[k];
@@ -224,12 +224,12 @@ test('wrong arguments: TypeError/RangeError naming the option', T, async () => {
   await assert.rejects(transform(src, out, null, { bogus: 1 }), (e) => e instanceof TypeError && /bogus/.test(e.message));
   await assert.rejects(transform(src, out, 42, {}), (e) => e instanceof TypeError && /fn/.test(e.message));
   assert.equal(existsSync(out), false);
-});
+}, T);
 
-test('the fn path reports path js and the reader device', T, async () => {
+test('the fn path reports path js and the reader device', async () => {
   const out = join(folder(), 'js.mp4');
   const r = await transform(src, out, (f) => f, { audio: 'none' });
   assert.equal(r.path, 'js');
   assert.deepEqual(r.device, { type: 'cpu' });
   assert.equal(r.passthroughReason, null);
-});
+}, T);

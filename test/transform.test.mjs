@@ -2,7 +2,7 @@
 // frame counts, sizes, codecs, audio kept (copied packet for packet by default),
 // pixel operations exact through a lossless codec, output order kept under
 // concurrency, VFR timestamps kept, and no output left by an abort or a throw.
-import { test, before } from 'node:test';
+import { test, beforeAll } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { transform, Frame, AvcvError } from '../dist/index.mjs';
 import { tempDir, ffmpeg, ffprobe, cliFrames, psnr, assertExact, countFrames, framePtsTimes, span } from './helpers.mjs';
 
-const T = { timeout: 60_000 };
+const T = 60_000;
 const dir = tempDir('avcv-transform-');
 let n = 0;
 const folder = () => {
@@ -30,7 +30,7 @@ let vfr; // mkv with irregular timestamps
 let silent; // mp4 without audio
 let dup; // mkv whose first two frames share pts 0 (setpts rounded to a 1/25 time base)
 
-before(() => {
+beforeAll(() => {
   const d = join(dir, 'src');
   mkdirSync(d);
   src = join(d, 'in.mp4');
@@ -73,7 +73,7 @@ const LOSSLESS = { codec: 'ffv1', pixelFormat: 'bgr0' };
 
 // ---- identity, audio ----
 
-test('identity transform into mp4: same frame count and size, h264, an AAC stream; summary agrees', T, async () => {
+test('identity transform into mp4: same frame count and size, h264, an AAC stream; summary agrees', async () => {
   const d = folder();
   const out = join(d, 'out.mp4');
   const sum = await transform(src, out, (f) => f);
@@ -103,9 +103,9 @@ test('identity transform into mp4: same frame count and size, h264, an AAC strea
   const p = psnr(cliFrames(out, 'bgr24'), srcBgr);
   assert.ok(p >= 32, `identity PSNR ${p.toFixed(2)} dB`);
   assert.deepEqual(readdirSync(d), ['out.mp4']);
-});
+}, T);
 
-test('identity transform: audio/video durations within one frame of each other and of the input', T, async () => {
+test('identity transform: audio/video durations within one frame of each other and of the input', async () => {
   const d = folder();
   const out = join(d, 'out.mp4');
   await transform(src, out, (f) => f);
@@ -114,18 +114,18 @@ test('identity transform: audio/video durations within one frame of each other a
   assert.ok(Math.abs(a - v) <= 1 / RATE, `audio ${a}s vs video ${v}s`);
   const sv = dur(src, 'video');
   assert.ok(Math.abs(v - sv) <= 1e-3, `video ${v}s vs input ${sv}s`);
-});
+}, T);
 
-test("identity transform: the input's AAC packets are copied as they are (default audio 'auto')", T, async () => {
+test("identity transform: the input's AAC packets are copied as they are (default audio 'auto')", async () => {
   const d = folder();
   const out = join(d, 'out.mp4');
   await transform(src, out, (f) => f);
   // reference: what `ffmpeg -i in.mp4 -c:a copy` keeps: every packet, byte for byte
   assert.deepEqual(audioSizes(out), audioSizes(src), 'audio packet sizes differ from the input');
   assert.ok(audioPayload(out).equals(audioPayload(src)), 'audio packet bytes differ from the input');
-});
+}, T);
 
-test("audio 'none': no audio stream", T, async () => {
+test("audio 'none': no audio stream", async () => {
   const d = folder();
   const out = join(d, 'out.mp4');
   const sum = await transform(src, out, (f) => f, { audio: 'none' });
@@ -133,9 +133,9 @@ test("audio 'none': no audio stream", T, async () => {
   assert.equal(sum.audioCodec, null);
   assert.equal(streams(out).filter((s) => s.codec_type === 'audio').length, 0);
   assert.equal(countFrames(out), N);
-});
+}, T);
 
-test("audio 'encode': AAC re-encoded, durations within one frame", T, async () => {
+test("audio 'encode': AAC re-encoded, durations within one frame", async () => {
   const d = folder();
   const out = join(d, 'out.mp4');
   const sum = await transform(src, out, (f) => f, { audio: 'encode' });
@@ -149,9 +149,9 @@ test("audio 'encode': AAC re-encoded, durations within one frame", T, async () =
   assert.ok(Math.abs(aa - va) <= 1 / RATE, `audio ${aa}s vs video ${va}s`);
   // re-encoded: not the input's packets
   assert.ok(!audioPayload(out).equals(audioPayload(src)));
-});
+}, T);
 
-test("audio 'auto' into webm encodes Opus; 'copy' into webm is refused and leaves nothing", T, async () => {
+test("audio 'auto' into webm encodes Opus; 'copy' into webm is refused and leaves nothing", async () => {
   const d = folder();
   const out = join(d, 'out.webm');
   const sum = await transform(src, out, (f) => f, { crf: 40 });
@@ -163,20 +163,20 @@ test("audio 'auto' into webm encodes Opus; 'copy' into webm is refused and leave
   const bad = join(d, 'copy.webm');
   await assert.rejects(transform(src, bad, (f) => f, { audio: 'copy' }), (e) => e instanceof RangeError || e instanceof AvcvError);
   assert.deepEqual(readdirSync(d), ['out.webm']);
-});
+}, T);
 
-test('an input without audio: no audio stream, summary audio none', T, async () => {
+test('an input without audio: no audio stream, summary audio none', async () => {
   const d = folder();
   const out = join(d, 'out.mp4');
   const sum = await transform(silent, out, (f) => f);
   assert.equal(sum.audio, 'none');
   assert.equal(streams(out).filter((s) => s.codec_type === 'audio').length, 0);
   assert.equal(countFrames(out), 10);
-});
+}, T);
 
 // ---- pixel operations ----
 
-test('inverting bytes (255 - v) in bgr24 through ffv1: exactly the inverse of the CLI-decoded input', T, async () => {
+test('inverting bytes (255 - v) in bgr24 through ffv1: exactly the inverse of the CLI-decoded input', async () => {
   const d = folder();
   const out = join(d, 'neg.mkv');
   const sum = await transform(src, out, (f) => {
@@ -187,9 +187,9 @@ test('inverting bytes (255 - v) in bgr24 through ffv1: exactly the inverse of th
   }, { ...LOSSLESS, audio: 'none' });
   assert.equal(sum.encoder, 'ffv1');
   assertExact(cliFrames(out, 'bgr24'), invert(srcBgr), FB, 'inverted');
-});
+}, T);
 
-test('inverting bytes, returned as a plain Uint8Array, into h264 mp4: close to the inverted input (PSNR)', T, async () => {
+test('inverting bytes, returned as a plain Uint8Array, into h264 mp4: close to the inverted input (PSNR)', async () => {
   const d = folder();
   const out = join(d, 'neg.mp4');
   await transform(src, out, (f) => {
@@ -205,9 +205,9 @@ test('inverting bytes, returned as a plain Uint8Array, into h264 mp4: close to t
   // reference 2: the CLI's own negate filter (it negates Y'CbCr, so only close): measured 33.9 dB
   const p2 = psnr(got, cliFrames(src, 'bgr24', { vf: 'negate' }));
   assert.ok(p2 >= 30, `PSNR vs -vf negate ${p2.toFixed(2)} dB`);
-});
+}, T);
 
-test('fn returning a half-size Frame: the output takes that size (exact with ffv1)', T, async () => {
+test('fn returning a half-size Frame: the output takes that size (exact with ffv1)', async () => {
   const d = folder();
   const out = join(d, 'half.mkv');
   const w2 = W / 2;
@@ -229,9 +229,9 @@ test('fn returning a half-size Frame: the output takes that size (exact with ffv
   const expected = [];
   for (let i = 0; i < N; i++) expected.push(Buffer.from(half(srcBgr.subarray(i * FB, (i + 1) * FB))));
   assertExact(cliFrames(out, 'bgr24'), Buffer.concat(expected), w2 * h2 * 3, 'half size');
-});
+}, T);
 
-test('fn returning gray Frames: a gray output (exact with ffv1 gray)', T, async () => {
+test('fn returning gray Frames: a gray output (exact with ffv1 gray)', async () => {
   const d = folder();
   const out = join(d, 'gray.mkv');
   const g = (data) => {
@@ -243,9 +243,9 @@ test('fn returning gray Frames: a gray output (exact with ffv1 gray)', T, async 
   const expected = [];
   for (let i = 0; i < N; i++) expected.push(Buffer.from(g(srcBgr.subarray(i * FB, (i + 1) * FB))));
   assertExact(cliFrames(out, 'gray'), Buffer.concat(expected), W * H, 'green as gray');
-});
+}, T);
 
-test('fn returning null drops the frame: framesOut < framesIn and ffprobe agrees; kept frames exact', T, async () => {
+test('fn returning null drops the frame: framesOut < framesIn and ffprobe agrees; kept frames exact', async () => {
   const d = folder();
   const out = join(d, 'drop.mkv');
   const sum = await transform(src, out, (f) => (f.index % 3 === 1 ? null : f), { ...LOSSLESS, audio: 'none' });
@@ -258,24 +258,24 @@ test('fn returning null drops the frame: framesOut < framesIn and ffprobe agrees
   // the kept frames keep their input times
   const t = framePtsTimes(out);
   kept.forEach((i, k) => assert.ok(Math.abs(t[k] - i / RATE) < 1e-3, `kept frame ${i} at ${t[k]}s`));
-});
+}, T);
 
-test('fn returning null for every frame: NO_FRAMES, no output file', T, async () => {
+test('fn returning null for every frame: NO_FRAMES, no output file', async () => {
   const d = folder();
   await assert.rejects(transform(src, join(d, 'none.mp4'), () => null), (e) => e instanceof AvcvError && e.code === 'NO_FRAMES');
   assert.deepEqual(readdirSync(d), []);
-});
+}, T);
 
-test('fn returning something else: TypeError, no output file', T, async () => {
+test('fn returning something else: TypeError, no output file', async () => {
   const d = folder();
   await assert.rejects(transform(src, join(d, 'x.mp4'), () => 'nope'), TypeError);
   await assert.rejects(transform(src, join(d, 'y.mp4'), (f) => (f.index === 5 ? 42 : f)), TypeError);
   assert.deepEqual(readdirSync(d), []);
-});
+}, T);
 
 // ---- concurrency ----
 
-test('concurrency 4 with an async fn resolving in random order keeps the output order exact', T, async () => {
+test('concurrency 4 with an async fn resolving in random order keeps the output order exact', async () => {
   const d = folder();
   const out = join(d, 'conc.mkv');
   let seed = 12345;
@@ -297,11 +297,11 @@ test('concurrency 4 with an async fn resolving in random order keeps the output 
   assert.ok(maxInFlight > 1 && maxInFlight <= 4, `max fn calls in flight: ${maxInFlight}`);
   assert.notDeepEqual(finished, [...finished].sort((a, b) => a - b), 'the delays did not reorder completions');
   assertExact(cliFrames(out, 'bgr24'), invert(srcBgr), FB, 'concurrency 4');
-});
+}, T);
 
 // ---- timestamps ----
 
-test('a VFR input keeps its timestamps (ffprobe pts_time within 1 ms)', T, async () => {
+test('a VFR input keeps its timestamps (ffprobe pts_time within 1 ms)', async () => {
   const d = folder();
   const out = join(d, 'vfr.mkv');
   const sum = await transform(vfr, out, (f) => f, { audio: 'none' });
@@ -312,9 +312,9 @@ test('a VFR input keeps its timestamps (ffprobe pts_time within 1 ms)', T, async
   // sanity: the input really is irregular (hand-computed 0.03 N + 0.002 N^2)
   tin.forEach((t, i) => assert.ok(Math.abs(t - (0.03 * i + 0.002 * i * i)) <= 0.0005, `input frame ${i} at ${t}`));
   tout.forEach((t, i) => assert.ok(Math.abs(t - tin[i]) <= 0.001, `frame ${i}: out ${t}s, in ${tin[i]}s`));
-});
+}, T);
 
-test('a VFR input into mp4 keeps its timestamps too', T, async () => {
+test('a VFR input into mp4 keeps its timestamps too', async () => {
   const d = folder();
   const out = join(d, 'vfr.mp4');
   await transform(vfr, out, (f) => f, { audio: 'none' });
@@ -322,9 +322,9 @@ test('a VFR input into mp4 keeps its timestamps too', T, async () => {
   const tout = framePtsTimes(out);
   assert.equal(tout.length, tin.length);
   tout.forEach((t, i) => assert.ok(Math.abs(t - tin[i]) <= 0.001, `frame ${i}: out ${t}s, in ${tin[i]}s`));
-});
+}, T);
 
-test('an input with a repeated timestamp transcodes as the CLI does', T, async () => {
+test('an input with a repeated timestamp transcodes as the CLI does', async () => {
   const d = folder();
   const t = framePtsTimes(dup);
   assert.equal(t[0], t[1], 'the input does repeat a timestamp');
@@ -337,11 +337,11 @@ test('an input with a repeated timestamp transcodes as the CLI does', T, async (
   assert.equal(countFrames(out), countFrames(ref));
   const tout = framePtsTimes(out);
   for (let i = 1; i < tout.length; i++) assert.ok(tout[i] > tout[i - 1], `frame ${i} at ${tout[i]}s after ${tout[i - 1]}s`);
-});
+}, T);
 
 // ---- failure: no output ----
 
-test('signal abort mid-way: rejects ABORTED, no output file, no temp', T, async () => {
+test('signal abort mid-way: rejects ABORTED, no output file, no temp', async () => {
   const left = [];
   for (let round = 0; round < 3; round++) {
     const d = folder();
@@ -355,15 +355,15 @@ test('signal abort mid-way: rejects ABORTED, no output file, no temp', T, async 
     if (now.length) left.push({ round, now });
   }
   assert.deepEqual(left, [], 'files left in the folder once transform() rejected');
-});
+}, T);
 
-test('an already aborted signal: rejects, nothing written', T, async () => {
+test('an already aborted signal: rejects, nothing written', async () => {
   const d = folder();
   await assert.rejects(transform(src, join(d, 'x.mp4'), (f) => f, { signal: AbortSignal.abort() }), (e) => e instanceof AvcvError && e.code === 'ABORTED');
   assert.deepEqual(readdirSync(d), []);
-});
+}, T);
 
-test('fn throwing: rejects with that very error, no output file, no temp', T, async () => {
+test('fn throwing: rejects with that very error, no output file, no temp', async () => {
   const d = folder();
   const boom = new Error('boom at 10');
   await assert.rejects(transform(src, join(d, 'x.mp4'), (f) => {
@@ -371,9 +371,9 @@ test('fn throwing: rejects with that very error, no output file, no temp', T, as
     return f;
   }), (e) => e === boom);
   assert.deepEqual(readdirSync(d), []);
-});
+}, T);
 
-test('an async fn rejecting with concurrency > 1: transform rejects with it and the process survives', T, async () => {
+test('an async fn rejecting with concurrency > 1: transform rejects with it and the process survives', async () => {
   // fn(5) is slow, fn(6) rejects at once: while transform awaits fn(5), fn(6)'s rejection
   // has no handler yet. Under Node's default --unhandled-rejections=throw that must not
   // kill a process that catches transform()'s rejection. Run in a child to see the exit.
@@ -398,18 +398,18 @@ test('an async fn rejecting with concurrency > 1: transform rejects with it and 
   assert.equal(r.stdout.trim(), 'caught async boom', `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
   assert.equal(r.status, 0, `the process died: ${r.stderr}`);
   assert.deepEqual(readdirSync(d), []);
-});
+}, T);
 
-test('fn throwing on the first frame (before the writer exists): that error, nothing written', T, async () => {
+test('fn throwing on the first frame (before the writer exists): that error, nothing written', async () => {
   const d = folder();
   const boom = new RangeError('first');
   await assert.rejects(transform(src, join(d, 'x.mp4'), () => {
     throw boom;
   }), (e) => e === boom);
   assert.deepEqual(readdirSync(d), []);
-});
+}, T);
 
-test('bad options: TypeError/RangeError before anything is written', T, async () => {
+test('bad options: TypeError/RangeError before anything is written', async () => {
   const d = folder();
   await assert.rejects(transform(src, join(d, 'x.mp4'), (f) => f, { concurency: 2 }), /concurency/);
   await assert.rejects(transform(src, join(d, 'x.mp4'), (f) => f, { concurrency: 0 }), RangeError);
@@ -418,11 +418,11 @@ test('bad options: TypeError/RangeError before anything is written', T, async ()
   await assert.rejects(transform(src, join(d, 'x.mp4'), (f) => f, { codec: 'nope' }), (e) => e instanceof AvcvError && e.code === 'UNSUPPORTED_CODEC');
   await assert.rejects(transform(join(d, 'missing.mp4'), join(d, 'x.mp4'), (f) => f), (e) => e instanceof AvcvError && e.code === 'ENOENT');
   assert.deepEqual(readdirSync(d), []);
-});
+}, T);
 
 // ---- progress ----
 
-test('onProgress: increasing frames, total = frame count, fps > 0; the summary is right', T, async () => {
+test('onProgress: increasing frames, total = frame count, fps > 0; the summary is right', async () => {
   const d = folder();
   const calls = [];
   const sum = await transform(src, join(d, 'p.mp4'), (f) => f, { onProgress: (p) => calls.push({ ...p }) });
@@ -441,4 +441,4 @@ test('onProgress: increasing frames, total = frame count, fps > 0; the summary i
   assert.equal(sum.encoder, 'libx264');
   assert.equal(sum.audio, 'copy');
   assert.equal(sum.audioCodec, 'aac');
-});
+}, T);

@@ -2,36 +2,14 @@
 // 1..64 and the usual odd widths, and no byte of a frame is left unwritten:
 // swscale's x86 YUV->RGB path converts 8 pixels at a time and skips the last
 // (width % 8) pixels when a row has no room (issue: garbage columns at 854).
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { VideoReader } from '../dist/index.mjs';
-import { tempDir, ffmpeg, cliFramesMany } from './helpers.mjs';
+import { tempDir, ffmpeg, cliFramesMany, OUTPUT_FORMATS as FORMATS, referenceFor } from './helpers.mjs';
 
 const dir = tempDir('avcv-widths-');
 const H = 6;
-
-/** Our format (and layout) -> the CLI pixel format that is its reference, and how to reorder it. */
-const FORMATS = [
-  { format: 'bgr24', cli: 'bgr24' },
-  { format: 'rgb24', cli: 'rgb24' },
-  { format: 'bgra', cli: 'bgra' },
-  { format: 'rgba', cli: 'rgba' },
-  { format: 'gray', cli: 'gray' },
-  { format: 'rgb24', layout: 'chw', cli: 'gbrp', planes: [2, 0, 1] },   // R, G, B from G, B, R
-  { format: 'bgr24', layout: 'chw', cli: 'gbrp', planes: [1, 0, 2] },   // B, G, R
-  { format: 'yuv420p', cli: 'yuv420p', even: true },
-  { format: 'nv12', cli: 'nv12', even: true },
-];
-
-function reorderPlanes(buf, area, order) {
-  const n = buf.length / (area * 3);
-  const out = Buffer.alloc(buf.length);
-  for (let f = 0; f < n; f++) {
-    order.forEach((src, dst) => buf.copy(out, (f * 3 + dst) * area, (f * 3 + src) * area, (f * 3 + src + 1) * area));
-  }
-  return out;
-}
 
 async function readAll(file, opts) {
   const r = await VideoReader.open(file, opts);
@@ -49,8 +27,7 @@ async function checkFile(file, w, h, label) {
       await assert.rejects(VideoReader.open(file, { format: f.format }), (e) => e instanceof TypeError || e instanceof RangeError, `${what}: odd size refused`);
       continue;
     }
-    let ref = refs[f.cli];
-    if (f.planes) ref = reorderPlanes(ref, w * h, f.planes);
+    const ref = referenceFor(refs, f, w * h);
     const got = await readAll(file, { format: f.format, layout: f.layout });
     assert.equal(got.length, ref.length, `${what}: length`);
     if (!got.equals(ref)) {

@@ -4,7 +4,7 @@
 // codecs stay above a measured PSNR floor, container fields / timestamps /
 // audio are what ffprobe reports, and a failed, aborted or dropped write leaves
 // no file (and no temp file) behind.
-import { test, before, after } from 'node:test';
+import { test, beforeAll, afterAll } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -12,7 +12,7 @@ import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSyn
 import { VideoWriter, Frame, AvcvError } from '../dist/index.mjs';
 import { tempDir, ffmpeg, ffprobe, cliFrames, diffStats, mulberry32 as prng, psnr, assertExact, countFrames, framePtsTimes, span } from './helpers.mjs';
 
-const T = { timeout: 60_000 };
+const T = 60_000;
 const dir = tempDir('avcv-writer-');
 const distUrl = new URL('../dist/index.mjs', import.meta.url).href;
 let n = 0;
@@ -30,7 +30,7 @@ const A = { w: 160, h: 120, rate: 25, frames: 50 };
 let aacSrc;
 let mp3Src;
 let pcmSrc;
-before(() => {
+beforeAll(() => {
   const d = join(dir, 'audio-src');
   mkdirSync(d);
   const v = ['-f', 'lavfi', '-i', `testsrc2=size=${A.w}x${A.h}:rate=${A.rate}`];
@@ -47,13 +47,13 @@ before(() => {
 // (ENOSPC mid-write) is used when `mount` works; otherwise a read-only folder (non-root)
 // or a path under a missing folder.
 let tiny = null;
-before(() => {
+beforeAll(() => {
   const m = join(dir, 'tiny');
   mkdirSync(m);
   const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', m]);
   if (r.status === 0) tiny = m;
 });
-after(() => {
+afterAll(() => {
   if (tiny) spawnSync('umount', [tiny]);
 });
 
@@ -200,7 +200,7 @@ for (const c of LOSSLESS) {
   const w = c.width ?? W;
   const h = c.height ?? H;
   const layout = c.inputLayout ?? (c.inputFormat === 'yuv420p' || c.inputFormat === 'nv12' ? 'planar' : 'hwc');
-  test(`lossless round trip: ${c.inputFormat}/${layout} ${w}x${h} -> ${c.codec} ${c.pixelFormat} .${c.ext} is byte-exact`, T, async () => {
+  test(`lossless round trip: ${c.inputFormat}/${layout} ${w}x${h} -> ${c.codec} ${c.pixelFormat} .${c.ext} is byte-exact`, async () => {
     const d = folder();
     const out = join(d, `out.${c.ext}`);
     const rnd = prng(42);
@@ -222,10 +222,10 @@ for (const c of LOSSLESS) {
       ? cat(frames.map((f) => chwToHwc(f, CHANNELS[c.inputFormat], w, h)))
       : cat(frames);
     assertExact(cliFrames(out, c.inputFormat), expected, frames[0].length, `${c.inputFormat}/${layout} via ${c.codec}`);
-  });
+  }, T);
 }
 
-test('Frame objects are written like their bytes (bgr24 hwc and rgb24 chw Frames, exact with ffv1)', T, async () => {
+test('Frame objects are written like their bytes (bgr24 hwc and rgb24 chw Frames, exact with ffv1)', async () => {
   const d = folder();
   const rnd = prng(7);
   const hwc = Array.from({ length: 3 }, (_, i) => makeFrame('bgr24', W, H, i, rnd));
@@ -240,7 +240,7 @@ test('Frame objects are written like their bytes (bgr24 hwc and rgb24 chw Frames
   await writeAll(out2, { width: W, height: H, fps: 25, codec: 'ffv1', pixelFormat: 'bgr0', inputFormat: 'rgb24', inputLayout: 'chw' },
     chw.map((b) => Frame.from(b, { width: W, height: H, format: 'rgb24', layout: 'chw' })));
   assertExact(cliFrames(out2, 'rgb24'), cat(chw.map((b) => chwToHwc(b, 3, W, H))), W * H * 3, 'rgb24 chw Frame');
-});
+}, T);
 
 // ---- lossy codecs: PSNR against the source, decoded by the CLI ----
 
@@ -268,7 +268,7 @@ const LOSSY = [
 ];
 
 for (const c of LOSSY) {
-  test(`lossy: ${c.codec} ${JSON.stringify(c.opts)} .${c.ext}: PSNR >= ${c.floor} dB, ffprobe agrees`, T, async () => {
+  test(`lossy: ${c.codec} ${JSON.stringify(c.opts)} .${c.ext}: PSNR >= ${c.floor} dB, ffprobe agrees`, async () => {
     const d = folder();
     const out = join(d, `out.${c.ext}`);
     const { writer, stats } = await writeAll(out, { width: LW, height: LH, fps: 25, codec: c.codec, ...c.opts }, smooth);
@@ -281,22 +281,22 @@ for (const c of LOSSY) {
     const p = psnr(cliFrames(out, 'bgr24'), smoothRef);
     assert.ok(p >= c.floor, `${c.codec}: PSNR ${p.toFixed(2)} dB < floor ${c.floor}`);
     assert.ok(p < 60, `${c.codec}: PSNR ${p.toFixed(2)} dB: a lossy codec that is not lossy?`);
-  });
+  }, T);
 }
 
-test('rgb -> yuv444p through libx264 qp 0 is near-exact (only the colour matrix rounds)', T, async () => {
+test('rgb -> yuv444p through libx264 qp 0 is near-exact (only the colour matrix rounds)', async () => {
   const d = folder();
   const out = join(d, 'x444.mkv');
   await writeAll(out, { width: LW, height: LH, fps: 25, codec: 'libx264', pixelFormat: 'yuv444p', codecOptions: { qp: 0 } }, smooth);
   assert.equal(videoStream(out).pix_fmt, 'yuv444p');
   const s = diffStats(cliFrames(out, 'bgr24'), smoothRef);
   assert.ok(s.max <= 3, `max abs diff ${s.max}`);
-});
+}, T);
 
 // ---- container fields, as ffprobe reports them ----
 
 for (const [label, fps, ext] of [['29.97', 29.97, 'mp4'], ['{num:30000,den:1001}', { num: 30000, den: 1001 }, 'mp4'], ['29.97', 29.97, 'mkv']]) {
-  test(`fps ${label} (.${ext}): info.fps and avg_frame_rate are 30000/1001, every frame counted, duration = frames/fps`, T, async () => {
+  test(`fps ${label} (.${ext}): info.fps and avg_frame_rate are 30000/1001, every frame counted, duration = frames/fps`, async () => {
     const d = folder();
     const N = 12;
     const rnd = prng(3);
@@ -314,10 +314,10 @@ for (const [label, fps, ext] of [['29.97', 29.97, 'mp4'], ['{num:30000,den:1001}
     assert.equal(vs.avg_frame_rate, '30000/1001');
     const dur = Number(ffprobe(out).format.duration);
     assert.ok(Math.abs(dur - (N * 1001) / 30000) < 0.002, `duration ${dur}, expected ${(N * 1001) / 30000}`);
-  });
+  }, T);
 }
 
-test('fps 23.976 and 59.94 map to the NTSC rationals; 12.5 to 25/2', T, async () => {
+test('fps 23.976 and 59.94 map to the NTSC rationals; 12.5 to 25/2', async () => {
   const d = folder();
   for (const [fps, num, den] of [[23.976, 24000, 1001], [59.94, 60000, 1001], [12.5, 25, 2]]) {
     const w = await VideoWriter.open(join(d, 'r.mkv'), { width: W, height: H, fps });
@@ -327,9 +327,9 @@ test('fps 23.976 and 59.94 map to the NTSC rationals; 12.5 to 25/2', T, async ()
     await w.abort();
   }
   assert.deepEqual(readdirSync(d), []);
-});
+}, T);
 
-test('integer fps: avg_frame_rate 25/1 (mp4, mkv, webm, avi, mov)', T, async () => {
+test('integer fps: avg_frame_rate 25/1 (mp4, mkv, webm, avi, mov)', async () => {
   const d = folder();
   const N = 6;
   const rnd = prng(4);
@@ -344,9 +344,9 @@ test('integer fps: avg_frame_rate 25/1 (mp4, mkv, webm, avi, mov)', T, async () 
     const dur = Number(ffprobe(out).format.duration);
     assert.ok(Math.abs(dur - N / 25) < 0.002, `.${ext}: duration ${dur}, expected ${N / 25}`);
   }
-});
+}, T);
 
-test('faststart puts moov before mdat; without it moov follows mdat', T, async () => {
+test('faststart puts moov before mdat; without it moov follows mdat', async () => {
   const d = folder();
   const rnd = prng(5);
   const frames = Array.from({ length: 5 }, (_, i) => makeFrame('bgr24', W, H, i, rnd));
@@ -360,9 +360,9 @@ test('faststart puts moov before mdat; without it moov follows mdat', T, async (
   assert.ok(pos(slow, 'moov') > pos(slow, 'mdat'), `default: moov at ${pos(slow, 'moov')}, mdat at ${pos(slow, 'mdat')}`);
   assert.equal(countFrames(fast), 5);
   assert.equal(temps(d).length, 0, 'faststart rewrite left a temp file');
-});
+}, T);
 
-test('metadata appears in ffprobe format tags (mp4 and mkv)', T, async () => {
+test('metadata appears in ffprobe format tags (mp4 and mkv)', async () => {
   const d = folder();
   const frames = [makeFrame('bgr24', W, H, 0, prng(1)), makeFrame('bgr24', W, H, 1, prng(2))];
   for (const ext of ['mp4', 'mkv']) {
@@ -373,7 +373,7 @@ test('metadata appears in ffprobe format tags (mp4 and mkv)', T, async () => {
     assert.equal(lower.title, 'avcv title ü', `.${ext} tags ${JSON.stringify(tags)}`);
     assert.equal(lower.comment, 'a comment', `.${ext} tags ${JSON.stringify(tags)}`);
   }
-});
+}, T);
 
 // short names and OpenCV fourccs: the best available CPU encoder for that codec
 const AV1_ENCODERS = ['libsvtav1', 'libaom-av1', 'librav1e'];
@@ -389,7 +389,7 @@ const NAMES = [
   { codec: 'MJPG', ext: 'avi', codecName: 'mjpeg', encoder: () => 'mjpeg' },
 ];
 for (const c of NAMES) {
-  test(`codec '${c.codec}' -> ${c.codecName} in .${c.ext}; info.encoder names the encoder`, T, async () => {
+  test(`codec '${c.codec}' -> ${c.codecName} in .${c.ext}; info.encoder names the encoder`, async () => {
     const d = folder();
     const out = join(d, `n.${c.ext}`);
     const frames = Array.from({ length: 3 }, (_, i) => smoothFrame(LW, LH, i));
@@ -400,12 +400,12 @@ for (const c of NAMES) {
     assert.equal(stats.encoder, expected);
     assert.equal(videoStream(out).codec_name, c.codecName);
     assert.equal(countFrames(out), 3);
-  });
+  }, T);
 }
 
 // ---- timestamps ----
 
-test('explicit pts (VFR, timeBase 1/1000) are kept: ffprobe pts_time', T, async () => {
+test('explicit pts (VFR, timeBase 1/1000) are kept: ffprobe pts_time', async () => {
   const d = folder();
   const out = join(d, 'vfr.mkv');
   const pts = [0, 40, 120, 130, 200, 333, 334, 500];
@@ -417,9 +417,9 @@ test('explicit pts (VFR, timeBase 1/1000) are kept: ffprobe pts_time', T, async 
   assert.deepEqual(framePtsTimes(out), pts.map((p) => p / 1000));
   // and the frames are the ones written at those times
   assertExact(cliFrames(out, 'bgr24'), cat(frames), W * H * 3, 'vfr frames');
-});
+}, T);
 
-test('explicit pts through libx264 (B-frames) in mp4 keep their times', T, async () => {
+test('explicit pts through libx264 (B-frames) in mp4 keep their times', async () => {
   const d = folder();
   const out = join(d, 'vfr.mp4');
   const pts = [0, 40, 120, 130, 200, 240, 280, 400, 410, 500];
@@ -428,9 +428,9 @@ test('explicit pts through libx264 (B-frames) in mp4 keep their times', T, async
   const got = framePtsTimes(out);
   assert.equal(got.length, pts.length);
   got.forEach((t, i) => assert.ok(Math.abs(t - pts[i] / 1000) < 0.0005, `frame ${i}: pts_time ${t}, wrote ${pts[i] / 1000}`));
-});
+}, T);
 
-test('time in seconds is converted with the time base', T, async () => {
+test('time in seconds is converted with the time base', async () => {
   const d = folder();
   const out = join(d, 'time.mkv');
   const times = [0, 0.05, 0.1, 0.25, 0.3];
@@ -444,18 +444,18 @@ test('time in seconds is converted with the time base', T, async () => {
   await writeAll(out2, { width: W, height: H, fps: 20, inputFormat: 'gray', codec: 'ffv1', pixelFormat: 'gray' },
     frames, (i) => ({ time: times[i] }));
   assert.deepEqual(framePtsTimes(out2), times);
-});
+}, T);
 
-test('without pts, frames are spaced at the nominal fps', T, async () => {
+test('without pts, frames are spaced at the nominal fps', async () => {
   const d = folder();
   const out = join(d, 'cfr.mkv');
   const rnd = prng(11);
   const frames = Array.from({ length: 6 }, (_, i) => makeFrame('gray', W, H, i, rnd));
   await writeAll(out, { width: W, height: H, fps: 10, inputFormat: 'gray', codec: 'ffv1', pixelFormat: 'gray' }, frames);
   assert.deepEqual(framePtsTimes(out), [0, 0.1, 0.2, 0.3, 0.4, 0.5]);
-});
+}, T);
 
-test('non-increasing pts is a RangeError; the writer stays usable', T, async () => {
+test('non-increasing pts is a RangeError; the writer stays usable', async () => {
   const d = folder();
   const out = join(d, 'pts.mkv');
   const rnd = prng(12);
@@ -470,13 +470,13 @@ test('non-increasing pts is a RangeError; the writer stays usable', T, async () 
   const s = await w.close();
   assert.equal(s.frames, 3);
   assert.deepEqual(framePtsTimes(out), [0, 0.04, 0.08]);
-});
+}, T);
 
 // ---- audio from another file ----
 
 const videoFrames = () => Array.from({ length: A.frames }, (_, i) => smoothFrame(A.w, A.h, i));
 
-test("audio auto into mp4 copies the source's AAC: identical packets, durations within one frame", T, async () => {
+test("audio auto into mp4 copies the source's AAC: identical packets, durations within one frame", async () => {
   const d = folder();
   const out = join(d, 'copy.mp4');
   const { stats } = await writeAll(out, { width: A.w, height: A.h, fps: A.rate, audio: { from: aacSrc } }, videoFrames());
@@ -494,9 +494,9 @@ test("audio auto into mp4 copies the source's AAC: identical packets, durations 
   // the packets are the source's, byte for byte (as `ffmpeg -i src -c copy` keeps them)
   assert.deepEqual(audioSizes(out), audioSizes(aacSrc), 'audio packet sizes differ from the source');
   assert.ok(audioPayload(out).equals(audioPayload(aacSrc)), 'audio packet bytes differ from the source');
-});
+}, T);
 
-test('audio auto into webm is encoded to Opus; durations within one frame', T, async () => {
+test('audio auto into webm is encoded to Opus; durations within one frame', async () => {
   const d = folder();
   const out = join(d, 'enc.webm');
   const { stats } = await writeAll(out, { width: A.w, height: A.h, fps: A.rate, audio: { from: aacSrc } }, videoFrames());
@@ -514,9 +514,9 @@ test('audio auto into webm is encoded to Opus; durations within one frame', T, a
   for (let i = 0; i + 1 < pcm.length; i += 2) peak = Math.max(peak, Math.abs(pcm.readInt16LE(i)));
   assert.ok(peak > 3000, `decoded audio peak ${peak}`);
   assert.ok(Math.abs(pcm.length / 2 / 48000 - 2) < 0.05, `decoded ${pcm.length / 2 / 48000}s of audio`);
-});
+}, T);
 
-test("audio mode 'copy' into webm (AAC) fails before anything is written", T, async () => {
+test("audio mode 'copy' into webm (AAC) fails before anything is written", async () => {
   const d = folder();
   const out = join(d, 'copy.webm');
   await assert.rejects(VideoWriter.open(out, { width: A.w, height: A.h, fps: A.rate, audio: { from: aacSrc, mode: 'copy' } }),
@@ -526,9 +526,9 @@ test("audio mode 'copy' into webm (AAC) fails before anything is written", T, as
       return true;
     });
   assert.deepEqual(readdirSync(d), []);
-});
+}, T);
 
-test('mp3 source: auto into mkv copies mp3; PCM source: auto into mp4 encodes AAC', T, async () => {
+test('mp3 source: auto into mkv copies mp3; PCM source: auto into mp4 encodes AAC', async () => {
   const d = folder();
   const out1 = join(d, 'mp3.mkv');
   const r1 = await writeAll(out1, { width: A.w, height: A.h, fps: A.rate, audio: { from: mp3Src } }, videoFrames());
@@ -547,9 +547,9 @@ test('mp3 source: auto into mkv copies mp3; PCM source: auto into mp4 encodes AA
   const a2 = dur(out2, 'audio');
   const v2 = dur(out2, 'video');
   assert.ok(Math.abs(a2 - v2) <= 1 / A.rate, `pcm->aac: audio ${a2}s vs video ${v2}s`);
-});
+}, T);
 
-test("audio mode 'none' writes no audio stream; 'encode' re-encodes AAC to AAC", T, async () => {
+test("audio mode 'none' writes no audio stream; 'encode' re-encodes AAC to AAC", async () => {
   const d = folder();
   const none = join(d, 'none.mp4');
   const r = await writeAll(none, { width: A.w, height: A.h, fps: A.rate, audio: { from: aacSrc, mode: 'none' } }, videoFrames().slice(0, 5));
@@ -562,11 +562,11 @@ test("audio mode 'none' writes no audio stream; 'encode' re-encodes AAC to AAC",
   const a = dur(enc, 'audio');
   const v = dur(enc, 'video');
   assert.ok(Math.abs(a - v) <= 1 / A.rate, `audio ${a}s vs video ${v}s`);
-});
+}, T);
 
 // ---- atomicity ----
 
-test('abort via AbortSignal mid-write: write/close reject, no file, no temp', T, async () => {
+test('abort via AbortSignal mid-write: write/close reject, no file, no temp', async () => {
   // 640x480 veryslow with frames in flight: the native side needs a moment to stop, which is
   // exactly when a caller looks at the folder after close() rejected. Five rounds.
   const [w0, h0] = [640, 480];
@@ -594,9 +594,9 @@ test('abort via AbortSignal mid-write: write/close reject, no file, no temp', T,
     }
   }
   assert.deepEqual(left, [], 'temp file still there after close() rejected ABORTED / after abort() resolved');
-});
+}, T);
 
-test('abort via AbortSignal: the temp file is gone soon after (eventually consistent)', T, async () => {
+test('abort via AbortSignal: the temp file is gone soon after (eventually consistent)', async () => {
   const d = folder();
   const ac = new AbortController();
   const w = await VideoWriter.open(join(d, 'a.mp4'), { width: LW, height: LH, fps: 25, signal: ac.signal });
@@ -605,9 +605,9 @@ test('abort via AbortSignal: the temp file is gone soon after (eventually consis
   await assert.rejects(w.close(), (e) => e.code === 'ABORTED');
   for (let i = 0; i < 100 && readdirSync(d).length; i++) await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(readdirSync(d), []);
-});
+}, T);
 
-test('abort() while writes are in flight: they settle, nothing left', T, async () => {
+test('abort() while writes are in flight: they settle, nothing left', async () => {
   const d = folder();
   const out = join(d, 'aborted.mkv');
   const w = await VideoWriter.open(out, { width: LW, height: LH, fps: 25, codec: 'libx264', preset: 'veryslow' });
@@ -618,9 +618,9 @@ test('abort() while writes are in flight: they settle, nothing left', T, async (
   for (const s of settled) if (s.status === 'rejected') assert.ok(s.reason instanceof AvcvError, String(s.reason));
   await assert.rejects(w.close(), (e) => e.code === 'ABORTED');
   assert.deepEqual(readdirSync(d), []);
-});
+}, T);
 
-test('a pre-existing target keeps its exact bytes after an aborted or failed write', T, async () => {
+test('a pre-existing target keeps its exact bytes after an aborted or failed write', async () => {
   const d = folder();
   const out = join(d, 'keep.mp4');
   const original = Buffer.from('not a video, but precious bytes\n'.repeat(100));
@@ -645,9 +645,9 @@ test('a pre-existing target keeps its exact bytes after an aborted or failed wri
   await w3.close();
   assert.equal(countFrames(out), 1);
   assert.deepEqual(readdirSync(d), ['keep.mp4']);
-});
+}, T);
 
-test('a wrongly sized Uint8Array is a RangeError; the writer stays usable', T, async () => {
+test('a wrongly sized Uint8Array is a RangeError; the writer stays usable', async () => {
   const d = folder();
   const out = join(d, 'size.mkv');
   const rnd = prng(14);
@@ -662,9 +662,9 @@ test('a wrongly sized Uint8Array is a RangeError; the writer stays usable', T, a
   const s = await w.close();
   assert.equal(s.frames, 2);
   assertExact(cliFrames(out, 'bgr24'), cat(good), W * H * 3, 'after bad writes');
-});
+}, T);
 
-test('a Frame of the wrong format or size: TypeError naming both formats / RangeError naming both sizes', T, async () => {
+test('a Frame of the wrong format or size: TypeError naming both formats / RangeError naming both sizes', async () => {
   const d = folder();
   const out = join(d, 'fmt.mkv');
   const w = await VideoWriter.open(out, { width: W, height: H, fps: 25, codec: 'ffv1', pixelFormat: 'bgr0' });
@@ -682,7 +682,7 @@ test('a Frame of the wrong format or size: TypeError naming both formats / Range
   await w.write(Frame.from(new Uint8Array(W * H * 3).fill(9), { width: W, height: H, format: 'bgr24' }));
   assert.equal((await w.close()).frames, 1);
   assert.deepEqual(readdirSync(d), ['fmt.mkv']);
-});
+}, T);
 
 /** Writes incompressible frames until the writer fails (or 40 frames are done and closed); returns the error. */
 async function fillUp(w, rnd) {
@@ -700,7 +700,7 @@ async function fillUp(w, rnd) {
 }
 const tinyOpts = { width: W, height: H, fps: 25, codec: 'ffv1', pixelFormat: 'bgra', inputFormat: 'bgra' };
 
-test('a full disk mid-write (ENOSPC) or an unwritable folder: clear AvcvError; close() cleans up', T, async () => {
+test('a full disk mid-write (ENOSPC) or an unwritable folder: clear AvcvError; close() cleans up', async () => {
   if (tiny) {
     // noise through a lossless codec does not compress: ~12 KiB a frame, far over 64 KiB
     const w = await VideoWriter.open(join(tiny, 'full.mkv'), tinyOpts);
@@ -731,9 +731,9 @@ test('a full disk mid-write (ENOSPC) or an unwritable folder: clear AvcvError; c
     }
     assert.deepEqual(readdirSync(d), []);
   }
-});
+}, T);
 
-test('a full disk mid-write: the failed write alone leaves no temp file (no close() needed)', T, async () => {
+test('a full disk mid-write: the failed write alone leaves no temp file (no close() needed)', async () => {
   if (tiny) {
     const w = await VideoWriter.open(join(tiny, 'full2.mkv'), tinyOpts);
     const err = await fillUp(w, prng(16));
@@ -748,9 +748,9 @@ test('a full disk mid-write: the failed write alone leaves no temp file (no clos
     await assert.rejects(VideoWriter.open(join(d, 'no', 'x.mkv'), tinyOpts), AvcvError);
     assert.deepEqual(readdirSync(d), []);
   }
-});
+}, T);
 
-test('a path under a missing folder: AvcvError at open, nothing created', T, async () => {
+test('a path under a missing folder: AvcvError at open, nothing created', async () => {
   const d = folder();
   const out = join(d, 'missing-dir', 'x.mp4');
   await assert.rejects(VideoWriter.open(out, { width: W, height: H, fps: 25 }), (e) => {
@@ -759,9 +759,9 @@ test('a path under a missing folder: AvcvError at open, nothing created', T, asy
     return true;
   });
   assert.deepEqual(readdirSync(d), []);
-});
+}, T);
 
-test('asyncDispose without close() leaves no file; `await using` style', T, async () => {
+test('asyncDispose without close() leaves no file; `await using` style', async () => {
   const d = folder();
   const out = join(d, 'disposed.mp4');
   const w = await VideoWriter.open(out, { width: W, height: H, fps: 25 });
@@ -777,7 +777,7 @@ test('asyncDispose without close() leaves no file; `await using` style', T, asyn
   await w2[Symbol.asyncDispose]();
   assert.deepEqual(readdirSync(d), ['kept.mp4']);
   assert.equal(countFrames(out2), 1);
-});
+}, T);
 
 function runChild(d, source, args = []) {
   const file = join(d, 'child.mjs');
@@ -787,7 +787,7 @@ function runChild(d, source, args = []) {
   return r;
 }
 
-test('a writer dropped without close, then gc(): no file and no temp after exit', T, async () => {
+test('a writer dropped without close, then gc(): no file and no temp after exit', async () => {
   const d = folder();
   const out = join(d, 'dropped.mp4');
   const r = runChild(d, `
@@ -804,9 +804,9 @@ test('a writer dropped without close, then gc(): no file and no temp after exit'
   const res = JSON.parse(r.stdout.trim().split('\n').pop());
   assert.equal(res.during, 1, 'the child wrote to a temp file');
   assert.deepEqual(readdirSync(d), []);
-});
+}, T);
 
-test('a process exiting with a writer still open leaves no file and no temp', T, async () => {
+test('a process exiting with a writer still open leaves no file and no temp', async () => {
   const d = folder();
   const out = join(d, 'exit.mp4');
   const r = runChild(d, `
@@ -818,7 +818,7 @@ test('a process exiting with a writer still open leaves no file and no temp', T,
   `);
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(readdirSync(d), []);
-});
+}, T);
 
 // ---- bad options: refused before anything is written ----
 
@@ -845,14 +845,14 @@ const BAD = [
   ['unknown audio key', { audio: { from: 'x.mp4', mdoe: 'copy' } }, named(TypeError, /mdoe/)],
 ];
 for (const [what, opts, check, ext = 'mp4'] of BAD) {
-  test(`bad option (${what}) is refused before anything is written`, T, async () => {
+  test(`bad option (${what}) is refused before anything is written`, async () => {
     const d = folder();
     await assert.rejects(VideoWriter.open(join(d, `x.${ext}`), { width: 320, height: 240, fps: 25, ...opts }), check);
     assert.deepEqual(readdirSync(d), []);
-  });
+  }, T);
 }
 
-test('an unknown container extension is a TypeError; the container option overrides it', T, async () => {
+test('an unknown container extension is a TypeError; the container option overrides it', async () => {
   const d = folder();
   await assert.rejects(VideoWriter.open(join(d, 'x.xyz'), { width: W, height: H, fps: 25 }), named(TypeError, /xyz/));
   await assert.rejects(VideoWriter.open(join(d, 'x'), { width: W, height: H, fps: 25 }), TypeError);
@@ -861,16 +861,16 @@ test('an unknown container extension is a TypeError; the container option overri
   const out = join(d, 'x.xyz');
   await writeAll(out, { width: W, height: H, fps: 25, container: 'mkv' }, [makeFrame('bgr24', W, H, 0, prng(1))]);
   assert.equal(ffprobe(out).format.format_name, 'matroska,webm');
-});
+}, T);
 
-test('an already aborted signal refuses to open; nothing is written', T, async () => {
+test('an already aborted signal refuses to open; nothing is written', async () => {
   const d = folder();
   await assert.rejects(VideoWriter.open(join(d, 'x.mp4'), { width: W, height: H, fps: 25, signal: AbortSignal.abort() }),
     (e) => e instanceof AvcvError && e.code === 'ABORTED');
   assert.deepEqual(readdirSync(d), []);
-});
+}, T);
 
-test('write after close rejects CLOSED; close twice returns the same promise', T, async () => {
+test('write after close rejects CLOSED; close twice returns the same promise', async () => {
   const d = folder();
   const w = await VideoWriter.open(join(d, 'c.mkv'), { width: W, height: H, fps: 25 });
   await w.write(makeFrame('bgr24', W, H, 0, prng(1)));
@@ -883,9 +883,9 @@ test('write after close rejects CLOSED; close twice returns the same promise', T
   await assert.rejects(w.write(makeFrame('bgr24', W, H, 1, prng(1))), (e) => e instanceof AvcvError && e.code === 'CLOSED');
   // bytes agrees with the file
   assert.equal(s.bytes, statSync(join(d, 'c.mkv')).size);
-});
+}, T);
 
-test('closing a writer with no frames: an error or a valid empty file, never a temp left', T, async () => {
+test('closing a writer with no frames: an error or a valid empty file, never a temp left', async () => {
   const d = folder();
   const w = await VideoWriter.open(join(d, 'empty.mkv'), { width: W, height: H, fps: 25 });
   try {
@@ -894,11 +894,11 @@ test('closing a writer with no frames: an error or a valid empty file, never a t
     assert.ok(e instanceof AvcvError, String(e));
   }
   assert.equal(temps(d).length, 0);
-});
+}, T);
 
 // ---- backpressure: write() resolves once the buffer may be reused ----
 
-test('one reused buffer, overwritten right after each write() resolves: every frame is what it held then', T, async () => {
+test('one reused buffer, overwritten right after each write() resolves: every frame is what it held then', async () => {
   const d = folder();
   const out = join(d, 'reuse.mkv');
   const rnd = prng(16);
@@ -914,9 +914,9 @@ test('one reused buffer, overwritten right after each write() resolves: every fr
   }
   assert.equal((await w.close()).frames, N);
   assertExact(cliFrames(out, 'bgr24'), Buffer.concat(expected), W * H * 3, 'reused buffer');
-});
+}, T);
 
-test('many writes queued without awaiting each: order and content kept', T, async () => {
+test('many writes queued without awaiting each: order and content kept', async () => {
   const d = folder();
   const out = join(d, 'queued.mkv');
   const rnd = prng(17);
@@ -925,7 +925,7 @@ test('many writes queued without awaiting each: order and content kept', T, asyn
   await Promise.all(frames.map((f) => w.write(f)));
   assert.equal((await w.close()).frames, 10);
   assertExact(cliFrames(out, 'gray'), cat(frames), W * H, 'queued writes');
-});
+}, T);
 
 // ---- rate control ----
 
@@ -937,7 +937,7 @@ function x264Rc(file) {
   return Object.fromEntries(['rc', 'crf', 'bitrate', 'ratetol', 'vbv_maxrate', 'vbv_bufsize'].filter((k) => k in fields).map((k) => [k, fields[k]]));
 }
 
-test('rateControl cq/vbr/cbr reach libx264 as the CLI\'s flags do (x264\'s own settings string), and cbr holds its rate', T, async () => {
+test('rateControl cq/vbr/cbr reach libx264 as the CLI\'s flags do (x264\'s own settings string), and cbr holds its rate', async () => {
   const n = 75;
   const frames = Array.from({ length: n }, (_, i) => smoothFrame(160, 120, i));
   const src = join(dir, 'rc-src.mkv');
@@ -960,9 +960,9 @@ test('rateControl cq/vbr/cbr reach libx264 as the CLI\'s flags do (x264\'s own s
       assert.ok(kbps > 300 * 0.6 && kbps < 300 * 1.15, `cbr at 300 kb/s made ${kbps.toFixed(0)} kb/s`);
     }
   }
-});
+}, T);
 
-test('rateControl: wrong combinations are RangeErrors, unknown modes TypeErrors, before any file exists', T, async () => {
+test('rateControl: wrong combinations are RangeErrors, unknown modes TypeErrors, before any file exists', async () => {
   const target = join(dir, 'rc-bad.mp4');
   const base = { width: 64, height: 48, fps: 25 };
   await assert.rejects(VideoWriter.open(target, { ...base, rateControl: 'cq' }), named(RangeError, /'cq' takes crf/));
@@ -973,4 +973,4 @@ test('rateControl: wrong combinations are RangeErrors, unknown modes TypeErrors,
   // an encoder without a quality mode says so instead of ignoring it
   await assert.rejects(VideoWriter.open(target, { ...base, codec: 'mpeg4', rateControl: 'cq', crf: 5 }), (e) => /crf/.test(e.message));
   assert.deepEqual(readdirSync(dir).filter((f) => f.includes('rc-bad')), []);
-});
+}, T);

@@ -1,6 +1,7 @@
 #include "image.h"
 
 #include <cstring>
+#include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "error.h"
@@ -74,6 +75,8 @@ ImageDesc describeImage(PixFmt fmt, Layout layout, int width, int height) {
     throw Error("INVALID_ARGUMENT",
                 "image size " + std::to_string(width) + "x" + std::to_string(height) + " is out of range (1..16384)");
   ImageDesc d;
+  d.format = fmt;
+  d.layout = layout;
   d.width = width;
   d.height = height;
   const size_t plane = size_t(width) * height;
@@ -219,6 +222,22 @@ const int* coefficientsFor(int colorspace) {
 
 }  // namespace
 
+FrameConverter::FrameConverter(const ImageDesc& dst, int swsFlags) : dst_(dst), flags_(swsFlags) {
+  scaled_ = dst.layout == Layout::CHW ? describeImage(dst.format, Layout::HWC, dst.width, dst.height) : dst;
+  if (dst.layout == Layout::CHW) packed_.resize(scaled_.bytes + kDstPadding);
+}
+
+void hwcToChw(const ImageDesc& hwc, const uint8_t* src, uint8_t* dst) {
+  const int c = hwc.planeElemBytes[0];
+  const size_t area = size_t(hwc.width) * hwc.height;
+  cv::Mat in(hwc.height, hwc.width, CV_8UC(c), const_cast<uint8_t*>(src));
+  std::vector<cv::Mat> planes;
+  for (int k = 0; k < c; k++) planes.emplace_back(hwc.height, hwc.width, CV_8UC1, dst + k * area);
+  cv::split(in, planes);
+  for (int k = 0; k < c; k++)
+    if (planes[k].data != dst + k * area) throw Error("CONVERT", "splitting channels reallocated a plane");
+}
+
 void FrameConverter::setup(const AVFrame* src, const Rect& crop) {
   sws_.reset();
   SwsContext* s = sws_alloc_context();
@@ -227,20 +246,20 @@ void FrameConverter::setup(const AVFrame* src, const Rect& crop) {
   av_opt_set_int(s, "srcw", crop.width, 0);
   av_opt_set_int(s, "srch", crop.height, 0);
   av_opt_set_int(s, "src_format", src->format, 0);
-  av_opt_set_int(s, "dstw", dst_.width, 0);
-  av_opt_set_int(s, "dsth", dst_.height, 0);
-  av_opt_set_int(s, "dst_format", dst_.avFormat, 0);
+  av_opt_set_int(s, "dstw", scaled_.width, 0);
+  av_opt_set_int(s, "dsth", scaled_.height, 0);
+  av_opt_set_int(s, "dst_format", scaled_.avFormat, 0);
   av_opt_set_int(s, "sws_flags", flags_, 0);
   if (src->color_range != AVCOL_RANGE_UNSPECIFIED)
     av_opt_set_int(s, "src_range", src->color_range == AVCOL_RANGE_JPEG, 0);
   // MPEG-2 chroma siting for 4:2:0, as the CLI's scale filter sets it.
   if (src->format == AV_PIX_FMT_YUV420P) av_opt_set_int(s, "src_v_chr_pos", 128, 0);
-  if (dst_.avFormat == AV_PIX_FMT_YUV420P) av_opt_set_int(s, "dst_v_chr_pos", 128, 0);
+  if (scaled_.avFormat == AV_PIX_FMT_YUV420P) av_opt_set_int(s, "dst_v_chr_pos", 128, 0);
   int ret = sws_init_context(s, nullptr, nullptr);
   if (ret < 0) {
     sws_.reset();
     const char* sn = av_get_pix_fmt_name(static_cast<AVPixelFormat>(src->format));
-    throwAvError(ret, std::string("cannot convert ") + (sn ? sn : "?") + " to " + av_get_pix_fmt_name(dst_.avFormat),
+    throwAvError(ret, std::string("cannot convert ") + (sn ? sn : "?") + " to " + av_get_pix_fmt_name(scaled_.avFormat),
                  "CONVERT");
   }
   srcW_ = src->width;
@@ -289,7 +308,12 @@ void FrameConverter::convert(const AVFrame* src, const Rect& cropIn, uint8_t* ds
     srcPlanes[i] = src->data[i] + (crop.y >> vsub) * src->linesize[i] + (crop.x >> hsub) * maxStep[i];
     srcStrides[i] = src->linesize[i];
   }
-  scaleInto(sws_.get(), srcPlanes, srcStrides, crop.height, dst_, dst, &rows_);
+  if (dst_.layout != Layout::CHW) {
+    scaleInto(sws_.get(), srcPlanes, srcStrides, crop.height, dst_, dst, &rows_);
+    return;
+  }
+  scaleInto(sws_.get(), srcPlanes, srcStrides, crop.height, scaled_, packed_.data(), &rows_);
+  hwcToChw(scaled_, packed_.data(), dst);
 }
 
 void scaleInto(SwsContext* sws, const uint8_t* const srcPlanes[4], const int srcStrides[4], int srcH,
@@ -330,6 +354,13 @@ void convertImage(const ImageDesc& src, const uint8_t* srcData, const ImageDesc&
   if (src.avFormat == dst.avFormat && src.width == dst.width && src.height == dst.height &&
       std::memcmp(src.offset, dst.offset, sizeof src.offset) == 0) {
     std::memcpy(dstData, srcData, src.bytes);
+    return;
+  }
+  if (dst.layout == Layout::CHW) {  // the hwc conversion, split: chw is exactly its transpose
+    const ImageDesc hwc = describeImage(dst.format, Layout::HWC, dst.width, dst.height);
+    std::vector<uint8_t> packed(hwc.bytes + kDstPadding);
+    convertImage(src, srcData, hwc, packed.data());
+    hwcToChw(hwc, packed.data(), dstData);
     return;
   }
   SwsPtr s(sws_getContext(src.width, src.height, src.avFormat, dst.width, dst.height, dst.avFormat, SWS_BICUBIC,

@@ -27,6 +27,8 @@ bool isPlanarYuv(PixFmt f);
 
 // A tightly packed image of an avcv format/layout, as libav sees it.
 struct ImageDesc {
+  PixFmt format = PixFmt::BGR24;  // what avcv calls it
+  Layout layout = Layout::HWC;
   AVPixelFormat avFormat = AV_PIX_FMT_NONE;
   int width = 0, height = 0;
   int planes = 0;
@@ -72,16 +74,20 @@ int swsFlagsFor(const std::string& interpolation, const std::string& quality);
 // Single-threaded on purpose: with tightly packed destinations swscale's SIMD
 // writers overrun each row's end into the next row, which slice threads would
 // race on.
+// chw output is the hwc conversion split into planes, so that a layout never
+// changes values: chw is exactly the transpose of hwc.
 class FrameConverter {
  public:
-  FrameConverter(const ImageDesc& dst, int swsFlags) : dst_(dst), flags_(swsFlags) {}
+  FrameConverter(const ImageDesc& dst, int swsFlags);
   // crop in source pixels (width 0 = whole frame)
   void convert(const AVFrame* src, const Rect& crop, uint8_t* dst);
 
  private:
   void setup(const AVFrame* src, const Rect& crop);
   ImageDesc dst_;
-  std::vector<uint8_t> rows_;  // rows with room for swscale's whole-block stores (see scaleInto)
+  ImageDesc scaled_;             // what swscale writes: dst_, or its hwc form for chw
+  std::vector<uint8_t> packed_;  // the hwc image of a chw output
+  std::vector<uint8_t> rows_;    // rows with room for swscale's whole-block stores (see scaleInto)
   int flags_;
   SwsPtr sws_;
   int srcW_ = -1, srcH_ = -1, srcFmt_ = -1, cropX_ = -1, cropY_ = -1;
@@ -102,6 +108,9 @@ Rect alignCrop(const Rect& r, AVPixelFormat fmt);
 // converted into `rows`, whose rows have room, and copied out.
 void scaleInto(SwsContext* sws, const uint8_t* const srcPlanes[4], const int srcStrides[4], int srcH,
                const ImageDesc& dst, uint8_t* dstData, std::vector<uint8_t>* rows);
+
+// Splits a packed (hwc) image into the planes of the same format's chw image.
+void hwcToChw(const ImageDesc& hwc, const uint8_t* src, uint8_t* dst);
 
 // Packs a whole image from one avcv format/layout to another (sws, exact for
 // channel reorders and hwc<->chw). For gray output from RGB the result is

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -17,12 +18,18 @@
 
 namespace {
 
-std::string tempDir() {
-  char tmpl[] = "/tmp/avcv-core-test-XXXXXX";
-  const char* d = mkdtemp(tmpl);
-  if (!d) throw std::runtime_error("mkdtemp failed");
-  return d;
-}
+// A temp folder removed with it.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/avcv-core-test-XXXXXX";
+    const char* d = mkdtemp(tmpl);
+    if (!d) throw std::runtime_error("mkdtemp failed");
+    path = d;
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  operator const std::string&() const { return path; }
+};
 
 std::string make(const std::string& dir, const std::string& name, const std::string& encode) {
   const std::string out = dir + "/" + name;
@@ -87,12 +94,12 @@ void randomAccessMatches(const std::string& file, bool expectDecoded) {
 }  // namespace
 
 TEST(DecodeLoop, FrameAtEqualsSequentialWithAPacketIndex) {
-  const std::string dir = tempDir();
+  const TempDir dir;
   randomAccessMatches(make(dir, "bf.mp4", "-c:v libx264 -pix_fmt yuv420p -g 12 -bf 3"), false);
 }
 
 TEST(DecodeLoop, FrameAtEqualsSequentialWithADecodedIndex) {
-  const std::string dir = tempDir();
+  const TempDir dir;
   // AVI with B-frames: packets carry no pts
   randomAccessMatches(make(dir, "bf.avi", "-c:v mpeg4 -bf 2 -g 12"), true);
   // a raw stream: its timestamps are generated
@@ -100,7 +107,7 @@ TEST(DecodeLoop, FrameAtEqualsSequentialWithADecodedIndex) {
 }
 
 TEST(DecodeLoop, OutOfRangeAndInterruptedAreErrors) {
-  const std::string dir = tempDir();
+  const TempDir dir;
   const std::string file = make(dir, "c.mp4", "-c:v libx264 -pix_fmt yuv420p -g 12");
   auto ra = avcv::VideoReader::open(grayOf(file));
   std::vector<uint8_t> buf(ra->output().bytes + avcv::kDstPadding);
