@@ -1,14 +1,63 @@
+/**
+ * Every code an AvcvError can carry, with its meaning. The README's error
+ * table is checked against this list (test/api.test.mjs), and native/'s codes
+ * against it too: a code missing here arrives as 'INTERNAL'.
+ */
+export const ERROR_CODES = {
+  ENOENT: 'the file does not exist',
+  EACCES: 'the file cannot be read (permissions)',
+  EISDIR: 'the path is a directory',
+  EPERM: 'the operation is not permitted',
+  EINVAL: 'an empty source or an invalid request to libav',
+  ENOMEM: 'out of memory',
+  ENOSPC: 'no space left on the device',
+  NOT_REGULAR_FILE: 'the path is a FIFO, socket or device, which could block without end',
+  IO: 'the file system failed (creating or writing a file)',
+  EOF: 'the input ended where more was needed',
+  INVALID_DATA: 'the input is empty, not media, or damaged beyond reading',
+  OPEN: 'libav could not open the source',
+  NO_VIDEO_STREAM: 'the source has no video stream, or not the one asked for',
+  UNSUPPORTED_CODEC: 'no decoder or encoder for the codec in this libav build',
+  UNSUPPORTED_FORMAT: 'an unknown container or input format',
+  UNSUPPORTED: 'the operation does not apply to this reader or frame',
+  PROTOCOL_NOT_FOUND: 'no libav protocol handles the URL',
+  PROTOCOL_NOT_ALLOWED: 'the protocol is not in the protocols option',
+  NESTED_INPUT_BLOCKED: 'the source tried to open other inputs (playlists, manifests, lists) and allowNestedInputs is off',
+  NO_DEVICE: 'the device asked for (CUDA, NVDEC, NVENC) is not usable; the message says why',
+  DEMUX: 'reading packets failed',
+  DECODE: 'decoding failed, or the stream gave no frame although it declares some',
+  ENCODE: 'encoding failed',
+  CONVERT: 'a pixel conversion failed',
+  WRITE: 'writing the output failed (e.g. a full disk)',
+  CORRUPT: 'damaged data under onCorrupt \'error\', or a frame random access cannot reproduce from damaged data',
+  TRUNCATED: 'the file ends before what its container promises (onCorrupt \'error\')',
+  SEEK: 'random access could not reach the frame from any keyframe',
+  INDEX: 'the frames of this stream cannot be found again after a seek',
+  INVALID_INDEX: 'a saved index file is unreadable or for another stream',
+  STALE_INDEX: 'a saved index was made for another version of the file',
+  NO_FRAMES: 'the source gave no frames to work on',
+  NO_FRAME_COUNT: 'approximate seeking needs a frame count and rate the metadata lacks',
+  OPENCV: 'an OpenCV operation failed',
+  PEER_MISSING: 'an optional peer module (@u4/opencv4nodejs) is not installed',
+  CLOSED: 'the reader or writer is closed',
+  ABORTED: 'the operation was aborted (signal, close, or environment teardown)',
+  BUSY: 'another read is already pending on this object',
+  INTERNAL: 'a bug in avcv: please report it',
+} as const;
+
+export type AvcvErrorCode = keyof typeof ERROR_CODES;
+
 /** Runtime failure from avcv: a stable `code`, libav's message, and the source. */
 export class AvcvError extends Error {
   override name = 'AvcvError';
-  /** Stable machine-readable code, e.g. 'ENOENT', 'INVALID_DATA', 'DECODE', 'CLOSED', 'ABORTED'. */
-  readonly code: string;
+  /** Stable machine-readable code (ERROR_CODES), e.g. 'ENOENT', 'INVALID_DATA', 'DECODE', 'CLOSED', 'ABORTED'. */
+  readonly code: AvcvErrorCode;
   /** The path or URL involved, when there is one. */
   readonly source?: string;
   /** The raw AVERROR value from libav, when libav produced the error (0 otherwise). */
   readonly averror: number;
 
-  constructor(code: string, message: string, options: { source?: string; averror?: number; cause?: unknown } = {}) {
+  constructor(code: AvcvErrorCode, message: string, options: { source?: string; averror?: number; cause?: unknown } = {}) {
     super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
     this.code = code;
     this.source = options.source;
@@ -26,8 +75,10 @@ export function fromNative(err: unknown, source?: string, stackFrom?: Error): Er
     return r;
   }
   const e = err as { code?: unknown; message?: unknown; averror?: unknown };
-  const code = typeof e?.code === 'string' ? e.code : 'INTERNAL';
-  const message = typeof e?.message === 'string' ? e.message : String(err);
+  const raw = typeof e?.code === 'string' ? e.code : 'INTERNAL';
+  const known = Object.prototype.hasOwnProperty.call(ERROR_CODES, raw);
+  const code: AvcvErrorCode = known ? (raw as AvcvErrorCode) : 'INTERNAL';
+  const message = (typeof e?.message === 'string' ? e.message : String(err)) + (known ? '' : ` (unlisted code ${raw})`);
   const out = new AvcvError(code, message, { source, averror: typeof e?.averror === 'number' ? e.averror : 0 });
   if (stackFrom?.stack) {
     // Point at the caller's line, not at the promise machinery.

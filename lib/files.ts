@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { AvcvError } from './errors';
+import { AvcvError, ERROR_CODES, type AvcvErrorCode } from './errors';
 
 /** A hidden, unique temp name in the target's folder (a rename stays on one filesystem). */
 export function tempBeside(target: string): string {
@@ -13,7 +13,9 @@ export function tempBeside(target: string): string {
 /** AvcvError for a failed file operation: "cannot <what> '<file>': <reason>", the errno code kept. */
 export function ioError(err: unknown, what: string, file: string): AvcvError {
   const e = err as NodeJS.ErrnoException;
-  return new AvcvError(e.code ?? 'IO', `cannot ${what} '${file}': ${e.message}`, { source: file, cause: err });
+  // the errno's own code where avcv lists it (ENOENT, EACCES, ENOSPC, ...), else IO
+  const code = e.code && Object.prototype.hasOwnProperty.call(ERROR_CODES, e.code) ? (e.code as AvcvErrorCode) : 'IO';
+  return new AvcvError(code, `cannot ${what} '${file}': ${e.message}`, { source: file, cause: err });
 }
 
 /** Renames a finished temp file onto its target; on failure removes it and throws ioError(what). */

@@ -1,4 +1,4 @@
-export { AvcvError } from './errors';
+export { AvcvError, ERROR_CODES, type AvcvErrorCode } from './errors';
 export { Frame, stackFrames, letterbox, type FrameInit } from './frame';
 export { cv, type CvNamespace, type Image } from './cv';
 export { toMat, fromMat, type OpenCvMat, type OpenCvModule, type ToMatOptions, type FromMatOptions } from './interop';

@@ -515,6 +515,9 @@ export class VideoReader implements AsyncIterable<Frame> {
   async thumbnails(count: number): Promise<Frame[]> {
     const c = int('count', count, 1, 10000);
     const ix = await this.index();
+    if (ix.frameCount === 0) {
+      throw new AvcvError('NO_FRAMES', `'${this.#info.source}' has no decodable frames to take thumbnails from`, { source: this.#info.source });
+    }
     let keys = Array.from(ix.keyframes);
     // approximate mode knows no keyframes: evenly spaced frames instead
     if (keys.length === 0) keys = Array.from({ length: ix.frameCount }, (_, i) => i);

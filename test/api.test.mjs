@@ -416,3 +416,55 @@ test('an addon that cannot load says why and what to run', () => {
   assert.notEqual(missing.status, 0);
   assert.match(missing.stderr, /AVCV_ADDON names \(.*nope\.node\)/);
 });
+
+// ---- error codes ----
+
+test("ERROR_CODES is the README's error table, and every code native/ throws is in it", async () => {
+  const { readFileSync, readdirSync } = await import('node:fs');
+  const { ERROR_CODES } = esm;
+  const root = new URL('..', import.meta.url).pathname;
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### Errors'), readme.indexOf('### Security'));
+  const rows = [...section.matchAll(/^\| `([A-Z_]+)` \| (.+) \|$/gm)].map((m) => [m[1], m[2]]);
+  assert.deepEqual(rows, Object.entries(ERROR_CODES), 'README table != ERROR_CODES (names, meanings and order)');
+  // the codes native/ can raise: Error("CODE", ...), throwAvError(..., "CODE"), codeForAvError's
+  // table, the bindings' {"CODE", ...} and runNowOrLater's codes; INVALID_ARGUMENT becomes a RangeError
+  const codes = new Set();
+  for (const dir of ['native/core', 'native/binding']) {
+    for (const f of readdirSync(join(root, dir)).filter((n) => /\.(cpp|h)$/.test(n))) {
+      const src = readFileSync(join(root, dir, f), 'utf8');
+      for (const m of src.matchAll(/(?:Error\(|throwAvError\([^;]*?|return |\{|runNowOrLater\(env, async, )"([A-Z][A-Z_]+)"/g)) codes.add(m[1]);
+    }
+  }
+  codes.delete('INVALID_ARGUMENT');
+  codes.delete('AVCV_LOG');
+  assert.ok(codes.size > 25, `found only ${codes.size} codes in native/`);
+  const unlisted = [...codes].filter((c) => !(c in ERROR_CODES));
+  assert.deepEqual(unlisted, [], 'codes native/ throws that ERROR_CODES lacks');
+  // an unlisted code from native is an INTERNAL AvcvError that names it
+  const { fromNative } = createRequire(import.meta.url)('../dist/errors.js');
+  const e = fromNative(Object.assign(new Error('boom'), { code: 'NOT_A_CODE' }));
+  assert.ok(e instanceof AvcvError);
+  assert.equal(e.code, 'INTERNAL');
+  assert.match(e.message, /NOT_A_CODE/);
+});
+
+test('thumbnails() on a video with no frames is an AvcvError NO_FRAMES, not an argument error', async () => {
+  // an index of no frames (saved for this file, as one for a stream that decodes to nothing would be)
+  const { statSync, writeFileSync } = await import('node:fs');
+  const dir = tempDir('avcv-empty-');
+  const f = makeClip(join(dir, 'clip.mkv'), { size: '64x48', frames: 3 });
+  const st = statSync(f);
+  const tb = ffprobe(f).streams[0].time_base.split('/').map(Number);
+  const ixPath = join(dir, 'clip.avcv-index');
+  const none = { pts: [], dts: [], pos: [], key: [], discard: [] };
+  writeFileSync(ixPath, JSON.stringify({ format: 'avcv-index', version: 2, source: { size: st.size, mtimeMs: st.mtimeMs },
+    stream: 0, timeBase: { num: tb[0], den: tb[1] }, packets: none, frames: { packet: [], pts: [], key: [], damaged: [] } }));
+  const reader = await VideoReader.open(f, { index: ixPath });
+  try {
+    assert.equal((await reader.index()).frameCount, 0);
+    await assert.rejects(reader.thumbnails(4), (err) => err instanceof AvcvError && err.code === 'NO_FRAMES' && /no decodable frames/.test(err.message));
+  } finally {
+    await reader.close();
+  }
+});

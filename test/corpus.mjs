@@ -99,8 +99,10 @@ export function makeCorpus(dir) {
     ffmpeg([...lavfi('424x232', 10, 25, 'mandelbrot'), '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-f', 'h264', b]);
     writeFileSync(p, Buffer.concat([readFileSync(a), readFileSync(b)]));
   }, { damaged: true });
-  add('mkv with broken lacing', 'badlace.mkv', (p) => {
-    ffmpeg([...lavfi('96x64', 20), '-c:v', 'libx264', '-pix_fmt', 'yuv420p', p]);
+  // with its duration (written to a file) and without one (piped): either way an error, not an empty video
+  const badLacing = (p, piped) => {
+    if (piped) writeFileSync(p, ffmpeg([...lavfi('96x64', 20), '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-f', 'matroska', '-']));
+    else ffmpeg([...lavfi('96x64', 20), '-c:v', 'libx264', '-pix_fmt', 'yuv420p', p]);
     const b = readFileSync(p);
     // every SimpleBlock (0xA3, size, track 0x81, timecode, flags): claim Xiph lacing with absurd sizes
     let hit = 0;
@@ -118,7 +120,9 @@ export function makeCorpus(dir) {
     }
     if (hit < 10) throw new Error(`badlace: patched only ${hit} blocks`);
     writeFileSync(p, b);
-  }, { damaged: true, noFrames: true });
+  };
+  add('mkv with broken lacing', 'badlace.mkv', (p) => badLacing(p, false), { damaged: true, noFrames: true });
+  add('piped mkv (no duration) with broken lacing', 'badlace-piped.mkv', (p) => badLacing(p, true), { damaged: true, noFrames: true });
   add('h264 with injected errors', 'errors.h264', (p) => {
     ffmpeg([...lavfi('160x120', 30), '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '30', '-bf', '0', '-x264-params', 'slices=1', '-f', 'h264', p]);
     const b = readFileSync(p);

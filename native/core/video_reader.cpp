@@ -477,10 +477,12 @@ std::string VideoReader::noFrameReason() const {
   // nothing failed outright, yet a stream that declares content gave nothing
   const AVFormatContext* ctx = input_.ctx.get();
   const bool declares = st_->nb_frames > 0 || st_->duration > 0 || ctx->duration > 0;
-  if (!declares) return "";
-  return "gave no frame although its video stream declares " +
-         (st_->nb_frames > 0 ? std::to_string(st_->nb_frames) + " frames" : std::string("a duration")) + ": " +
-         std::to_string(stats_.packetsRead) + " packet(s) read, " + std::to_string(stats_.demuxErrors) +
+  if (!declares && logged.empty()) return "";  // an empty stream, and nothing went wrong
+  return "gave no frame although " +
+         (st_->nb_frames > 0 ? "its video stream declares " + std::to_string(st_->nb_frames) + " frames"
+          : declares         ? std::string("its video stream declares a duration")
+                             : std::string("libav reported an error")) +
+         ": " + std::to_string(stats_.packetsRead) + " packet(s) read, " + std::to_string(stats_.demuxErrors) +
          " demux error(s)" + (logged.empty() ? "" : "; libav: " + logged);
 }
 
