@@ -10,6 +10,7 @@
 extern "C" {
 #include <libavdevice/avdevice.h>
 #include <libavformat/avio.h>
+#include <libavutil/avstring.h>
 #include <libavutil/dict.h>
 }
 
@@ -47,6 +48,53 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
 // Demuxers that accept almost anything by file extension and would turn a
 // non-media file into "video" (e.g. tty renders any .txt as ANSI art).
 bool isRefusedDemuxer(const char* name) { return std::strcmp(name, "tty") == 0; }
+
+// Demuxers whose input names other inputs and which open them without going
+// through io_open (FFmpeg 5.1, audited over libavformat's demuxers): dash
+// (ffio_open_whitelist), imf's track files, concat and vobsub's .sub
+// (avformat_open_input of their own), sdp and sap (RTP sockets). The io_open
+// guard never sees those opens, so these demuxers are refused before they
+// open anything unless nested inputs are allowed. hls, image2, mlv and mov's
+// external references (off by default) open through io_open, where the guard
+// refuses each nested open and names it.
+const char* const kNestingDemuxers[] = {"dash", "imf", "concat", "sdp", "sap", "vobsub"};
+
+bool isNestingDemuxer(const char* names) {
+  for (const char* n : kNestingDemuxers)
+    if (av_match_name(n, names)) return true;
+  return false;
+}
+
+// Every demuxer but the nesting ones: the format whitelist avformat_open_input
+// checks after probing and before the demuxer reads (so it opens nothing).
+const std::string& formatsWithoutNesting() {
+  static const std::string list = [] {
+    std::string out;
+    void* it = nullptr;
+    while (const AVInputFormat* f = av_demuxer_iterate(&it)) {
+      if (isNestingDemuxer(f->name)) continue;
+      if (!out.empty()) out += ',';
+      out += f->name;
+    }
+    return out;
+  }();
+  return list;
+}
+
+// The demuxer a source probes as (for the message when the whitelist refused
+// it); "" when it cannot be told.
+std::string probedFormat(const std::string& url, const std::string& protocols) {
+  AVDictionary* d = nullptr;
+  av_dict_set(&d, "protocol_whitelist", protocols.c_str(), 0);
+  AVIOContext* pb = nullptr;
+  int ret = avio_open2(&pb, url.c_str(), AVIO_FLAG_READ, nullptr, &d);
+  av_dict_free(&d);
+  if (ret < 0) return "";
+  const AVInputFormat* fmt = nullptr;
+  ret = av_probe_input_buffer2(pb, &fmt, url.c_str(), nullptr, 0, 0);
+  avio_closep(&pb);
+  return ret >= 0 && fmt ? fmt->name : "";
+}
 
 }  // namespace
 
@@ -111,11 +159,26 @@ OpenedInput openInput(const InputOptions& opts, LogCatcher* log) {
   AVDictionary* dict = nullptr;
   const std::string wl = join(opts.protocols, ",");
   av_dict_set(&dict, "protocol_whitelist", wl.c_str(), 0);
+  if (forced && !opts.allowNestedInputs && isNestingDemuxer(forced->name))
+    throw Error("NESTED_INPUT_BLOCKED", std::string("input format '") + forced->name +
+                                            "' opens other inputs; nested inputs are refused unless "
+                                            "allowNestedInputs is set");
+  const bool refuseNesting = !opts.allowNestedInputs;
+  if (refuseNesting) av_dict_set(&dict, "format_whitelist", formatsWithoutNesting().c_str(), 0);
   const void* watched = ctx;
   int ret = avformat_open_input(&ctx, opts.source.c_str(), forced, &dict);
   av_dict_free(&dict);
   if (ret < 0) {  // avformat_open_input freed ctx
     if (log) log->unwatch(watched);
+    if (refuseNesting && ret == AVERROR(EINVAL)) {
+      const std::string fmt = noFile ? "" : probedFormat(opts.source, wl);
+      if (!fmt.empty() && isNestingDemuxer(fmt.c_str()))
+        throw Error("NESTED_INPUT_BLOCKED",
+                    "'" + opts.source + "' is a " + fmt +
+                        " manifest or list, which opens other inputs; nested inputs are refused unless "
+                        "allowNestedInputs is set",
+                    ret);
+    }
     if (!in.guard->blockedUrl.empty())
       throw Error("NESTED_INPUT_BLOCKED",
                   "'" + opts.source + "' tried to open '" + in.guard->blockedUrl +
