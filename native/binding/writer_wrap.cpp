@@ -74,11 +74,19 @@ void WriterWrap::Run() {
       // a bad argument (e.g. a non-increasing pts) fails that write only
       if (d.error && d.error->code != "INVALID_ARGUMENT") failed_ = d.error;
     }
+    const bool finished = job.finish && !d.error;
     {
       std::lock_guard<std::mutex> lk(mu_);
+      if (finished) {
+        // close() frees the encoder, its threads and the muxer now, not when
+        // the JS object is collected; the stats stay
+        finalStats_ = writer_->stats();
+        writer_.reset();
+      }
       done_.push_back(d);
     }
     link_.Wake();
+    if (finished) return;  // nothing can follow a finished file
     if (encode) {
       try {
         writer_->encodeConverted();
@@ -106,7 +114,12 @@ void WriterWrap::Drain(Napi::Env env) {
     if (d.error) def.Reject(makeError(env, *d.error).Value());
     else if (d.finish) {
       closed_ = true;
-      def.Resolve(writerStatsToJs(env, writer_->stats()));
+      std::optional<avcv::WriterStats> st;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        st = finalStats_;
+      }
+      def.Resolve(writerStatsToJs(env, st ? *st : avcv::WriterStats()));
     } else def.Resolve(env.Undefined());
   }
   if (deferreds_.empty()) link_.Unhold(env);
@@ -188,7 +201,9 @@ Napi::Value WriterWrap::Abort(const Napi::CallbackInfo& info) {
 
 Napi::Value WriterWrap::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!writer_) return Napi::Object::New(env);
+  std::lock_guard<std::mutex> lk(mu_);
+  if (finalStats_) return writerStatsToJs(env, *finalStats_);
+  if (!writer_) return writerStatsToJs(env, avcv::WriterStats());
   return writerStatsToJs(env, writer_->stats());
 }
 

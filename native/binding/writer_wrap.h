@@ -53,6 +53,9 @@ class WriterWrap : public Napi::ObjectWrap<WriterWrap> {
     bool finish;
     std::optional<ErrorInfo> error;
   };
+  // After a successful finish the writer (encoder, its threads, muxer,
+  // scaler) is freed at once and its last stats kept here (under mu_).
+  std::optional<avcv::WriterStats> finalStats_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> jobs_;
