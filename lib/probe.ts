@@ -1,5 +1,6 @@
 import type { NativeProbe, NativeRational, NativeStream } from '../types/native';
-import { fromNative } from './errors';
+import { AvcvError, fromNative } from './errors';
+import { cancellableBy } from './cancel';
 import { native } from './native';
 import { resolveInput, type InputOptions } from './source';
 
@@ -112,12 +113,14 @@ export function convertProbe(p: NativeProbe): ProbeResult {
 }
 
 /** Reads a source's metadata without decoding frames. Values follow ffprobe's. */
-export async function probe(source: string | URL, options: InputOptions = {}): Promise<ProbeResult> {
+export async function probe(source: string | URL, options: InputOptions & { signal?: AbortSignal } = {}): Promise<ProbeResult> {
   const caller = new Error();
-  const input = resolveInput(source, options, 'probe', ['protocols', 'allowNestedInputs']);
+  const input = resolveInput(source, options, 'probe', ['protocols', 'allowNestedInputs', 'signal']);
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
   try {
-    return convertProbe(await native().probe(input));
+    return convertProbe(await cancellableBy(signal, native().probe(input), input.source));
   } catch (err) {
-    throw fromNative(err, input.source, caller);
+    throw err instanceof AvcvError ? err : fromNative(err, input.source, caller);
   }
 }

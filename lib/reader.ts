@@ -4,6 +4,7 @@ import { AvcvError, fromNative } from './errors';
 import { Frame } from './frame';
 import { shapeOf, channelsOf, type Layout, type PixelFormat } from './formats';
 import { writeAtomic } from './files';
+import { cancellableBy } from './cancel';
 import { native } from './native';
 import type { DeviceInfo } from './device';
 import { convertProbe, convertStream, type ProbeResult, type VideoStreamInfo } from './probe';
@@ -141,8 +142,10 @@ export class VideoReader implements AsyncIterable<Frame> {
     if (n.signal?.aborted) throw abortError(n.signal, n.native.source);
     let nat: NativeReader;
     try {
-      nat = await native().openReader(n.native);
+      // an abort interrupts the open itself (probing included), not only what follows
+      nat = await cancellableBy(n.signal, native().openReader(n.native), n.native.source);
     } catch (err) {
+      if (n.signal?.aborted) throw abortError(n.signal, n.native.source);
       throw fromNative(err, n.native.source, caller);
     }
     const raw = nat.info()!;

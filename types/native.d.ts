@@ -221,9 +221,14 @@ export interface NativeCapabilities { hwDeviceTypes: string[]; cuda: NativeCudaI
 
 export interface NativeImageDesc { format: string; layout: string; width: number; height: number }
 
+/** Work on a native thread whose libav I/O cancel() interrupts. */
+export interface NativeJob<T> { promise: Promise<T>; cancel(): void }
+
 export interface NativeAddon {
-  probe(options: NativeInputOptions): Promise<NativeProbe>;
-  openReader(options: NativeReaderOptions): Promise<NativeReader>;
+  /** cancel() interrupts the open and probe (ABORTED at once). */
+  probe(options: NativeInputOptions): NativeJob<NativeProbe>;
+  /** cancel() interrupts the open, probing included (ABORTED at once). */
+  openReader(options: NativeReaderOptions): NativeJob<NativeReader>;
   openWriter(options: NativeWriterOptions): Promise<NativeWriter>;
   /** Decode -> encode without JS per frame (GPU passthrough when possible; see native/core/transcode.h). */
   transcode(reader: NativeReaderOptions, writer: NativeWriterOptions, how: { passthrough: -1 | 0 | 1; cfr: boolean }): NativeTranscode;

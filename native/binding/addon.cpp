@@ -34,12 +34,14 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "probe(options)");
   avcv::InputOptions opts = inputOptions(env, info[0]);
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  opts.cancel = cancel;
   auto result = std::make_shared<avcv::ProbeResult>();
   auto* w = new PromiseWorker(
       env, [opts, result] { *result = avcv::probe(opts); },
       [result](Napi::Env env) -> Napi::Value { return probeToJs(env, *result); });
   w->Queue();
-  return w->Promise();
+  return cancellable(env, w->Promise(), cancel);
 }
 
 }  // namespace
@@ -48,16 +50,17 @@ Napi::Value OpenReader(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "openReader(options)");
   avcv::ReaderOptions opts = readerOptions(env, info[0]);
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
   auto holder = std::make_shared<std::unique_ptr<avcv::VideoReader>>();
   auto* w = new PromiseWorker(
-      env, [opts, holder] { *holder = avcv::VideoReader::open(opts); },
+      env, [opts, holder, cancel] { *holder = avcv::VideoReader::open(opts, cancel); },
       [holder](Napi::Env env) -> Napi::Value {
         AddonData* data = env.GetInstanceData<AddonData>();
         avcv::VideoReader* raw = holder->release();
         return data->readerCtor.New({Napi::External<avcv::VideoReader>::New(env, raw)});
       });
   w->Queue();
-  return w->Promise();
+  return cancellable(env, w->Promise(), cancel);
 }
 
 namespace {

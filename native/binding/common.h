@@ -2,7 +2,9 @@
 #pragma once
 #include <napi.h>
 
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -84,6 +86,22 @@ class PromiseWorker : public Napi::AsyncWorker {
   ErrorInfo err_;
   bool failed_ = false;
 };
+
+// {promise, cancel()}: `cancel` sets the flag the work's libav interrupt
+// callback polls, so a slow open or probe (a server that never answers, a
+// damaged file libav probes for seconds) ends at once with ABORTED.
+inline Napi::Object cancellable(Napi::Env env, Napi::Promise promise, std::shared_ptr<std::atomic<bool>> flag) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("promise", promise);
+  o.Set("cancel", Napi::Function::New(
+                      env,
+                      [flag](const Napi::CallbackInfo& i) -> Napi::Value {
+                        flag->store(true);
+                        return i.Env().Undefined();
+                      },
+                      "cancel"));
+  return o;
+}
 
 // transcode(readerOptions, writerOptions, {passthrough, cfr}) ->
 // {promise, progress(), cancel()}: see native/core/transcode.h

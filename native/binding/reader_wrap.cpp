@@ -46,6 +46,7 @@ void ReaderWrap::StopThread() {
   }
   if (reader_) reader_->interrupt();
   raClosing_ = true;
+  raCancel_->store(true);
   if (avcv::VideoReader* ra = raPtr_.load()) ra->interrupt();
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -211,6 +212,7 @@ Napi::Value ReaderWrap::Close(const Napi::CallbackInfo& info) {
   }
   if (reader_) reader_->interrupt();
   raClosing_ = true;
+  raCancel_->store(true);
   if (avcv::VideoReader* ra = raPtr_.load()) ra->interrupt();
   cv_.notify_all();
   auto self = std::make_shared<Napi::ObjectReference>(Napi::Persistent(Value()));
@@ -291,7 +293,7 @@ Napi::Value ReaderWrap::LoadIndex(const Napi::CallbackInfo& info) {
 avcv::VideoReader& ReaderWrap::RandomAccess() {
   if (!ra_) {
     if (raClosing_) throw avcv::Error("CLOSED", "the reader is closed");
-    ra_ = avcv::VideoReader::open(reader_->options());
+    ra_ = avcv::VideoReader::open(reader_->options(), raCancel_);
     if (preloaded_) ra_->loadIndex(preloaded_->packets, preloaded_->frames, preloaded_->haveFrames);
     raPtr_ = ra_.get();
     if (raClosing_) ra_->interrupt();

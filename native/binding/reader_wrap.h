@@ -52,6 +52,9 @@ class ReaderWrap : public Napi::ObjectWrap<ReaderWrap> {
   std::unique_ptr<avcv::VideoReader> ra_;
   std::atomic<avcv::VideoReader*> raPtr_{nullptr};
   std::atomic<bool> raClosing_{false};
+  // the random-access reader's cancel flag, set by close: it interrupts that
+  // reader's own open and index scan too, not only what follows them
+  std::shared_ptr<std::atomic<bool>> raCancel_ = std::make_shared<std::atomic<bool>>(false);
   struct SavedIndex {
     std::vector<avcv::IndexEntry> packets;
     std::vector<avcv::DecodedFrame> frames;

@@ -56,6 +56,10 @@ std::unique_ptr<VideoReader> VideoReader::open(const ReaderOptions& opts) {
   return openWith(opts, std::make_shared<std::atomic<bool>>(false));
 }
 
+std::unique_ptr<VideoReader> VideoReader::open(const ReaderOptions& opts, std::shared_ptr<std::atomic<bool>> cancel) {
+  return openWith(opts, std::move(cancel));
+}
+
 std::unique_ptr<VideoReader> VideoReader::openWith(const ReaderOptions& opts,
                                                    std::shared_ptr<std::atomic<bool>> cancel) {
   std::unique_ptr<VideoReader> r(new VideoReader());

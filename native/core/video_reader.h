@@ -66,6 +66,10 @@ class VideoReader {
  public:
   // Opens the source, picks the stream, opens the decoder. Throws avcv::Error.
   static std::unique_ptr<VideoReader> open(const ReaderOptions& opts);
+  // The same, with a cancel flag the caller keeps: setting it (from any
+  // thread) interrupts the open itself (avformat_open_input, probing) and
+  // everything the reader does after.
+  static std::unique_ptr<VideoReader> open(const ReaderOptions& opts, std::shared_ptr<std::atomic<bool>> cancel);
   ~VideoReader();
 
   // Decodes the next displayed frame into dst, which must have
