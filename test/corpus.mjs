@@ -85,6 +85,16 @@ export function makeCorpus(dir) {
     ffmpeg([...lavfi('320x240', 150), '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '25', '-bf', '2', '-movflags', '+faststart', full]);
     writeFileSync(p, readFileSync(full).subarray(0, 100_000));
   }, { damaged: true });
+  // cut to 40% of their length: the containers say how long they should be
+  const cutTo40 = (name, ext, codecArgs) => add(`${name} cut to 40%`, `cut40.${ext}`, (p) => {
+    const full = join(dir, `cut40-src.${ext}`);
+    ffmpeg([...lavfi('96x64', 100), ...codecArgs, full]);
+    const b = readFileSync(full);
+    writeFileSync(p, b.subarray(0, Math.floor(b.length * 0.4)));
+  }, { damaged: true, truncated: true });
+  cutTo40('mkv', 'mkv', ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '25']);
+  cutTo40('webm', 'webm', ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-g', '25']);
+  cutTo40('mpeg-ts', 'ts', ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '25']);
   add('mpeg-ts cut mid-GOP', 'midgop.ts', (p) => {
     const full = join(dir, 'midgop-src.ts');
     ffmpeg([...lavfi('96x64', 90), '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '75', '-keyint_min', '75', '-sc_threshold', '0', '-bf', '2', full]);

@@ -126,12 +126,12 @@ test('every corpus file: frames equal the CLI, the index equals decoding, frame(
   assert.ok(summary.exact > 500, `only ${summary.exact} exact frames`);
 });
 
-test('truncation is reported honestly: a complete AVI whose header doubles its frame count is not truncated; cut files are', async () => {
+test('truncation is reported honestly: a complete AVI whose header doubles its frame count is not truncated; cut mp4, mkv, webm and ts files are', async () => {
   const byName = (n) => corpus.find((c) => c.file.endsWith(n));
   const complete = await sequential(byName('doublecount.avi').file, {});
   assert.equal(complete.stats.truncated, false, 'complete AVI called truncated');
   assert.equal(complete.frames.length, countFramesOf(byName('doublecount.avi').file));
-  for (const n of ['lastcut.mp4', 'head100k.mp4']) {
+  for (const n of ['lastcut.mp4', 'head100k.mp4', 'cut40.mkv', 'cut40.webm', 'cut40.ts']) {
     const cut = await sequential(byName(n).file, {});
     assert.equal(cut.stats.truncated, true, `${n}: truncated`);
     await assert.rejects(sequential(byName(n).file, { onCorrupt: 'error' }), (e) => e instanceof AvcvError && e.code === 'TRUNCATED', `${n}: TRUNCATED under onCorrupt 'error'`);

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "error.h"
@@ -96,7 +97,56 @@ std::string probedFormat(const std::string& url, const std::string& protocols) {
   return ret >= 0 && fmt ? fmt->name : "";
 }
 
+// An EBML variable-size integer at p (at most 8 bytes); length 0 when invalid.
+// `unknown` is set for the all-ones value (a live stream's unknown size).
+uint64_t ebmlVint(const uint8_t* p, size_t avail, int* length, bool* unknown) {
+  *length = 0;
+  if (!avail || !p[0]) return 0;
+  int len = 1;
+  while (!(p[0] & (0x80 >> (len - 1)))) len++;
+  if (static_cast<size_t>(len) > avail) return 0;
+  uint64_t v = p[0] & (0xff >> len);
+  bool ones = v == (0xffu >> len);
+  for (int i = 1; i < len; i++) {
+    v = (v << 8) | p[i];
+    ones = ones && p[i] == 0xff;
+  }
+  *length = len;
+  *unknown = ones;
+  return v;
+}
+
 }  // namespace
+
+std::string truncationEvidence(const std::string& source, const char* formatName, int64_t fileSize) {
+  if (fileSize <= 0 || !formatName) return "";
+  const std::string path = source.rfind("file:", 0) == 0 ? source.substr(5) : source;
+  if (av_match_name("mpegts", formatName)) {
+    // TS files are whole packets of 188 (192 for M2TS, 204 with FEC) bytes
+    for (int n : {188, 192, 204})
+      if (fileSize % n == 0) return "";
+    return "it ends inside a transport-stream packet (" + std::to_string(fileSize) + " bytes)";
+  }
+  if (!av_match_name("matroska", formatName) && !av_match_name("webm", formatName)) return "";
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return "";
+  uint8_t b[128];
+  const size_t got = std::fread(b, 1, sizeof b, f);
+  std::fclose(f);
+  // EBML header (1A 45 DF A3, size, body), then the Segment (18 53 80 67, size)
+  if (got < 12 || b[0] != 0x1a || b[1] != 0x45 || b[2] != 0xdf || b[3] != 0xa3) return "";
+  int len = 0;
+  bool unknown = false;
+  const uint64_t headerSize = ebmlVint(b + 4, got - 4, &len, &unknown);
+  size_t at = 4 + len + headerSize;
+  if (!len || unknown || at + 5 > got || b[at] != 0x18 || b[at + 1] != 0x53 || b[at + 2] != 0x80 || b[at + 3] != 0x67)
+    return "";
+  const uint64_t segment = ebmlVint(b + at + 4, got - at - 4, &len, &unknown);
+  if (!len || unknown) return "";  // written live or piped: no size to compare
+  const uint64_t end = at + 4 + len + segment;
+  if (end <= static_cast<uint64_t>(fileSize)) return "";
+  return "its Matroska segment declares " + std::to_string(end) + " bytes, the file has " + std::to_string(fileSize);
+}
 
 OpenedInput openInput(const InputOptions& opts, LogCatcher* log) {
   static const bool devicesRegistered = (avdevice_register_all(), true);

@@ -34,6 +34,12 @@ struct OpenedInput {
   FormatContextPtr ctx;
 };
 
+// What a local file's own bytes say of its length, for formats whose
+// demuxer does not tell: a Matroska/WebM segment whose declared size runs
+// past the end of the file, an MPEG-TS file that ends inside a packet.
+// Returns why the file is cut short, or "" (complete, or it cannot be told).
+std::string truncationEvidence(const std::string& source, const char* formatName, int64_t fileSize);
+
 class LogCatcher;
 // Opens and probes (avformat_find_stream_info) the source. Throws avcv::Error.
 // `log`, when given, collects what libav logs for the source from the start.

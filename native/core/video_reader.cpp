@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <opencv2/core.hpp>
 
 extern "C" {
@@ -207,6 +208,11 @@ void VideoReader::checkTruncation() {
   } else {
     cut = expected > 0 && streamPackets_ < expected;
     promise = "its header promises " + std::to_string(expected);
+  }
+  const char* proto = avio_find_protocol_name(opts_.input.source.c_str());
+  if (!cut && proto && std::strcmp(proto, "file") == 0) {  // the file's own bytes: Matroska's segment size, TS packets
+    promise = truncationEvidence(opts_.input.source, ctx->iformat->name, fileSize);
+    cut = !promise.empty();
   }
   if (!cut && !ioError) return;
   std::string msg = "'" + opts_.input.source + "' ended after " + std::to_string(streamPackets_) +
