@@ -18,6 +18,7 @@ export interface FrameInit {
   layout?: Layout;
   pts?: number;
   time?: number;
+  rawTime?: number;
   duration?: number;
   durationSeconds?: number;
   index?: number;
@@ -40,8 +41,16 @@ export class Frame {
   readonly shape: readonly number[];
   /** Presentation timestamp in the stream's time base (best_effort_timestamp). */
   readonly pts: number;
-  /** Presentation time in seconds (pts × time base). */
+  /**
+   * Presentation time in seconds on the reader's continuous timeline: the
+   * one `frameAt`, `rangeByTime` and `index().times` use, so `frameAt(f.time)`
+   * is `f`. It is pts × time base, except where the stream's clock restarts
+   * (e.g. concatenated MPEG-TS): later frames then go on after the earlier
+   * ones instead of starting again.
+   */
   readonly time: number;
+  /** pts × time base, as the stream says (equal to `time` unless the clock restarted). */
+  readonly rawTime: number;
   /** Duration in the stream's time base. */
   readonly duration: number;
   /** Duration in seconds. */
@@ -63,6 +72,7 @@ export class Frame {
     this.shape = Object.freeze(shapeOf(init.format, layout, init.width, init.height));
     this.pts = init.pts ?? 0;
     this.time = init.time ?? 0;
+    this.rawTime = init.rawTime ?? this.time;
     this.duration = init.duration ?? 0;
     this.durationSeconds = init.durationSeconds ?? 0;
     this.index = init.index ?? 0;
@@ -146,7 +156,7 @@ export class Frame {
       throw fromNative(err);
     }
     return new Frame({
-      data, width: this.width, height: this.height, format, layout, pts: this.pts, time: this.time,
+      data, width: this.width, height: this.height, format, layout, pts: this.pts, time: this.time, rawTime: this.rawTime,
       duration: this.duration, durationSeconds: this.durationSeconds, index: this.index, keyframe: this.keyframe,
       corrupt: this.corrupt,
     });
@@ -180,7 +190,7 @@ export function stackFrames(frames: readonly Frame[], options: TensorOptions = {
 export function letterbox(frame: Frame, options: LetterboxOptions): LetterboxResult<Frame> {
   if (!(frame instanceof Frame)) throw new TypeError('letterbox takes a Frame');
   const r = letterboxImage(frame, options);
-  const out = new Frame({ data: r.data, width: r.width, height: r.height, format: frame.format, pts: frame.pts, time: frame.time, index: frame.index, keyframe: frame.keyframe });
+  const out = new Frame({ data: r.data, width: r.width, height: r.height, format: frame.format, pts: frame.pts, time: frame.time, rawTime: frame.rawTime, index: frame.index, keyframe: frame.keyframe });
   return {
     frame: out, scale: r.scale, padX: r.padX, padY: r.padY,
     toOriginal: (x, y) => [(x - r.padX) / r.scale, (y - r.padY) / r.scale],

@@ -559,7 +559,7 @@ export class VideoReader implements AsyncIterable<Frame> {
     const i = this.#info;
     return new Frame({
       data: res.data, width: i.width, height: i.height, format: i.format, layout: i.layout, pts: res.pts,
-      time: res.time, duration: res.duration, durationSeconds: res.durationSeconds, index: res.index,
+      time: res.time, rawTime: res.rawTime, duration: res.duration, durationSeconds: res.durationSeconds, index: res.index,
       keyframe: res.keyframe, corrupt: res.corrupt,
     });
   }

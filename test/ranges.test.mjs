@@ -4,7 +4,7 @@ import { test, beforeAll } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { VideoReader } from '../dist/index.mjs';
-import { tempDir, makeClip, cliFrames, ffprobe } from './helpers.mjs';
+import { tempDir, makeClip, cliFrames, ffprobe, framePtsTimes } from './helpers.mjs';
 
 const dir = tempDir();
 const W = 96;
@@ -173,6 +173,22 @@ test('MPEG-TS whose clock restarts (two files concatenated): every frame exact, 
     const fs = await r.frames(idx);
     fs.forEach((f, j) => assert.ok(Buffer.from(f.data).equals(raw.subarray(idx[j] * W * H, (idx[j] + 1) * W * H)), `batch ${j}`));
     assert.equal((await r.frameAt(ix.times[40])).index, 40);
+    // one timeline: a frame's time finds that frame again, for every frame;
+    // pts and rawTime keep the stream's own clock (ffprobe's pts_time)
+    const rawTimes = framePtsTimes(c);
+    const seq = await VideoReader.open(c, { format: 'gray' });
+    let restarts = 0;
+    for await (const f of seq) {
+      assert.equal(f.time, ix.times[f.index], `frame ${f.index}: sequential time against the index`);
+      assert.ok(Math.abs(f.rawTime - rawTimes[f.index]) < 1e-6, `frame ${f.index}: rawTime ${f.rawTime} against ffprobe ${rawTimes[f.index]}`);
+      if (f.rawTime !== f.time) restarts++;
+      const g = await r.frameAt(f.time);
+      assert.equal(g.index, f.index, `frameAt(frame ${f.index}.time = ${f.time}) gave frame ${g.index}`);
+      assert.equal(g.time, f.time);
+      assert.equal(g.pts, f.pts);
+    }
+    await seq.close();
+    assert.ok(restarts >= 20, `the second file's ${restarts} frames keep their restarted clock in rawTime`);
   } finally {
     await r.close();
   }

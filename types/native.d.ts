@@ -90,7 +90,10 @@ export interface NativeIndex {
 export interface NativeFrameResult {
   data: Uint8Array;
   pts: number;
+  /** seconds on the continuous timeline (the index's) */
   time: number;
+  /** pts in seconds */
+  rawTime: number;
   duration: number;
   durationSeconds: number;
   index: number;

@@ -104,6 +104,7 @@ Napi::Object metaToJs(Napi::Env env, const avcv::FrameMeta& m, Napi::Value data)
   o.Set("data", data);
   o.Set("pts", Napi::Number::New(env, static_cast<double>(m.pts)));
   o.Set("time", Napi::Number::New(env, m.time));
+  o.Set("rawTime", Napi::Number::New(env, m.rawTime));
   o.Set("duration", Napi::Number::New(env, static_cast<double>(m.duration)));
   o.Set("durationSeconds", Napi::Number::New(env, m.durationSeconds));
   o.Set("index", Napi::Number::New(env, static_cast<double>(m.index)));

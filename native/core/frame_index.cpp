@@ -72,19 +72,10 @@ void finish(FrameIndex* ix, int64_t defaultDuration) {
     }
     ix->startKey[j] = k;
   }
-  // continuous timeline: where the clock restarts (a new segment, or a pts
-  // that does not increase), the frames follow the previous one
+  // the continuous timeline sequential reading gives frame.time
   ix->continuousPts.resize(n);
-  int64_t offset = 0;
-  const int64_t step = std::max<int64_t>(defaultDuration, 1);
-  for (int32_t j = 0; j < n; j++) {
-    if (j > 0) {
-      const bool restart = ix->packets[ix->display[j]].segment != ix->packets[ix->display[j - 1]].segment ||
-                           ix->pts[j] + offset <= ix->continuousPts[j - 1];
-      if (restart) offset = ix->continuousPts[j - 1] + step - ix->pts[j];
-    }
-    ix->continuousPts[j] = ix->pts[j] + offset;
-  }
+  ContinuousClock clock(defaultDuration);
+  for (int32_t j = 0; j < n; j++) ix->continuousPts[j] = clock.next(ix->pts[j]);
 }
 
 }  // namespace

@@ -51,6 +51,32 @@ struct FrameIndex {
   std::vector<DecodedFrame> frames;    // decoded index: display index -> the frame as decoding gave it
 };
 
+// The continuous timeline, one frame at a time in display order: where a pts
+// does not advance (the clock restarts, as in concatenated MPEG-TS), the
+// frames go on one frame duration after the last. The index and sequential
+// reading share it, so a frame's time finds that frame again.
+class ContinuousClock {
+ public:
+  explicit ContinuousClock(int64_t step = 1) : step_(step > 0 ? step : 1) {}
+  void setStep(int64_t step) { step_ = step > 0 ? step : 1; }
+  int64_t next(int64_t pts) {
+    int64_t t = pts + offset_;
+    if (started_ && t <= last_) {
+      offset_ = last_ + step_ - pts;
+      t = pts + offset_;
+    }
+    started_ = true;
+    last_ = t;
+    return t;
+  }
+
+ private:
+  int64_t step_;
+  int64_t offset_ = 0;
+  int64_t last_ = 0;
+  bool started_ = false;
+};
+
 // Segments from dts going back (only a real dts can say the clock restarted).
 void markSegments(std::vector<IndexEntry>* packets);
 

@@ -302,7 +302,8 @@ void VideoReader::frameAt(int64_t i, uint8_t* dst, FrameMeta* meta) {
       emitCurrent(dst, meta, i);
       // the frame's timestamps as sequential reading reports them
       meta->pts = ix.pts[i];
-      meta->time = static_cast<double>(ix.pts[i]) * st_->time_base.num / st_->time_base.den;
+      meta->rawTime = static_cast<double>(ix.pts[i]) * st_->time_base.num / st_->time_base.den;
+      meta->time = static_cast<double>(ix.continuousPts[i]) * st_->time_base.num / st_->time_base.den;
       return;
     }
     raValid_ = false;
@@ -348,6 +349,7 @@ void VideoReader::frameAtPts(int64_t target, int64_t index, uint8_t* dst, FrameM
     throw Error("SEEK", "the stream ended before pts " + std::to_string(target) + " of '" + opts_.input.source + "'");
   }
   emitCurrent(dst, meta, index);
+  meta->time = meta->rawTime;  // approximate mode knows no continuous timeline: the stream's own
 }
 
 }  // namespace avcv

@@ -79,6 +79,7 @@ std::unique_ptr<VideoReader> VideoReader::openWith(const ReaderOptions& opts,
   if (!r->frame_ || !r->pkt_) throw Error("ENOMEM", "allocation failed");
   AVRational fr = r->st_->avg_frame_rate.num > 0 ? r->st_->avg_frame_rate : r->st_->r_frame_rate;
   if (fr.num > 0 && fr.den > 0) r->defaultDuration_ = av_rescale_q(1, av_inv_q(fr), r->st_->time_base);
+  r->clock_.setStep(r->defaultDuration_);
   r->planGeometry();
   return r;
 }
@@ -400,7 +401,8 @@ void VideoReader::fillMeta(const AVFrame* f, FrameMeta* meta, int64_t index) {
   // pts * num / den rather than pts * (num / den): exact at frame boundaries
   const double num = st_->time_base.num, den = st_->time_base.den;
   meta->pts = pts;
-  meta->time = static_cast<double>(pts) * num / den;
+  meta->rawTime = static_cast<double>(pts) * num / den;
+  meta->time = static_cast<double>(clock_.next(pts)) * num / den;
   meta->duration = dur;
   meta->durationSeconds = static_cast<double>(dur) * num / den;
   meta->index = index >= 0 ? index : nextIndex_++;

@@ -40,8 +40,9 @@ struct ReaderOptions {
 };
 
 struct FrameMeta {
-  int64_t pts = 0;
-  double time = 0;
+  int64_t pts = 0;     // the stream's own timestamp
+  double time = 0;     // seconds on the continuous timeline (the index's): where the clock restarts it goes on
+  double rawTime = 0;  // pts in seconds, as the stream says
   int64_t duration = 0;
   double durationSeconds = 0;
   int64_t index = 0;
@@ -201,6 +202,7 @@ class VideoReader {
   bool done_ = false;
   int64_t nextIndex_ = 0;
   int64_t lastPts_ = AV_NOPTS_VALUE;
+  ContinuousClock clock_;  // frame.time: the index's continuous timeline, frame by frame
   int64_t defaultDuration_ = 0;
   int64_t streamPackets_ = 0;
   int consecutiveDemuxErrors_ = 0;
