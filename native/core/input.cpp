@@ -148,6 +148,73 @@ std::string truncationEvidence(const std::string& source, const char* formatName
   return "its Matroska segment declares " + std::to_string(end) + " bytes, the file has " + std::to_string(fileSize);
 }
 
+namespace {
+
+// Checks what can be checked before libav opens the source: the forced
+// format, the protocol against the allowed list, and for a local file that it
+// exists, is regular and is not empty. Returns whether no protocol applies
+// (a device or lavfi source).
+bool checkSource(const InputOptions& opts, const AVInputFormat* forced) {
+  if (forced && !opts.allowNestedInputs && isNestingDemuxer(forced->name))
+    throw Error("NESTED_INPUT_BLOCKED", std::string("input format '") + forced->name +
+                                            "' opens other inputs; nested inputs are refused unless "
+                                            "allowNestedInputs is set");
+  // A device or a filter-graph source (lavfi) is not a file or URL: no protocol applies.
+  if (forced && (forced->flags & AVFMT_NOFILE)) return true;
+  const char* proto = avio_find_protocol_name(opts.source.c_str());
+  if (!proto) throw Error("PROTOCOL_NOT_FOUND", "no libav protocol handles '" + opts.source + "'");
+  bool allowed = false;
+  for (const auto& p : opts.protocols) allowed = allowed || p == proto;
+  if (!allowed) {
+    throw Error("PROTOCOL_NOT_ALLOWED", std::string("protocol '") + proto +
+                                            "' is not allowed (allowed: " + join(opts.protocols, ", ") +
+                                            "); pass it in the protocols option to allow it");
+  }
+  if (std::strcmp(proto, "file") != 0) return false;
+  std::string path = opts.source.rfind("file:", 0) == 0 ? opts.source.substr(5) : opts.source;
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    int e = errno;
+    throw Error(e == ENOENT   ? "ENOENT"
+                : e == EACCES ? "EACCES"
+                              : "IO",
+                std::string("cannot open '") + path + "': " + std::strerror(e), AVERROR(e));
+  }
+  if (S_ISDIR(st.st_mode)) throw Error("EISDIR", "'" + path + "' is a directory", AVERROR(EISDIR));
+  // A FIFO or device can block read(2) forever, and the file protocol's
+  // reads do not poll the interrupt callback: refuse them.
+  if (!S_ISREG(st.st_mode))
+    throw Error(
+        "NOT_REGULAR_FILE",
+        "'" + path + "' is not a regular file (FIFO, socket or device); " + "reading it could block without end",
+        AVERROR(EINVAL));
+  if (st.st_size == 0) throw Error("INVALID_DATA", "'" + path + "' is an empty file", AVERROR_INVALIDDATA);
+  return false;
+}
+
+// Throws the error for a failed avformat_open_input: a refused nested input
+// where one was the cause, else libav's own error.
+[[noreturn]] void throwOpenFailure(const InputOptions& opts, int ret, bool noFile, const std::string& whitelist,
+                                   const std::string& blockedUrl) {
+  if (!opts.allowNestedInputs && ret == AVERROR(EINVAL)) {
+    const std::string fmt = noFile ? "" : probedFormat(opts.source, whitelist);
+    if (!fmt.empty() && isNestingDemuxer(fmt.c_str()))
+      throw Error("NESTED_INPUT_BLOCKED",
+                  "'" + opts.source + "' is a " + fmt +
+                      " manifest or list, which opens other inputs; nested inputs are refused unless "
+                      "allowNestedInputs is set",
+                  ret);
+  }
+  if (!blockedUrl.empty())
+    throw Error("NESTED_INPUT_BLOCKED",
+                "'" + opts.source + "' tried to open '" + blockedUrl +
+                    "'; nested inputs are refused unless allowNestedInputs is set",
+                ret);
+  throwAvError(ret, "cannot open '" + opts.source + "'", "OPEN");
+}
+
+}  // namespace
+
 OpenedInput openInput(const InputOptions& opts, LogCatcher* log) {
   static const bool devicesRegistered = (avdevice_register_all(), true);
   (void)devicesRegistered;
@@ -157,42 +224,7 @@ OpenedInput openInput(const InputOptions& opts, LogCatcher* log) {
     forced = av_find_input_format(opts.format.c_str());
     if (!forced) throw Error("UNSUPPORTED_FORMAT", "unknown input format '" + opts.format + "'");
   }
-  // A device or a filter-graph source (lavfi) is not a file or URL: no protocol applies.
-  const bool noFile = forced && (forced->flags & AVFMT_NOFILE);
-  const char* proto = noFile ? "" : avio_find_protocol_name(opts.source.c_str());
-  if (!noFile) {
-    if (!proto) {
-      throw Error("PROTOCOL_NOT_FOUND", "no libav protocol handles '" + opts.source + "'");
-    }
-    bool allowed = false;
-    for (const auto& p : opts.protocols) allowed = allowed || p == proto;
-    if (!allowed) {
-      throw Error("PROTOCOL_NOT_ALLOWED", std::string("protocol '") + proto +
-                                              "' is not allowed (allowed: " + join(opts.protocols, ", ") +
-                                              "); pass it in the protocols option to allow it");
-    }
-    if (std::strcmp(proto, "file") == 0) {
-      std::string path = opts.source.rfind("file:", 0) == 0 ? opts.source.substr(5) : opts.source;
-      struct stat st;
-      if (stat(path.c_str(), &st) != 0) {
-        int e = errno;
-        throw Error(e == ENOENT   ? "ENOENT"
-                    : e == EACCES ? "EACCES"
-                                  : "IO",
-                    std::string("cannot open '") + path + "': " + std::strerror(e), AVERROR(e));
-      }
-      if (S_ISDIR(st.st_mode)) throw Error("EISDIR", "'" + path + "' is a directory", AVERROR(EISDIR));
-      // A FIFO or device can block read(2) forever, and the file protocol's
-      // reads do not poll the interrupt callback: refuse them.
-      if (!S_ISREG(st.st_mode))
-        throw Error(
-            "NOT_REGULAR_FILE",
-            "'" + path + "' is not a regular file (FIFO, socket or device); " + "reading it could block without end",
-            AVERROR(EINVAL));
-      if (S_ISREG(st.st_mode) && st.st_size == 0)
-        throw Error("INVALID_DATA", "'" + path + "' is an empty file", AVERROR_INVALIDDATA);
-    }
-  }
+  const bool noFile = checkSource(opts, forced);
 
   OpenedInput in;
   in.guard = std::make_unique<InputGuard>();
@@ -209,10 +241,6 @@ OpenedInput openInput(const InputOptions& opts, LogCatcher* log) {
   AVDictionary* dict = nullptr;
   const std::string wl = join(opts.protocols, ",");
   av_dict_set(&dict, "protocol_whitelist", wl.c_str(), 0);
-  if (forced && !opts.allowNestedInputs && isNestingDemuxer(forced->name))
-    throw Error("NESTED_INPUT_BLOCKED", std::string("input format '") + forced->name +
-                                            "' opens other inputs; nested inputs are refused unless "
-                                            "allowNestedInputs is set");
   const bool refuseNesting = !opts.allowNestedInputs;
   if (refuseNesting) av_dict_set(&dict, "format_whitelist", formatsWithoutNesting().c_str(), 0);
   const void* watched = ctx;
@@ -220,21 +248,7 @@ OpenedInput openInput(const InputOptions& opts, LogCatcher* log) {
   av_dict_free(&dict);
   if (ret < 0) {  // avformat_open_input freed ctx
     if (log) log->unwatch(watched);
-    if (refuseNesting && ret == AVERROR(EINVAL)) {
-      const std::string fmt = noFile ? "" : probedFormat(opts.source, wl);
-      if (!fmt.empty() && isNestingDemuxer(fmt.c_str()))
-        throw Error("NESTED_INPUT_BLOCKED",
-                    "'" + opts.source + "' is a " + fmt +
-                        " manifest or list, which opens other inputs; nested inputs are refused unless "
-                        "allowNestedInputs is set",
-                    ret);
-    }
-    if (!in.guard->blockedUrl.empty())
-      throw Error("NESTED_INPUT_BLOCKED",
-                  "'" + opts.source + "' tried to open '" + in.guard->blockedUrl +
-                      "'; nested inputs are refused unless allowNestedInputs is set",
-                  ret);
-    throwAvError(ret, "cannot open '" + opts.source + "'", "OPEN");
+    throwOpenFailure(opts, ret, noFile, wl, in.guard->blockedUrl);
   }
   in.ctx.reset(ctx);
   if (isRefusedDemuxer(ctx->iformat->name)) {
