@@ -44,7 +44,7 @@ std::vector<IndexEntry> VideoReader::scanPackets(bool* errors) {
 // Sequential decoding of the whole stream on a reader of its own (a fresh
 // open, as sequential reading starts), recording every packet and the tag,
 // pts and key flag of every frame it yields.
-FrameIndex VideoReader::decodeScan(std::vector<IndexEntry> scanned, std::string reason) {
+FrameIndex VideoReader::decodeScan(std::string reason) {
   ReaderOptions so = opts_;
   so.rawFrames = true;
   so.corruptIsError = false;  // the index lists what decodes; errors surface when frames are read
@@ -83,24 +83,28 @@ FrameIndex VideoReader::decodeScan(std::vector<IndexEntry> scanned, std::string 
     std::lock_guard<std::mutex> lk(statsMu_);
     stats_.framesDecoded += scanner->stats().framesDecoded;
   }
-  (void)scanned;  // the scan's own packets are the ones the frames' tags count
   return buildDecodedIndex(std::move(packets), std::move(frames), defaultDuration_, std::move(reason));
+}
+
+// Why these packets cannot say what decoding yields ("" when they can); marks their segments.
+std::string VideoReader::whyDecode(std::vector<IndexEntry>* packets, bool scanErrors) const {
+  markSegments(packets);
+  const bool generated = input_.ctx->iformat->flags & AVFMT_NOTIMESTAMPS;
+  return needsDecoding(*packets, generated, scanErrors);
 }
 
 const FrameIndex& VideoReader::index() {
   if (index_) return *index_;
   bool errors = false;
   std::vector<IndexEntry> packets = scanPackets(&errors);
-  markSegments(&packets);
-  const bool generated = input_.ctx->iformat->flags & AVFMT_NOTIMESTAMPS;
-  std::string reason = needsDecoding(packets, generated, errors);
+  std::string reason = whyDecode(&packets, errors);
   {
     std::lock_guard<std::mutex> lk(statsMu_);
     stats_.indexScans++;
   }
   if (reason.empty()) adoptIndex(buildFrameIndex(std::move(packets), defaultDuration_));
-  else adoptIndex(decodeScan(std::move(packets), std::move(reason)));
-  if (index_->display.empty()) {  // nothing to index where frames were promised: say why, once
+  else adoptIndex(decodeScan(std::move(reason)));  // its own packets are the ones the frames' tags count
+  if (index_->display.empty()) {                   // nothing to index where frames were promised: say why, once
     const std::string why = noFrameReason();
     if (!why.empty()) {
       index_.reset();
@@ -116,9 +120,7 @@ void VideoReader::loadIndex(std::vector<IndexEntry> packets, std::vector<Decoded
                                  "the saved index was built by decoding"));
     return;
   }
-  markSegments(&packets);
-  const bool generated = input_.ctx->iformat->flags & AVFMT_NOTIMESTAMPS;
-  if (!needsDecoding(packets, generated, false).empty()) return;  // packets cannot say: build it on first use
+  if (!whyDecode(&packets, false).empty()) return;  // packets cannot say: build it on first use
   adoptIndex(buildFrameIndex(std::move(packets), defaultDuration_));
 }
 
@@ -302,8 +304,8 @@ void VideoReader::frameAt(int64_t i, uint8_t* dst, FrameMeta* meta) {
       emitCurrent(dst, meta, i);
       // the frame's timestamps as sequential reading reports them
       meta->pts = ix.pts[i];
-      meta->rawTime = static_cast<double>(ix.pts[i]) * st_->time_base.num / st_->time_base.den;
-      meta->time = static_cast<double>(ix.continuousPts[i]) * st_->time_base.num / st_->time_base.den;
+      meta->rawTime = seconds(ix.pts[i]);
+      meta->time = seconds(ix.continuousPts[i]);
       return;
     }
     raValid_ = false;

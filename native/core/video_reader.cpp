@@ -5,10 +5,6 @@
 #include <cstring>
 #include <opencv2/core.hpp>
 
-extern "C" {
-#include <libavutil/hwcontext.h>
-}
-
 #include "error.h"
 
 extern "C" {
@@ -231,8 +227,7 @@ void VideoReader::checkTruncation() {
 
 int64_t VideoReader::tagFor(const AVPacket* p) {
   if (!seeked_) return streamPackets_ - 1;  // reading from the start: the count is the number
-  const int32_t id = packetIndexOf(p);
-  return id;
+  return packetIndexOf(p);
 }
 
 // One demux step: a packet of the stream is tagged and sent; at the end of
@@ -393,18 +388,21 @@ void VideoReader::emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index)
   }
 }
 
+// pts * num / den rather than pts * (num / den): exact at frame boundaries
+double VideoReader::seconds(int64_t ts) const {
+  return static_cast<double>(ts) * st_->time_base.num / st_->time_base.den;
+}
+
 void VideoReader::fillMeta(const AVFrame* f, FrameMeta* meta, int64_t index) {
   int64_t pts = f->best_effort_timestamp;
   const int64_t dur = f->pkt_duration > 0 ? f->pkt_duration : defaultDuration_;
   if (pts == AV_NOPTS_VALUE) pts = lastPts_ != AV_NOPTS_VALUE ? lastPts_ + dur : nextIndex_ * dur;
   lastPts_ = pts;
-  // pts * num / den rather than pts * (num / den): exact at frame boundaries
-  const double num = st_->time_base.num, den = st_->time_base.den;
   meta->pts = pts;
-  meta->rawTime = static_cast<double>(pts) * num / den;
-  meta->time = static_cast<double>(clock_.next(pts)) * num / den;
+  meta->rawTime = seconds(pts);
+  meta->time = seconds(clock_.next(pts));
   meta->duration = dur;
-  meta->durationSeconds = static_cast<double>(dur) * num / den;
+  meta->durationSeconds = seconds(dur);
   meta->index = index >= 0 ? index : nextIndex_++;
   meta->keyframe = f->key_frame != 0;
   meta->corrupt = (f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags;

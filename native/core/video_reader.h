@@ -140,6 +140,7 @@ class VideoReader {
   std::string noFrameReason() const;  // why a stream that declares frames gave none ("" when it declares none)
   void emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index = -1);
   void fillMeta(const AVFrame* f, FrameMeta* meta, int64_t index);  // timestamps, index, corrupt flag
+  double seconds(int64_t ts) const;                                 // time-base units -> seconds
   void emitCurrent(uint8_t* dst, FrameMeta* meta, int64_t index);   // emit frame_, then release it
   Rect cropFor(const AVFrame* f) const;  // the crop for this frame's size (sizes may change mid-stream)
   void countDecoded();
@@ -148,7 +149,8 @@ class VideoReader {
 
   // ---- random access (seek.cpp) ----
   std::vector<IndexEntry> scanPackets(bool* errors);
-  FrameIndex decodeScan(std::vector<IndexEntry> scanned, std::string reason);
+  FrameIndex decodeScan(std::string reason);
+  std::string whyDecode(std::vector<IndexEntry>* packets, bool scanErrors) const;
   void adoptIndex(FrameIndex ix);
   void seekToPacket(int32_t k);
   bool seekAttempt(int attempt, int32_t k);

@@ -1,6 +1,6 @@
 // What `import { test, ... } from '@jest/globals'` gives a test file under
 // runner.cjs: each export forwards (calls and properties: test.each,
-// describe.only, ...) to the jest-circus global of the test file being run,
+// describe.each, ...) to the jest-circus global of the test file being run,
 // which runner.cjs sets on globalThis. One module serves every file a jest
 // process runs, so nothing is bound when this module loads.
 function current(name) {
