@@ -60,10 +60,23 @@ export interface VideoReaderOptions extends InputOptions {
    * which and why).
    */
   device?: Device;
+  /**
+   * A libavfilter graph applied between decoding and avcv's conversion, as
+   * the ffmpeg CLI's `-vf` (e.g. 'yadif,fps=15,eq=contrast=1.2'). The
+   * output size, frame rate and time base are the graph's (info.filter);
+   * frames carry pts in the graph's time base. Without resize/crop the graph
+   * ends in the output format, as the CLI's `-pix_fmt` does; resize/crop
+   * apply to the graph's output in the one conversion pass. Filters that open
+   * files or URLs (movie, subtitles, drawtext's fontfile, ...) need
+   * allowNestedInputs. Random access works when every filter is per-frame
+   * (hflip, crop, scale, eq, ...); temporal ones (fps, yadif, setpts) are
+   * refused with 'FILTER_NOT_SEEKABLE'.
+   */
+  filter?: string;
 }
 
 export const READER_KEYS = ['protocols', 'allowNestedInputs', 'format', 'layout', 'resize', 'crop', 'stream', 'threads',
-  'prefetch', 'signal', 'reuseBuffers', 'autorotate', 'quality', 'onCorrupt', 'inputFormat', 'index', 'seekMode', 'device'] as const;
+  'prefetch', 'signal', 'reuseBuffers', 'autorotate', 'quality', 'onCorrupt', 'inputFormat', 'index', 'seekMode', 'device', 'filter'] as const;
 
 export interface Normalised {
   seekMode: 'exact' | 'approximate';
@@ -118,6 +131,7 @@ export function normalise(source: unknown, options: unknown): Normalised {
   if (options.index !== undefined && (typeof options.index !== 'string' || !options.index)) {
     throw new TypeError(`index must be the path of a saved index; got ${describe(options.index)}`);
   }
+  const filter = options.filter === undefined ? '' : filterGraph('filter', options.filter);
   const seekMode = options.seekMode === undefined ? 'exact' : oneOf('seekMode', options.seekMode, ['exact', 'approximate'] as const);
   if (seekMode === 'approximate' && options.index !== undefined) throw new TypeError('index applies to seekMode exact only');
   return {
@@ -137,7 +151,16 @@ export function normalise(source: unknown, options: unknown): Normalised {
       onCorrupt: options.onCorrupt === undefined ? 'skip' : oneOf('onCorrupt', options.onCorrupt, ['skip', 'error'] as const),
       device: checkDevice(options.device),
       inputFormat: inputFormat ?? '',
+      filter,
     },
   };
 }
 
+
+/** A filter graph string option: a non-empty string of printable text. */
+export function filterGraph(name: string, v: unknown): string {
+  if (typeof v !== 'string' || !v.trim()) throw new TypeError(`${name} must be a libavfilter graph string such as 'hflip,eq=contrast=1.2'; got ${describe(v)}`);
+  if (v.length > 65536) throw new RangeError(`${name} is longer than 65536 characters`);
+  if (v.includes('\0')) throw new TypeError(`${name} must not contain NUL characters`);
+  return v;
+}

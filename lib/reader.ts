@@ -39,6 +39,18 @@ export interface ReaderInfo {
   crop: { x: number; y: number; width: number; height: number } | null;
   /** Random access mode: 'exact' (frame index) or 'approximate' (metadata + constant frame rate). */
   seekMode: 'exact' | 'approximate';
+  /**
+   * The filter graph and its output (before any resize/crop): size, libav
+   * pixel format, time base (frames' pts are in it) and frame rate (0/1 when
+   * the graph does not say). randomAccess: false when a filter carries state
+   * from frame to frame (`why` says which): frame(i), frameAt() and the
+   * index are then refused with 'FILTER_NOT_SEEKABLE'. null without a filter.
+   */
+  filter: {
+    graph: string; width: number; height: number; format: string;
+    timeBase: { num: number; den: number }; frameRate: { num: number; den: number };
+    randomAccess: boolean; why?: string;
+  } | null;
 }
 
 export type ReaderStats = NativeReaderStats & { framesRead: number };
@@ -153,8 +165,18 @@ export class VideoReader implements AsyncIterable<Frame> {
     const layout = raw.output.layout as Layout;
     const stream = convertStream(raw.stream) as VideoStreamInfo;
     const c = raw.crop;
-    const full = c.x === 0 && c.y === 0 && c.width === (raw.rotation % 180 ? stream.height : stream.width) &&
-      c.height === (raw.rotation % 180 ? stream.width : stream.height);
+    const g = raw.filter;
+    const full = g
+      ? c.x === 0 && c.y === 0 && c.width === g.width && c.height === g.height
+      : c.x === 0 && c.y === 0 && c.width === (raw.rotation % 180 ? stream.height : stream.width) &&
+        c.height === (raw.rotation % 180 ? stream.width : stream.height);
+    const filter: ReaderInfo['filter'] = g ? {
+      graph: n.native.filter, width: g.width, height: g.height, format: g.format,
+      timeBase: { ...g.timeBase }, frameRate: { ...g.frameRate },
+      randomAccess: g.notPerFrame === '', ...(g.notPerFrame ? { why: g.notPerFrame } : {}),
+    } : null;
+    // a graph that may drop, add or retime frames: the stream's count and rate no longer describe the output
+    const retimed = filter !== null && !filter.randomAccess;
     const info: ReaderInfo = {
       source: n.native.source,
       container: convertProbe(raw.container),
@@ -168,13 +190,14 @@ export class VideoReader implements AsyncIterable<Frame> {
       channels: channelsOf(format),
       shape: Object.freeze(shapeOf(format, layout, raw.output.width, raw.output.height)),
       frameBytes: raw.output.bytes,
-      fps: stream.fps,
+      fps: filter && filter.frameRate.num > 0 ? filter.frameRate.num / filter.frameRate.den : retimed ? 0 : stream.fps,
       duration: stream.duration ?? raw.container.duration,
-      frameCount: stream.frameCount,
-      frameCountExact: stream.frameCountExact,
+      frameCount: retimed ? null : stream.frameCount,
+      frameCountExact: retimed ? false : stream.frameCountExact,
       rotation: raw.rotation,
       crop: full && n.native.crop === null ? null : { ...c },
       seekMode: n.seekMode,
+      filter,
     };
     const reader = new VideoReader(nat, info, n, raw.output.padding);
     if (n.indexPath) {
@@ -317,6 +340,10 @@ export class VideoReader implements AsyncIterable<Frame> {
    * (`method` and `reason` say which and why).
    */
   index(): Promise<FrameIndexInfo> {
+    const f = this.#info.filter;
+    if (f && !f.randomAccess) {
+      return Promise.reject(new AvcvError('FILTER_NOT_SEEKABLE', `random access with filter '${f.graph}': ${f.why}; read the frames in order`, { source: this.#info.source }));
+    }
     if (!this.#index && this.#info.seekMode === 'approximate') {
       const s = this.#info.stream;
       const n = this.#info.frameCount;

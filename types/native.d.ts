@@ -72,6 +72,8 @@ export interface NativeReaderOptions extends NativeInputOptions {
   autorotate: boolean;
   onCorrupt: 'skip' | 'error';
   device: string;
+  /** a libavfilter graph between decoding and the conversion; '' = none */
+  filter: string;
 }
 
 /** Packets of the indexed stream in decode order; a missing pts/dts is -2^63 (AV_NOPTS_VALUE). */
@@ -110,6 +112,8 @@ export interface NativeReaderInfo {
   /** bytes: the frame; padding: scratch bytes every lent buffer needs after it (swscale writes past the end). */
   output: { width: number; height: number; format: string; layout: string; bytes: number; padding: number };
   crop: { x: number; y: number; width: number; height: number };
+  /** the filter graph's output, null without a filter; perFrame: why random access is refused ('' = allowed) */
+  filter: { width: number; height: number; format: string; timeBase: NativeRational; frameRate: NativeRational; notPerFrame: string } | null;
 }
 
 export interface NativeReaderStats {

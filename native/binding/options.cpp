@@ -125,6 +125,7 @@ avcv::ReaderOptions readerOptions(Napi::Env env, Napi::Value v) {
   if (onCorrupt != "skip" && onCorrupt != "error") f.fail("onCorrupt", "'skip' or 'error'");
   r.corruptIsError = onCorrupt == "error";
   r.device = f.str("device");
+  r.filter = f.str("filter");
   return r;
 }
 

@@ -2,6 +2,10 @@
 
 #include <functional>
 
+extern "C" {
+#include <libavutil/pixdesc.h>
+}
+
 namespace avcvjs {
 namespace {
 
@@ -136,6 +140,20 @@ Napi::Object readerInfoToJs(Napi::Env env, const avcv::VideoReader& r) {
   crop.Set("width", c.width);
   crop.Set("height", c.height);
   o.Set("crop", crop);
+  const avcv::FilterPad* g = r.filtered();
+  if (!g) {
+    o.Set("filter", env.Null());
+  } else {
+    Napi::Object f = Napi::Object::New(env);
+    f.Set("width", g->width);
+    f.Set("height", g->height);
+    const char* name = av_get_pix_fmt_name(static_cast<AVPixelFormat>(g->format));
+    f.Set("format", name ? name : "");
+    f.Set("timeBase", rational(env, {g->timeBase.num, g->timeBase.den}));
+    f.Set("frameRate", rational(env, {g->frameRate.num, g->frameRate.den}));
+    f.Set("notPerFrame", avcv::whyNotPerFrame(r.options().filter));
+    o.Set("filter", f);
+  }
   return o;
 }
 

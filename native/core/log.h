@@ -3,6 +3,7 @@
 // sizes." says more than "no frame"). Printing stays as AVCV_LOG asks.
 #pragma once
 #include <string>
+#include <vector>
 
 namespace avcv {
 
@@ -19,11 +20,15 @@ class LogCatcher {
   LogCatcher& operator=(const LogCatcher&) = delete;
   void watch(const void* avContext);
   void unwatch(const void* avContext);
-  std::string lastError() const;  // "" when none
+  std::string lastError() const;     // "" when none
+  std::string recentErrors() const;  // the last few lines, "; "-separated ("" when none)
   void note(const std::string& msg);
+  void fragment(const std::string& text);  // a piece of a line, as av_log got it
 
  private:
   std::string last_;
+  std::string pending_;  // the line being written in pieces
+  std::vector<std::string> recent_;
 };
 
 }  // namespace avcv

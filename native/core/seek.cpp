@@ -47,6 +47,7 @@ std::vector<IndexEntry> VideoReader::scanPackets(bool* errors) {
 FrameIndex VideoReader::decodeScan(std::string reason) {
   ReaderOptions so = opts_;
   so.rawFrames = true;
+  so.filter.clear();          // the index describes decoded frames
   so.corruptIsError = false;  // the index lists what decodes; errors surface when frames are read
   so.width = so.height = 0;
   so.crop = Rect{};
@@ -270,6 +271,7 @@ Error VideoReader::notReproducible(int64_t i) const {
 }
 
 void VideoReader::frameAt(int64_t i, uint8_t* dst, FrameMeta* meta) {
+  checkSeekable();
   const FrameIndex& ix = index();
   const int64_t n = static_cast<int64_t>(ix.display.size());
   if (i < 0 || i >= n)
@@ -301,6 +303,7 @@ void VideoReader::frameAt(int64_t i, uint8_t* dst, FrameMeta* meta) {
       return rank == target ? Want::Take : rank > target ? Want::Stop : Want::Skip;
     });
     if (got == Got::Frame) {
+      if (graph_) filterCurrent(i);
       emitCurrent(dst, meta, i);
       // the frame's timestamps as sequential reading reports them
       meta->pts = ix.pts[i];
@@ -329,6 +332,7 @@ void VideoReader::frameAt(int64_t i, uint8_t* dst, FrameMeta* meta) {
 }
 
 void VideoReader::frameAtPts(int64_t target, int64_t index, uint8_t* dst, FrameMeta* meta) {
+  checkSeekable();
   AVFormatContext* ctx = input_.ctx.get();
   // continue when the target is ahead by less than ~2 s of frames, else seek
   const int64_t near = defaultDuration_ > 0 ? defaultDuration_ * 60 : 0;
@@ -350,6 +354,7 @@ void VideoReader::frameAtPts(int64_t target, int64_t index, uint8_t* dst, FrameM
     raEof_ = true;
     throw Error("SEEK", "the stream ended before pts " + std::to_string(target) + " of '" + opts_.input.source + "'");
   }
+  if (graph_) filterCurrent(index);
   emitCurrent(dst, meta, index);
   meta->time = meta->rawTime;  // approximate mode knows no continuous timeline: the stream's own
 }

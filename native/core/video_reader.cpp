@@ -76,6 +76,8 @@ std::unique_ptr<VideoReader> VideoReader::openWith(const ReaderOptions& opts,
   AVRational fr = r->st_->avg_frame_rate.num > 0 ? r->st_->avg_frame_rate : r->st_->r_frame_rate;
   if (fr.num > 0 && fr.den > 0) r->defaultDuration_ = av_rescale_q(1, av_inv_q(fr), r->st_->time_base);
   r->clock_.setStep(r->defaultDuration_);
+  r->frameTb_ = r->st_->time_base;
+  if (!opts.filter.empty()) r->openGraph();
   r->planGeometry();
   return r;
 }
@@ -127,8 +129,11 @@ void VideoReader::openDecoder() {
 // Geometry: crop and resize are given in displayed (rotated) coordinates.
 void VideoReader::planGeometry() {
   const AVCodecParameters* par = st_->codecpar;
-  rotationCw_ = opts_.autorotate ? clockwiseRotation(stream()) : 0;
-  const int srcW = par->width, srcH = par->height;
+  // with a filter graph, the graph's output is the source here (any rotation was the graph's)
+  const FilterPad* g = filtered();
+  rotationCw_ = opts_.autorotate && !g ? clockwiseRotation(stream()) : 0;
+  const int srcW = g ? g->width : par->width, srcH = g ? g->height : par->height;
+  const int srcFormat = g ? g->format : par->format;
   srcW_ = srcW;
   srcH_ = srcH;
   const bool swap = rotationCw_ == 90 || rotationCw_ == 270;
@@ -138,7 +143,7 @@ void VideoReader::planGeometry() {
       crop.y + crop.height > dispH)
     throw Error("INVALID_ARGUMENT", "crop " + str(crop.width) + "x" + str(crop.height) + " at " + str(crop.x) + "," +
                                         str(crop.y) + " does not fit the " + str(dispW) + "x" + str(dispH) + " frame");
-  srcCrop_ = alignCrop(toSourceRect(crop, rotationCw_, srcW, srcH), static_cast<AVPixelFormat>(par->format));
+  srcCrop_ = alignCrop(toSourceRect(crop, rotationCw_, srcW, srcH), static_cast<AVPixelFormat>(srcFormat));
   displayCrop_ = toDisplayRect(srcCrop_, rotationCw_, srcW, srcH);  // the crop actually applied
 
   int outW = opts_.width, outH = opts_.height;
@@ -321,10 +326,131 @@ VideoReader::Got VideoReader::decodeUntil(const std::function<Want(const AVFrame
   }
 }
 
-bool VideoReader::decodeNext() {
+bool VideoReader::decodeOne() {
   if (done_) return false;
   if (decodeUntil([](const AVFrame*) { return Want::Take; }) == Got::Frame) return true;
   return endOfStream();
+}
+
+bool VideoReader::decodeNext() { return graph_ ? filterNext() : decodeOne(); }
+
+// ---- the filter graph ----
+
+void VideoReader::openGraph() {
+  const AVCodecParameters* par = st_->codecpar;
+  FilterPad in;
+  in.format = dec_->pix_fmt >= 0 ? dec_->pix_fmt : par->format >= 0 ? par->format : AV_PIX_FMT_YUV420P;
+  if (in.format == AV_PIX_FMT_CUDA) in.format = AV_PIX_FMT_NV12;  // NVDEC frames are downloaded first
+  in.width = par->width;
+  in.height = par->height;
+  in.sar = par->sample_aspect_ratio;
+  in.timeBase = st_->time_base;
+  in.frameRate = av_guess_frame_rate(input_.ctx.get(), st_, nullptr);  // as the CLI's buffer source
+  filtered_.reset(av_frame_alloc());
+  if (!filtered_) throw Error("ENOMEM", "allocation failed");
+  buildGraph(in);
+}
+
+// The CLI's -vf: buffer -> autorotate's filters -> the graph -> format=<the
+// output format> (when nothing is resized or cropped after the graph, so
+// that libavfilter converts exactly where the CLI's graph does) -> sink.
+void VideoReader::buildGraph(const FilterPad& in) {
+  FilterGraphOptions go;
+  go.where = "filter";
+  go.allowNestedInputs = opts_.input.allowNestedInputs;
+  go.threads = opts_.threads;
+  go.swsFlags = (swsFlags_ & SWS_ACCURATE_RND) ? "flags=bicubic+accurate_rnd+full_chroma_int" : "flags=bicubic";
+  const int rot = opts_.autorotate ? clockwiseRotation(stream()) : 0;
+  std::vector<std::pair<std::string, std::string>> head;
+  if (rot == 90) head = {{"transpose", "clock"}};
+  if (rot == 180) head = {{"hflip", ""}, {"vflip", ""}};
+  if (rot == 270) head = {{"transpose", "cclock"}};
+  go.head = {head};
+  const bool plain = opts_.width <= 0 && opts_.height <= 0 && opts_.crop.width <= 0;
+  if (plain && !opts_.rawFrames) {
+    const Layout l = isPlanarYuv(opts_.format) ? Layout::PLANAR : Layout::HWC;
+    const AVPixelFormat pf = describeImage(opts_.format, l, 2, 2).avFormat;
+    std::vector<std::pair<std::string, std::string>> tail;
+    // a rebuilt graph (new frame size) scales back to the size it gave first, as the CLI's does
+    if (graph_) {
+      const FilterPad& was = graph_->output(0);
+      tail.emplace_back("scale", std::to_string(was.width) + ":" + std::to_string(was.height) + ":" + go.swsFlags);
+    }
+    tail.emplace_back("format", std::string("pix_fmts=") + av_get_pix_fmt_name(pf));
+    go.tail = {tail};
+  }
+  graph_.reset();
+  graph_ = std::make_unique<FilterGraph>(opts_.filter, std::vector<FilterPad>{in}, 1, go);
+  graphRotation_ = rot;
+  const FilterPad& out = graph_->output(0);
+  frameTb_ = out.timeBase;
+  if (out.frameRate.num > 0 && out.frameRate.den > 0)
+    clock_.setStep(av_rescale_q(1, av_inv_q(out.frameRate), frameTb_));
+}
+
+AVFrame* VideoReader::graphInput() {
+  AVFrame* f = frame_.get();
+  if (f->format == AV_PIX_FMT_CUDA) {
+    if (!swFrame_) swFrame_.reset(av_frame_alloc());
+    av_frame_unref(swFrame_.get());
+    downloadFrame(swFrame_.get(), f);
+    av_frame_copy_props(swFrame_.get(), f);
+    f = swFrame_.get();
+  }
+  f->pts = f->best_effort_timestamp;  // as the CLI feeds its graphs
+  if (graph_->differs(f)) {
+    FilterPad in = videoPad(f, st_->time_base, graph_->input(0).frameRate);
+    buildGraph(in);
+  }
+  return f;
+}
+
+bool VideoReader::filterNext() {
+  for (;;) {
+    if (cancel_->load()) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
+    bool ended = false;
+    if (graph_->pull(filtered_.get(), 0, &ended)) {
+      av_frame_unref(frame_.get());
+      av_frame_move_ref(frame_.get(), filtered_.get());
+      return true;
+    }
+    if (ended || graphFlushed_) return false;
+    if (!decodeOne()) {
+      graph_->push(nullptr);
+      graphFlushed_ = true;
+      continue;
+    }
+    try {
+      graph_->push(graphInput());
+    } catch (...) {
+      av_frame_unref(frame_.get());
+      throw;
+    }
+    av_frame_unref(frame_.get());
+    if (swFrame_) av_frame_unref(swFrame_.get());
+  }
+}
+
+void VideoReader::filterCurrent(int64_t i) {
+  try {
+    graph_->push(graphInput());
+  } catch (...) {
+    av_frame_unref(frame_.get());
+    throw;
+  }
+  av_frame_unref(frame_.get());
+  if (swFrame_) av_frame_unref(swFrame_.get());
+  if (!graph_->pull(filtered_.get()))
+    throw Error("INTERNAL", "filter '" + opts_.filter + "' gave no frame for frame " + std::to_string(i));
+  av_frame_move_ref(frame_.get(), filtered_.get());
+}
+
+void VideoReader::checkSeekable() const {
+  if (!graph_) return;
+  const std::string why = whyNotPerFrame(opts_.filter);
+  if (!why.empty())
+    throw Error("FILTER_NOT_SEEKABLE", "random access with filter '" + opts_.filter + "': " + why +
+                                           "; read the frames in order, or filter the frames random access returns");
 }
 
 // The crop for a frame of this size: the planned one, or, when the stream's
@@ -393,16 +519,22 @@ double VideoReader::seconds(int64_t ts) const {
   return static_cast<double>(ts) * st_->time_base.num / st_->time_base.den;
 }
 
+double VideoReader::frameSeconds(int64_t ts) const { return static_cast<double>(ts) * frameTb_.num / frameTb_.den; }
+
 void VideoReader::fillMeta(const AVFrame* f, FrameMeta* meta, int64_t index) {
-  int64_t pts = f->best_effort_timestamp;
-  const int64_t dur = f->pkt_duration > 0 ? f->pkt_duration : defaultDuration_;
+  int64_t pts = graph_ ? f->pts : f->best_effort_timestamp;
+  int64_t dur = f->pkt_duration > 0 ? f->pkt_duration : defaultDuration_;
+  if (graph_) {  // the graph's time base; its frame rate when it has one (fps=, yadif=1)
+    const AVRational fr = graph_->output(0).frameRate;
+    dur = fr.num > 0 && fr.den > 0 ? av_rescale_q(1, av_inv_q(fr), frameTb_) : f->pkt_duration;
+  }
   if (pts == AV_NOPTS_VALUE) pts = lastPts_ != AV_NOPTS_VALUE ? lastPts_ + dur : nextIndex_ * dur;
   lastPts_ = pts;
   meta->pts = pts;
-  meta->rawTime = seconds(pts);
-  meta->time = seconds(clock_.next(pts));
+  meta->rawTime = frameSeconds(pts);
+  meta->time = frameSeconds(clock_.next(pts));
   meta->duration = dur;
-  meta->durationSeconds = seconds(dur);
+  meta->durationSeconds = frameSeconds(dur);
   meta->index = index >= 0 ? index : nextIndex_++;
   meta->keyframe = f->key_frame != 0;
   meta->corrupt = (f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "error.h"
+#include "filter_graph.h"
 #include "frame_index.h"
 #include "image.h"
 #include "input.h"
@@ -37,6 +38,10 @@ struct ReaderOptions {
   // Frames are taken decoded by nextDecoded() (transcoding), not converted
   // into caller memory: on NVDEC any even resize is then planned on the GPU.
   bool rawFrames = false;
+  // A libavfilter graph between decoding and the conversion ("" = none),
+  // built as the CLI's -vf: autorotate's transpose in front of it, and
+  // format=<output format> after it when nothing is resized or cropped.
+  std::string filter;
 };
 
 struct FrameMeta {
@@ -114,7 +119,11 @@ class VideoReader {
   const StreamProbe& stream() const { return container_.streams[streamIndex_]; }
   const ImageDesc& output() const { return out_; }
   const ReaderOptions& options() const { return opts_; }
-  int rotation() const { return rotationCw_; }  // clockwise degrees applied (0 unless autorotate)
+  int rotation() const {
+    return rotationCw_ ? rotationCw_ : graphRotation_;
+  }  // clockwise degrees applied (0 unless autorotate)
+  // The filter graph's output (size, format, time base, frame rate), or null without a filter.
+  const FilterPad* filtered() const { return graph_ ? &graph_->output(0) : nullptr; }
   Rect effectiveCrop() const { return displayCrop_; }
   std::string decoderName() const;
   const DeviceChoice& device() const { return device_; }
@@ -135,13 +144,21 @@ class VideoReader {
   Got decodeUntil(const std::function<Want(const AVFrame*)>& want);
   bool readAndSend();                 // one demux step; false once the flush packet has been sent
   int64_t tagFor(const AVPacket* p);  // the packet's decode-order number (-1: unknown)
-  bool decodeNext();                  // sequential: the next frame into frame_; false at the end
+  bool decodeNext();  // sequential: the next frame (filtered, with a graph) into frame_; false at the end
+  bool decodeOne();   // the next decoded frame into frame_ (before any filter)
+  void openGraph();   // the filter graph for the stream as opened
+  void buildGraph(const FilterPad& in);
+  AVFrame* graphInput();              // frame_ as the graph takes it (CUDA frames downloaded; pts set)
+  bool filterNext();                  // the next filtered frame into frame_
+  void filterCurrent(int64_t i);      // random access: frame_ through a per-frame graph
   bool endOfStream();                 // marks the end (false); throws DECODE when errors were all there was
   std::string noFrameReason() const;  // why a stream that declares frames gave none ("" when it declares none)
   void emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index = -1);
   void fillMeta(const AVFrame* f, FrameMeta* meta, int64_t index);  // timestamps, index, corrupt flag
-  double seconds(int64_t ts) const;                                 // time-base units -> seconds
-  void emitCurrent(uint8_t* dst, FrameMeta* meta, int64_t index);   // emit frame_, then release it
+  double seconds(int64_t ts) const;                                 // stream time-base units -> seconds
+  double frameSeconds(int64_t ts) const;                            // emitted frames' time base (frameTb_) -> seconds
+  void checkSeekable() const;  // FILTER_NOT_SEEKABLE for a graph that is not per-frame
+  void emitCurrent(uint8_t* dst, FrameMeta* meta, int64_t index);  // emit frame_, then release it
   Rect cropFor(const AVFrame* f) const;  // the crop for this frame's size (sizes may change mid-stream)
   void countDecoded();
   void noteDecodeError(int ret);  // counts it; throws DECODE under onCorrupt 'error'
@@ -194,6 +211,11 @@ class VideoReader {
   ImageDesc pre_;               // before rotation (== out_ when no rotation)
   int swsFlags_ = SWS_BICUBIC;  // from the options' interpolation and quality
   std::unique_ptr<FrameConverter> conv_;
+  std::unique_ptr<FilterGraph> graph_;  // opts_.filter's graph (rebuilt when the frame size or format changes)
+  FramePtr filtered_;                   // the graph's output
+  bool graphFlushed_ = false;           // the end of input was pushed
+  int graphRotation_ = 0;               // autorotate done by the graph's head
+  AVRational frameTb_{1, 1};            // the time base of emitted frames: the stream's or the graph's
   std::vector<uint8_t> rotBuf_;
   int rotationCw_ = 0;
   Rect displayCrop_;
