@@ -6,7 +6,7 @@ import { checkLayout } from './frame';
 import { INTERPOLATION_NAMES, LAYOUTS, PIXEL_FORMATS, defaultLayout, type Interpolation, type Layout, type PixelFormat } from './formats';
 import { checkDevice, type Device } from './device';
 import { resolveInput, type InputOptions } from './source';
-import { bool, checkKeys, describe, int, isObject, oneOf } from './validate';
+import { bool, checkKeys, describe, filterGraph, int, isObject, oneOf } from './validate';
 
 export interface VideoReaderOptions extends InputOptions {
   /** Output pixel format. Default 'bgr24' (OpenCV's order). */
@@ -157,10 +157,3 @@ export function normalise(source: unknown, options: unknown): Normalised {
 }
 
 
-/** A filter graph string option: a non-empty string of printable text. */
-export function filterGraph(name: string, v: unknown): string {
-  if (typeof v !== 'string' || !v.trim()) throw new TypeError(`${name} must be a libavfilter graph string such as 'hflip,eq=contrast=1.2'; got ${describe(v)}`);
-  if (v.length > 65536) throw new RangeError(`${name} is longer than 65536 characters`);
-  if (v.includes('\0')) throw new TypeError(`${name} must not contain NUL characters`);
-  return v;
-}

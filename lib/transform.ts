@@ -9,7 +9,7 @@ import type { Device, DeviceInfo } from './device';
 import { commitSync } from './files';
 import { native } from './native';
 import { probe } from './probe';
-import { bool, checkKeys, describe, int, isObject, oneOf } from './validate';
+import { bool, checkKeys, describe, filterGraph, int, isObject, oneOf } from './validate';
 import { VideoWriter } from './writer';
 import { WRITER_KEYS, containerOf, pickStats, planWriter, type VideoWriterOptions, type WriterStats } from './writer-options';
 
@@ -25,6 +25,18 @@ export interface TransformOptions extends Omit<VideoReaderOptions, 'signal'>,
   // pipeline
   /** Keep the input's audio: 'auto' (default; copy when possible), 'copy', 'encode' or 'none'. */
   audio?: 'auto' | 'copy' | 'encode' | 'none';
+  /**
+   * A libavfilter graph for the video, as the CLI's -vf ('yadif,fps=15'):
+   * with fn it runs before frames reach fn; with fn null natively. The
+   * output's frame rate and time base are the graph's.
+   */
+  videoFilter?: string;
+  /**
+   * A libavfilter graph for the audio, as the CLI's -af
+   * ('loudnorm=I=-16:TP=-1.5:LRA=11'): the audio is re-encoded (never
+   * dropped) at the source's sample rate. Needs audio 'auto' or 'encode'.
+   */
+  audioFilter?: string;
   /** fn calls in flight at once (default 1); output order stays exact. */
   concurrency?: number;
   signal?: AbortSignal;
@@ -69,7 +81,7 @@ export interface TransformSummary {
 const TRANSFORM_READER_KEYS = READER_KEYS.filter((k) => !['signal', 'index', 'seekMode', 'filter'].includes(k));
 const TRANSFORM_WRITER_KEYS = WRITER_KEYS.filter((k) => !['width', 'height', 'fps', 'timeBase', 'inputFormat', 'inputLayout',
   'audio', 'threads', 'signal', 'device'].includes(k));
-const OWN_KEYS = ['output', 'audio', 'concurrency', 'signal', 'onProgress', 'gpuPassthrough'];
+const OWN_KEYS = ['output', 'audio', 'concurrency', 'signal', 'onProgress', 'gpuPassthrough', 'videoFilter', 'audioFilter'];
 // options that shape the frames handed to fn: meaningless without one
 const FN_ONLY_KEYS = ['format', 'layout', 'crop', 'prefetch', 'reuseBuffers', 'output', 'concurrency'];
 
@@ -87,7 +99,14 @@ function splitOptions(options: unknown) {
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function');
   const signal = o.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
-  return { o, readerOpts, writerOpts, audioMode, onProgress, signal };
+  if (o.videoFilter !== undefined) readerOpts.filter = filterGraph('videoFilter', o.videoFilter);
+  const audioFilter = o.audioFilter === undefined ? '' : filterGraph('audioFilter', o.audioFilter);
+  if (audioFilter && (audioMode === 'copy' || audioMode === 'none')) {
+    throw new TypeError(`audioFilter needs the audio re-encoded: use audio 'auto' or 'encode', not '${audioMode}'`);
+  }
+  // the audio's own options: its graph, and the nested-input permission the video's source has
+  const audioExtra = audioFilter ? { filter: audioFilter, ...(o.allowNestedInputs !== undefined ? { allowNestedInputs: o.allowNestedInputs } : {}) } : {};
+  return { o, readerOpts, writerOpts, audioMode, audioExtra, onProgress, signal };
 }
 
 /**
@@ -107,7 +126,7 @@ export async function transform(input: string, output: string, fn: TransformFn |
   if (isObject(options) && options.gpuPassthrough !== undefined) {
     throw new TypeError('gpuPassthrough applies to transcoding only (fn null): frames handed to fn leave the GPU');
   }
-  const { readerOpts, writerOpts, audioMode, onProgress, signal } = splitOptions(options);
+  const { readerOpts, writerOpts, audioMode, audioExtra, onProgress, signal } = splitOptions(options);
   const concurrency = options.concurrency === undefined ? 1 : int('concurrency', options.concurrency, 1, 64);
   const protocols = options.protocols as string[] | undefined;
   let out: NonNullable<TransformOptions['output']> = {};
@@ -126,7 +145,7 @@ export async function transform(input: string, output: string, fn: TransformFn |
   let lastPts = -Infinity;
   const info = reader.info;
   const total = info.frameCount;
-  const tb = info.stream.timeBase;
+  const tb = info.filter?.timeBase ?? info.stream.timeBase;  // a videoFilter's frames carry its time base
   const cfr = containerOf(output, writerOpts.container) === 'avi';  // avi keeps a constant frame rate
 
   const openWriter = async (first: Frame | Uint8Array): Promise<VideoWriter> => {
@@ -135,13 +154,14 @@ export async function transform(input: string, output: string, fn: TransformFn |
     const height = isFrame ? first.height : (out.height ?? info.height);
     const format = isFrame ? first.format : (out.format ?? info.format);
     const layout = isFrame ? first.layout : (out.layout ?? info.layout);
-    const fps = info.stream.avgFrameRate.num > 0 ? info.stream.avgFrameRate : info.stream.baseFrameRate;
+    const fps = info.filter && info.filter.frameRate.num > 0 ? info.filter.frameRate
+      : info.stream.avgFrameRate.num > 0 ? info.stream.avgFrameRate : info.stream.baseFrameRate;
     const wo: VideoWriterOptions = {
       ...(writerOpts as Partial<VideoWriterOptions>),
       width, height, fps: { num: fps.num, den: fps.den }, inputFormat: format, inputLayout: layout, signal,
       ...(options.device !== undefined ? { device: options.device as Device } : {}),
       ...(cfr ? {} : { timeBase: { num: tb.num, den: tb.den } }),
-      ...(audioMode !== 'none' ? { audio: { from: input, mode: audioMode, shift: -firstTime, start: firstTime, protocols } } : {}),
+      ...(audioMode !== 'none' ? { audio: { from: input, mode: audioMode, shift: -firstTime, start: firstTime, protocols, ...audioExtra } } : {}),
     };
     return VideoWriter.open(output, wo);
   };
@@ -208,7 +228,7 @@ export async function transform(input: string, output: string, fn: TransformFn |
 /** transform(input, output, null, options): the native loop (see transform()). */
 async function transcodeOnly(input: string, output: string, options: TransformOptions, t0: number): Promise<TransformSummary> {
   const caller = new Error();
-  const { o, readerOpts, writerOpts, audioMode, onProgress, signal } = splitOptions(options);
+  const { o, readerOpts, writerOpts, audioMode, audioExtra, onProgress, signal } = splitOptions(options);
   for (const k of FN_ONLY_KEYS) {
     if (o[k] !== undefined) throw new TypeError(`transform: ${k} shapes the frames handed to fn; with fn null no frame reaches JS`);
   }
@@ -224,7 +244,7 @@ async function transcodeOnly(input: string, output: string, options: TransformOp
     ...(writerOpts as Partial<VideoWriterOptions>),
     ...(options.device !== undefined ? { device: options.device as Device } : {}),
     ...(audioMode !== 'none' ? {
-      audio: { from: source, mode: audioMode, protocols: n.native.protocols, ...(n.inputFormat ? { inputFormat: n.inputFormat } : {}) },
+      audio: { from: source, mode: audioMode, protocols: n.native.protocols, ...(n.inputFormat ? { inputFormat: n.inputFormat } : {}), ...audioExtra },
     } : {}),
   }, true);
   const aborted = () => new AvcvError('ABORTED', 'the transform was aborted', { source, cause: signal?.reason });

@@ -38,3 +38,11 @@ export function describe(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
 }
+
+/** A filter graph string option: a non-empty string of printable text. */
+export function filterGraph(name: string, v: unknown): string {
+  if (typeof v !== 'string' || !v.trim()) throw new TypeError(`${name} must be a libavfilter graph string such as 'hflip,eq=contrast=1.2'; got ${describe(v)}`);
+  if (v.length > 65536) throw new RangeError(`${name} is longer than 65536 characters`);
+  if (v.includes('\0')) throw new TypeError(`${name} must not contain NUL characters`);
+  return v;
+}

@@ -10,7 +10,7 @@ import { tempBeside } from './files';
 import { native } from './native';
 import { checkDevice, type Device, type DeviceInfo } from './device';
 import { resolveInput } from './source';
-import { bool, checkKeys, describe, int, isObject, oneOf } from './validate';
+import { bool, checkKeys, describe, filterGraph, int, isObject, oneOf } from './validate';
 
 export type Container = 'mp4' | 'mov' | 'mkv' | 'webm' | 'avi';
 export const CONTAINERS: readonly Container[] = ['mp4', 'mov', 'mkv', 'webm', 'avi'];
@@ -30,6 +30,15 @@ export interface AudioOptions {
   protocols?: string[];
   /** A libav input format/device for `from` (e.g. 'lavfi' with 'sine=frequency=440'). Never with untrusted input. */
   inputFormat?: string;
+  /**
+   * A libavfilter graph for the audio, as the CLI's -af (e.g.
+   * 'loudnorm=I=-16:TP=-1.5:LRA=11'): the audio is re-encoded (mode 'auto'
+   * encodes; 'copy' is refused), and resampled back to the source's rate
+   * after the graph. Filters that open files need allowNestedInputs.
+   */
+  filter?: string;
+  /** Let `filter` name filters that open files or URLs (trusted graphs only). */
+  allowNestedInputs?: boolean;
 }
 
 export interface VideoWriterOptions {
@@ -189,11 +198,11 @@ export function planWriter(target: string, options: Partial<VideoWriterOptions>,
     }
     return out;
   };
-  let audio: NativeWriterOptions['audio'] = { mode: 'none', source: '', protocols: ['file'], shift: 0, start: 0, inputFormat: '' };
+  let audio: NativeWriterOptions['audio'] = { mode: 'none', source: '', protocols: ['file'], shift: 0, start: 0, inputFormat: '', filter: '', allowNestedInputs: false };
   if (options.audio !== undefined) {
     const a = options.audio;
     if (!isObject(a)) throw new TypeError(`audio must be an object {from, mode}; got ${describe(a)}`);
-    checkKeys('audio', a, ['from', 'mode', 'shift', 'start', 'protocols', 'inputFormat']);
+    checkKeys('audio', a, ['from', 'mode', 'shift', 'start', 'protocols', 'inputFormat', 'filter', 'allowNestedInputs']);
     if (a.inputFormat !== undefined && (typeof a.inputFormat !== 'string' || !/^[a-z0-9_,]+$/.test(a.inputFormat))) {
       throw new TypeError(`audio.inputFormat must be a libav format name; got ${describe(a.inputFormat)}`);
     }
@@ -207,7 +216,12 @@ export function planWriter(target: string, options: Partial<VideoWriterOptions>,
     audio = {
       mode, source: input.source, protocols: input.protocols, shift: num('audio.shift', a.shift), start: num('audio.start', a.start),
       inputFormat: (a.inputFormat as string | undefined) ?? '',
+      filter: a.filter === undefined ? '' : filterGraph('audio.filter', a.filter),
+      allowNestedInputs: a.allowNestedInputs === undefined ? false : bool('audio.allowNestedInputs', a.allowNestedInputs),
     };
+    if (audio.filter && (mode === 'copy' || mode === 'none')) {
+      throw new TypeError(`audio.filter needs the audio re-encoded: use mode 'auto' or 'encode', not '${mode}'`);
+    }
   }
   const signal = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');

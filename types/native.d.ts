@@ -176,7 +176,7 @@ export interface NativeWriterOptions {
   faststart: boolean;
   metadata: Record<string, string>;
   /** mode 'none' with source '' when there is no audio */
-  audio: { mode: 'copy' | 'encode' | 'auto' | 'none'; source: string; protocols: string[]; shift: number; start: number; inputFormat: string };
+  audio: { mode: 'copy' | 'encode' | 'auto' | 'none'; source: string; protocols: string[]; shift: number; start: number; inputFormat: string; filter: string; allowNestedInputs: boolean };
 }
 
 export interface NativeTranscodeResult {

@@ -160,6 +160,8 @@ avcv::WriterOptions writerOptions(Napi::Env env, Napi::Value v) {
   w.audio.source.format = a.str("inputFormat");
   w.audio.shift = a.num("shift");
   w.audio.start = a.num("start");
+  w.audio.filter = a.str("filter");  // '' = none
+  w.audio.source.allowNestedInputs = a.boolean("allowNestedInputs");
   return w;
 }
 

@@ -47,6 +47,8 @@ AudioMux::AudioMux(const AudioSpec& spec, const std::string& container, AVFormat
       continue;
     }
     const bool canCopy = avformat_query_codec(oc->oformat, ist->codecpar->codec_id, FF_COMPLIANCE_NORMAL) == 1;
+    if (spec.mode == "copy" && !spec.filter.empty())
+      throw Error("INVALID_ARGUMENT", "an audio filter needs the audio re-encoded; use audio mode 'encode' or 'auto'");
     if (spec.mode == "copy" && !canCopy)
       throw Error("INVALID_ARGUMENT", "container '" + container + "' cannot hold " +
                                           avcodec_get_name(ist->codecpar->codec_id) +
@@ -54,7 +56,7 @@ AudioMux::AudioMux(const AudioSpec& spec, const std::string& container, AVFormat
     Track t;
     t.inIndex = static_cast<int>(i);
     t.inStream = ist;
-    t.encode = spec.mode == "encode" || (spec.mode == "auto" && !canCopy);
+    t.encode = spec.mode == "encode" || (spec.mode == "auto" && (!canCopy || !spec.filter.empty()));
     AVStream* ost = avformat_new_stream(oc, nullptr);
     if (!ost) throw Error("ENOMEM", "avformat_new_stream failed");
     t.outIndex = ost->index;
@@ -96,8 +98,17 @@ void AudioMux::openEncoding(Track& t, AVStream* ost, bool webm, bool globalHeade
   }
   ae->sample_rate = rate;
   ae->sample_fmt = ec->sample_fmts ? ec->sample_fmts[0] : AV_SAMPLE_FMT_FLTP;
-  if (t.dec->ch_layout.nb_channels > 2 && webm) av_channel_layout_default(&ae->ch_layout, 2);
-  else layoutOf(t.dec.get(), &ae->ch_layout);
+  AVChannelLayout inLayout;  // what the resampler takes: the decoder's audio, or the graph's
+  layoutOf(t.dec.get(), &inLayout);
+  AVSampleFormat inFormat = t.dec->sample_fmt;
+  int inRate = t.dec->sample_rate;
+  if (!spec_.filter.empty()) {
+    openGraph(t, &inLayout);
+    inFormat = static_cast<AVSampleFormat>(t.graph->output(0).format);
+    inRate = t.graph->output(0).sampleRate;
+  }
+  if (inLayout.nb_channels > 2 && webm) av_channel_layout_default(&ae->ch_layout, 2);
+  else av_channel_layout_copy(&ae->ch_layout, &inLayout);
   ae->bit_rate = webm ? 96000 : 128000;
   ae->time_base = {1, rate};
   if (globalHeader) ae->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
@@ -106,11 +117,9 @@ void AudioMux::openEncoding(Track& t, AVStream* ost, bool webm, bool globalHeade
   ret = avcodec_parameters_from_context(ost->codecpar, ae);
   if (ret < 0) throwAvError(ret, "avcodec_parameters_from_context", "ENCODE");
   ost->time_base = ae->time_base;
-  AVChannelLayout inLayout;
-  layoutOf(t.dec.get(), &inLayout);
   SwrContext* swr = nullptr;
-  ret = swr_alloc_set_opts2(&swr, &ae->ch_layout, ae->sample_fmt, ae->sample_rate, &inLayout, t.dec->sample_fmt,
-                            t.dec->sample_rate, 0, nullptr);
+  ret = swr_alloc_set_opts2(&swr, &ae->ch_layout, ae->sample_fmt, ae->sample_rate, &inLayout, inFormat, inRate, 0,
+                            nullptr);
   av_channel_layout_uninit(&inLayout);
   t.swr.reset(swr);
   if (ret < 0 || swr_init(swr) < 0) throw Error("ENCODE", "cannot set up audio resampling");
@@ -212,20 +221,62 @@ void AudioMux::copyPacket(Track& t, AVPacket* p, double outTime) {
   mux_(p, t.outIndex);
 }
 
+// The graph for a track, fed as the CLI feeds -af: the decoder's format,
+// rate and layout, timestamps in 1/sample_rate.
+void AudioMux::openGraph(Track& t, AVChannelLayout* outLayout) {
+  FilterPad in;
+  in.type = AVMEDIA_TYPE_AUDIO;
+  in.format = t.dec->sample_fmt;
+  in.sampleRate = t.dec->sample_rate;
+  in.timeBase = {1, t.dec->sample_rate};
+  char desc[128];
+  av_channel_layout_describe(outLayout, desc, sizeof desc);
+  in.channelLayout = desc;
+  in.channels = outLayout->nb_channels;
+  FilterGraphOptions go;
+  go.where = "audioFilter";
+  go.allowNestedInputs = spec_.source.allowNestedInputs;
+  t.graph = std::make_unique<FilterGraph>(spec_.filter, std::vector<FilterPad>{in}, 1, go);
+  t.filtered.reset(av_frame_alloc());
+  if (!t.filtered) throw Error("ENOMEM", "allocation failed");
+  av_channel_layout_uninit(outLayout);
+  if (av_channel_layout_from_string(outLayout, t.graph->output(0).channelLayout.c_str()) < 0)
+    av_channel_layout_default(outLayout, t.graph->output(0).channels);
+}
+
 void AudioMux::decodeInto(Track& t, AVPacket* p, int64_t maxPts) {
   int ret = avcodec_send_packet(t.dec.get(), p);
   if (ret < 0 && ret != AVERROR_EOF) return;  // a bad audio packet is skipped, as ffmpeg does
   AVFrame* df = decoded_.get();
+  const AVRational srTb{1, t.dec->sample_rate};
   while (avcodec_receive_frame(t.dec.get(), df) == 0) {
-    if (t.nextPts == AV_NOPTS_VALUE) {
-      const int64_t ts = df->best_effort_timestamp != AV_NOPTS_VALUE ? df->best_effort_timestamp : 0;
-      const double sec = ts * av_q2d(t.inStream->time_base) + spec_.shift;
-      t.nextPts = std::llround(std::max(0.0, sec) * t.enc->sample_rate);
+    if (!t.graph) {
+      take(t, df, t.inStream->time_base, maxPts);
+      continue;
     }
-    resampleInto(t, const_cast<const uint8_t**>(df->extended_data), df->nb_samples);
+    const int64_t ts = df->best_effort_timestamp;
+    df->pts = ts == AV_NOPTS_VALUE ? ts : av_rescale_q(ts, t.inStream->time_base, srTb);
+    t.graph->push(df);
     av_frame_unref(df);
-    encodeFifo(t, false, maxPts);
+    while (t.graph->pull(t.filtered.get())) take(t, t.filtered.get(), t.graph->output(0).timeBase, maxPts);
   }
+  if (!p && t.graph) {  // the end: what the graph still holds (loudnorm's last frames)
+    t.graph->push(nullptr);
+    while (t.graph->pull(t.filtered.get())) take(t, t.filtered.get(), t.graph->output(0).timeBase, maxPts);
+  }
+}
+
+void AudioMux::take(Track& t, AVFrame* f, AVRational tb, int64_t maxPts) {
+  if (t.nextPts == AV_NOPTS_VALUE) {
+    // a graph's frames carry pts (in its time base); a decoder's, best-effort timestamps
+    const int64_t ts0 = t.graph ? f->pts : f->best_effort_timestamp;
+    const int64_t ts = ts0 != AV_NOPTS_VALUE ? ts0 : 0;
+    const double sec = ts * av_q2d(tb) + spec_.shift;
+    t.nextPts = std::llround(std::max(0.0, sec) * t.enc->sample_rate);
+  }
+  resampleInto(t, const_cast<const uint8_t**>(f->extended_data), f->nb_samples);
+  av_frame_unref(f);
+  encodeFifo(t, false, maxPts);
 }
 
 // Resamples `samples` input samples (none: the resampler's tail) into the FIFO.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ffptr.h"
+#include "filter_graph.h"
 #include "input.h"
 
 namespace avcv {
@@ -19,6 +20,10 @@ struct AudioSpec {
   InputOptions source;
   double shift = 0;  // seconds added to source audio timestamps
   double start = 0;  // source audio before this (source seconds) is dropped
+  // A libavfilter graph for each re-encoded track ('' = none): decoded audio
+  // goes through it, then back to the source's sample rate for the encoder.
+  // Needs mode encode or auto (which then encodes).
+  std::string filter;
 };
 
 class AudioMux {
@@ -50,6 +55,8 @@ class AudioMux {
     CodecContextPtr dec, enc;
     SwrPtr swr;
     AudioFifoPtr fifo;
+    std::unique_ptr<FilterGraph> graph;  // spec.filter
+    FramePtr filtered;
     int64_t nextPts = 0;
     double lastEnd = 0;
   };
@@ -57,7 +64,9 @@ class AudioMux {
   Track* trackFor(int inIndex);
   bool takePacket(double until, bool final, Track** track, double* outTime);
   void copyPacket(Track& t, AVPacket* p, double outTime);
-  void decodeInto(Track& t, AVPacket* p, int64_t maxPts);
+  void decodeInto(Track& t, AVPacket* p, int64_t maxPts);  // p nullptr: the decoder's (and graph's) tail
+  void openGraph(Track& t, AVChannelLayout* outLayout);
+  void take(Track& t, AVFrame* f, AVRational tb, int64_t maxPts);  // a decoded or filtered frame -> FIFO -> encoder
   void resampleInto(Track& t, const uint8_t** data, int samples);
   void encodeFifo(Track& t, bool drain, int64_t maxPts);
   void drain(Track& t, double until);

@@ -132,16 +132,20 @@ TranscodeResult transcode(const TranscodeOptions& o, TranscodeControl& ctl) {
     wo.width = res.outWidth;
     wo.height = res.outHeight;
   }
+  const FilterPad* graph = reader->filtered();  // a videoFilter: its rate and time base are the frames'
+  if (graph && (wo.fps.num <= 0 || wo.fps.den <= 0) && graph->frameRate.num > 0 && graph->frameRate.den > 0)
+    wo.fps = {graph->frameRate.num, graph->frameRate.den};
   if (wo.fps.num <= 0 || wo.fps.den <= 0) wo.fps = st.avgFrameRate.num > 0 ? st.avgFrameRate : st.baseFrameRate;
   if (wo.fps.num <= 0 || wo.fps.den <= 0) wo.fps = {25, 1};
   if (o.cfr) wo.timeBase = {wo.fps.den, wo.fps.num};
-  else if (wo.timeBase.num <= 0) wo.timeBase = st.timeBase;
+  else if (wo.timeBase.num <= 0) wo.timeBase = graph ? Rational{graph->timeBase.num, graph->timeBase.den} : st.timeBase;
 
   // Can the frames stay on the GPU? Decided before the first frame where
   // the options decide it, then by the first frame itself.
   std::string why;
-  const bool resized = res.outWidth != st.width || res.outHeight != st.height;
+  const bool resized = !graph && (res.outWidth != st.width || res.outHeight != st.height);
   if (o.passthrough == 0) why = "gpuPassthrough is false";
+  else if (graph) why = "the videoFilter graph runs on the CPU";
   else if (res.device.type != "cuda")
     why = "decoding is on the CPU" + (res.device.fallbackReason.empty() ? "" : " (" + res.device.fallbackReason + ")");
   else if (!isNvenc(avcodec_find_encoder_by_name(wo.codec.c_str())))

@@ -1,0 +1,116 @@
+// transform()'s videoFilter and audioFilter, natively (fn null) and with fn,
+// against the ffmpeg CLI running the same -vf / -af. Video is written with
+// a lossless codec (ffv1) so the decoded output must equal the CLI's filtered
+// frames byte for byte; audio is re-encoded (AAC) by both, so it is compared
+// by its signal (the CLI's own AAC output is the reference) and by ffprobe.
+import { test, describe, beforeAll } from '@jest/globals';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { transform, AvcvError } from '../dist/index.mjs';
+import { tempDir, ffmpeg, ffprobe, cliFrames, assertExact } from './helpers.mjs';
+
+const dir = tempDir('avcv-tfilter-');
+const src = join(dir, 'av.mp4');
+const W = 320;
+const H = 240;
+
+beforeAll(() => {
+  ffmpeg(['-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=25:duration=2`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100:duration=2',
+    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-bf', '2', '-c:a', 'aac', '-shortest', src]);
+});
+
+const pcm = (file) => {
+  const b = ffmpeg(['-i', file, '-map', '0:a:0', '-f', 'f32le', '-ac', '1', '-']);
+  return new Float32Array(b.buffer, b.byteOffset, b.length / 4);
+};
+const rms = (x) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / x.length);
+/** Signal-to-noise ratio of `a` against the reference `ref` (dB), over their common length. */
+function snr(a, ref) {
+  const n = Math.min(a.length, ref.length);
+  let s = 0;
+  let e = 0;
+  for (let i = 0; i < n; i++) {
+    s += ref[i] * ref[i];
+    e += (a[i] - ref[i]) ** 2;
+  }
+  return 10 * Math.log10(s / Math.max(e, 1e-20));
+}
+const streams = (file) => ffprobe(file, ['-show_streams']).streams;
+
+describe('videoFilter', () => {
+  test('fn null: the native transcode of -vf hflip,fps=10 equals the CLI\'s frames, at the graph\'s rate, audio kept', async () => {
+    const out = join(dir, 'nat.mkv');
+    const s = await transform(src, out, null, { videoFilter: 'hflip,fps=10', codec: 'ffv1' });
+    assert.equal(s.path, 'native');
+    assert.equal(s.framesOut, 20);
+    const v = streams(out).find((x) => x.codec_type === 'video');
+    assert.equal(v.r_frame_rate, '10/1');
+    assert.ok(streams(out).some((x) => x.codec_type === 'audio'), 'the audio is kept');
+    const got = ffmpeg(['-i', out, '-map', '0:v', '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-']);
+    assertExact(got, cliFrames(src, 'yuv420p', { vf: 'hflip,fps=10' }), W * H * 1.5, 'native videoFilter');
+  });
+
+  test('with fn: fn gets the filtered frames (the graph\'s size), and the output equals the CLI\'s', async () => {
+    const out = join(dir, 'js.mkv');
+    const sizes = new Set();
+    const s = await transform(src, out, (f) => {
+      sizes.add(`${f.width}x${f.height}`);
+      return f;
+    }, { videoFilter: 'transpose=1,setpts=2*PTS', format: 'yuv420p', codec: 'ffv1' });
+    assert.equal(s.path, 'js');
+    assert.deepEqual([...sizes], [`${H}x${W}`]);
+    const got = ffmpeg(['-i', out, '-map', '0:v', '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-']);
+    assertExact(got, cliFrames(src, 'yuv420p', { vf: 'transpose=1,setpts=2*PTS' }), W * H * 1.5, 'fn videoFilter');
+    const v = streams(out).find((x) => x.codec_type === 'video');
+    assert.ok(Math.abs(Number(v.duration ?? ffprobe(out, ['-show_format']).format.duration) - 4) < 0.2, 'setpts=2*PTS doubles the duration');
+  });
+
+  test('a graph that opens files is refused before anything is written', async () => {
+    const out = join(dir, 'evil.mkv');
+    await assert.rejects(transform(src, out, null, { videoFilter: `movie=${src}[m];[in][m]overlay` }),
+      (e) => e instanceof AvcvError && e.code === 'NESTED_INPUT_BLOCKED');
+    assert.equal(existsSync(out), false);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('evil')), []);
+  });
+});
+
+describe('audioFilter', () => {
+  test.each([[null], [(f) => f]])('volume=0.5 (fn %p): the audio is re-encoded through the graph, as the CLI\'s -af', async (fn) => {
+    const out = join(dir, `vol-${fn ? 'js' : 'nat'}.mp4`);
+    const s = await transform(src, out, fn, { audioFilter: 'volume=0.5' });
+    assert.equal(s.audio, 'encode');
+    const cli = join(dir, 'vol-cli.mp4');
+    ffmpeg(['-i', src, '-c:v', 'copy', '-af', 'volume=0.5', '-c:a', 'aac', cli]);
+    const ours = pcm(out);
+    const ref = pcm(cli);
+    const source = pcm(src);
+    assert.ok(Math.abs(ours.length - ref.length) <= 1024, `${ours.length} samples vs the CLI's ${ref.length}`);
+    assert.ok(Math.abs(rms(ours) / rms(source) - 0.5) < 0.01, `rms ratio ${rms(ours) / rms(source)}`);
+    // both are AAC encodes of the same filtered signal: the CLI's is the reference
+    assert.ok(snr(ours, ref) > 30, `SNR against the CLI's -af output: ${snr(ours, ref).toFixed(1)} dB`);
+  });
+
+  test('a graph that changes the sample rate gets the source\'s rate back (loudnorm works at 192 kHz)', async () => {
+    for (const graph of ['aresample=48000', 'loudnorm=I=-16:TP=-1.5:LRA=11']) {
+      const out = join(dir, 'rate.mp4');
+      await transform(src, out, null, { audioFilter: graph });
+      const a = streams(out).find((x) => x.codec_type === 'audio');
+      assert.equal(a.sample_rate, '44100', graph);
+      const n = pcm(out).length;
+      assert.ok(Math.abs(n - 2 * 44100) <= 2048, `${graph}: ${n} samples for 2 s`);
+    }
+  });
+
+  test('errors: copy mode, bad graphs, file-opening filters; nothing left behind', async () => {
+    const out = join(dir, 'bad.mp4');
+    await assert.rejects(transform(src, out, null, { audioFilter: 'volume=2', audio: 'copy' }), (e) => e instanceof TypeError && /audioFilter/.test(e.message));
+    await assert.rejects(transform(src, out, null, { audioFilter: 42 }), (e) => e instanceof TypeError && /audioFilter/.test(e.message));
+    await assert.rejects(transform(src, out, null, { audioFilter: 'nosuchaudiofilter' }),
+      (e) => e instanceof AvcvError && e.code === 'INVALID_FILTER' && /nosuchaudiofilter/.test(e.message));
+    await assert.rejects(transform(src, out, null, { audioFilter: 'hflip' }), (e) => e instanceof AvcvError && e.code === 'INVALID_FILTER');
+    await assert.rejects(transform(src, out, (f) => f, { audioFilter: `amovie=${src}[a];[in][a]amix` }),
+      (e) => e instanceof AvcvError && e.code === 'NESTED_INPUT_BLOCKED');
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('bad') || f.includes('.tmp')), []);
+  });
+});
