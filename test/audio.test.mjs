@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { AudioReader, AvcvError } from '../dist/index.mjs';
-import { tempDir, ffmpeg, ffprobe, makeClip } from './helpers.mjs';
+import { tempDir, ffmpeg, ffprobe, makeClip, mulberry32 } from './helpers.mjs';
 
 const T = 60_000;
 const dir = tempDir('avcv-audio-');
@@ -229,6 +229,34 @@ describe('samplesAt', () => {
     const p = await open(file, { layout: 'planar' });
     const got = await p.samplesAt(0.75, 1.0);  // [36000, 48000) at 48 kHz
     assert.ok(bytesOf(got.data).equals(deinterleave(slice(st, 36000, 48000, 2), 2)));
+  }, T);
+});
+
+describe('damaged input', () => {
+  test("'skip' gives what the CLI gives and counts the damage; 'error' rejects", async () => {
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    // a faststart m4a cut in the middle: its sample table promises more
+    const whole = join(dir, 'faststart.m4a');
+    ffmpeg(['-i', path('aac stereo 44.1k (m4a)'), '-c', 'copy', '-movflags', '+faststart', whole]);
+    const cut = join(dir, 'cut.m4a');
+    const bytes = readFileSync(whole);
+    writeFileSync(cut, bytes.subarray(0, bytes.length >> 1));
+    // an mp3 with bytes overwritten by a seeded generator
+    const noisy = join(dir, 'noisy.mp3');
+    const mp3 = Buffer.from(readFileSync(path('mp3 stereo 44.1k')));
+    const rand = mulberry32(7);
+    for (let i = 0; i < 200; i++) mp3[2000 + Math.floor(rand() * (mp3.length - 2000))] = Math.floor(rand() * 256);
+    writeFileSync(noisy, mp3);
+    // a failed decode carries libav's error's code (INVALID_DATA) where it has one, else DECODE
+    for (const [file, expect] of [[cut, ['TRUNCATED']], [noisy, ['INVALID_DATA', 'DECODE']]]) {
+      const r = await open(file);
+      const { bytes: got } = await readChunks(r);
+      assert.ok(got.equals(cli(file)), `${file}: differs from the CLI`);
+      const s = r.stats;
+      assert.ok(file === cut ? s.truncated : s.decodeErrors > 0, JSON.stringify(s));
+      const e = await open(file, { onCorrupt: 'error' });
+      await assert.rejects(readChunks(e), (err) => err instanceof AvcvError && expect.includes(err.code));
+    }
   }, T);
 });
 

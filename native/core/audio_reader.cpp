@@ -218,6 +218,12 @@ bool AudioReader::readAndSend() {
   }
   if (corrupt && opts_.corruptIsError) {
     av_packet_unref(pkt_.get());
+    if (ctx->pb && avio_feof(ctx->pb)) {  // a partial last packet: the file is cut
+      checkTruncation();
+      throw Error("TRUNCATED",
+                  "'" + opts_.input.source + "' ends inside packet " + str(streamPackets_ - 1) + " (truncated file?)",
+                  AVERROR_EOF);
+    }
     throw Error("CORRUPT", "packet " + str(streamPackets_ - 1) + " of '" + opts_.input.source + "' is corrupt",
                 AVERROR_INVALIDDATA);
   }
