@@ -30,7 +30,7 @@ export const ERROR_CODES = {
   DEMUX: 'reading packets failed',
   DECODE: 'decoding failed, or the stream gave no frame although it declares some',
   ENCODE: 'encoding failed',
-  CONVERT: 'a pixel conversion failed',
+  CONVERT: 'a pixel conversion or audio resampling failed',
   WRITE: 'writing the output failed (e.g. a full disk)',
   CORRUPT: 'damaged data under onCorrupt \'error\', or a frame random access cannot reproduce from damaged data',
   TRUNCATED: 'the file ends before what its container promises (onCorrupt \'error\')',

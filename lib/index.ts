@@ -6,6 +6,7 @@ export type { Tensor, TensorOptions, LetterboxResult } from './tensor';
 export { PIXEL_FORMATS, LAYOUTS, type PixelFormat, type Layout, type Plane } from './formats';
 export { probe, type ProbeResult, type StreamInfo, type VideoStreamInfo, type AudioStreamInfo, type Rational } from './probe';
 export { VideoReader, type VideoReaderOptions, type ReaderInfo, type ReaderStats, type Interpolation, type FrameIndexInfo, type FrameBatch } from './reader';
+export { AudioReader, type AudioReaderOptions, type AudioReaderInfo, type AudioReaderStats, type AudioChunk, type SampleFormat, type SampleLayout } from './audio';
 export { VideoCapture, type CaptureProperty } from './capture';
 export { VideoWriter, type VideoWriterOptions, type WriterInfo, type WriterStats, type AudioOptions, type Container } from './writer';
 export { VideoLoader, type VideoLoaderOptions, type ClipBatch } from './loader';

@@ -147,6 +147,77 @@ export interface NativeReader {
   frameAt(i: number, buffer: Uint8Array, approxPts?: number): Promise<NativeFrameResult>;
 }
 
+export interface NativeAudioReaderOptions extends NativeInputOptions {
+  stream: number;            // -1 = best audio stream
+  sampleRate: number;        // 0 = the source's
+  channels: number;          // 0 = the source's (its layout); N = libav's default layout for N (ffmpeg -ac N)
+  format: 'f32' | 's16';
+  layout: 'interleaved' | 'planar';
+  /** seconds: the window [start, end) sequential reading covers; end null = to the end */
+  start: number;
+  end: number | null;
+  /** samples per channel of a chunk (the last may be shorter) */
+  chunkSamples: number;
+  onCorrupt: 'skip' | 'error';
+}
+
+export interface NativeAudioChunk {
+  /** The lent buffer (next()) or a new one (range()); samples * channels values of the output format. */
+  data: Uint8Array;
+  /** per channel */
+  samples: number;
+  /** the first sample's position on the output (0 = the stream's first decoded sample) */
+  index: number;
+  /** the first sample's time in 1/sampleRate units: round(startTime * sampleRate) + index */
+  pts: number;
+  /** the first sample's time in seconds: startTime + index / sampleRate */
+  time: number;
+}
+
+export interface NativeAudioReaderInfo {
+  container: NativeProbe;
+  stream: NativeStream;
+  decoder: string;
+  sampleRate: number;
+  channels: number;
+  channelLayout: string;
+  bytesPerSample: number;
+  chunkSamples: number;
+  /** the first decoded frame's (what the output is converted from) */
+  sourceSampleRate: number;
+  sourceChannels: number;
+  sourceChannelLayout: string;
+  sourceSampleFormat: string;
+  /** seconds of the first decoded sample (after the priming samples libavcodec trims) */
+  startTime: number;
+}
+
+export interface NativeAudioStats {
+  framesDecoded: number;
+  packetsRead: number;
+  corruptPackets: number;
+  corruptFrames: number;
+  decodeErrors: number;
+  demuxErrors: number;
+  truncated: boolean;
+  lastError: string | null;
+}
+
+export interface NativeAudioReader {
+  info(): NativeAudioReaderInfo | null;
+  /** Lends a chunk buffer: exactly chunkSamples * channels * bytesPerSample bytes, 4-byte aligned. */
+  push(buffer: Uint8Array): void;
+  next(): Promise<NativeAudioChunk | null>;
+  /**
+   * Output samples [sampleAt(start), sampleAt(end)) (end < 0 or Infinity: to the end), decoded on a second
+   * reader from the stream's start (continued when the previous range ended at or before this one's start).
+   * More than maxValues samples across all channels rejects with code INVALID_ARGUMENT.
+   */
+  range(start: number, end: number, maxValues: number): Promise<NativeAudioChunk>;
+  close(): Promise<void>;
+  stats(): NativeAudioStats;
+}
+
 export interface NativeWriterOptions {
   path: string;
   container: string;
@@ -236,6 +307,8 @@ export interface NativeAddon {
   probe(options: NativeInputOptions): NativeJob<NativeProbe>;
   /** cancel() interrupts the open, probing included (ABORTED at once). */
   openReader(options: NativeReaderOptions): NativeJob<NativeReader>;
+  /** cancel() interrupts the open (ABORTED at once). */
+  openAudioReader(options: NativeAudioReaderOptions): NativeJob<NativeAudioReader>;
   openWriter(options: NativeWriterOptions): Promise<NativeWriter>;
   /** Decode -> encode without JS per frame (GPU passthrough when possible; see native/core/transcode.h). */
   transcode(reader: NativeReaderOptions, writer: NativeWriterOptions, how: { passthrough: -1 | 0 | 1; cfr: boolean }): NativeTranscode;

@@ -16,6 +16,7 @@
 #include "options.h"
 #include "results.h"
 #include "reader_wrap.h"
+#include "audio_reader_wrap.h"
 #include "writer_wrap.h"
 
 extern "C" {
@@ -188,9 +189,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   data->readerCtor = Napi::Persistent(ReaderWrap::Init(env));
   data->writerCtor = Napi::Persistent(WriterWrap::Init(env));
+  data->audioReaderCtor = Napi::Persistent(AudioReaderWrap::Init(env));
   env.SetInstanceData<AddonData>(data);
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
   exports.Set("openReader", Napi::Function::New(env, OpenReader, "openReader"));
+  exports.Set("openAudioReader", Napi::Function::New(env, OpenAudioReader, "openAudioReader"));
   exports.Set("openWriter", Napi::Function::New(env, OpenWriter, "openWriter"));
   exports.Set("transcode", Napi::Function::New(env, Transcode, "transcode"));
   exports.Set("chooseEncoder", Napi::Function::New(env, ChooseEncoder, "chooseEncoder"));

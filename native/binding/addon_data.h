@@ -6,5 +6,6 @@ namespace avcvjs {
 struct AddonData {
   Napi::FunctionReference readerCtor;
   Napi::FunctionReference writerCtor;
+  Napi::FunctionReference audioReaderCtor;
 };
 }  // namespace avcvjs

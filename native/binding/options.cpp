@@ -129,6 +129,31 @@ avcv::ReaderOptions readerOptions(Napi::Env env, Napi::Value v) {
   return r;
 }
 
+avcv::AudioReaderOptions audioReaderOptions(Napi::Env env, Napi::Value v) {
+  Fields f(env, v, "audioReader");
+  avcv::AudioReaderOptions a;
+  a.input = inputOptions(env, v);
+  a.stream = f.integer("stream");
+  a.sampleRate = f.integer("sampleRate");
+  a.channels = f.integer("channels");
+  if (a.sampleRate < 0 || a.sampleRate > 768000 || a.channels < 0 || a.channels > 64)
+    throw Napi::RangeError::New(env, "sampleRate or channels out of range");
+  const std::string format = f.str("format");
+  if (format != "f32" && format != "s16") f.fail("format", "'f32' or 's16'");
+  a.s16 = format == "s16";
+  const std::string layout = f.str("layout");
+  if (layout != "interleaved" && layout != "planar") f.fail("layout", "'interleaved' or 'planar'");
+  a.planar = layout == "planar";
+  a.start = f.num("start");
+  a.end = f.isNull("end") ? -1 : f.num("end");
+  a.chunkSamples = f.integer("chunkSamples");
+  if (a.chunkSamples < 1 || a.chunkSamples > (1 << 20)) throw Napi::RangeError::New(env, "chunkSamples out of range");
+  const std::string onCorrupt = f.str("onCorrupt");
+  if (onCorrupt != "skip" && onCorrupt != "error") f.fail("onCorrupt", "'skip' or 'error'");
+  a.corruptIsError = onCorrupt == "error";
+  return a;
+}
+
 avcv::WriterOptions writerOptions(Napi::Env env, Napi::Value v) {
   Fields f(env, v, "writer");
   avcv::WriterOptions w;

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "../core/audio_reader.h"
 #include "../core/image.h"
 #include "../core/input.h"
 #include "../core/tensor.h"
@@ -38,6 +39,7 @@ class Fields {
 avcv::InputOptions inputOptions(Napi::Env env, Napi::Value v);
 avcv::ReaderOptions readerOptions(Napi::Env env, Napi::Value v);
 avcv::WriterOptions writerOptions(Napi::Env env, Napi::Value v);
+avcv::AudioReaderOptions audioReaderOptions(Napi::Env env, Napi::Value v);
 // {passthrough: -1 | 0 | 1, cfr}
 void transcodeHow(Napi::Env env, Napi::Value v, avcv::TranscodeOptions* out);
 // {format, layout, width, height}: a described image (RangeError for sizes core refuses)

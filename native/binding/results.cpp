@@ -157,6 +157,47 @@ Napi::Object readerInfoToJs(Napi::Env env, const avcv::VideoReader& r) {
   return o;
 }
 
+Napi::Object audioChunkToJs(Napi::Env env, const avcv::AudioChunkMeta& m, Napi::Value data) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("data", data);
+  o.Set("samples", count(env, m.samples));
+  o.Set("index", count(env, m.index));
+  o.Set("pts", count(env, m.pts));
+  o.Set("time", Napi::Number::New(env, m.time));
+  return o;
+}
+
+Napi::Object audioInfoToJs(Napi::Env env, const avcv::AudioReader& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("container", probeToJs(env, r.container()));
+  o.Set("stream", streamToJs(env, r.stream()));
+  o.Set("decoder", Napi::String::New(env, r.decoderName()));
+  o.Set("sampleRate", r.sampleRate());
+  o.Set("channels", r.channels());
+  o.Set("channelLayout", r.channelLayout());
+  o.Set("bytesPerSample", r.bytesPerSample());
+  o.Set("chunkSamples", r.options().chunkSamples);
+  o.Set("sourceSampleRate", r.sourceSampleRate());
+  o.Set("sourceChannels", r.sourceChannels());
+  o.Set("sourceChannelLayout", r.sourceChannelLayout());
+  o.Set("sourceSampleFormat", r.sourceSampleFormat());
+  o.Set("startTime", Napi::Number::New(env, r.startTime()));
+  return o;
+}
+
+Napi::Object audioStatsToJs(Napi::Env env, const avcv::AudioStats& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("framesDecoded", count(env, s.framesDecoded));
+  o.Set("packetsRead", count(env, s.packetsRead));
+  o.Set("corruptPackets", count(env, s.corruptPackets));
+  o.Set("corruptFrames", count(env, s.corruptFrames));
+  o.Set("decodeErrors", count(env, s.decodeErrors));
+  o.Set("demuxErrors", count(env, s.demuxErrors));
+  o.Set("truncated", Napi::Boolean::New(env, s.truncated));
+  o.Set("lastError", orNull(env, s.lastError));
+  return o;
+}
+
 Napi::Object readerStatsToJs(Napi::Env env, const avcv::ReaderStats& s, const avcv::ReaderStats& ra) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("randomAccessFramesDecoded", count(env, ra.framesDecoded));

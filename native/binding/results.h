@@ -3,6 +3,7 @@
 #pragma once
 #include <napi.h>
 
+#include "../core/audio_reader.h"
 #include "../core/device.h"
 #include "../core/frame_index.h"
 #include "../core/probe.h"
@@ -23,6 +24,10 @@ Napi::Object readerInfoToJs(Napi::Env env, const avcv::VideoReader& r);
 // randomAccessFramesDecoded / indexScans (zeros for a reader not opened).
 Napi::Object readerStatsToJs(Napi::Env env, const avcv::ReaderStats& s, const avcv::ReaderStats& ra);
 Napi::Object indexToJs(Napi::Env env, const avcv::FrameIndex& ix, const avcv::Rational& tb);
+// {data, samples, index, pts, time}
+Napi::Object audioChunkToJs(Napi::Env env, const avcv::AudioChunkMeta& m, Napi::Value data);
+Napi::Object audioInfoToJs(Napi::Env env, const avcv::AudioReader& r);
+Napi::Object audioStatsToJs(Napi::Env env, const avcv::AudioStats& s);
 Napi::Object writerStatsToJs(Napi::Env env, const avcv::WriterStats& s);
 Napi::Object transcodeResultToJs(Napi::Env env, const avcv::TranscodeResult& r);
 

@@ -1,0 +1,84 @@
+// The audio reader's options: the public type, the accepted keys, and their
+// validation into a complete native options object (every field set).
+import type { NativeAudioReaderOptions } from '../types/native';
+import { resolveInput, type InputOptions } from './source';
+import { checkKeys, describe, int, isObject, oneOf } from './validate';
+
+export type SampleFormat = 'f32' | 's16';
+export type SampleLayout = 'interleaved' | 'planar';
+
+/** 1 hour of 48 kHz stereo: readAll()/samplesAt() refuse more samples (across all channels) unless maxSamples says so. */
+export const DEFAULT_MAX_SAMPLES = 3600 * 48000 * 2;
+
+export interface AudioReaderOptions extends InputOptions {
+  /** Audio stream index (default: libav's best audio stream). */
+  stream?: number;
+  /** Output sample rate in Hz (default: the source's). Resampled by libswresample with the ffmpeg CLI's defaults. */
+  sampleRate?: number;
+  /** Output channel count (default: the source's layout); N means libav's default layout for N, as `ffmpeg -ac N`. */
+  channels?: number;
+  /** 'interleaved' (default: L R L R ...) or 'planar' (channel 0's samples, then channel 1's, ... in one array). */
+  layout?: SampleLayout;
+  /** 'f32' (default, Float32Array) or 's16' (Int16Array). */
+  format?: SampleFormat;
+  /** Seconds: sequential reading starts at the sample at this time (exact; decoded from the stream's start). */
+  start?: number;
+  /** Seconds: sequential reading ends before the sample at this time. */
+  end?: number;
+  /** Samples per channel of a chunk, 1..1048576 (default 4096); the last chunk may be shorter. */
+  chunkSamples?: number;
+  /** Chunks decoded ahead of the consumer, 1..64 (default 4). Memory is bounded by this. */
+  prefetch?: number;
+  /** The most samples (across all channels) readAll() and samplesAt() return; default 1 hour of 48 kHz stereo. */
+  maxSamples?: number;
+  /** Cancels the open and a pending read promptly (ABORTED) and closes the reader. */
+  signal?: AbortSignal;
+  /** What a corrupt packet/frame or a truncated file does: 'skip' (default; counted in stats) or 'error'. */
+  onCorrupt?: 'skip' | 'error';
+}
+
+export const AUDIO_READER_KEYS = ['protocols', 'allowNestedInputs', 'stream', 'sampleRate', 'channels', 'layout', 'format',
+  'start', 'end', 'chunkSamples', 'prefetch', 'maxSamples', 'signal', 'onCorrupt'] as const;
+
+export interface NormalisedAudio {
+  native: NativeAudioReaderOptions;
+  prefetch: number;
+  maxSamples: number;
+  signal?: AbortSignal;
+}
+
+/** A finite number of seconds, at least 0. */
+export function seconds(name: string, v: unknown): number {
+  if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`${name} must be a number of seconds; got ${describe(v)}`);
+  if (!Number.isFinite(v) || v < 0) throw new RangeError(`${name} must be a finite number of seconds >= 0; got ${v}`);
+  return v;
+}
+
+export function normaliseAudio(source: unknown, options: unknown): NormalisedAudio {
+  const fn = 'AudioReader.open';
+  if (!isObject(options)) throw new TypeError(`${fn}: options must be an object`);
+  checkKeys(fn, options, AUDIO_READER_KEYS);
+  const input = resolveInput(source, { protocols: options.protocols, allowNestedInputs: options.allowNestedInputs }, fn, ['protocols', 'allowNestedInputs']);
+  const start = options.start === undefined ? 0 : seconds('start', options.start);
+  const end = options.end === undefined ? null : seconds('end', options.end);
+  if (end !== null && end < start) throw new RangeError(`end (${end}) must not be before start (${start})`);
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
+  return {
+    prefetch: options.prefetch === undefined ? 4 : int('prefetch', options.prefetch, 1, 64),
+    maxSamples: options.maxSamples === undefined ? DEFAULT_MAX_SAMPLES : int('maxSamples', options.maxSamples, 1, 2 ** 32),
+    signal,
+    native: {
+      ...input,
+      stream: options.stream === undefined ? -1 : int('stream', options.stream, 0, 65535),
+      sampleRate: options.sampleRate === undefined ? 0 : int('sampleRate', options.sampleRate, 1000, 768000),
+      channels: options.channels === undefined ? 0 : int('channels', options.channels, 1, 64),
+      layout: options.layout === undefined ? 'interleaved' : oneOf('layout', options.layout, ['interleaved', 'planar'] as const),
+      format: options.format === undefined ? 'f32' : oneOf('format', options.format, ['f32', 's16'] as const),
+      start,
+      end,
+      chunkSamples: options.chunkSamples === undefined ? 4096 : int('chunkSamples', options.chunkSamples, 1, 1 << 20),
+      onCorrupt: options.onCorrupt === undefined ? 'skip' : oneOf('onCorrupt', options.onCorrupt, ['skip', 'error'] as const),
+    },
+  };
+}
