@@ -2,7 +2,7 @@
 // validation into a complete native options object (every field set).
 import type { NativeAudioReaderOptions } from '../types/native';
 import { resolveInput, type InputOptions } from './source';
-import { checkKeys, describe, int, isObject, oneOf } from './validate';
+import { checkKeys, describe, filterGraph, int, isObject, oneOf } from './validate';
 
 export type SampleFormat = 'f32' | 's16';
 export type SampleLayout = 'interleaved' | 'planar';
@@ -35,10 +35,19 @@ export interface AudioReaderOptions extends InputOptions {
   signal?: AbortSignal;
   /** What a corrupt packet/frame or a truncated file does: 'skip' (default; counted in stats) or 'error'. */
   onCorrupt?: 'skip' | 'error';
+  /**
+   * A libavfilter graph for the decoded audio, as the CLI's -af (e.g.
+   * 'volume=0.5', 'atempo=1.25', 'loudnorm'). The output's channels default
+   * to the graph's, its sample rate to the source's (a graph that changes
+   * the rate is resampled back unless sampleRate says otherwise); positions
+   * and times count the graph's output. Filters that open files need
+   * allowNestedInputs.
+   */
+  filter?: string;
 }
 
 export const AUDIO_READER_KEYS = ['protocols', 'allowNestedInputs', 'stream', 'sampleRate', 'channels', 'layout', 'format',
-  'start', 'end', 'chunkSamples', 'prefetch', 'maxSamples', 'signal', 'onCorrupt'] as const;
+  'start', 'end', 'chunkSamples', 'prefetch', 'maxSamples', 'signal', 'onCorrupt', 'filter'] as const;
 
 export interface NormalisedAudio {
   native: NativeAudioReaderOptions;
@@ -79,6 +88,7 @@ export function normaliseAudio(source: unknown, options: unknown): NormalisedAud
       end,
       chunkSamples: options.chunkSamples === undefined ? 4096 : int('chunkSamples', options.chunkSamples, 1, 1 << 20),
       onCorrupt: options.onCorrupt === undefined ? 'skip' : oneOf('onCorrupt', options.onCorrupt, ['skip', 'error'] as const),
+      filter: options.filter === undefined ? '' : filterGraph('filter', options.filter),
     },
   };
 }

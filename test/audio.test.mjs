@@ -284,7 +284,7 @@ describe('errors', () => {
   test('bad options are TypeError/RangeError naming the option', async () => {
     const f = path('pcm s16 stereo 44.1k (wav)');
     await assert.rejects(AudioReader.open(f, { sampleRte: 16000 }), named(TypeError, /'sampleRte'/));
-    await assert.rejects(AudioReader.open(f, { filter: 'volume=2' }), named(TypeError, /'filter'/));
+    await assert.rejects(AudioReader.open(f, { filtre: 'volume=2' }), named(TypeError, /'filtre'/));
     await assert.rejects(AudioReader.open(f, { sampleRate: '16000' }), named(TypeError, /sampleRate/));
     await assert.rejects(AudioReader.open(f, { sampleRate: 0 }), named(RangeError, /sampleRate/));
     await assert.rejects(AudioReader.open(f, { sampleRate: 16000.5 }), named(RangeError, /sampleRate/));

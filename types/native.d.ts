@@ -159,6 +159,8 @@ export interface NativeAudioReaderOptions extends NativeInputOptions {
   /** samples per channel of a chunk (the last may be shorter) */
   chunkSamples: number;
   onCorrupt: 'skip' | 'error';
+  /** a libavfilter graph between decoding and resampling; '' = none */
+  filter: string;
 }
 
 export interface NativeAudioChunk {

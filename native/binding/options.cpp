@@ -151,6 +151,7 @@ avcv::AudioReaderOptions audioReaderOptions(Napi::Env env, Napi::Value v) {
   const std::string onCorrupt = f.str("onCorrupt");
   if (onCorrupt != "skip" && onCorrupt != "error") f.fail("onCorrupt", "'skip' or 'error'");
   a.corruptIsError = onCorrupt == "error";
+  a.filter = f.str("filter");
   return a;
 }
 

@@ -236,6 +236,11 @@ void AudioMux::openGraph(Track& t, AVChannelLayout* outLayout) {
   FilterGraphOptions go;
   go.where = "audioFilter";
   go.allowNestedInputs = spec_.source.allowNestedInputs;
+  // the encoder's sample format and rate end the graph, as the CLI's -af ... -ar does
+  // (libavfilter converts where the CLI's graph does; the resampler after it copies)
+  const AVCodecContext* ae = t.enc.get();
+  go.tail = {{{"aformat", std::string("sample_fmts=") + av_get_sample_fmt_name(ae->sample_fmt) +
+                              ":sample_rates=" + std::to_string(ae->sample_rate)}}};
   t.graph = std::make_unique<FilterGraph>(spec_.filter, std::vector<FilterPad>{in}, 1, go);
   t.filtered.reset(av_frame_alloc());
   if (!t.filtered) throw Error("ENOMEM", "allocation failed");

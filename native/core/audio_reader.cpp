@@ -97,11 +97,12 @@ void AudioReader::planOutput() {
   pending_ = nextFrame();
   const AVFrame* f = frame_.get();
   if (pending_) {
-    srcRate_ = f->sample_rate;
+    // with a graph: the source's rate (the graph's is resampled back), the graph's channels and format
+    srcRate_ = graph_ ? graph_->input(0).sampleRate : f->sample_rate;
     usableLayout(&f->ch_layout, &srcLayout_);
     srcFormat_ = f->format;
-    const int64_t pts = f->best_effort_timestamp;
-    if (pts != AV_NOPTS_VALUE) startTime_ = static_cast<double>(pts) * st_->time_base.num / st_->time_base.den;
+    const bool timed = graph_ ? f->pts != AV_NOPTS_VALUE : f->best_effort_timestamp != AV_NOPTS_VALUE;
+    if (timed) startTime_ = frameSeconds(f);
   } else {
     ended_ = true;
     srcRate_ = dec_->sample_rate;
@@ -148,9 +149,73 @@ int64_t AudioReader::sampleAt(double seconds) const {
 
 bool AudioReader::nextFrame() {
   av_frame_unref(frame_.get());
+  if (!opts_.filter.empty()) return filterFrame();
   if (!decodeFrame()) return false;
   av_frame_move_ref(frame_.get(), decoded_.get());
   return true;
+}
+
+void AudioReader::buildGraph(const AVFrame* f) {
+  FilterPad in;
+  in.type = AVMEDIA_TYPE_AUDIO;
+  in.format = f->format;
+  in.sampleRate = f->sample_rate;
+  in.timeBase = {1, f->sample_rate};
+  AVChannelLayout l{};
+  usableLayout(&f->ch_layout, &l);
+  in.channelLayout = layoutName(&l);
+  in.channels = l.nb_channels;
+  av_channel_layout_uninit(&l);
+  FilterGraphOptions go;
+  go.where = "filter";
+  go.allowNestedInputs = opts_.input.allowNestedInputs;
+  // The output format ends the graph, as the CLI's -af ... -ar -ac -f does:
+  // libavfilter then converts where the CLI's graph converts (before atempo,
+  // whose input takes any rate), and the resampler after it has nothing to do.
+  const AVSampleFormat fmt = opts_.s16 ? (opts_.planar ? AV_SAMPLE_FMT_S16P : AV_SAMPLE_FMT_S16)
+                                       : (opts_.planar ? AV_SAMPLE_FMT_FLTP : AV_SAMPLE_FMT_FLT);
+  std::string args = std::string("sample_fmts=") + av_get_sample_fmt_name(fmt) +
+                     ":sample_rates=" + std::to_string(opts_.sampleRate > 0 ? opts_.sampleRate : f->sample_rate);
+  if (opts_.channels > 0) {
+    AVChannelLayout want{};
+    av_channel_layout_default(&want, opts_.channels);
+    args += ":channel_layouts=" + layoutName(&want);
+    av_channel_layout_uninit(&want);
+  }
+  go.tail = {{{"aformat", args}}};
+  graph_.reset();
+  graph_ = std::make_unique<FilterGraph>(opts_.filter, std::vector<FilterPad>{in}, 1, go);
+}
+
+bool AudioReader::filterFrame() {
+  for (;;) {
+    if (cancel_->load()) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
+    bool ended = false;
+    if (graph_ && graph_->pull(frame_.get(), 0, &ended)) return true;
+    if (ended || graphFlushed_) return false;
+    if (!decodeFrame()) {
+      if (!graph_) return false;
+      graph_->push(nullptr);
+      graphFlushed_ = true;
+      continue;
+    }
+    AVFrame* d = decoded_.get();
+    if (!graph_ || graph_->differs(d)) buildGraph(d);
+    // as the CLI feeds -af: timestamps in 1/sample_rate
+    const int64_t ts = d->best_effort_timestamp;
+    d->pts = ts == AV_NOPTS_VALUE ? ts : av_rescale_q(ts, st_->time_base, AVRational{1, d->sample_rate});
+    graph_->push(d);
+    av_frame_unref(d);
+  }
+}
+
+double AudioReader::frameSeconds(const AVFrame* f) const {
+  if (graph_) {
+    const AVRational tb = graph_->output(0).timeBase;
+    return f->pts == AV_NOPTS_VALUE ? 0 : static_cast<double>(f->pts) * tb.num / tb.den;
+  }
+  const int64_t pts = f->best_effort_timestamp;
+  return pts == AV_NOPTS_VALUE ? 0 : static_cast<double>(pts) * st_->time_base.num / st_->time_base.den;
 }
 
 bool AudioReader::decodeFrame() {

@@ -13,6 +13,7 @@
 
 #include "error.h"
 #include "ffptr.h"
+#include "filter_graph.h"
 #include "input.h"
 #include "log.h"
 #include "probe.h"
@@ -34,6 +35,10 @@ struct AudioReaderOptions {
   double end = -1;          // < 0: to the end
   int chunkSamples = 4096;  // samples per channel of a chunk (the last may be shorter)
   bool corruptIsError = false;
+  // A libavfilter graph between decoding and resampling ('' = none), fed as
+  // the CLI feeds -af. The output rate defaults to the source's, the
+  // channels to the graph's.
+  std::string filter;
 };
 
 struct AudioChunkMeta {
@@ -118,6 +123,9 @@ class AudioReader {
   // the decoded frames as they are; a filter graph goes here (decoded_ into
   // its buffer source, frame_ from its sink).
   bool nextFrame();
+  bool filterFrame();                           // nextFrame() through the graph
+  void buildGraph(const AVFrame* f);            // for decoded frames like f (rebuilt when their format changes)
+  double frameSeconds(const AVFrame* f) const;  // the frame's first sample, in seconds
 
   // ---- resampling ----
   void openResampler(const AVFrame* f);
@@ -139,6 +147,8 @@ class AudioReader {
   CodecContextPtr dec_;
   PacketPtr pkt_;
   FramePtr decoded_, frame_;
+  std::unique_ptr<FilterGraph> graph_;  // opts_.filter
+  bool graphFlushed_ = false;
   SwrPtr swr_;
   AVChannelLayout swrInLayout_{};
   int swrInRate_ = 0, swrInFormat_ = -1;
