@@ -10,6 +10,7 @@ export { AudioReader, type AudioReaderOptions, type AudioReaderInfo, type AudioR
 export { VideoCapture, type CaptureProperty } from './capture';
 export { VideoWriter, type VideoWriterOptions, type WriterInfo, type WriterStats, type AudioOptions, type Container } from './writer';
 export { VideoLoader, type VideoLoaderOptions, type ClipBatch } from './loader';
+export { measureLoudness, loudnormGraph, type LoudnessTarget, type LoudnessMeasurement } from './loudness';
 export { transform, type TransformFn, type TransformOptions, type TransformProgress, type TransformSummary } from './transform';
 export type { InputOptions } from './source';
 export { capabilities, type Device, type DeviceInfo, type Capabilities } from './device';

@@ -9,6 +9,7 @@ import type { Device, DeviceInfo } from './device';
 import { commitSync } from './files';
 import { native } from './native';
 import { probe } from './probe';
+import { loudnessTarget, loudnormGraph, measureLoudness, type LoudnessTarget } from './loudness';
 import { bool, checkKeys, describe, filterGraph, int, isObject, oneOf } from './validate';
 import { VideoWriter } from './writer';
 import { WRITER_KEYS, containerOf, pickStats, planWriter, type VideoWriterOptions, type WriterStats } from './writer-options';
@@ -23,8 +24,14 @@ export interface TransformOptions extends Omit<VideoReaderOptions, 'signal'>,
   /** Shape of fn's output when it returns bytes: default the reader's output shape. */
   output?: { width?: number; height?: number; format?: PixelFormat; layout?: Layout };
   // pipeline
-  /** Keep the input's audio: 'auto' (default; copy when possible), 'copy', 'encode' or 'none'. */
-  audio?: 'auto' | 'copy' | 'encode' | 'none';
+  /**
+   * Keep the input's audio: 'auto' (default; copy when possible), 'copy',
+   * 'encode' or 'none'; or `{ mode?, normalize }` to re-encode it normalised
+   * to EBU R128 loudness in two passes (loudnorm: measured first, then
+   * applied with the measurements), e.g.
+   * `{ normalize: { integrated: -16, truePeak: -1.5, range: 11 } }`.
+   */
+  audio?: 'auto' | 'copy' | 'encode' | 'none' | { mode?: 'auto' | 'encode'; normalize?: LoudnessTarget };
   /**
    * A libavfilter graph for the video, as the CLI's -vf ('yadif,fps=15'):
    * with fn it runs before frames reach fn; with fn null natively. The
@@ -94,7 +101,15 @@ function splitOptions(options: unknown) {
   for (const k of TRANSFORM_READER_KEYS) if (o[k] !== undefined) readerOpts[k] = o[k];
   const writerOpts: Record<string, unknown> = {};
   for (const k of TRANSFORM_WRITER_KEYS) if (o[k] !== undefined) writerOpts[k] = o[k];
-  const audioMode = o.audio === undefined ? 'auto' : oneOf('audio', o.audio, ['auto', 'copy', 'encode', 'none'] as const);
+  let audioMode: 'auto' | 'copy' | 'encode' | 'none' = 'auto';
+  let normalize: Required<LoudnessTarget> | null = null;
+  if (isObject(o.audio)) {
+    checkKeys('audio', o.audio, ['mode', 'normalize']);
+    audioMode = o.audio.mode === undefined ? 'auto' : oneOf('audio.mode', o.audio.mode, ['auto', 'encode'] as const);
+    if (o.audio.normalize !== undefined) normalize = loudnessTarget('audio.normalize', o.audio.normalize);
+  } else if (o.audio !== undefined) {
+    audioMode = oneOf('audio', o.audio, ['auto', 'copy', 'encode', 'none'] as const);
+  }
   const onProgress = o.onProgress;
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function');
   const signal = o.signal;
@@ -105,8 +120,28 @@ function splitOptions(options: unknown) {
     throw new TypeError(`audioFilter needs the audio re-encoded: use audio 'auto' or 'encode', not '${audioMode}'`);
   }
   // the audio's own options: its graph, and the nested-input permission the video's source has
-  const audioExtra = audioFilter ? { filter: audioFilter, ...(o.allowNestedInputs !== undefined ? { allowNestedInputs: o.allowNestedInputs } : {}) } : {};
-  return { o, readerOpts, writerOpts, audioMode, audioExtra, onProgress, signal };
+  const audioExtra: { filter?: string; allowNestedInputs?: boolean } =
+    audioFilter ? { filter: audioFilter, ...(o.allowNestedInputs !== undefined ? { allowNestedInputs: o.allowNestedInputs } : {}) } : {};
+  return { o, readerOpts, writerOpts, audioMode, audioExtra, normalize, onProgress, signal };
+}
+
+/**
+ * audio.normalize: the first pass measures the source's audio (after
+ * audioFilter); the second pass is loudnorm with those measurements, after
+ * audioFilter in the same graph.
+ */
+async function addNormalization(input: string, split: ReturnType<typeof splitOptions>): Promise<void> {
+  if (!split.normalize) return;
+  const o = split.o;
+  const m = await measureLoudness(input, split.normalize, {
+    ...(split.audioExtra.filter ? { filter: split.audioExtra.filter } : {}),
+    ...(o.protocols !== undefined ? { protocols: o.protocols as string[] } : {}),
+    ...(o.allowNestedInputs !== undefined ? { allowNestedInputs: o.allowNestedInputs as boolean } : {}),
+    ...(split.signal ? { signal: split.signal } : {}),
+  });
+  const second = loudnormGraph(split.normalize, m);
+  split.audioExtra.filter = split.audioExtra.filter ? `${split.audioExtra.filter},${second}` : second;
+  if (o.allowNestedInputs !== undefined) split.audioExtra.allowNestedInputs = o.allowNestedInputs as boolean;
 }
 
 /**
@@ -126,7 +161,9 @@ export async function transform(input: string, output: string, fn: TransformFn |
   if (isObject(options) && options.gpuPassthrough !== undefined) {
     throw new TypeError('gpuPassthrough applies to transcoding only (fn null): frames handed to fn leave the GPU');
   }
-  const { readerOpts, writerOpts, audioMode, audioExtra, onProgress, signal } = splitOptions(options);
+  const split = splitOptions(options);
+  const { readerOpts, writerOpts, audioMode, audioExtra, onProgress, signal } = split;
+  await addNormalization(input, split);
   const concurrency = options.concurrency === undefined ? 1 : int('concurrency', options.concurrency, 1, 64);
   const protocols = options.protocols as string[] | undefined;
   let out: NonNullable<TransformOptions['output']> = {};
@@ -228,7 +265,8 @@ export async function transform(input: string, output: string, fn: TransformFn |
 /** transform(input, output, null, options): the native loop (see transform()). */
 async function transcodeOnly(input: string, output: string, options: TransformOptions, t0: number): Promise<TransformSummary> {
   const caller = new Error();
-  const { o, readerOpts, writerOpts, audioMode, audioExtra, onProgress, signal } = splitOptions(options);
+  const split = splitOptions(options);
+  const { o, readerOpts, writerOpts, audioMode, audioExtra, onProgress, signal } = split;
   for (const k of FN_ONLY_KEYS) {
     if (o[k] !== undefined) throw new TypeError(`transform: ${k} shapes the frames handed to fn; with fn null no frame reaches JS`);
   }
@@ -240,6 +278,7 @@ async function transcodeOnly(input: string, output: string, options: TransformOp
   const n = normalise(input, { ...readerOpts, format: 'yuv420p' });
   const source = n.native.source;
   const container = containerOf(output, writerOpts.container);
+  await addNormalization(input, split);
   const plan = planWriter(output, {
     ...(writerOpts as Partial<VideoWriterOptions>),
     ...(options.device !== undefined ? { device: options.device as Device } : {}),

@@ -7,7 +7,8 @@ import { test, describe, beforeAll } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { transform, AvcvError } from '../dist/index.mjs';
+import { transform, measureLoudness, AvcvError } from '../dist/index.mjs';
+import { spawnSync } from 'node:child_process';
 import { tempDir, ffmpeg, ffprobe, cliFrames, assertExact } from './helpers.mjs';
 
 const dir = tempDir('avcv-tfilter-');
@@ -112,5 +113,48 @@ describe('audioFilter', () => {
     await assert.rejects(transform(src, out, (f) => f, { audioFilter: `amovie=${src}[a];[in][a]amix` }),
       (e) => e instanceof AvcvError && e.code === 'NESTED_INPUT_BLOCKED');
     assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('bad') || f.includes('.tmp')), []);
+  });
+});
+
+/** The ebur128 filter's summary of a file's audio (the CLI, independent of avcv): integrated loudness and true peak. */
+function ebur128(file) {
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-nostdin', '-i', file, '-map', '0:a:0', '-af', 'ebur128=peak=true', '-f', 'null', '-'], { encoding: 'utf8' });
+  const summary = r.stderr.slice(r.stderr.lastIndexOf('Summary:'));
+  return { integrated: Number(/I:\s+(-?[\d.]+) LUFS/.exec(summary)[1]), truePeak: Number(/Peak:\s+(-?[\d.]+) dBFS/.exec(summary)[1]) };
+}
+
+describe('audio.normalize: two-pass loudnorm', () => {
+  const quiet = join(dir, 'quiet.mp4');
+  beforeAll(() => {
+    ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25:duration=8', '-f', 'lavfi', '-i',
+      "aevalsrc='0.05*sin(440*2*PI*t)*(1+0.8*sin(0.5*2*PI*t))|0.03*sin(660*2*PI*t)+0.01*sin(90*2*PI*t)':s=48000:d=8",
+      '-c:v', 'libx264', '-c:a', 'aac', '-shortest', quiet]);
+  });
+
+  test('measureLoudness agrees with ebur128 on the source', async () => {
+    const m = await measureLoudness(quiet);
+    const ref = ebur128(quiet);
+    assert.ok(Math.abs(m.integrated - ref.integrated) <= 0.5, `loudnorm measured ${m.integrated}, ebur128 ${ref.integrated}`);
+    for (const k of ['truePeak', 'range', 'threshold', 'offset']) assert.equal(typeof m[k], 'number');
+  });
+
+  test.each([[null, -16], [(f) => f, -14]])('fn %p: the output is within 0.5 LU of the target by ebur128, at the source\'s rate', async (fn, target) => {
+    const out = join(dir, `norm-${target}.mp4`);
+    const before = ebur128(quiet).integrated;
+    const s = await transform(quiet, out, fn, { audio: { normalize: { integrated: target, truePeak: -1.5, range: 11 } } });
+    assert.equal(s.audio, 'encode');
+    const got = ebur128(out);
+    assert.ok(Math.abs(before - target) > 5, 'the source is far from the target');
+    assert.ok(Math.abs(got.integrated - target) <= 0.5, `${got.integrated} LUFS for a target of ${target}`);
+    assert.ok(got.truePeak <= -1.5 + 0.5, `peak ${got.truePeak}`);
+    assert.equal(streams(out).find((x) => x.codec_type === 'audio').sample_rate, '48000');
+  });
+
+  test('bad targets: RangeError/TypeError naming them', async () => {
+    const out = join(dir, 'never.mp4');
+    await assert.rejects(transform(quiet, out, null, { audio: { normalize: { integrated: 3 } } }), (e) => e instanceof RangeError && /integrated/.test(e.message));
+    await assert.rejects(transform(quiet, out, null, { audio: { normalize: { loud: 1 } } }), (e) => e instanceof TypeError && /loud/.test(e.message));
+    await assert.rejects(transform(quiet, out, null, { audio: { mode: 'copy', normalize: {} } }), (e) => e instanceof TypeError && /audio.mode/.test(e.message));
+    assert.equal(existsSync(out), false);
   });
 });

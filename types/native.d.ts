@@ -311,6 +311,8 @@ export interface NativeAddon {
   openReader(options: NativeReaderOptions): NativeJob<NativeReader>;
   /** cancel() interrupts the open (ABORTED at once). */
   openAudioReader(options: NativeAudioReaderOptions): NativeJob<NativeAudioReader>;
+  /** Reads the audio to its end through options.filter; resolves with what the graph logged at info level (loudnorm's JSON). */
+  measureAudio(options: NativeAudioReaderOptions): NativeJob<string>;
   openWriter(options: NativeWriterOptions): Promise<NativeWriter>;
   /** Decode -> encode without JS per frame (GPU passthrough when possible; see native/core/transcode.h). */
   transcode(reader: NativeReaderOptions, writer: NativeWriterOptions, how: { passthrough: -1 | 0 | 1; cfr: boolean }): NativeTranscode;

@@ -194,6 +194,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
   exports.Set("openReader", Napi::Function::New(env, OpenReader, "openReader"));
   exports.Set("openAudioReader", Napi::Function::New(env, OpenAudioReader, "openAudioReader"));
+  exports.Set("measureAudio", Napi::Function::New(env, MeasureAudio, "measureAudio"));
   exports.Set("openWriter", Napi::Function::New(env, OpenWriter, "openWriter"));
   exports.Set("transcode", Napi::Function::New(env, Transcode, "transcode"));
   exports.Set("chooseEncoder", Napi::Function::New(env, ChooseEncoder, "chooseEncoder"));

@@ -298,4 +298,19 @@ Napi::Value OpenAudioReader(const Napi::CallbackInfo& info) {
   return cancellable(env, w->Promise(), cancel);
 }
 
+// measureAudio(options) -> {promise of the text the options' filter graph
+// logged at info level, cancel()}: see avcv::measureWithFilter.
+Napi::Value MeasureAudio(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "measureAudio(options)");
+  avcv::AudioReaderOptions opts = audioReaderOptions(env, info[0]);
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  auto text = std::make_shared<std::string>();
+  auto* w = new PromiseWorker(
+      env, [opts, text, cancel] { *text = avcv::measureWithFilter(opts, cancel); },
+      [text](Napi::Env env) -> Napi::Value { return Napi::String::New(env, *text); });
+  w->Queue();
+  return cancellable(env, w->Promise(), cancel);
+}
+
 }  // namespace avcvjs

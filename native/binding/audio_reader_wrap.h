@@ -78,5 +78,6 @@ class AudioReaderWrap : public Napi::ObjectWrap<AudioReaderWrap> {
 
 // openAudioReader(options) -> {promise, cancel()}
 Napi::Value OpenAudioReader(const Napi::CallbackInfo& info);
+Napi::Value MeasureAudio(const Napi::CallbackInfo& info);
 
 }  // namespace avcvjs

@@ -183,6 +183,7 @@ void AudioReader::buildGraph(const AVFrame* f) {
     av_channel_layout_uninit(&want);
   }
   go.tail = {{{"aformat", args}}};
+  go.keepInfo = opts_.keepFilterLog;
   graph_.reset();
   graph_ = std::make_unique<FilterGraph>(opts_.filter, std::vector<FilterPad>{in}, 1, go);
 }
@@ -207,6 +208,19 @@ bool AudioReader::filterFrame() {
     graph_->push(d);
     av_frame_unref(d);
   }
+}
+
+std::string AudioReader::finishFilter() { return graph_ ? graph_->finish() : ""; }
+
+std::string measureWithFilter(AudioReaderOptions opts, std::shared_ptr<std::atomic<bool>> cancel) {
+  opts.keepFilterLog = true;
+  opts.start = 0;
+  opts.end = -1;
+  std::unique_ptr<AudioReader> r = AudioReader::open(opts, std::move(cancel));
+  std::vector<uint8_t> buf(static_cast<size_t>(opts.chunkSamples) * r->channels() * r->bytesPerSample());
+  AudioChunkMeta meta;
+  while (r->next(buf.data(), &meta) > 0) {}
+  return r->finishFilter();
 }
 
 double AudioReader::frameSeconds(const AVFrame* f) const {

@@ -39,6 +39,7 @@ struct AudioReaderOptions {
   // the CLI feeds -af. The output rate defaults to the source's, the
   // channels to the graph's.
   std::string filter;
+  bool keepFilterLog = false;  // keep what the graph logs at info level (finishFilter())
 };
 
 struct AudioChunkMeta {
@@ -64,6 +65,11 @@ struct AudioBlock {
   std::vector<std::vector<uint8_t>> planes;
   AudioChunkMeta meta;
 };
+
+// Reads the stream to its end through opts.filter (a measuring graph, e.g.
+// loudnorm=...:print_format=json) and returns what the graph's filters logged
+// at info level once it was freed. Throws avcv::Error.
+std::string measureWithFilter(AudioReaderOptions opts, std::shared_ptr<std::atomic<bool>> cancel);
 
 class AudioReader {
  public:
@@ -105,6 +111,9 @@ class AudioReader {
   std::string sourceSampleFormat() const;
   double startTime() const { return startTime_; }  // seconds of the first decoded sample
   AudioStats stats() const;
+  // Frees the filter graph and returns what its filters logged at info level
+  // (options().keepFilterLog): loudnorm prints its measurements then.
+  std::string finishFilter();
 
  private:
   AudioReader() = default;

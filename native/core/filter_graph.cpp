@@ -270,7 +270,11 @@ FilterPad videoPad(const AVFrame* f, AVRational tb, AVRational frameRate) {
 }
 
 FilterGraph::FilterGraph(const std::string& desc, std::vector<FilterPad> inputs, int outputs, FilterGraphOptions opts)
-    : desc_(desc), opts_(std::move(opts)), inputs_(std::move(inputs)), outputs_(static_cast<size_t>(outputs)) {
+    : desc_(desc),
+      opts_(std::move(opts)),
+      inputs_(std::move(inputs)),
+      outputs_(static_cast<size_t>(outputs)),
+      log_(std::make_unique<LogCatcher>(opts_.keepInfo ? AV_LOG_INFO : AV_LOG_ERROR)) {
   if (!opts_.allowNestedInputs) checkGraphSafety(desc_, opts_.where);
   else parseGraphFilters(desc_);  // syntax errors name the graph either way
   opts_.head.resize(inputs_.size());
@@ -406,6 +410,21 @@ void FilterGraph::build() {
   }
 }
 
+std::string FilterGraph::finish() {
+  // a filter leaves its graph before its uninit prints: watch each by itself
+  std::vector<const void*> filters;
+  if (graph_)
+    for (unsigned i = 0; i < graph_->nb_filters; i++) filters.push_back(graph_->filters[i]);
+  for (const void* f : filters) log_->watch(f);
+  const void* g = graph_.get();
+  graph_.reset();
+  for (const void* f : filters) log_->unwatch(f);  // their memory is libav's again
+  log_->unwatch(g);
+  src_.clear();
+  sink_.clear();
+  return log_->text();
+}
+
 bool FilterGraph::differs(const AVFrame* f, int input) const {
   const FilterPad& p = inputs_[input];
   if (p.type != AVMEDIA_TYPE_VIDEO) return f->format != p.format || f->sample_rate != p.sampleRate;
@@ -413,12 +432,14 @@ bool FilterGraph::differs(const AVFrame* f, int input) const {
 }
 
 void FilterGraph::push(AVFrame* f, int input) {
+  if (!graph_) throw Error("CLOSED", opts_.where + " '" + desc_ + "' is finished");
   int ret = f ? av_buffersrc_add_frame_flags(src_[input], f, AV_BUFFERSRC_FLAG_KEEP_REF)
               : av_buffersrc_add_frame(src_[input], nullptr);
   if (ret < 0 && ret != AVERROR_EOF) fail(ret, "cannot feed input " + std::to_string(input));
 }
 
 bool FilterGraph::pull(AVFrame* out, int output, bool* ended) {
+  if (!graph_) throw Error("CLOSED", opts_.where + " '" + desc_ + "' is finished");
   if (ended) *ended = false;
   av_frame_unref(out);
   const int ret = av_buffersink_get_frame(sink_[output], out);

@@ -65,6 +65,9 @@ struct FilterGraphOptions {
   // Filters put in front of input i (e.g. the CLI's autorotate transpose):
   // {name, args} pairs; and after output i (e.g. format=bgr24).
   std::vector<std::vector<std::pair<std::string, std::string>>> head, tail;
+  // Keep what the filters log at info level (finish() returns it): loudnorm's
+  // print_format=json measurements are written when the graph is freed.
+  bool keepInfo = false;
 };
 
 class FilterGraph {
@@ -91,6 +94,9 @@ class FilterGraph {
   // True when a frame with these properties needs a new graph (the CLI's
   // reconfiguration when the size or format changes mid-stream).
   bool differs(const AVFrame* f, int input = 0) const;
+  // Frees the graph (filters print their summaries) and returns what they
+  // logged (options.keepInfo). The graph takes no frames after it.
+  std::string finish();
 
  private:
   struct GraphFreer {
@@ -106,9 +112,9 @@ class FilterGraph {
   std::string desc_;
   FilterGraphOptions opts_;
   std::vector<FilterPad> inputs_, outputs_;
+  std::unique_ptr<LogCatcher> log_;  // before graph_: the graph logs while it is freed
   std::unique_ptr<AVFilterGraph, GraphFreer> graph_;
   std::vector<AVFilterContext*> src_, sink_;
-  std::unique_ptr<LogCatcher> log_ = std::make_unique<LogCatcher>();
 };
 
 // A FilterPad describing a decoded video frame in a stream of time base tb.

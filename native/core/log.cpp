@@ -1,5 +1,7 @@
 #include "log.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <mutex>
 #include <unordered_map>
@@ -21,20 +23,26 @@ std::unordered_map<const void*, LogCatcher*>& owners() {
   return m;
 }
 
+// the least severe level any catcher keeps: messages above it are not looked up
+std::atomic<int>& keepMax() {
+  static std::atomic<int> m{AV_LOG_ERROR};
+  return m;
+}
+
 void callback(void* avcl, int level, const char* fmt, va_list vl) {
-  if (level <= AV_LOG_ERROR && avcl) {
+  if (level <= keepMax().load(std::memory_order_relaxed) && avcl) {
     std::unique_lock<std::mutex> lk(mu());
     auto it = owners().find(avcl);
     // a filter logs as itself: its graph is what a FilterGraph watches
     if (it == owners().end() && *static_cast<const AVClass* const*>(avcl) == avfilter_get_class())
       it = owners().find(static_cast<const AVFilterContext*>(avcl)->graph);
-    if (it != owners().end()) {
+    if (it != owners().end() && level <= it->second->keep()) {
       va_list copy;
       va_copy(copy, vl);
-      char buf[512];
+      char buf[4096];
       std::vsnprintf(buf, sizeof buf, fmt, copy);
       va_end(copy);
-      it->second->fragment(buf);
+      it->second->fragment(buf, level);
     }
   }
   if (level <= av_log_get_level()) av_log_default_callback(avcl, level, fmt, vl);
@@ -45,6 +53,11 @@ void callback(void* avcl, int level, const char* fmt, va_list vl) {
 void installLogCapture() {
   static const bool once = (av_log_set_callback(callback), true);
   (void)once;
+}
+
+LogCatcher::LogCatcher(int keep) : keep_(keep) {
+  int m = keepMax().load();
+  while (keep > m && !keepMax().compare_exchange_weak(m, keep)) {}
 }
 
 LogCatcher::~LogCatcher() {
@@ -74,13 +87,22 @@ void LogCatcher::note(const std::string& msg) {  // under mu()
 
 // libav writes some lines in pieces ("Error initializing filter 'eq'", " with
 // args '...'", "\n"): a line is noted once it ends.
-void LogCatcher::fragment(const std::string& text) {  // under mu()
+void LogCatcher::fragment(const std::string& text, int level) {  // under mu()
   pending_ += text;
+  pendingLevel_ = std::min(pendingLevel_, level);
   if (pending_.empty() || pending_.back() != '\n') return;
   std::string line;
   line.swap(pending_);
+  const int lineLevel = pendingLevel_;
+  pendingLevel_ = 1 << 30;
+  if (keep_ > AV_LOG_ERROR) text_ += line;
   while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
-  if (!line.empty()) note(line);
+  if (!line.empty() && lineLevel <= AV_LOG_ERROR) note(line);
+}
+
+std::string LogCatcher::text() const {
+  std::lock_guard<std::mutex> lk(mu());
+  return text_;
 }
 
 std::string LogCatcher::lastError() const {
