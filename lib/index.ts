@@ -10,6 +10,7 @@ export { AudioReader, type AudioReaderOptions, type AudioReaderInfo, type AudioR
 export { VideoCapture, type CaptureProperty } from './capture';
 export { VideoWriter, type VideoWriterOptions, type WriterInfo, type WriterStats, type AudioOptions, type Container } from './writer';
 export { VideoLoader, type VideoLoaderOptions, type ClipBatch } from './loader';
+export { FilterGraph, type FilterGraphOptions, type VideoGraphInput, type AudioGraphInput, type GraphOutput, type GraphOutputInfo } from './filter-graph';
 export { measureLoudness, loudnormGraph, type LoudnessTarget, type LoudnessMeasurement } from './loudness';
 export { transform, type TransformFn, type TransformOptions, type TransformProgress, type TransformSummary } from './transform';
 export type { InputOptions } from './source';

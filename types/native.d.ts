@@ -304,6 +304,22 @@ export interface NativeImageDesc { format: string; layout: string; width: number
 /** Work on a native thread whose libav I/O cancel() interrupts. */
 export interface NativeJob<T> { promise: Promise<T>; cancel(): void }
 
+export type NativeGraphInput =
+  | { type: 'video'; width: number; height: number; format: string; layout: string; timeBase: NativeRational; frameRate: NativeRational }
+  | { type: 'audio'; sampleRate: number; channels: number; format: 'f32' | 's16'; layout: 'interleaved' | 'planar'; timeBase: NativeRational };
+export type NativeGraphOutput = { type: 'video'; format: string } | { type: 'audio'; format: 'f32' | 's16'; layout: 'interleaved' | 'planar' };
+export interface NativeGraphPad {
+  type: 'video' | 'audio'; timeBase: NativeRational; libavFormat: string;
+  width?: number; height?: number; frameRate?: NativeRational; sampleRate?: number; channels?: number;
+}
+export interface NativeFilterGraph {
+  info(): NativeGraphPad[] | null;
+  /** bytes null: the end of that input */
+  push(input: number, bytes: Uint8Array | null, pts: number, samples: number): Promise<void>;
+  pull(output: number): Promise<{ data: Buffer; pts: number; samples: number; width: number; height: number } | 'again' | 'end'>;
+  close(): void;
+}
+
 export interface NativeAddon {
   /** cancel() interrupts the open and probe (ABORTED at once). */
   probe(options: NativeInputOptions): NativeJob<NativeProbe>;
@@ -311,6 +327,7 @@ export interface NativeAddon {
   openReader(options: NativeReaderOptions): NativeJob<NativeReader>;
   /** cancel() interrupts the open (ABORTED at once). */
   openAudioReader(options: NativeAudioReaderOptions): NativeJob<NativeAudioReader>;
+  NativeFilterGraph: new (graph: string, inputs: NativeGraphInput[], outputs: NativeGraphOutput[], options: { allowNestedInputs: boolean; threads: number }) => NativeFilterGraph;
   /** Reads the audio to its end through options.filter; resolves with what the graph logged at info level (loudnorm's JSON). */
   measureAudio(options: NativeAudioReaderOptions): NativeJob<string>;
   openWriter(options: NativeWriterOptions): Promise<NativeWriter>;

@@ -181,6 +181,7 @@ void initLogging() {
 
 void InitTensor(Napi::Env env, Napi::Object exports);
 void InitCv(Napi::Env env, Napi::Object exports);
+Napi::Function InitFilterGraph(Napi::Env env);
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initLogging();
@@ -195,6 +196,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openReader", Napi::Function::New(env, OpenReader, "openReader"));
   exports.Set("openAudioReader", Napi::Function::New(env, OpenAudioReader, "openAudioReader"));
   exports.Set("measureAudio", Napi::Function::New(env, MeasureAudio, "measureAudio"));
+  exports.Set("NativeFilterGraph", InitFilterGraph(env));
   exports.Set("openWriter", Napi::Function::New(env, OpenWriter, "openWriter"));
   exports.Set("transcode", Napi::Function::New(env, Transcode, "transcode"));
   exports.Set("chooseEncoder", Napi::Function::New(env, ChooseEncoder, "chooseEncoder"));

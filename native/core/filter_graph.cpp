@@ -6,8 +6,10 @@
 #include <regex>
 
 #include "error.h"
+#include "image.h"
 
 extern "C" {
+#include <libavutil/imgutils.h>
 #include <libavfilter/buffersink.h>
 #include <libavfilter/buffersrc.h>
 #include <libavutil/avstring.h>
@@ -192,6 +194,8 @@ std::vector<std::string> optionKeys(const AVFilter* f, const std::string& args) 
   return keys;
 }
 
+const char* mediaName(AVMediaType t) { return t == AVMEDIA_TYPE_VIDEO ? "video" : "audio"; }
+
 std::string layoutText(const AVChannelLayout& l) {
   char buf[128];
   if (av_channel_layout_describe(&l, buf, sizeof buf) < 0) return "";
@@ -269,6 +273,59 @@ FilterPad videoPad(const AVFrame* f, AVRational tb, AVRational frameRate) {
   return p;
 }
 
+void fillVideoFrame(AVFrame* f, const uint8_t* data, const ImageDesc& d, int64_t pts) {
+  av_frame_unref(f);
+  f->format = d.avFormat;
+  f->width = d.width;
+  f->height = d.height;
+  int ret = av_frame_get_buffer(f, 0);
+  if (ret < 0) throwAvError(ret, "av_frame_get_buffer", "ENOMEM");
+  for (int i = 0; i < d.planes; i++)
+    av_image_copy_plane(f->data[i], f->linesize[i], data + d.offset[i], d.linesize[i],
+                        d.planeWidth[i] * d.planeElemBytes[i], d.planeHeight[i]);
+  f->pts = pts;
+}
+
+void fillAudioFrame(AVFrame* f, const uint8_t* data, int samples, const FilterPad& pad, int64_t pts) {
+  av_frame_unref(f);
+  f->format = pad.format;
+  f->sample_rate = pad.sampleRate;
+  f->nb_samples = samples;
+  if (av_channel_layout_from_string(&f->ch_layout, pad.channelLayout.c_str()) < 0)
+    av_channel_layout_default(&f->ch_layout, pad.channels);
+  int ret = av_frame_get_buffer(f, 0);
+  if (ret < 0) throwAvError(ret, "av_frame_get_buffer", "ENOMEM");
+  const AVSampleFormat fmt = static_cast<AVSampleFormat>(pad.format);
+  const int bps = av_get_bytes_per_sample(fmt);
+  if (av_sample_fmt_is_planar(fmt)) {
+    for (int c = 0; c < pad.channels; c++)
+      std::memcpy(f->extended_data[c], data + size_t(c) * samples * bps, size_t(samples) * bps);
+  } else {
+    std::memcpy(f->data[0], data, size_t(samples) * pad.channels * bps);
+  }
+  f->pts = pts;
+}
+
+std::vector<uint8_t> packFrame(const AVFrame* f, AVMediaType type) {
+  std::vector<uint8_t> out;
+  if (type == AVMEDIA_TYPE_VIDEO) {
+    const AVPixelFormat fmt = static_cast<AVPixelFormat>(f->format);
+    const int size = av_image_get_buffer_size(fmt, f->width, f->height, 1);
+    if (size < 0) throwAvError(size, "av_image_get_buffer_size", "INTERNAL");
+    out.resize(static_cast<size_t>(size));
+    int ret = av_image_copy_to_buffer(out.data(), size, f->data, f->linesize, fmt, f->width, f->height, 1);
+    if (ret < 0) throwAvError(ret, "av_image_copy_to_buffer", "INTERNAL");
+    return out;
+  }
+  const AVSampleFormat fmt = static_cast<AVSampleFormat>(f->format);
+  const int ch = f->ch_layout.nb_channels;
+  const size_t plane = size_t(f->nb_samples) * av_get_bytes_per_sample(fmt) * (av_sample_fmt_is_planar(fmt) ? 1 : ch);
+  const int planes = av_sample_fmt_is_planar(fmt) ? ch : 1;
+  out.resize(plane * planes);
+  for (int c = 0; c < planes; c++) std::memcpy(out.data() + c * plane, f->extended_data[c], plane);
+  return out;
+}
+
 FilterGraph::FilterGraph(const std::string& desc, std::vector<FilterPad> inputs, int outputs, FilterGraphOptions opts)
     : desc_(desc),
       opts_(std::move(opts)),
@@ -335,6 +392,51 @@ AVFilterContext* FilterGraph::makeSource(int i) {
   return chain(src, &pad, opts_.head[i], name + "_head");
 }
 
+// The graph's open pads in the order the string names them: by filter
+// (filters are created in string order), then by pad.
+std::vector<FilterGraph::OpenPad> FilterGraph::openPads(AVFilterInOut* list) const {
+  std::vector<OpenPad> pads;
+  for (AVFilterInOut* p = list; p; p = p->next) {
+    unsigned k = 0;
+    while (k < graph_->nb_filters && graph_->filters[k] != p->filter_ctx) k++;
+    pads.push_back({p->filter_ctx, p->pad_idx, k});
+  }
+  std::sort(pads.begin(), pads.end(),
+            [](const OpenPad& a, const OpenPad& b) { return a.order != b.order ? a.order < b.order : a.pad < b.pad; });
+  return pads;
+}
+
+void FilterGraph::linkInput(int i, const OpenPad& p) {
+  AVFilterContext* last = makeSource(i);
+  const AVMediaType type = avfilter_pad_get_type(p.filter->input_pads, p.pad);
+  if (type != inputs_[i].type)
+    throw Error("INVALID_FILTER", opts_.where + " '" + desc_ + "': input " + std::to_string(i) + " is " +
+                                      mediaName(inputs_[i].type) + " but the graph's input pad " + std::to_string(i) +
+                                      " is " + mediaName(type));
+  const int ret = avfilter_link(last, 0, p.filter, p.pad);
+  if (ret < 0) fail(ret, "cannot link input " + std::to_string(i));
+}
+
+void FilterGraph::linkOutput(int i, const OpenPad& p) {
+  const AVMediaType type = avfilter_pad_get_type(p.filter->output_pads, p.pad);
+  outputs_[i].type = type;
+  const auto& tail = opts_.tail[i];
+  if (!tail.empty() && (tail[0].first == "aformat") != (type == AVMEDIA_TYPE_AUDIO))
+    throw Error("INVALID_FILTER", opts_.where + " '" + desc_ + "': output " + std::to_string(i) + " is " +
+                                      mediaName(type) + " but a " + (type == AVMEDIA_TYPE_AUDIO ? "video" : "audio") +
+                                      " format was asked for it");
+  int pad = p.pad;
+  AVFilterContext* last = chain(p.filter, &pad, tail, "out" + std::to_string(i) + "_tail");
+  AVFilterContext* sink = nullptr;
+  const std::string name = "out" + std::to_string(i);
+  int ret = avfilter_graph_create_filter(
+      &sink, avfilter_get_by_name(type == AVMEDIA_TYPE_VIDEO ? "buffersink" : "abuffersink"), name.c_str(), nullptr,
+      nullptr, graph_.get());
+  if (ret < 0) fail(ret, "cannot create the sink for output " + std::to_string(i));
+  if ((ret = avfilter_link(last, pad, sink, 0)) < 0) fail(ret, "cannot link output " + std::to_string(i));
+  sink_.push_back(sink);
+}
+
 void FilterGraph::build() {
   graph_.reset(avfilter_graph_alloc());
   if (!graph_) throw Error("ENOMEM", "avfilter_graph_alloc failed");
@@ -354,39 +456,14 @@ void FilterGraph::build() {
     }
   } freer{&ins, &outs};
   if (ret < 0) fail(ret, "cannot parse the graph");
-  int nIn = 0, nOut = 0;
-  for (AVFilterInOut* p = ins; p; p = p->next) nIn++;
-  for (AVFilterInOut* p = outs; p; p = p->next) nOut++;
-  if (nIn != inputCount() || nOut != outputCount())
-    throw Error("INVALID_FILTER", opts_.where + " '" + desc_ + "' has " + std::to_string(nIn) + " open input(s) and " +
-                                      std::to_string(nOut) + " open output(s); " + std::to_string(inputCount()) +
-                                      " and " + std::to_string(outputCount()) + " are needed");
-  int i = 0;
-  for (AVFilterInOut* p = ins; p; p = p->next, i++) {
-    AVFilterContext* last = makeSource(i);
-    if (avfilter_pad_get_type(p->filter_ctx->input_pads, p->pad_idx) != inputs_[i].type)
-      throw Error("INVALID_FILTER", opts_.where + " '" + desc_ + "': input " + std::to_string(i) + " is " +
-                                        (inputs_[i].type == AVMEDIA_TYPE_VIDEO ? "video" : "audio") +
-                                        " but the graph's input pad is not");
-    if ((ret = avfilter_link(last, 0, p->filter_ctx, p->pad_idx)) < 0)
-      fail(ret, "cannot link input " + std::to_string(i));
-  }
-  i = 0;
-  for (AVFilterInOut* p = outs; p; p = p->next, i++) {
-    const AVMediaType type = avfilter_pad_get_type(p->filter_ctx->output_pads, p->pad_idx);
-    outputs_[i].type = type;
-    AVFilterContext* last = p->filter_ctx;
-    int pad = p->pad_idx;
-    last = chain(last, &pad, opts_.tail[i], "out" + std::to_string(i) + "_tail");
-    AVFilterContext* sink = nullptr;
-    const std::string name = "out" + std::to_string(i);
-    ret = avfilter_graph_create_filter(&sink,
-                                       avfilter_get_by_name(type == AVMEDIA_TYPE_VIDEO ? "buffersink" : "abuffersink"),
-                                       name.c_str(), nullptr, nullptr, graph_.get());
-    if (ret < 0) fail(ret, "cannot create the sink for output " + std::to_string(i));
-    if ((ret = avfilter_link(last, pad, sink, 0)) < 0) fail(ret, "cannot link output " + std::to_string(i));
-    sink_.push_back(sink);
-  }
+  const std::vector<OpenPad> in = openPads(ins), out = openPads(outs);
+  if (in.size() != inputs_.size() || out.size() != outputs_.size())
+    throw Error("INVALID_FILTER", opts_.where + " '" + desc_ + "' has " + std::to_string(in.size()) +
+                                      " open input(s) and " + std::to_string(out.size()) + " open output(s); " +
+                                      std::to_string(inputCount()) + " and " + std::to_string(outputCount()) +
+                                      " are needed");
+  for (size_t i = 0; i < in.size(); i++) linkInput(static_cast<int>(i), in[i]);
+  for (size_t i = 0; i < out.size(); i++) linkOutput(static_cast<int>(i), out[i]);
   if ((ret = avfilter_graph_config(graph_.get(), nullptr)) < 0) fail(ret, "cannot configure the graph");
   for (size_t k = 0; k < sink_.size(); k++) {
     FilterPad& o = outputs_[k];

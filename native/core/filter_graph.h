@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "image.h"
 #include "log.h"
 
 extern "C" {
@@ -102,7 +103,15 @@ class FilterGraph {
   struct GraphFreer {
     void operator()(AVFilterGraph* g) const { avfilter_graph_free(&g); }
   };
+  struct OpenPad {
+    AVFilterContext* filter;
+    int pad;
+    unsigned order;  // the filter's place in the graph (string order)
+  };
   void build();
+  std::vector<OpenPad> openPads(AVFilterInOut* list) const;
+  void linkInput(int i, const OpenPad& p);
+  void linkOutput(int i, const OpenPad& p);
   AVFilterContext* makeSource(int i);
   // Links `filters` one after the other from (from, *pad); the last one's output 0 is returned (*pad = 0).
   AVFilterContext* chain(AVFilterContext* from, int* pad,
@@ -119,5 +128,13 @@ class FilterGraph {
 
 // A FilterPad describing a decoded video frame in a stream of time base tb.
 FilterPad videoPad(const AVFrame* f, AVRational tb, AVRational frameRate);
+
+// Frames from tightly packed caller memory (copied into libav buffers, so the
+// graph may keep them): an image of `desc`, or `samples` samples per channel
+// of `pad`'s audio (interleaved, or planar one plane after the other).
+void fillVideoFrame(AVFrame* f, const uint8_t* data, const ImageDesc& desc, int64_t pts);
+void fillAudioFrame(AVFrame* f, const uint8_t* data, int samples, const FilterPad& pad, int64_t pts);
+// A frame's samples or pixels, tightly packed (the inverse of the above).
+std::vector<uint8_t> packFrame(const AVFrame* f, AVMediaType type);
 
 }  // namespace avcv
