@@ -24,6 +24,8 @@ export interface FrameInit {
   index?: number;
   keyframe?: boolean;
   corrupt?: boolean;
+  discontinuity?: boolean;
+  receivedAt?: number;
 }
 
 /**
@@ -60,6 +62,10 @@ export class Frame {
   readonly keyframe: boolean;
   /** The decoder flagged this frame as decoded with errors (concealed). */
   readonly corrupt: boolean;
+  /** The first frame after a live source reconnected (its pts were shifted to continue). */
+  readonly discontinuity: boolean;
+  /** When the frame left the decoder (wall clock, ms since the epoch); 0 for frames not read from a source. */
+  readonly receivedAt: number;
 
   constructor(init: FrameInit) {
     const layout = init.layout ?? defaultLayout(init.format);
@@ -78,6 +84,8 @@ export class Frame {
     this.index = init.index ?? 0;
     this.keyframe = init.keyframe ?? false;
     this.corrupt = init.corrupt ?? false;
+    this.discontinuity = init.discontinuity ?? false;
+    this.receivedAt = init.receivedAt ?? 0;
   }
 
   /**

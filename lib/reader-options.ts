@@ -73,10 +73,28 @@ export interface VideoReaderOptions extends InputOptions {
    * refused with 'FILTER_NOT_SEEKABLE'.
    */
   filter?: string;
+  /**
+   * A live source (rtmp://, rtsp://, srt://, udp://, http(s):// streams):
+   * timeouts, a fast start and reconnects. See the README's "Live sources".
+   */
+  live?: LiveOptions;
+}
+
+export interface LiveOptions {
+  /** Seconds to connect and read the stream's parameters; then AvcvError 'TIMEOUT'. Default 10. */
+  openTimeout?: number;
+  /** Seconds without a packet that count as a stall (then a reconnect, or 'DISCONNECTED'). Default 5. */
+  stallTimeout?: number;
+  /** Seconds of the stream probed for its parameters at open (default 0.1; files use libav's 5). */
+  probeDuration?: number;
+  /** RTSP transport (default 'tcp'). */
+  transport?: 'tcp' | 'udp';
+  /** Reopen the source after a stall or an end: attempts (Infinity: without limit), backoff delay and its cap in seconds. Default none. */
+  reconnect?: { attempts?: number; delay?: number; maxDelay?: number } | false;
 }
 
 export const READER_KEYS = ['protocols', 'allowNestedInputs', 'format', 'layout', 'resize', 'crop', 'stream', 'threads',
-  'prefetch', 'signal', 'reuseBuffers', 'autorotate', 'quality', 'onCorrupt', 'inputFormat', 'index', 'seekMode', 'device', 'filter'] as const;
+  'prefetch', 'signal', 'reuseBuffers', 'autorotate', 'quality', 'onCorrupt', 'inputFormat', 'index', 'seekMode', 'device', 'filter', 'live'] as const;
 
 export interface Normalised {
   seekMode: 'exact' | 'approximate';
@@ -152,8 +170,40 @@ export function normalise(source: unknown, options: unknown): Normalised {
       device: checkDevice(options.device),
       inputFormat: inputFormat ?? '',
       filter,
+      live: options.live === undefined ? null : liveOptions(options.live),
     },
   };
 }
 
 
+
+function seconds(name: string, v: unknown, def: number, min: number, max: number): number {
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`${name} must be a number of seconds; got ${describe(v)}`);
+  if (v < min || v > max) throw new RangeError(`${name} must be within ${min}..${max} s; got ${v}`);
+  return v;
+}
+
+/** live: validated into the complete native object. */
+export function liveOptions(v: unknown): NonNullable<NativeReaderOptions['live']> {
+  if (!isObject(v)) throw new TypeError(`live must be an object {openTimeout, stallTimeout, reconnect, ...}; got ${describe(v)}`);
+  checkKeys('live', v, ['openTimeout', 'stallTimeout', 'probeDuration', 'transport', 'reconnect']);
+  let attempts = 0;
+  let delay = 1;
+  let maxDelay = 30;
+  if (v.reconnect !== undefined && v.reconnect !== false) {
+    const r = v.reconnect;
+    if (!isObject(r)) throw new TypeError(`live.reconnect must be an object {attempts, delay, maxDelay} or false; got ${describe(r)}`);
+    checkKeys('live.reconnect', r, ['attempts', 'delay', 'maxDelay']);
+    attempts = r.attempts === undefined ? Infinity : r.attempts === Infinity ? Infinity : int('live.reconnect.attempts', r.attempts, 0, 1e6);
+    delay = seconds('live.reconnect.delay', r.delay, 1, 0, 3600);
+    maxDelay = seconds('live.reconnect.maxDelay', r.maxDelay, Math.max(30, delay), delay, 3600);
+  }
+  return {
+    openTimeout: seconds('live.openTimeout', v.openTimeout, 10, 0.1, 3600),
+    stallTimeout: seconds('live.stallTimeout', v.stallTimeout, 5, 0.1, 3600),
+    probeDuration: seconds('live.probeDuration', v.probeDuration, 0.1, 0.01, 30),
+    transport: v.transport === undefined ? 'tcp' : oneOf('live.transport', v.transport, ['tcp', 'udp'] as const),
+    attempts: attempts === Infinity ? -1 : attempts, delay, maxDelay,
+  };
+}

@@ -587,7 +587,7 @@ export class VideoReader implements AsyncIterable<Frame> {
     return new Frame({
       data: res.data, width: i.width, height: i.height, format: i.format, layout: i.layout, pts: res.pts,
       time: res.time, rawTime: res.rawTime, duration: res.duration, durationSeconds: res.durationSeconds, index: res.index,
-      keyframe: res.keyframe, corrupt: res.corrupt,
+      keyframe: res.keyframe, corrupt: res.corrupt, discontinuity: res.discontinuity, receivedAt: res.receivedAt,
     });
   }
 

@@ -37,5 +37,5 @@ export function resolveInput(source: unknown, options: unknown, fn: string, allo
     protocols = [...new Set(options.protocols as string[])];
   }
   const allowNestedInputs = options.allowNestedInputs === undefined ? false : bool('allowNestedInputs', options.allowNestedInputs);
-  return { source: src, protocols, allowNestedInputs, inputFormat: '' };
+  return { source: src, protocols, allowNestedInputs, inputFormat: '', live: null };
 }

@@ -85,7 +85,7 @@ export interface TransformSummary {
 // sets itself: the source's reader is its own (no index or seek mode), and
 // the writer's size, rate, time base, input shape, audio, threads and signal
 // follow the source and fn
-const TRANSFORM_READER_KEYS = READER_KEYS.filter((k) => !['signal', 'index', 'seekMode', 'filter'].includes(k));
+const TRANSFORM_READER_KEYS = READER_KEYS.filter((k) => !['signal', 'index', 'seekMode', 'filter', 'live'].includes(k));
 const TRANSFORM_WRITER_KEYS = WRITER_KEYS.filter((k) => !['width', 'height', 'fps', 'timeBase', 'inputFormat', 'inputLayout',
   'audio', 'threads', 'signal', 'device'].includes(k));
 const OWN_KEYS = ['output', 'audio', 'concurrency', 'signal', 'onProgress', 'gpuPassthrough', 'videoFilter', 'audioFilter'];

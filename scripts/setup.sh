@@ -16,8 +16,10 @@ done
 
 APT_PACKAGES=(ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
   libavfilter-dev libavdevice-dev libopencv-dev python3-opencv pkg-config cmake g++ make)
-# the tests also build the C++ unit tests (GoogleTest) and check C++ formatting
-if [ "$for_tests" = 1 ]; then APT_PACKAGES+=(libgtest-dev clang-format); fi
+# the tests also build the C++ unit tests (GoogleTest), check C++ formatting,
+# and run a real RTMP server (nginx with libnginx-mod-rtmp, started by the
+# live tests themselves on loopback)
+if [ "$for_tests" = 1 ]; then APT_PACKAGES+=(libgtest-dev clang-format nginx-light libnginx-mod-rtmp); fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -57,6 +57,14 @@ export interface NativeInputOptions {
   allowNestedInputs: boolean;
   /** libav input format/device name forced instead of probing (e.g. 'lavfi'); '' = probe. */
   inputFormat: string;
+  /** a live source's timeouts, probing and reconnects; null for files */
+  live: NativeLiveOptions | null;
+}
+
+export interface NativeLiveOptions {
+  openTimeout: number; stallTimeout: number; probeDuration: number; transport: string;
+  /** -1: without limit */
+  attempts: number; delay: number; maxDelay: number;
 }
 
 export interface NativeReaderOptions extends NativeInputOptions {
@@ -101,6 +109,8 @@ export interface NativeFrameResult {
   index: number;
   keyframe: boolean;
   corrupt: boolean;
+  discontinuity: boolean;
+  receivedAt: number;
 }
 
 export interface NativeReaderInfo {
@@ -124,6 +134,8 @@ export interface NativeReaderStats {
   decodeErrors: number;
   demuxErrors: number;
   truncated: boolean;
+  reconnects: number;
+  stalls: number;
   lastError: string | null;
   /** frames decoded by random access (frame/frames/frameAt), skipped ones included */
   randomAccessFramesDecoded?: number;

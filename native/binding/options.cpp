@@ -101,6 +101,18 @@ avcv::InputOptions inputOptions(Napi::Env env, Napi::Value v) {
   in.protocols = strings(f, "protocols");
   in.allowNestedInputs = f.boolean("allowNestedInputs");
   in.format = f.str("inputFormat");  // '' = probe
+  if (!f.isNull("live")) {
+    Fields l(env, f.obj("live"), "live");
+    in.live.enabled = true;
+    in.live.openTimeout = l.num("openTimeout");
+    in.live.stallTimeout = l.num("stallTimeout");
+    in.live.probeDuration = l.num("probeDuration");
+    in.live.transport = l.str("transport");
+    const double attempts = l.num("attempts");
+    in.live.attempts = attempts < 0 ? -1 : static_cast<int>(attempts);
+    in.live.delay = l.num("delay");
+    in.live.maxDelay = l.num("maxDelay");
+  }
   return in;
 }
 

@@ -114,6 +114,8 @@ Napi::Object metaToJs(Napi::Env env, const avcv::FrameMeta& m, Napi::Value data)
   o.Set("index", Napi::Number::New(env, static_cast<double>(m.index)));
   o.Set("keyframe", Napi::Boolean::New(env, m.keyframe));
   o.Set("corrupt", Napi::Boolean::New(env, m.corrupt));
+  o.Set("discontinuity", Napi::Boolean::New(env, m.discontinuity));
+  o.Set("receivedAt", Napi::Number::New(env, m.receivedAt));
   return o;
 }
 
@@ -210,6 +212,8 @@ Napi::Object readerStatsToJs(Napi::Env env, const avcv::ReaderStats& s, const av
   o.Set("decodeErrors", count(env, s.decodeErrors));
   o.Set("demuxErrors", count(env, s.demuxErrors));
   o.Set("truncated", Napi::Boolean::New(env, s.truncated));
+  o.Set("reconnects", count(env, s.reconnects));
+  o.Set("stalls", count(env, s.stalls));
   o.Set("lastError", orNull(env, s.lastError));
   return o;
 }

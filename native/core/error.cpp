@@ -27,6 +27,17 @@ std::string codeForAvError(int err, const char* fallback) {
     case AVERROR_STREAM_NOT_FOUND: return "NO_VIDEO_STREAM";
     case AVERROR_EXIT: return "ABORTED";
     case AVERROR_EOF: return "EOF";
+    case AVERROR(ECONNREFUSED):
+    case AVERROR(EHOSTUNREACH):
+    case AVERROR(ENETUNREACH):
+    case AVERROR(ECONNRESET):
+    case AVERROR_HTTP_BAD_REQUEST:
+    case AVERROR_HTTP_UNAUTHORIZED:
+    case AVERROR_HTTP_FORBIDDEN:
+    case AVERROR_HTTP_OTHER_4XX:
+    case AVERROR_HTTP_SERVER_ERROR: return "CONNECT";
+    case AVERROR(ETIMEDOUT): return "TIMEOUT";
+    case AVERROR_HTTP_NOT_FOUND: return "NOT_FOUND";
     default: return fallback;
   }
 }

@@ -13,6 +13,7 @@ extern "C" {
 #include <libavformat/avio.h>
 #include <libavutil/avstring.h>
 #include <libavutil/dict.h>
+#include <libavutil/time.h>
 }
 
 namespace avcv {
@@ -20,7 +21,13 @@ namespace {
 
 int interruptCallback(void* opaque) {
   auto* guard = static_cast<InputGuard*>(opaque);
-  return guard->interrupted->load(std::memory_order_relaxed) ? 1 : 0;
+  if (guard->interrupted->load(std::memory_order_relaxed)) return 1;
+  const int64_t d = guard->deadline.load(std::memory_order_relaxed);
+  if (d > 0 && av_gettime_relative() > d) {
+    guard->timedOut.store(true);
+    return 1;
+  }
+  return 0;
 }
 
 // Every open the demuxer makes goes through here: the first is the caller's
@@ -215,6 +222,11 @@ bool checkSource(const InputOptions& opts, const AVInputFormat* forced) {
 
 }  // namespace
 
+void InputGuard::armDeadline(double seconds) {
+  timedOut.store(false);
+  deadline.store(seconds > 0 ? av_gettime_relative() + static_cast<int64_t>(seconds * 1e6) : 0);
+}
+
 OpenedInput openInput(const InputOptions& opts, LogCatcher* log) {
   static const bool devicesRegistered = (avdevice_register_all(), true);
   (void)devicesRegistered;
@@ -243,11 +255,23 @@ OpenedInput openInput(const InputOptions& opts, LogCatcher* log) {
   av_dict_set(&dict, "protocol_whitelist", wl.c_str(), 0);
   const bool refuseNesting = !opts.allowNestedInputs;
   if (refuseNesting) av_dict_set(&dict, "format_whitelist", formatsWithoutNesting().c_str(), 0);
+  const LiveOptions& live = opts.live;
+  if (live.enabled) {
+    // a fast start: probe a fraction of a second, not libav's 5 s meant for files
+    av_dict_set_int(&dict, "analyzeduration", static_cast<int64_t>(live.probeDuration * 1e6), 0);
+    if (!live.transport.empty()) av_dict_set(&dict, "rtsp_transport", live.transport.c_str(), 0);
+  }
+  // libav's own timeout options differ per protocol (on rtmp:// "timeout"
+  // makes 5.1 listen): the deadline is the interrupt callback's
+  in.guard->armDeadline(live.enabled ? live.openTimeout : 0);
   const void* watched = ctx;
   int ret = avformat_open_input(&ctx, opts.source.c_str(), forced, &dict);
   av_dict_free(&dict);
   if (ret < 0) {  // avformat_open_input freed ctx
     if (log) log->unwatch(watched);
+    if (in.guard->timedOut.load())
+      throw Error("TIMEOUT", "'" + opts.source + "' did not answer within " + std::to_string(live.openTimeout) + " s",
+                  AVERROR(ETIMEDOUT));
     throwOpenFailure(opts, ret, noFile, wl, in.guard->blockedUrl);
   }
   in.ctx.reset(ctx);
@@ -263,6 +287,12 @@ OpenedInput openInput(const InputOptions& opts, LogCatcher* log) {
     throw Error("NESTED_INPUT_BLOCKED", "'" + opts.source + "' is a concat list, which opens other inputs; " +
                                             "nested inputs are refused unless allowNestedInputs is set");
   ret = avformat_find_stream_info(ctx, nullptr);
+  const bool timedOut = in.guard->timedOut.load();
+  in.guard->disarm();
+  if (ret < 0 && timedOut)
+    throw Error("TIMEOUT",
+                "'" + opts.source + "' sent no stream information within " + std::to_string(live.openTimeout) + " s",
+                AVERROR(ETIMEDOUT));
   if (ret < 0) throwAvError(ret, "cannot read stream info of '" + opts.source + "'", "INVALID_DATA");
   if (!in.guard->blockedUrl.empty() && ctx->nb_streams == 0)
     throw Error("NESTED_INPUT_BLOCKED", "'" + opts.source + "' tried to open '" + in.guard->blockedUrl +

@@ -10,6 +10,18 @@
 
 namespace avcv {
 
+// A live source (a network stream rather than a file): timeouts, probing
+// tuned for a fast start, and what the reader does when it stops.
+struct LiveOptions {
+  bool enabled = false;
+  double openTimeout = 0;           // seconds for connecting and probing (0: none); TIMEOUT after it
+  double stallTimeout = 0;          // seconds without a packet that count as a stall (0: none)
+  double probeDuration = 0.1;       // seconds of the stream probed for its parameters (files: libav's 5 s)
+  std::string transport;            // RTSP: "tcp" | "udp" ("" = libav's default)
+  int attempts = 0;                 // reconnects after a stall or an end (-1: without limit)
+  double delay = 1, maxDelay = 30;  // exponential backoff between attempts, seconds
+};
+
 struct InputOptions {
   std::string source;                          // path or URL
   std::vector<std::string> protocols{"file"};  // allowed libav protocols
@@ -18,11 +30,18 @@ struct InputOptions {
   // Interrupts blocking I/O when set (from any thread). Readers that work for
   // one owner share one flag; openInput makes its own when this is null.
   std::shared_ptr<std::atomic<bool>> cancel;
+  LiveOptions live;
 };
 
 // State the format context's callbacks read; owned alongside the context.
 struct InputGuard {
   std::shared_ptr<std::atomic<bool>> interrupted;
+  // a deadline for blocking I/O (av_gettime_relative() microseconds, 0 = none):
+  // past it the interrupt callback ends the call and sets timedOut
+  std::atomic<int64_t> deadline{0};
+  std::atomic<bool> timedOut{false};
+  void armDeadline(double seconds);  // 0: none
+  void disarm() { deadline.store(0); }
   int opens = 0;
   bool allowNested = false;
   std::string blockedUrl;

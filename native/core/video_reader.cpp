@@ -1,6 +1,7 @@
 #include "video_reader.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <opencv2/core.hpp>
@@ -9,6 +10,7 @@
 
 extern "C" {
 #include <libavutil/pixdesc.h>
+#include <libavutil/time.h>
 }
 
 namespace avcv {
@@ -242,9 +244,21 @@ bool VideoReader::readAndSend() {
   if (flushed_) return false;
   AVFormatContext* ctx = input_.ctx.get();
   AVCodecContext* dec = dec_.get();
-  int ret = av_read_frame(ctx, pkt_.get());
+  int ret = readPacket();
   if (ret == AVERROR(EAGAIN)) return true;
-  if (ret == AVERROR_EXIT || cancel_->load()) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
+  if (cancel_->load()) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
+  if (ret < 0 && opts_.input.live.enabled) {  // a live source that stops has not ended: reconnect
+    const bool stalled = input_.guard->timedOut.load();
+    if (stalled) {
+      std::lock_guard<std::mutex> lk(statsMu_);
+      stats_.stalls++;
+    }
+    reconnect(stalled              ? "no packet for " + std::to_string(opts_.input.live.stallTimeout) + " s"
+              : ret == AVERROR_EOF ? std::string("the stream ended")
+                                   : avErrorString(ret));
+    return true;
+  }
+  if (ret == AVERROR_EXIT) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
   if (ret < 0) {
     const bool eof = ret == AVERROR_EOF || (ctx->pb && avio_feof(ctx->pb));
     if (!eof) {
@@ -299,11 +313,58 @@ bool VideoReader::readAndSend() {
   return true;
 }
 
+int VideoReader::readPacket() {
+  const LiveOptions& live = opts_.input.live;
+  if (live.enabled) input_.guard->armDeadline(live.stallTimeout);
+  const int ret = av_read_frame(input_.ctx.get(), pkt_.get());
+  input_.guard->disarm();
+  return ret;
+}
+
+void VideoReader::reconnect(const std::string& why) {
+  const LiveOptions& live = opts_.input.live;
+  std::string last = why;
+  input_.ctx.reset();  // the old connection goes first (its guard outlives it)
+  for (int attempt = 0; live.attempts < 0 || attempt < live.attempts; attempt++) {
+    // backoff: delay, 2 x delay, ... up to maxDelay, in steps that notice a cancel
+    const double wait = std::min(live.maxDelay, live.delay * std::pow(2.0, std::min(attempt, 30)));
+    for (double slept = 0; slept < wait; slept += 0.05) {
+      if (cancel_->load()) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
+      av_usleep(50000);
+    }
+    try {
+      InputOptions io = opts_.input;
+      io.cancel = cancel_;
+      OpenedInput fresh = openInput(io, log_.get());
+      input_ = std::move(fresh);
+      openStream();
+      openDecoder();
+      log_->watch(dec_.get());
+      flushed_ = false;
+      consecutiveDemuxErrors_ = 0;
+      discontinuity_ = true;
+      std::lock_guard<std::mutex> lk(statsMu_);
+      stats_.reconnects++;
+      stats_.lastError = "reconnected after: " + why;
+      return;
+    } catch (const Error& e) {
+      if (e.code() == "ABORTED") throw;
+      last = e.what();
+    }
+  }
+  throw Error(
+      "DISCONNECTED",
+      "'" + opts_.input.source + "' stopped (" + why + ")" +
+          (live.attempts ? "; " + std::to_string(live.attempts) + " reconnect attempt(s) failed, the last: " + last
+                         : ""),
+      AVERROR_EOF);
+}
+
 VideoReader::Got VideoReader::decodeUntil(const std::function<Want(const AVFrame*)>& want) {
-  AVCodecContext* dec = dec_.get();
   for (;;) {
     if (cancel_->load()) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
-    int ret = avcodec_receive_frame(dec, frame_.get());
+    // dec_ itself each time: a live source's reconnect (in readAndSend) replaces the decoder
+    int ret = avcodec_receive_frame(dec_.get(), frame_.get());
     if (ret == 0) {
       countDecoded();
       const Want w = want(frame_.get());
@@ -529,6 +590,15 @@ void VideoReader::fillMeta(const AVFrame* f, FrameMeta* meta, int64_t index) {
     dur = fr.num > 0 && fr.den > 0 ? av_rescale_q(1, av_inv_q(fr), frameTb_) : f->pkt_duration;
   }
   if (pts == AV_NOPTS_VALUE) pts = lastPts_ != AV_NOPTS_VALUE ? lastPts_ + dur : nextIndex_ * dur;
+  else if (opts_.input.live.enabled) {
+    // after a reconnect the source's clock may start again: continue after the last frame
+    if (discontinuity_ && lastPts_ != AV_NOPTS_VALUE) liveOffset_ = lastPts_ + std::max<int64_t>(dur, 1) - pts;
+    pts += liveOffset_;
+  }
+  meta->discontinuity = discontinuity_;
+  discontinuity_ = false;
+  meta->receivedAt =
+      std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
   lastPts_ = pts;
   meta->pts = pts;
   meta->rawTime = frameSeconds(pts);

@@ -53,6 +53,8 @@ struct FrameMeta {
   int64_t index = 0;
   bool keyframe = false;
   bool corrupt = false;
+  bool discontinuity = false;  // the first frame after a live source reconnected
+  double receivedAt = 0;       // wall clock (ms since the epoch) when the frame left the decoder
 };
 
 struct ReaderStats {
@@ -65,6 +67,8 @@ struct ReaderStats {
   bool truncated = false;
   int64_t indexScans = 0;
   int64_t gpuScaledFrames = 0;  // frames resized on the GPU (scale_cuda) before their download
+  int64_t reconnects = 0;       // a live source reopened after a stall or an end
+  int64_t stalls = 0;           // no packet for live.stallTimeout
   std::string lastError;
 };
 
@@ -142,7 +146,11 @@ class VideoReader {
   // Reads, tags and sends packets and receives frames until `want` takes one
   // (it stays in frame_) or stops; End when the decoder is drained.
   Got decodeUntil(const std::function<Want(const AVFrame*)>& want);
-  bool readAndSend();                 // one demux step; false once the flush packet has been sent
+  bool readAndSend();  // one demux step; false once the flush packet has been sent
+  int readPacket();    // av_read_frame under the live stall deadline
+  // A live source stopped (why): reopen it with backoff, or throw DISCONNECTED
+  // when live.attempts are spent. Returns once packets can be read again.
+  void reconnect(const std::string& why);
   int64_t tagFor(const AVPacket* p);  // the packet's decode-order number (-1: unknown)
   bool decodeNext();  // sequential: the next frame (filtered, with a graph) into frame_; false at the end
   bool decodeOne();   // the next decoded frame into frame_ (before any filter)
@@ -226,7 +234,9 @@ class VideoReader {
   bool done_ = false;
   int64_t nextIndex_ = 0;
   int64_t lastPts_ = AV_NOPTS_VALUE;
-  ContinuousClock clock_;  // frame.time: the index's continuous timeline, frame by frame
+  ContinuousClock clock_;       // frame.time: the index's continuous timeline, frame by frame
+  int64_t liveOffset_ = 0;      // added to a live source's pts after reconnects (they continue monotonically)
+  bool discontinuity_ = false;  // the next frame is the first after a reconnect
   int64_t defaultDuration_ = 0;
   int64_t streamPackets_ = 0;
   int consecutiveDemuxErrors_ = 0;

@@ -1,0 +1,177 @@
+// Live sources: RTMP from a real nginx-rtmp (started here, loopback, a free
+// port) fed by the ffmpeg CLI publishing a file; the frames read must be the
+// file's own decoded frames (compared by content against the CLI's decode of
+// the file). A server restart mid-stream, a stall, and the failures a
+// network source can have: typed errors within their timeouts, never a hang.
+import { test, describe, beforeAll, afterAll } from '@jest/globals';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { VideoReader, AvcvError } from '../dist/index.mjs';
+import { tempDir, ffmpeg } from './helpers.mjs';
+import { nginxRtmp, publish, silentServer, httpStatusServer, freePort } from './servers.mjs';
+
+const dir = tempDir('avcv-live-');
+const src = join(dir, 'src.mp4');
+const W = 160;
+const H = 96;
+const N = 100; // frames in the file, published in a loop
+let fileFrames; // the CLI's decode of the file, gray
+const RTMP = ['rtmp', 'tcp'];
+
+beforeAll(() => {
+  ffmpeg(['-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=25`, '-frames:v', String(N), '-c:v', 'libx264', '-g', '25', '-keyint_min', '25',
+    '-sc_threshold', '0', '-bf', '0', '-pix_fmt', 'yuv420p', src]);
+  const raw = ffmpeg(['-i', src, '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
+  fileFrames = Array.from({ length: N }, (_, i) => raw.subarray(i * W * H, (i + 1) * W * H));
+});
+
+/** The file frame a frame read from the stream is (its index), or -1. */
+const whichFrame = (data) => fileFrames.findIndex((f) => f.equals(Buffer.from(data)));
+
+describe('RTMP from nginx-rtmp', () => {
+  let server;
+  let pub;
+  beforeAll(async () => {
+    server = await nginxRtmp(dir);
+    pub = publish(src, server.url('cam'));
+  });
+  afterAll(async () => {
+    await pub?.stop();
+    await server?.stop();
+  });
+
+  test('the frames read are the published file\'s frames, in order, with rising pts and receivedAt', async () => {
+    const reader = await VideoReader.open(server.url('cam'), { protocols: RTMP, format: 'gray', live: { openTimeout: 10, stallTimeout: 5 } });
+    try {
+      assert.deepEqual([reader.info.width, reader.info.height], [W, H]);
+      const got = [];
+      for await (const f of reader) {
+        got.push({ k: whichFrame(f.data), pts: f.pts, receivedAt: f.receivedAt });
+        if (got.length === 40) break;
+      }
+      assert.ok(got[0].k >= 0, 'the first frame is a frame of the file');
+      for (let i = 1; i < got.length; i++) {
+        assert.equal(got[i].k, (got[0].k + i) % N, `frame ${i} follows frame ${i - 1} of the file`);
+        assert.ok(got[i].pts > got[i - 1].pts, 'pts rise');
+        assert.ok(got[i].receivedAt >= got[i - 1].receivedAt && got[i].receivedAt > Date.now() - 60_000);
+      }
+    } finally {
+      await reader.close();
+    }
+  });
+
+  test('the server restarts mid-stream: the reader reconnects, pts go on rising, the first frame after says discontinuity', async () => {
+    const reader = await VideoReader.open(server.url('cam'), {
+      protocols: RTMP, format: 'gray', live: { openTimeout: 10, stallTimeout: 3, reconnect: { attempts: 20, delay: 0.25, maxDelay: 1 } },
+    });
+    const got = [];
+    let restarted = false;
+    try {
+      for await (const f of reader) {
+        got.push({ k: whichFrame(f.data), pts: f.pts, discontinuity: f.discontinuity });
+        if (got.length === 20 && !restarted) {
+          restarted = true;
+          await pub.stop();
+          await server.stop();
+          setTimeout(async () => {
+            await server.start();
+            pub = publish(src, server.url('cam'));
+          }, 1000);
+        }
+        if (got.some((g) => g.discontinuity) && got.length >= got.findIndex((g) => g.discontinuity) + 20) break;
+      }
+    } finally {
+      await reader.close();
+    }
+    const at = got.findIndex((g) => g.discontinuity);
+    assert.ok(at >= 20, `a discontinuity after the restart (at ${at})`);
+    assert.equal(got.filter((g) => g.discontinuity).length, 1);
+    assert.equal(reader.stats.reconnects, 1);
+    for (let i = 1; i < got.length; i++) assert.ok(got[i].pts > got[i - 1].pts, `pts rise across the reconnect (${i})`);
+    for (let i = at + 1; i < got.length; i++) assert.equal(got[i].k, (got[at].k + i - at) % N, 'after the reconnect, the file\'s frames in order');
+    assert.ok(got[at].k >= 0);
+  }, 60_000);
+
+  test('a stall without reconnects: DISCONNECTED within stallTimeout, naming it', async () => {
+    const key = 'stall';
+    const p = publish(src, server.url(key));
+    const reader = await VideoReader.open(server.url(key), { protocols: RTMP, live: { openTimeout: 10, stallTimeout: 1.5 } });
+    let stoppedAt = 0;
+    try {
+      await assert.rejects((async () => {
+        let n = 0;
+        for await (const f of reader) {
+          void f;
+          if (++n === 10) {
+            await p.stop(); // nginx keeps the player's connection open, with nothing on it
+            stoppedAt = Date.now();
+          }
+        }
+      })(), (e) => e instanceof AvcvError && e.code === 'DISCONNECTED' && /1\.5/.test(e.message));
+      const waited = (Date.now() - stoppedAt) / 1000;
+      assert.ok(waited >= 1.0 && waited < 1.5 + 1.5, `DISCONNECTED ${waited.toFixed(2)} s after the last packet`);
+      assert.equal(reader.stats.stalls, 1);
+    } finally {
+      await p.stop();
+      await reader.close();
+    }
+  }, 30_000);
+});
+
+describe('failures are typed errors within their timeouts', () => {
+  test('a refused port: CONNECT', async () => {
+    const port = await freePort();
+    await assert.rejects(VideoReader.open(`rtmp://127.0.0.1:${port}/live/x`, { protocols: RTMP, live: { openTimeout: 5 } }),
+      (e) => e instanceof AvcvError && e.code === 'CONNECT');
+  });
+
+  test('a server that accepts and says nothing: TIMEOUT after openTimeout', async () => {
+    const s = await silentServer();
+    const t0 = Date.now();
+    try {
+      await assert.rejects(VideoReader.open(`rtmp://127.0.0.1:${s.port}/live/x`, { protocols: RTMP, live: { openTimeout: 1 } }),
+        (e) => e instanceof AvcvError && e.code === 'TIMEOUT' && /1/.test(e.message));
+      const took = (Date.now() - t0) / 1000;
+      assert.ok(took >= 0.9 && took < 4, `TIMEOUT after ${took.toFixed(2)} s`);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('an AbortSignal ends an open waiting on a silent server at once', async () => {
+    const s = await silentServer();
+    try {
+      const ac = new AbortController();
+      const t0 = Date.now();
+      setTimeout(() => ac.abort(), 300);
+      await assert.rejects(VideoReader.open(`rtmp://127.0.0.1:${s.port}/live/x`, { protocols: RTMP, signal: ac.signal, live: { openTimeout: 30 } }),
+        (e) => e instanceof AvcvError && e.code === 'ABORTED');
+      assert.ok(Date.now() - t0 < 3000);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test.each([[404, 'NOT_FOUND'], [500, 'CONNECT'], [403, 'CONNECT']])('HTTP %i: %s', async (status, code) => {
+    const s = await httpStatusServer(status);
+    try {
+      await assert.rejects(VideoReader.open(`http://127.0.0.1:${s.port}/stream.ts`, { protocols: ['http', 'tcp'], live: { openTimeout: 5 } }),
+        (e) => e instanceof AvcvError && e.code === code);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a protocol not listed is still PROTOCOL_NOT_ALLOWED', async () => {
+    await assert.rejects(VideoReader.open('rtmp://127.0.0.1:1/live/x', { live: {} }), (e) => e instanceof AvcvError && /PROTOCOL/.test(e.code));
+  });
+
+  test('bad live options: TypeError/RangeError naming them', async () => {
+    const url = 'rtmp://127.0.0.1:1/x';
+    await assert.rejects(VideoReader.open(url, { protocols: RTMP, live: { stallTimeout: -1 } }), (e) => e instanceof RangeError && /stallTimeout/.test(e.message));
+    await assert.rejects(VideoReader.open(url, { protocols: RTMP, live: { timeout: 1 } }), (e) => e instanceof TypeError && /timeout/.test(e.message));
+    await assert.rejects(VideoReader.open(url, { protocols: RTMP, live: { transport: 'sctp' } }), (e) => e instanceof TypeError && /transport/.test(e.message));
+    await assert.rejects(VideoReader.open(url, { protocols: RTMP, live: { reconnect: { attempts: -2 } } }), (e) => e instanceof RangeError && /attempts/.test(e.message));
+    await assert.rejects(VideoReader.open(url, { protocols: RTMP, live: 5 }), (e) => e instanceof TypeError && /live/.test(e.message));
+  });
+});

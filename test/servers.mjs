@@ -1,0 +1,120 @@
+// Real servers for the live tests, on loopback only, started and stopped by
+// the tests: nginx with Debian's libnginx-mod-rtmp (a temp config and prefix,
+// a free port), the ffmpeg CLI publishing a file, and small Node servers for
+// the failure cases (silent TCP, HTTP errors).
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import http from 'node:http';
+import { join } from 'node:path';
+
+const RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on the port (or rejects after ms). */
+async function waitForPort(port, ms = 5000) {
+  const until = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const net = createServer();
+      net.once('error', () => resolve(true)); // in use: the server listens
+      net.listen(port, '127.0.0.1', () => net.close(() => resolve(false)));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`nothing listens on ${port} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * nginx-rtmp in `dir` on a free port: { port, url(key), start(), stop() }.
+ * stop() kills it (its players see the connection drop); start() runs it again
+ * on the same port.
+ */
+export async function nginxRtmp(dir) {
+  if (!existsSync(RTMP_MODULE)) throw new Error(`${RTMP_MODULE} is missing: scripts/setup.sh --test installs libnginx-mod-rtmp`);
+  const port = await freePort();
+  const prefix = join(dir, `nginx-${port}`);
+  mkdirSync(join(prefix, 'logs'), { recursive: true });
+  const conf = join(prefix, 'nginx.conf');
+  writeFileSync(conf, [
+    `load_module ${RTMP_MODULE};`,
+    'daemon off;',
+    'master_process off;',
+    `pid ${join(prefix, 'nginx.pid')};`,
+    `error_log ${join(prefix, 'logs', 'error.log')} warn;`,
+    'events { worker_connections 64; }',
+    `rtmp { server { listen 127.0.0.1:${port}; application live { live on; record off; } } }`,
+    '',
+  ].join('\n'));
+  let proc = null;
+  const srv = {
+    port,
+    url: (key) => `rtmp://127.0.0.1:${port}/live/${key}`,
+    async start() {
+      proc = spawn('nginx', ['-c', conf, '-p', prefix], { stdio: 'ignore' });
+      await waitForPort(port);
+    },
+    async stop() {
+      if (!proc) return;
+      const p = proc;
+      proc = null;
+      const gone = new Promise((r) => p.once('exit', r));
+      p.kill('SIGKILL');
+      await gone;
+    },
+  };
+  await srv.start();
+  return srv;
+}
+
+/** The ffmpeg CLI publishing `file` in a loop at its own pace (-re) to `url`: { stop() }. */
+export function publish(file, url) {
+  const p = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', url], { stdio: 'ignore' });
+  return {
+    stop: () => new Promise((resolve) => {
+      if (p.exitCode !== null || p.signalCode !== null) return resolve();
+      p.once('exit', resolve);
+      p.kill('SIGKILL');
+    }),
+  };
+}
+
+/** A TCP server that accepts connections and never says anything: { port, close() }. */
+export async function silentServer() {
+  const sockets = new Set();
+  const s = createServer((c) => {
+    sockets.add(c);
+    c.on('close', () => sockets.delete(c));
+    c.on('error', () => {});
+  });
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  return {
+    port: s.address().port,
+    close: () => new Promise((r) => {
+      for (const c of sockets) c.destroy();
+      s.close(r);
+    }),
+  };
+}
+
+/** An HTTP server answering every request with `status`: { port, close() }. */
+export async function httpStatusServer(status) {
+  const s = http.createServer((req, res) => {
+    res.writeHead(status, { 'content-type': 'text/plain' });
+    res.end(`status ${status}`);
+  });
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  return { port: s.address().port, close: () => new Promise((r) => s.close(r)) };
+}
