@@ -91,6 +91,13 @@ export interface LiveOptions {
   transport?: 'tcp' | 'udp';
   /** Reopen the source after a stall or an end: attempts (Infinity: without limit), backoff delay and its cap in seconds. Default none. */
   reconnect?: { attempts?: number; delay?: number; maxDelay?: number } | false;
+  /**
+   * A consumer slower than the source: 'block' (default: decoding waits,
+   * nothing is lost), 'dropOldest' (the oldest frame not yet taken makes
+   * room) or 'latest' (only the newest frame waits: latency stays flat).
+   * `prefetch` is the queue's size; drops are counted in stats.dropped.
+   */
+  queue?: 'block' | 'dropOldest' | 'latest';
 }
 
 export const READER_KEYS = ['protocols', 'allowNestedInputs', 'format', 'layout', 'resize', 'crop', 'stream', 'threads',
@@ -187,7 +194,7 @@ function seconds(name: string, v: unknown, def: number, min: number, max: number
 /** live: validated into the complete native object. */
 export function liveOptions(v: unknown): NonNullable<NativeReaderOptions['live']> {
   if (!isObject(v)) throw new TypeError(`live must be an object {openTimeout, stallTimeout, reconnect, ...}; got ${describe(v)}`);
-  checkKeys('live', v, ['openTimeout', 'stallTimeout', 'probeDuration', 'transport', 'reconnect']);
+  checkKeys('live', v, ['openTimeout', 'stallTimeout', 'probeDuration', 'transport', 'reconnect', 'queue']);
   let attempts = 0;
   let delay = 1;
   let maxDelay = 30;
@@ -205,5 +212,6 @@ export function liveOptions(v: unknown): NonNullable<NativeReaderOptions['live']
     probeDuration: seconds('live.probeDuration', v.probeDuration, 0.1, 0.01, 30),
     transport: v.transport === undefined ? 'tcp' : oneOf('live.transport', v.transport, ['tcp', 'udp'] as const),
     attempts: attempts === Infinity ? -1 : attempts, delay, maxDelay,
+    queue: v.queue === undefined ? 'block' : oneOf('live.queue', v.queue, ['block', 'dropOldest', 'latest'] as const),
   };
 }

@@ -53,7 +53,15 @@ export interface ReaderInfo {
   } | null;
 }
 
-export type ReaderStats = NativeReaderStats & { framesRead: number };
+export type ReaderStats = NativeReaderStats & {
+  framesRead: number;
+  /**
+   * Live sources: how long frames waited between leaving the decoder
+   * (frame.receivedAt) and reaching the caller, in ms, over the last 1000
+   * frames read; null before any.
+   */
+  latency: { p50: number; p95: number; max: number; samples: number } | null;
+};
 
 /** frames(indices, { batch: true }): one buffer, [N, H, W, C] (hwc) or [N, C, H, W] (chw). */
 export interface FrameBatch {
@@ -123,6 +131,8 @@ export class VideoReader implements AsyncIterable<Frame> {
   #closePromise: Promise<void> | null = null;
   #done = false;
   #framesRead = 0;
+  #waits: number[] = [];  // ms each of the last frames waited after decoding (a ring)
+  #waitAt = 0;
   #allocated = 0;
   #padding: number;
   #finalStats: NativeReaderStats | null = null;
@@ -226,7 +236,14 @@ export class VideoReader implements AsyncIterable<Frame> {
     // the native stats are complete (zeros before anything was read); after
     // close() the last ones
     const s = this.#native ? this.#native.stats() : this.#finalStats!;
-    return { ...s, framesRead: this.#framesRead };
+    return { ...s, framesRead: this.#framesRead, latency: this.#latencyStats() };
+  }
+
+  #latencyStats(): ReaderStats['latency'] {
+    if (this.#waits.length === 0) return null;
+    const w = [...this.#waits].sort((a, b) => a - b);
+    const at = (q: number) => w[Math.min(w.length - 1, Math.floor(q * w.length))];
+    return { p50: at(0.5), p95: at(0.95), max: w[w.length - 1], samples: w.length };
   }
 
   get closed(): boolean {
@@ -282,6 +299,11 @@ export class VideoReader implements AsyncIterable<Frame> {
       return null;
     }
     this.#framesRead++;
+    if (res.receivedAt > 0) {
+      const w = Date.now() - res.receivedAt;
+      if (this.#waits.length < 1000) this.#waits.push(w);
+      else this.#waits[this.#waitAt++ % 1000] = w;
+    }
     if (this.#reuse) this.#held = res.data;
     // the reader may have been closed while this frame was on its way: the
     // frame is still good, but nothing more is lent

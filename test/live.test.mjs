@@ -92,6 +92,42 @@ describe('RTMP from nginx-rtmp', () => {
     assert.ok(got[at].k >= 0);
   }, 60_000);
 
+  test('queue \'latest\': a consumer 3x slower than the source gets frames under one frame interval + 50 ms old, drops counted', async () => {
+    const reader = await VideoReader.open(server.url('cam'), { protocols: RTMP, format: 'gray', live: { openTimeout: 10, stallTimeout: 5, queue: 'latest' } });
+    const waits = [];
+    try {
+      let n = 0;
+      for await (const f of reader) {
+        if (++n > 5) waits.push(Date.now() - f.receivedAt); // past the burst probing buffered
+        await new Promise((r) => setTimeout(r, 120)); // 3 frame intervals of the 25 fps source
+        if (n === 30) break;
+      }
+      waits.sort((a, b) => a - b);
+      const p90 = waits[Math.floor(waits.length * 0.9)];
+      assert.ok(p90 < 40 + 50, `90% of frames waited under 90 ms (p90 ${p90} ms; all: ${waits.join(',')})`);
+      assert.ok(reader.stats.dropped >= 30, `frames dropped: ${reader.stats.dropped}`);
+      assert.ok(reader.stats.latency.p50 <= reader.stats.latency.p95);
+    } finally {
+      await reader.close();
+    }
+  }, 30_000);
+
+  test('queue \'block\' (default) loses nothing for a slow consumer: the file\'s frames in order', async () => {
+    const reader = await VideoReader.open(server.url('cam'), { protocols: RTMP, format: 'gray', live: { openTimeout: 10, stallTimeout: 5 } });
+    const ks = [];
+    try {
+      for await (const f of reader) {
+        ks.push(whichFrame(f.data));
+        await new Promise((r) => setTimeout(r, 60));
+        if (ks.length === 30) break;
+      }
+      for (let i = 1; i < ks.length; i++) assert.equal(ks[i], (ks[0] + i) % N);
+      assert.equal(reader.stats.dropped, 0);
+    } finally {
+      await reader.close();
+    }
+  }, 30_000);
+
   test('a stall without reconnects: DISCONNECTED within stallTimeout, naming it', async () => {
     const key = 'stall';
     const p = publish(src, server.url(key));
@@ -173,5 +209,6 @@ describe('failures are typed errors within their timeouts', () => {
     await assert.rejects(VideoReader.open(url, { protocols: RTMP, live: { transport: 'sctp' } }), (e) => e instanceof TypeError && /transport/.test(e.message));
     await assert.rejects(VideoReader.open(url, { protocols: RTMP, live: { reconnect: { attempts: -2 } } }), (e) => e instanceof RangeError && /attempts/.test(e.message));
     await assert.rejects(VideoReader.open(url, { protocols: RTMP, live: 5 }), (e) => e instanceof TypeError && /live/.test(e.message));
+    await assert.rejects(VideoReader.open(url, { protocols: RTMP, live: { queue: 'newest' } }), (e) => e instanceof TypeError && /queue/.test(e.message));
   });
 });

@@ -65,6 +65,7 @@ export interface NativeLiveOptions {
   openTimeout: number; stallTimeout: number; probeDuration: number; transport: string;
   /** -1: without limit */
   attempts: number; delay: number; maxDelay: number;
+  queue: 'block' | 'dropOldest' | 'latest';
 }
 
 export interface NativeReaderOptions extends NativeInputOptions {
@@ -136,6 +137,7 @@ export interface NativeReaderStats {
   truncated: boolean;
   reconnects: number;
   stalls: number;
+  dropped: number;
   lastError: string | null;
   /** frames decoded by random access (frame/frames/frameAt), skipped ones included */
   randomAccessFramesDecoded?: number;

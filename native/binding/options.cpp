@@ -112,6 +112,9 @@ avcv::InputOptions inputOptions(Napi::Env env, Napi::Value v) {
     in.live.attempts = attempts < 0 ? -1 : static_cast<int>(attempts);
     in.live.delay = l.num("delay");
     in.live.maxDelay = l.num("maxDelay");
+    in.live.queue = l.str("queue");
+    if (in.live.queue != "block" && in.live.queue != "dropOldest" && in.live.queue != "latest")
+      l.fail("queue", "'block', 'dropOldest' or 'latest'");
   }
   return in;
 }

@@ -56,14 +56,25 @@ void ReaderWrap::StopThread() {
 }
 
 void ReaderWrap::Run() {
+  // a live queue policy other than "block" never waits for the consumer: a
+  // frame it has not taken yet gives its slot to the next one
+  const std::string& queue = reader_->options().input.live.queue;
+  const bool drops = reader_->options().input.live.enabled && queue != "block";
+  const bool latest = drops && queue == "latest";
   for (;;) {
     Slot slot;
     {
       std::unique_lock<std::mutex> lk(mu_);
-      cv_.wait(lk, [this] { return stopping_ || !free_.empty(); });
+      cv_.wait(lk, [&] { return stopping_ || !free_.empty() || (drops && !ready_.empty()); });
       if (stopping_) return;
-      slot = free_.front();
-      free_.pop_front();
+      if (!free_.empty()) {
+        slot = free_.front();
+        free_.pop_front();
+      } else {
+        slot = ready_.front().slot;
+        ready_.pop_front();
+        dropped_++;
+      }
     }
     avcv::FrameMeta meta;
     bool got = false;
@@ -85,6 +96,11 @@ void ReaderWrap::Run() {
         eof_ = true;
         free_.push_front(slot);
       } else {
+        if (latest) {  // only the newest frame waits for the consumer
+          dropped_ += static_cast<int64_t>(ready_.size());
+          for (const Ready& r : ready_) free_.push_back(r.slot);
+          ready_.clear();
+        }
         ready_.push_back({slot, meta});
       }
     }
@@ -138,7 +154,12 @@ Napi::Value ReaderWrap::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!reader_ || closing_ || closed_) return readerStatsToJs(env, avcv::ReaderStats(), avcv::ReaderStats());
   avcv::VideoReader* ra = raPtr_.load();
-  return readerStatsToJs(env, reader_->stats(), ra ? ra->stats() : avcv::ReaderStats());
+  avcv::ReaderStats s = reader_->stats();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    s.dropped = dropped_;
+  }
+  return readerStatsToJs(env, s, ra ? ra->stats() : avcv::ReaderStats());
 }
 
 Napi::Value ReaderWrap::Push(const Napi::CallbackInfo& info) {

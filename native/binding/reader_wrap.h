@@ -77,6 +77,7 @@ class ReaderWrap : public Napi::ObjectWrap<ReaderWrap> {
   std::deque<Ready> ready_;
   bool stopping_ = false;
   bool eof_ = false;
+  int64_t dropped_ = 0;  // frames the live queue policy dropped (under mu_)
   std::optional<ErrorInfo> error_;
 
   // JS thread only

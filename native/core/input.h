@@ -20,6 +20,10 @@ struct LiveOptions {
   std::string transport;            // RTSP: "tcp" | "udp" ("" = libav's default)
   int attempts = 0;                 // reconnects after a stall or an end (-1: without limit)
   double delay = 1, maxDelay = 30;  // exponential backoff between attempts, seconds
+  // What the reader's pipeline does when the consumer is slower than the
+  // source: "block" (wait: nothing is lost), "dropOldest" (the oldest frame
+  // not yet taken makes room), "latest" (only the newest frame waits).
+  std::string queue = "block";
 };
 
 struct InputOptions {

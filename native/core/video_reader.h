@@ -69,6 +69,7 @@ struct ReaderStats {
   int64_t gpuScaledFrames = 0;  // frames resized on the GPU (scale_cuda) before their download
   int64_t reconnects = 0;       // a live source reopened after a stall or an end
   int64_t stalls = 0;           // no packet for live.stallTimeout
+  int64_t dropped = 0;          // frames the live queue policy dropped (set by the reader's owner)
   std::string lastError;
 };
 
