@@ -7,8 +7,8 @@ import { test, describe, beforeAll, afterAll } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { VideoReader, AvcvError } from '../dist/index.mjs';
-import { tempDir, ffmpeg } from './helpers.mjs';
-import { nginxRtmp, publish, silentServer, httpStatusServer, freePort } from './servers.mjs';
+import { tempDir, ffmpeg, cliFrames, assertExact } from './helpers.mjs';
+import { nginxRtmp, publish, silentServer, httpStatusServer, httpFileServer, srtListener, freePort } from './servers.mjs';
 
 const dir = tempDir('avcv-live-');
 const src = join(dir, 'src.mp4');
@@ -150,6 +150,58 @@ describe('RTMP from nginx-rtmp', () => {
     } finally {
       await p.stop();
       await reader.close();
+    }
+  }, 30_000);
+});
+
+describe('HTTP and SRT', () => {
+  test('a progressive file over HTTP (range requests): every frame equals the CLI\'s decode of the file', async () => {
+    const s = await httpFileServer(src);
+    try {
+      const reader = await VideoReader.open(s.url, { protocols: ['http', 'tcp'], live: { openTimeout: 5, stallTimeout: 5 } });
+      const frames = [];
+      for await (const f of reader) frames.push(Buffer.from(f.data));
+      await reader.close();
+      assertExact(Buffer.concat(frames), cliFrames(src, 'bgr24'), W * H * 3, 'http');
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('an HTTP server that stalls mid-file: DISCONNECTED after stallTimeout', async () => {
+    const fast = join(dir, 'faststart.mp4'); // the index first: the open needs only the start
+    ffmpeg(['-i', src, '-c', 'copy', '-movflags', '+faststart', fast]);
+    const { statSync } = await import('node:fs');
+    const s = await httpFileServer(fast, { stallAfter: Math.floor(statSync(fast).size / 2) });
+    try {
+      const reader = await VideoReader.open(s.url, { protocols: ['http', 'tcp'], live: { openTimeout: 5, stallTimeout: 1 } });
+      let n = 0;
+      await assert.rejects((async () => {
+        for await (const f of reader) n += f ? 1 : 0;
+      })(), (e) => e instanceof AvcvError && e.code === 'DISCONNECTED' && /no packet for 1/.test(e.message));
+      assert.ok(n > 0 && n < N, `${n} frames before the stall`);
+      await reader.close();
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('SRT from the CLI as listener: the file\'s frames in order', async () => {
+    const ts = join(dir, 'src.ts');
+    ffmpeg(['-i', src, '-c', 'copy', '-f', 'mpegts', ts]);
+    const l = await srtListener(ts);
+    try {
+      const reader = await VideoReader.open(l.url, { protocols: ['srt', 'udp'], format: 'gray', live: { openTimeout: 10, stallTimeout: 5, probeDuration: 0.5 } });
+      const ks = [];
+      for await (const f of reader) {
+        ks.push(whichFrame(f.data));
+        if (ks.length === 30) break;
+      }
+      await reader.close();
+      assert.ok(ks[0] >= 0);
+      for (let i = 1; i < ks.length; i++) assert.equal(ks[i], (ks[0] + i) % N, `frame ${i}`);
+    } finally {
+      await l.stop();
     }
   }, 30_000);
 });

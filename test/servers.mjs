@@ -118,3 +118,57 @@ export async function httpStatusServer(status) {
   await new Promise((r) => s.listen(0, '127.0.0.1', r));
   return { port: s.address().port, close: () => new Promise((r) => s.close(r)) };
 }
+
+/**
+ * An HTTP server for one file, with range requests (as a CDN serves a
+ * progressive file). `stallAfter`: bytes after which a response stops
+ * sending without closing. { port, url, close() }.
+ */
+export async function httpFileServer(file, { stallAfter = Infinity } = {}) {
+  const { readFileSync } = await import('node:fs');
+  const body = readFileSync(file);
+  const open = new Set();
+  const s = http.createServer((req, res) => {
+    open.add(res);
+    res.on('close', () => open.delete(res));
+    let start = 0;
+    let end = body.length - 1;
+    const m = /bytes=(\d+)-(\d*)/.exec(req.headers.range ?? '');
+    if (m) {
+      start = Number(m[1]);
+      if (m[2]) end = Math.min(end, Number(m[2]));
+      res.writeHead(206, { 'content-range': `bytes ${start}-${end}/${body.length}`, 'content-length': end - start + 1, 'accept-ranges': 'bytes', 'content-type': 'video/mp4' });
+    } else {
+      res.writeHead(200, { 'content-length': body.length, 'accept-ranges': 'bytes', 'content-type': 'video/mp4' });
+    }
+    const chunk = body.subarray(start, Math.min(end + 1, start + Math.max(0, stallAfter - start)));
+    if (chunk.length === end - start + 1) res.end(chunk);
+    else res.write(chunk); // and then nothing: a stalled server that keeps the connection
+  });
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  return {
+    port: s.address().port,
+    url: `http://127.0.0.1:${s.address().port}/${file.split('/').pop()}`,
+    close: () => new Promise((r) => {
+      for (const res of open) res.destroy();
+      s.close(r);
+    }),
+  };
+}
+
+/** The ffmpeg CLI as an SRT listener sending `file` (MPEG-TS, paced) to the first caller: { port, url, stop() }. */
+export async function srtListener(file) {
+  const port = await freePort();
+  const p = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'mpegts',
+    `srt://127.0.0.1:${port}?mode=listener`], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 500)); // SRT listens on UDP: nothing to poll for
+  return {
+    port,
+    url: `srt://127.0.0.1:${port}?mode=caller`,
+    stop: () => new Promise((resolve) => {
+      if (p.exitCode !== null || p.signalCode !== null) return resolve();
+      p.once('exit', resolve);
+      p.kill('SIGKILL');
+    }),
+  };
+}

@@ -247,8 +247,12 @@ bool VideoReader::readAndSend() {
   int ret = readPacket();
   if (ret == AVERROR(EAGAIN)) return true;
   if (cancel_->load()) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
-  if (ret < 0 && opts_.input.live.enabled) {  // a live source that stops has not ended: reconnect
-    const bool stalled = input_.guard->timedOut.load();
+  // A live source that stops has not ended: reconnect. A resource of known
+  // size (a file over HTTP) ends as a file does (truncation checked below).
+  const bool finite = ret == AVERROR_EOF && ctx->pb && avio_size(ctx->pb) > 0;
+  if (ret < 0 && opts_.input.live.enabled && !finite) {
+    // without a cancel, an exit is the stall deadline (now, or sticky in the I/O context since)
+    const bool stalled = ret == AVERROR_EXIT || input_.guard->timedOut.load();
     if (stalled) {
       std::lock_guard<std::mutex> lk(statsMu_);
       stats_.stalls++;
