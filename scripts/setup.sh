@@ -17,9 +17,13 @@ done
 APT_PACKAGES=(ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
   libavfilter-dev libavdevice-dev libopencv-dev python3-opencv pkg-config cmake g++ make)
 # the tests also build the C++ unit tests (GoogleTest), check C++ formatting,
-# and run a real RTMP server (nginx with libnginx-mod-rtmp, started by the
-# live tests themselves on loopback)
-if [ "$for_tests" = 1 ]; then APT_PACKAGES+=(libgtest-dev clang-format nginx-light libnginx-mod-rtmp); fi
+# and run real streaming servers on loopback, started by the live tests
+# themselves: nginx with libnginx-mod-rtmp (RTMP) and GStreamer's
+# gst-rtsp-server through python3-gi (RTSP; qtdemux, h264parse, rtph264pay)
+if [ "$for_tests" = 1 ]; then
+  APT_PACKAGES+=(libgtest-dev clang-format nginx-light libnginx-mod-rtmp python3-gi gir1.2-gst-rtsp-server-1.0
+    gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)
+fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { VideoReader, AvcvError } from '../dist/index.mjs';
 import { tempDir, ffmpeg, cliFrames, assertExact } from './helpers.mjs';
-import { nginxRtmp, publish, silentServer, httpStatusServer, httpFileServer, srtListener, freePort } from './servers.mjs';
+import { nginxRtmp, publish, silentServer, httpStatusServer, httpFileServer, srtListener, rtspServer, freePort } from './servers.mjs';
 
 const dir = tempDir('avcv-live-');
 const src = join(dir, 'src.mp4');
@@ -152,6 +152,55 @@ describe('RTMP from nginx-rtmp', () => {
       await reader.close();
     }
   }, 30_000);
+});
+
+describe('RTSP from gst-rtsp-server', () => {
+  let server;
+  beforeAll(async () => {
+    server = await rtspServer(src);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test.each(['tcp', 'udp'])('over %s: every frame of the file, in order, equal to the CLI\'s decode', async (transport) => {
+    const reader = await VideoReader.open(server.url, { protocols: ['rtsp', 'rtp', 'tcp', 'udp'], format: 'gray', live: { transport, openTimeout: 10, stallTimeout: 5 } });
+    const got = [];
+    try {
+      for await (const f of reader) {
+        got.push(Buffer.from(f.data));
+        if (got.length === N) break;
+      }
+    } finally {
+      await reader.close();
+    }
+    assertExact(Buffer.concat(got), Buffer.concat(fileFrames), W * H, `rtsp ${transport}`);
+  }, 30_000);
+
+  test('the server is killed and restarted: the reader reconnects and pts go on rising', async () => {
+    const reader = await VideoReader.open(server.url, {
+      protocols: ['rtsp', 'rtp', 'tcp', 'udp'], format: 'gray', live: { openTimeout: 10, stallTimeout: 2, reconnect: { attempts: 30, delay: 0.25, maxDelay: 1 } },
+    });
+    const got = [];
+    try {
+      for await (const f of reader) {
+        got.push({ k: whichFrame(f.data), pts: f.pts, discontinuity: f.discontinuity });
+        if (got.length === 15) {
+          await server.stop();
+          setTimeout(() => void server.start(), 500);
+        }
+        const at = got.findIndex((g) => g.discontinuity);
+        if (at > 0 && got.length >= at + 15) break;
+      }
+    } finally {
+      await reader.close();
+    }
+    const at = got.findIndex((g) => g.discontinuity);
+    assert.ok(at >= 15, `a discontinuity after the restart (${at})`);
+    assert.equal(reader.stats.reconnects, 1);
+    for (let i = 1; i < got.length; i++) assert.ok(got[i].pts > got[i - 1].pts, `pts rise (${i})`);
+    for (let i = at; i < got.length; i++) assert.equal(got[i].k, i - at, 'the new session plays the file from its start');
+  }, 60_000);
 });
 
 describe('HTTP and SRT', () => {

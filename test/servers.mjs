@@ -172,3 +172,38 @@ export async function srtListener(file) {
     }),
   };
 }
+
+/**
+ * A real RTSP server (GStreamer's gst-rtsp-server through Debian's python3-gi,
+ * test/rtsp-server.py) serving an MP4's H.264 as-is at rtsp://127.0.0.1:PORT/stream,
+ * each client from the file's start, paced in real time: { port, url, start(), stop() }.
+ */
+export async function rtspServer(file) {
+  const port = await freePort();
+  const script = new URL('./rtsp-server.py', import.meta.url).pathname;
+  let proc = null;
+  const srv = {
+    port,
+    url: `rtsp://127.0.0.1:${port}/stream`,
+    async start() {
+      proc = spawn('/usr/bin/python3', [script, String(port), file], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      proc.stderr.on('data', (d) => { err += d; });
+      await new Promise((resolve, reject) => {
+        proc.stdout.on('data', (d) => { if (String(d).includes('ready')) resolve(); });
+        proc.once('exit', (c) => reject(new Error(`rtsp-server.py exited with ${c}: ${err}`)));
+      });
+    },
+    async stop() {
+      if (!proc) return;
+      const p = proc;
+      proc = null;
+      if (p.exitCode !== null || p.signalCode !== null) return;
+      const gone = new Promise((r) => p.once('exit', r));
+      p.kill('SIGKILL');
+      await gone;
+    },
+  };
+  await srv.start();
+  return srv;
+}

@@ -169,6 +169,10 @@ bool checkSource(const InputOptions& opts, const AVInputFormat* forced) {
   // A device or a filter-graph source (lavfi) is not a file or URL: no protocol applies.
   if (forced && (forced->flags & AVFMT_NOFILE)) return true;
   const char* proto = avio_find_protocol_name(opts.source.c_str());
+  // rtsp:// is a demuxer's URL, not an I/O protocol: it is allowed by the name
+  // "rtsp" (its own connections go through the whitelist: tcp, udp, rtp)
+  if (!proto && opts.source.rfind("rtsp://", 0) == 0) proto = "rtsp";
+  if (!proto && opts.source.rfind("rtsps://", 0) == 0) proto = "rtsps";
   if (!proto) throw Error("PROTOCOL_NOT_FOUND", "no libav protocol handles '" + opts.source + "'");
   bool allowed = false;
   for (const auto& p : opts.protocols) allowed = allowed || p == proto;

@@ -257,9 +257,12 @@ bool VideoReader::readAndSend() {
       std::lock_guard<std::mutex> lk(statsMu_);
       stats_.stalls++;
     }
-    reconnect(stalled              ? "no packet for " + std::to_string(opts_.input.live.stallTimeout) + " s"
-              : ret == AVERROR_EOF ? std::string("the stream ended")
-                                   : avErrorString(ret));
+    // the frames the decoder still holds come first: drain it, then reconnect (decodeUntil)
+    liveStop_ = stalled              ? "no packet for " + std::to_string(opts_.input.live.stallTimeout) + " s"
+                : ret == AVERROR_EOF ? std::string("the stream ended")
+                                     : avErrorString(ret);
+    flushed_ = true;
+    avcodec_send_packet(dec, nullptr);
     return true;
   }
   if (ret == AVERROR_EXIT) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
@@ -375,6 +378,12 @@ VideoReader::Got VideoReader::decodeUntil(const std::function<Want(const AVFrame
       if (w == Want::Take) return Got::Frame;  // the frame stays in frame_
       av_frame_unref(frame_.get());
       if (w == Want::Stop) return Got::Stopped;
+      continue;
+    }
+    if (ret == AVERROR_EOF && !liveStop_.empty()) {  // a live source stopped, its frames all out
+      const std::string why = std::move(liveStop_);
+      liveStop_.clear();
+      reconnect(why);  // a fresh input and decoder, or DISCONNECTED
       continue;
     }
     if (ret == AVERROR_EOF) return Got::End;
@@ -595,8 +604,15 @@ void VideoReader::fillMeta(const AVFrame* f, FrameMeta* meta, int64_t index) {
   }
   if (pts == AV_NOPTS_VALUE) pts = lastPts_ != AV_NOPTS_VALUE ? lastPts_ + dur : nextIndex_ * dur;
   else if (opts_.input.live.enabled) {
-    // after a reconnect the source's clock may start again: continue after the last frame
-    if (discontinuity_ && lastPts_ != AV_NOPTS_VALUE) liveOffset_ = lastPts_ + std::max<int64_t>(dur, 1) - pts;
+    // A live source's clock may start again (a reconnect) or step back (RTP
+    // timestamps before the first sender report): pts continue after the
+    // last frame, and the frame where the offset changed is a discontinuity.
+    const int64_t step = std::max<int64_t>(dur, 1);
+    if (discontinuity_ && lastPts_ != AV_NOPTS_VALUE) liveOffset_ = lastPts_ + step - pts;
+    if (lastPts_ != AV_NOPTS_VALUE && pts + liveOffset_ <= lastPts_) {
+      liveOffset_ = lastPts_ + step - pts;
+      discontinuity_ = true;
+    }
     pts += liveOffset_;
   }
   meta->discontinuity = discontinuity_;

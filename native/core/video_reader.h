@@ -237,6 +237,7 @@ class VideoReader {
   int64_t lastPts_ = AV_NOPTS_VALUE;
   ContinuousClock clock_;       // frame.time: the index's continuous timeline, frame by frame
   int64_t liveOffset_ = 0;      // added to a live source's pts after reconnects (they continue monotonically)
+  std::string liveStop_;        // why a live source stopped, while its decoder drains before a reconnect
   bool discontinuity_ = false;  // the next frame is the first after a reconnect
   int64_t defaultDuration_ = 0;
   int64_t streamPackets_ = 0;
