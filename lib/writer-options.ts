@@ -12,9 +12,15 @@ import { checkDevice, type Device, type DeviceInfo } from './device';
 import { resolveInput } from './source';
 import { bool, checkKeys, describe, filterGraph, int, isObject, oneOf } from './validate';
 
-export type Container = 'mp4' | 'mov' | 'mkv' | 'webm' | 'avi';
-export const CONTAINERS: readonly Container[] = ['mp4', 'mov', 'mkv', 'webm', 'avi'];
-export const MUXER: Record<Container, string> = { mp4: 'mp4', mov: 'mov', mkv: 'matroska', webm: 'webm', avi: 'avi' };
+export type Container = 'mp4' | 'mov' | 'mkv' | 'webm' | 'avi' | 'flv' | 'ts';
+export const CONTAINERS: readonly Container[] = ['mp4', 'mov', 'mkv', 'webm', 'avi', 'flv', 'ts'];
+export const MUXER: Record<Container, string> = { mp4: 'mp4', mov: 'mov', mkv: 'matroska', webm: 'webm', avi: 'avi', flv: 'flv', ts: 'mpegts' };
+
+/** A network target (rtmp://, srt://, udp://, ...): its scheme; null for a file path or file: URL. */
+export function networkScheme(target: string): string | null {
+  const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(target);
+  return m && m[1].toLowerCase() !== 'file' ? m[1].toLowerCase() : null;
+}
 
 export interface RationalInput { num: number; den: number }
 
@@ -82,6 +88,13 @@ export interface VideoWriterOptions {
   /** mp4/mov: move the index to the front for streaming. */
   faststart?: boolean;
   metadata?: Record<string, string>;
+  /**
+   * Protocols the target may use (default ['file']): a network target such as
+   * 'rtmp://host/app/key' (flv), 'srt://host:port' or 'udp://host:port'
+   * (MPEG-TS) needs its protocol listed, e.g. ['rtmp', 'tcp']. Network
+   * targets are written as they go: there is no temp file and no rename.
+   */
+  protocols?: string[];
   /** Mux another file's audio into the output. */
   audio?: AudioOptions;
   /** Time base of the pts you pass (default 1/fps). */
@@ -99,7 +112,7 @@ export interface VideoWriterOptions {
 
 export const WRITER_KEYS = ['width', 'height', 'fps', 'codec', 'crf', 'bitrate', 'rateControl', 'preset', 'tune', 'profile', 'gop',
   'codecOptions', 'pixelFormat', 'inputFormat', 'inputLayout', 'container', 'faststart', 'metadata', 'audio',
-  'timeBase', 'threads', 'signal', 'device'] as const;
+  'timeBase', 'threads', 'signal', 'device', 'protocols'] as const;
 
 /** 29.97 -> 30000/1001, 25 -> 25/1. */
 export function toRational(name: string, v: unknown): RationalInput {
@@ -125,10 +138,14 @@ export function toRational(name: string, v: unknown): RationalInput {
 /** The container from the container option, else the target's extension. */
 export function containerOf(target: string, opt: unknown): Container {
   if (opt !== undefined) return oneOf('container', opt, CONTAINERS);
+  const scheme = networkScheme(target);
+  if (scheme === 'rtmp' || scheme === 'rtmps') return 'flv';
+  if (scheme === 'srt' || scheme === 'udp' || scheme === 'tcp') return 'ts';
+  if (scheme) throw new TypeError(`cannot tell the container for a ${scheme}:// target; use the container option`);
   const ext = path.extname(target).slice(1).toLowerCase();
   const c = ext === 'm4v' ? 'mp4' : ext;
   if (!(CONTAINERS as readonly string[]).includes(c)) {
-    throw new TypeError(`cannot tell the container from '${path.basename(target)}'; use a .mp4/.mov/.mkv/.webm/.avi name or the container option`);
+    throw new TypeError(`cannot tell the container from '${path.basename(target)}'; use a .mp4/.mov/.mkv/.webm/.avi/.flv/.ts name or the container option`);
   }
   return c as Container;
 }
@@ -142,7 +159,10 @@ export type WriterStats = Omit<NativeWriterStats, 'packets' | 'audioPackets'>;
 
 export interface WriterPlan {
   target: string;
+  /** where the muxer writes: a temp name beside a file target, or the network target itself */
   temp: string;
+  /** a network target: written as it goes (no temp file, no rename) */
+  network: boolean;
   container: Container;
   device: DeviceInfo;
   native: NativeWriterOptions;
@@ -238,11 +258,17 @@ export function planWriter(target: string, options: Partial<VideoWriterOptions>,
   }
   const encoder = choice.encoder;
   const deviceInfo: DeviceInfo = choice.device;
-  const abs = path.resolve(target);
-  const temp = tempBeside(abs);
+  const scheme = networkScheme(target);
+  const protocols = writerProtocols(options.protocols);
+  if (scheme && !protocols.includes(scheme)) {
+    throw new AvcvError('PROTOCOL_NOT_ALLOWED', `protocol '${scheme}' is not allowed (allowed: ${protocols.join(', ')}); pass it in the protocols option to allow it`, { source: target });
+  }
+  const abs = scheme ? target : path.resolve(target);
+  const temp = scheme ? target : tempBeside(abs);
   return {
-    target: abs, temp, container, device: deviceInfo,
+    target: abs, temp, network: scheme !== null, container, device: deviceInfo,
     native: {
+      protocols,
       // every field, explicitly (the binding has no defaults): -1, 0 and '' mean "not set"
       path: temp, container: MUXER[container], width, height, fps, timeBase, codec: encoder, crf: crf ?? -1,
       bitrate: bitrate ?? 0, rateControl: rateControl ?? '', preset: str('preset', options.preset) ?? '',
@@ -260,4 +286,13 @@ export function pickStats(s: NativeWriterStats): WriterStats {
     frames: s.frames, bytes: s.bytes, encoder: s.encoder, pixelFormat: s.pixelFormat, audioMode: s.audioMode,
     audioCodec: s.audioCodec, videoDuration: s.videoDuration, audioDuration: s.audioDuration,
   };
+}
+
+/** The writer's protocols option: the libav protocols a target may use (default: files only). */
+function writerProtocols(v: unknown): string[] {
+  if (v === undefined) return ['file'];
+  if (!Array.isArray(v) || v.length === 0 || !v.every((p) => typeof p === 'string' && /^[a-z0-9_+-]+$/.test(p))) {
+    throw new TypeError(`protocols must be a non-empty array of protocol names; got ${describe(v)}`);
+  }
+  return [...new Set(v as string[])];
 }

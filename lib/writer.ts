@@ -39,7 +39,7 @@ export interface WriterInfo {
 export class VideoWriter {
   #native: NativeWriter | null;
   #info: WriterInfo;
-  #temp: string;
+  #temp: string | null;  // null for a network target (nothing to rename or remove)
   #count = 0;
   #lastPts = -Infinity;
   #state: 'open' | 'closing' | 'closed' | 'aborted' = 'open';
@@ -51,7 +51,7 @@ export class VideoWriter {
   #onAbort?: () => void;
   #ptsPerFrame: number;
 
-  private constructor(nat: NativeWriter, info: WriterInfo, temp: string, signal?: AbortSignal) {
+  private constructor(nat: NativeWriter, info: WriterInfo, temp: string | null, signal?: AbortSignal) {
     this.#native = nat;
     this.#info = info;
     this.#temp = temp;
@@ -71,7 +71,7 @@ export class VideoWriter {
     try {
       nat = await native().openWriter(plan.native);
     } catch (err) {
-      fs.rmSync(plan.temp, { force: true });
+      if (!plan.network) fs.rmSync(plan.temp, { force: true });
       throw fromNative(err, target, caller);
     }
     const stats = nat.stats();
@@ -82,7 +82,7 @@ export class VideoWriter {
       pixelFormat: stats.pixelFormat, inputFormat: inputFormat as PixelFormat, inputLayout: inputLayout as Layout,
       frameBytes: byteLength(inputFormat as PixelFormat, inputLayout as Layout, width, height), device: plan.device,
     };
-    return new VideoWriter(nat, info, plan.temp, options.signal);
+    return new VideoWriter(nat, info, plan.network ? null : plan.temp, options.signal);
   }
 
   get info(): WriterInfo {
@@ -168,7 +168,7 @@ export class VideoWriter {
         throw fromNative(err, this.#info.target);
       }
       try {
-        commitSync(this.#temp, this.#info.target, 'move the finished file onto');
+        if (this.#temp !== null) commitSync(this.#temp, this.#info.target, 'move the finished file onto');
       } catch (err) {
         this.#native = null;
         this.#state = 'aborted';
@@ -200,7 +200,7 @@ export class VideoWriter {
       try {
         await nat.abort();
       } finally {
-        fs.rmSync(this.#temp, { force: true });
+        if (this.#temp !== null) fs.rmSync(this.#temp, { force: true });
       }
     })();
     return this.#discardPromise;

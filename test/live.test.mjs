@@ -6,7 +6,7 @@
 import { test, describe, beforeAll, afterAll } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { VideoReader, AvcvError } from '../dist/index.mjs';
+import { VideoReader, VideoWriter, AvcvError } from '../dist/index.mjs';
 import { tempDir, ffmpeg, cliFrames, assertExact } from './helpers.mjs';
 import { nginxRtmp, publish, silentServer, httpStatusServer, httpFileServer, srtListener, rtspServer, freePort } from './servers.mjs';
 
@@ -253,6 +253,42 @@ describe('HTTP and SRT', () => {
       await l.stop();
     }
   }, 30_000);
+});
+
+describe('writing to a network target', () => {
+  test('RTMP to nginx: what nginx records decodes to the frames of the same write to a local .flv', async () => {
+    const server = await nginxRtmp(dir, { record: true });
+    try {
+      const write = async (target, extra) => {
+        const reader = await VideoReader.open(src, { format: 'yuv420p' });
+        const w = await VideoWriter.open(target, { width: W, height: H, fps: 25, inputFormat: 'yuv420p', codec: 'libx264', preset: 'veryfast', threads: 1, gop: 25, ...extra });
+        for await (const f of reader) await w.write(f);
+        await reader.close();
+        return w.close();
+      };
+      const local = join(dir, 'local.flv');
+      await write(local, {});
+      const stats = await write(server.url('pushed'), { protocols: ['rtmp', 'tcp'] });
+      assert.equal(stats.frames, N);
+      await server.stop(); // nginx finishes the recording when the publisher leaves; stopping makes sure
+      const got = ffmpeg(['-i', server.recording('pushed'), '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
+      const want = ffmpeg(['-i', local, '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
+      assertExact(got, want, W * H, 'rtmp push');
+      assert.equal(got.length, N * W * H);
+    } finally {
+      await server.stop();
+    }
+  }, 30_000);
+
+  test('a target whose protocol is not listed: PROTOCOL_NOT_ALLOWED; a refused port: CONNECT; nothing left behind', async () => {
+    await assert.rejects(VideoWriter.open('rtmp://127.0.0.1:1/live/x', { width: W, height: H, fps: 25 }),
+      (e) => e instanceof AvcvError && e.code === 'PROTOCOL_NOT_ALLOWED');
+    const port = await freePort();
+    await assert.rejects(VideoWriter.open(`rtmp://127.0.0.1:${port}/live/x`, { width: W, height: H, fps: 25, protocols: ['rtmp', 'tcp'] }),
+      (e) => e instanceof AvcvError && e.code === 'CONNECT');
+    await assert.rejects(VideoWriter.open('ftp://127.0.0.1/x', { width: W, height: H, fps: 25, protocols: ['ftp'] }),
+      (e) => e instanceof TypeError && /container/.test(e.message));
+  });
 });
 
 describe('failures are typed errors within their timeouts', () => {

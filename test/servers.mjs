@@ -42,7 +42,7 @@ async function waitForPort(port, ms = 5000) {
  * stop() kills it (its players see the connection drop); start() runs it again
  * on the same port.
  */
-export async function nginxRtmp(dir) {
+export async function nginxRtmp(dir, { record = false } = {}) {
   if (!existsSync(RTMP_MODULE)) throw new Error(`${RTMP_MODULE} is missing: scripts/setup.sh --test installs libnginx-mod-rtmp`);
   const port = await freePort();
   const prefix = join(dir, `nginx-${port}`);
@@ -55,13 +55,15 @@ export async function nginxRtmp(dir) {
     `pid ${join(prefix, 'nginx.pid')};`,
     `error_log ${join(prefix, 'logs', 'error.log')} warn;`,
     'events { worker_connections 64; }',
-    `rtmp { server { listen 127.0.0.1:${port}; application live { live on; record off; } } }`,
+    `rtmp { server { listen 127.0.0.1:${port}; application live { live on; ${record ? `record all; record_path ${prefix}; record_unique off;` : 'record off;'} } } }`,
     '',
   ].join('\n'));
   let proc = null;
   const srv = {
     port,
     url: (key) => `rtmp://127.0.0.1:${port}/live/${key}`,
+    /** where nginx recorded stream `key` (with record) */
+    recording: (key) => join(prefix, `${key}.flv`),
     async start() {
       proc = spawn('nginx', ['-c', conf, '-p', prefix], { stdio: 'ignore' });
       await waitForPort(port);

@@ -235,6 +235,8 @@ export interface NativeAudioReader {
 }
 
 export interface NativeWriterOptions {
+  /** libav protocols the output may use (protocol_whitelist) */
+  protocols: string[];
   path: string;
   container: string;
   width: number;

@@ -193,6 +193,7 @@ avcv::WriterOptions writerOptions(Napi::Env env, Napi::Value v) {
   w.inputFormat = pixFmt(f, "inputFormat");
   w.inputLayout = layout(f, "inputLayout");
   w.faststart = f.boolean("faststart");
+  w.protocols = strings(f, "protocols");
   w.metadata = dict(f, "metadata");
   Fields a(env, f.obj("audio"), "audio");
   w.audio.mode = a.str("mode");

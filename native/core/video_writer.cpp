@@ -199,8 +199,13 @@ void VideoWriter::openOutput() {
   }
   for (const auto& kv : o.metadata) av_dict_set(&oc->metadata, kv.first.c_str(), kv.second.c_str(), 0);
   if (!(oc->oformat->flags & AVFMT_NOFILE)) {
-    ret = avio_open(&oc->pb, o.path.c_str(), AVIO_FLAG_WRITE);
-    if (ret < 0) throwAvError(ret, "cannot create '" + o.path + "'", "IO");
+    std::string wl;
+    for (const auto& p : o.protocols) wl += (wl.empty() ? "" : ",") + p;
+    AVDictionary* io = nullptr;
+    av_dict_set(&io, "protocol_whitelist", wl.c_str(), 0);
+    ret = avio_open2(&oc->pb, o.path.c_str(), AVIO_FLAG_WRITE, nullptr, &io);
+    av_dict_free(&io);
+    if (ret < 0) throwAvError(ret, "cannot create '" + o.path + "'", network() ? "CONNECT" : "IO");
   }
   AVDictionary* mopts = nullptr;
   if (o.faststart) av_dict_set(&mopts, "movflags", "+faststart", 0);
@@ -235,7 +240,7 @@ VideoWriter::~VideoWriter() {
   if (!finished_ && out_) {
     // an unfinished output is not a file anyone should see: close and remove
     if (out_->pb) avio_closep(&out_->pb);
-    ::unlink(opts_.path.c_str());
+    if (!network()) ::unlink(opts_.path.c_str());
   }
 }
 

@@ -22,8 +22,9 @@ struct OutputContextCloser {
 using OutputContextPtr = std::unique_ptr<AVFormatContext, OutputContextCloser>;
 
 struct WriterOptions {
-  std::string path;       // where the muxer writes (a temp name)
-  std::string container;  // muxer short name (mp4, mov, matroska, webm, avi)
+  std::string path;                            // where the muxer writes (a temp name, or a network URL)
+  std::vector<std::string> protocols{"file"};  // libav protocols it may use (protocol_whitelist)
+  std::string container;                       // muxer short name (mp4, mov, matroska, webm, avi)
   int width = 0, height = 0;
   Rational fps{0, 1};
   Rational timeBase{0, 1};  // encoder/pts time base (default 1/fps)
@@ -86,6 +87,8 @@ class VideoWriter {
   void finish();
   WriterStats stats() const;
   std::string encoderName() const;
+  // The output is a network URL (rtmp://, srt://, ...), written as it goes: nothing to remove on failure.
+  bool network() const { return opts_.path.find("://") != std::string::npos && opts_.path.rfind("file:", 0) != 0; }
 
  private:
   VideoWriter() = default;
