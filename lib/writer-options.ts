@@ -95,6 +95,11 @@ export interface VideoWriterOptions {
    * targets are written as they go: there is no temp file and no rename.
    */
   protocols?: string[];
+  /**
+   * Write no faster than the frames' timestamps, counted from the first
+   * frame (the CLI's -re): for streaming a file to a server. Default false.
+   */
+  realtime?: boolean;
   /** Mux another file's audio into the output. */
   audio?: AudioOptions;
   /** Time base of the pts you pass (default 1/fps). */
@@ -112,7 +117,7 @@ export interface VideoWriterOptions {
 
 export const WRITER_KEYS = ['width', 'height', 'fps', 'codec', 'crf', 'bitrate', 'rateControl', 'preset', 'tune', 'profile', 'gop',
   'codecOptions', 'pixelFormat', 'inputFormat', 'inputLayout', 'container', 'faststart', 'metadata', 'audio',
-  'timeBase', 'threads', 'signal', 'device', 'protocols'] as const;
+  'timeBase', 'threads', 'signal', 'device', 'protocols', 'realtime'] as const;
 
 /** 29.97 -> 30000/1001, 25 -> 25/1. */
 export function toRational(name: string, v: unknown): RationalInput {
@@ -163,6 +168,8 @@ export interface WriterPlan {
   temp: string;
   /** a network target: written as it goes (no temp file, no rename) */
   network: boolean;
+  /** write() paced by the frames' timestamps */
+  realtime: boolean;
   container: Container;
   device: DeviceInfo;
   native: NativeWriterOptions;
@@ -267,6 +274,7 @@ export function planWriter(target: string, options: Partial<VideoWriterOptions>,
   const temp = scheme ? target : tempBeside(abs);
   return {
     target: abs, temp, network: scheme !== null, container, device: deviceInfo,
+    realtime: options.realtime === undefined ? false : bool('realtime', options.realtime),
     native: {
       protocols,
       // every field, explicitly (the binding has no defaults): -1, 0 and '' mean "not set"

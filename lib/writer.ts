@@ -39,6 +39,8 @@ export interface WriterInfo {
 export class VideoWriter {
   #native: NativeWriter | null;
   #info: WriterInfo;
+  #realtime = false;
+  #paceStart: { wall: number; pts: number } | null = null;
   #temp: string | null;  // null for a network target (nothing to rename or remove)
   #count = 0;
   #lastPts = -Infinity;
@@ -82,7 +84,21 @@ export class VideoWriter {
       pixelFormat: stats.pixelFormat, inputFormat: inputFormat as PixelFormat, inputLayout: inputLayout as Layout,
       frameBytes: byteLength(inputFormat as PixelFormat, inputLayout as Layout, width, height), device: plan.device,
     };
-    return new VideoWriter(nat, info, plan.network ? null : plan.temp, options.signal);
+    const w = new VideoWriter(nat, info, plan.network ? null : plan.temp, options.signal);
+    w.#realtime = plan.realtime;
+    return w;
+  }
+
+  /** realtime: waits until the frame's time has come, counted from the first frame (the CLI's -re). */
+  async #pace(pts: number): Promise<void> {
+    const tb = this.#info.timeBase;
+    const now = performance.now();
+    if (this.#paceStart === null) {
+      this.#paceStart = { wall: now, pts };
+      return;
+    }
+    const due = this.#paceStart.wall + (((pts - this.#paceStart.pts) * tb.num) / tb.den) * 1000;
+    if (due > now) await new Promise((r) => setTimeout(r, due - now));
   }
 
   get info(): WriterInfo {
@@ -136,6 +152,7 @@ export class VideoWriter {
     if (pts <= this.#lastPts) throw new RangeError(`pts must increase: ${pts} after ${this.#lastPts}`);
     this.#lastPts = pts;
     this.#count++;
+    if (this.#realtime) await this.#pace(pts);
     try {
       await nat.write(data, pts);
     } catch (err) {

@@ -280,6 +280,19 @@ describe('writing to a network target', () => {
     }
   }, 30_000);
 
+  test('realtime: write() goes no faster than the frames\' timestamps (the CLI\'s -re)', async () => {
+    const out = join(dir, 'paced.mkv');
+    const w = await VideoWriter.open(out, { width: W, height: H, fps: 25, inputFormat: 'gray', codec: 'ffv1', realtime: true });
+    const t0 = Date.now();
+    for (let i = 0; i < 26; i++) await w.write(fileFrames[i]);
+    const took = (Date.now() - t0) / 1000;
+    await w.close();
+    assert.ok(took >= 25 / 25 - 0.02, `26 frames at 25 fps took ${took.toFixed(3)} s, not less than 1 s`);
+    const got = ffmpeg(['-i', out, '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
+    assertExact(got, Buffer.concat(fileFrames.slice(0, 26)), W * H, 'paced output');
+    await assert.rejects(VideoWriter.open(out, { width: W, height: H, fps: 25, realtime: 'yes' }), (e) => e instanceof TypeError && /realtime/.test(e.message));
+  });
+
   test('a target whose protocol is not listed: PROTOCOL_NOT_ALLOWED; a refused port: CONNECT; nothing left behind', async () => {
     await assert.rejects(VideoWriter.open('rtmp://127.0.0.1:1/live/x', { width: W, height: H, fps: 25 }),
       (e) => e instanceof AvcvError && e.code === 'PROTOCOL_NOT_ALLOWED');
