@@ -12,7 +12,7 @@ import { probe } from './probe';
 import { loudnessTarget, loudnormGraph, measureLoudness, type LoudnessTarget } from './loudness';
 import { bool, checkKeys, describe, filterGraph, int, isObject, oneOf } from './validate';
 import { VideoWriter } from './writer';
-import { WRITER_KEYS, containerOf, pickStats, planWriter, type VideoWriterOptions, type WriterStats } from './writer-options';
+import { WRITER_KEYS, containerOf, networkScheme, pickStats, planWriter, type VideoWriterOptions, type WriterStats } from './writer-options';
 
 export type { TransformProgress } from './progress';
 
@@ -87,10 +87,17 @@ export interface TransformSummary {
 // follow the source and fn
 const TRANSFORM_READER_KEYS = READER_KEYS.filter((k) => !['signal', 'index', 'seekMode', 'filter', 'live'].includes(k));
 const TRANSFORM_WRITER_KEYS = WRITER_KEYS.filter((k) => !['width', 'height', 'fps', 'timeBase', 'inputFormat', 'inputLayout',
-  'audio', 'threads', 'signal', 'device', 'protocols', 'realtime'].includes(k));
+  'audio', 'threads', 'signal', 'device', 'protocols', 'realtime', 'hls'].includes(k));
 const OWN_KEYS = ['output', 'audio', 'concurrency', 'signal', 'onProgress', 'gpuPassthrough', 'videoFilter', 'audioFilter'];
 // options that shape the frames handed to fn: meaningless without one
 const FN_ONLY_KEYS = ['format', 'layout', 'crop', 'prefetch', 'reuseBuffers', 'output', 'concurrency'];
+
+/** The output's container: transform writes files (a live HLS output is VideoWriter's). */
+function fileContainer(output: string, opt: unknown) {
+  const c = containerOf(output, opt);
+  if (c === 'hls' || networkScheme(output)) throw new TypeError(`transform writes files; for a live output ('${output}') use VideoWriter`);
+  return c;
+}
 
 /** The options both paths share, validated and split into reader and writer parts. */
 function splitOptions(options: unknown) {
@@ -183,7 +190,7 @@ export async function transform(input: string, output: string, fn: TransformFn |
   const info = reader.info;
   const total = info.frameCount;
   const tb = info.filter?.timeBase ?? info.stream.timeBase;  // a videoFilter's frames carry its time base
-  const cfr = containerOf(output, writerOpts.container) === 'avi';  // avi keeps a constant frame rate
+  const cfr = fileContainer(output, writerOpts.container) === 'avi';  // avi keeps a constant frame rate
 
   const openWriter = async (first: Frame | Uint8Array): Promise<VideoWriter> => {
     const isFrame = first instanceof Frame;
@@ -277,7 +284,7 @@ async function transcodeOnly(input: string, output: string, options: TransformOp
   // 4:2:0 output: resize sizes are checked even, a missing side kept even
   const n = normalise(input, { ...readerOpts, format: 'yuv420p' });
   const source = n.native.source;
-  const container = containerOf(output, writerOpts.container);
+  const container = fileContainer(output, writerOpts.container);
   await addNormalization(input, split);
   const plan = planWriter(output, {
     ...(writerOpts as Partial<VideoWriterOptions>),

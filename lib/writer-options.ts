@@ -12,9 +12,9 @@ import { checkDevice, type Device, type DeviceInfo } from './device';
 import { resolveInput } from './source';
 import { bool, checkKeys, describe, filterGraph, int, isObject, oneOf } from './validate';
 
-export type Container = 'mp4' | 'mov' | 'mkv' | 'webm' | 'avi' | 'flv' | 'ts';
-export const CONTAINERS: readonly Container[] = ['mp4', 'mov', 'mkv', 'webm', 'avi', 'flv', 'ts'];
-export const MUXER: Record<Container, string> = { mp4: 'mp4', mov: 'mov', mkv: 'matroska', webm: 'webm', avi: 'avi', flv: 'flv', ts: 'mpegts' };
+export type Container = 'mp4' | 'mov' | 'mkv' | 'webm' | 'avi' | 'flv' | 'ts' | 'hls';
+export const CONTAINERS: readonly Container[] = ['mp4', 'mov', 'mkv', 'webm', 'avi', 'flv', 'ts', 'hls'];
+export const MUXER: Record<Container, string> = { mp4: 'mp4', mov: 'mov', mkv: 'matroska', webm: 'webm', avi: 'avi', flv: 'flv', ts: 'mpegts', hls: 'hls' };
 
 /** A network target (rtmp://, srt://, udp://, ...): its scheme; null for a file path or file: URL. */
 export function networkScheme(target: string): string | null {
@@ -96,6 +96,14 @@ export interface VideoWriterOptions {
    */
   protocols?: string[];
   /**
+   * A live HLS output (container 'hls', a .m3u8 target): segments of about
+   * `segmentDuration` seconds (cut at keyframes: set gop to match), the
+   * playlist listing the last `listSize` (0: all), older segments deleted with
+   * `deleteSegments`. Segments and playlists are written to temp names and
+   * renamed, so a player never reads half a file.
+   */
+  hls?: { segmentDuration?: number; listSize?: number; deleteSegments?: boolean };
+  /**
    * Write no faster than the frames' timestamps, counted from the first
    * frame (the CLI's -re): for streaming a file to a server. Default false.
    */
@@ -117,7 +125,7 @@ export interface VideoWriterOptions {
 
 export const WRITER_KEYS = ['width', 'height', 'fps', 'codec', 'crf', 'bitrate', 'rateControl', 'preset', 'tune', 'profile', 'gop',
   'codecOptions', 'pixelFormat', 'inputFormat', 'inputLayout', 'container', 'faststart', 'metadata', 'audio',
-  'timeBase', 'threads', 'signal', 'device', 'protocols', 'realtime'] as const;
+  'timeBase', 'threads', 'signal', 'device', 'protocols', 'realtime', 'hls'] as const;
 
 /** 29.97 -> 30000/1001, 25 -> 25/1. */
 export function toRational(name: string, v: unknown): RationalInput {
@@ -148,7 +156,7 @@ export function containerOf(target: string, opt: unknown): Container {
   if (scheme === 'srt' || scheme === 'udp' || scheme === 'tcp') return 'ts';
   if (scheme) throw new TypeError(`cannot tell the container for a ${scheme}:// target; use the container option`);
   const ext = path.extname(target).slice(1).toLowerCase();
-  const c = ext === 'm4v' ? 'mp4' : ext;
+  const c = ext === 'm4v' ? 'mp4' : ext === 'm3u8' ? 'hls' : ext;
   if (!(CONTAINERS as readonly string[]).includes(c)) {
     throw new TypeError(`cannot tell the container from '${path.basename(target)}'; use a .mp4/.mov/.mkv/.webm/.avi/.flv/.ts name or the container option`);
   }
@@ -166,7 +174,7 @@ export interface WriterPlan {
   target: string;
   /** where the muxer writes: a temp name beside a file target, or the network target itself */
   temp: string;
-  /** a network target: written as it goes (no temp file, no rename) */
+  /** a network target or a live HLS playlist: written as it goes (no temp file, no rename) */
   network: boolean;
   /** write() paced by the frames' timestamps */
   realtime: boolean;
@@ -271,9 +279,10 @@ export function planWriter(target: string, options: Partial<VideoWriterOptions>,
     throw new AvcvError('PROTOCOL_NOT_ALLOWED', `protocol '${scheme}' is not allowed (allowed: ${protocols.join(', ')}); pass it in the protocols option to allow it`, { source: target });
   }
   const abs = scheme ? target : path.resolve(target);
-  const temp = scheme ? target : tempBeside(abs);
+  const direct = scheme !== null || container === 'hls';  // the muxer (or the server) owns what is written
+  const temp = direct ? abs : tempBeside(abs);
   return {
-    target: abs, temp, network: scheme !== null, container, device: deviceInfo,
+    target: abs, temp, network: direct, container, device: deviceInfo,
     realtime: options.realtime === undefined ? false : bool('realtime', options.realtime),
     native: {
       protocols,
@@ -284,6 +293,7 @@ export function planWriter(target: string, options: Partial<VideoWriterOptions>,
       codecOptions: dict('codecOptions', options.codecOptions) ?? {},
       pixelFormat: str('pixelFormat', options.pixelFormat) ?? 'yuv420p', inputFormat, inputLayout, faststart,
       metadata: dict('metadata', options.metadata) ?? {}, audio,
+      muxerOptions: container === 'hls' ? hlsOptions(abs, options.hls) : noHls(options.hls),
     },
   };
 }
@@ -303,4 +313,27 @@ function writerProtocols(v: unknown): string[] {
     throw new TypeError(`protocols must be a non-empty array of protocol names; got ${describe(v)}`);
   }
   return [...new Set(v as string[])];
+}
+
+function noHls(v: unknown): Record<string, string> {
+  if (v !== undefined) throw new TypeError('hls applies to container \'hls\' (a .m3u8 target)');
+  return {};
+}
+
+/** The hls muxer's options: temp files renamed into place, segments beside the playlist. */
+function hlsOptions(target: string, v: unknown): Record<string, string> {
+  if (v !== undefined && !isObject(v)) throw new TypeError(`hls must be an object {segmentDuration, listSize, deleteSegments}; got ${describe(v)}`);
+  const o = (v ?? {}) as Record<string, unknown>;
+  checkKeys('hls', o, ['segmentDuration', 'listSize', 'deleteSegments']);
+  const seg = o.segmentDuration === undefined ? 2 : o.segmentDuration;
+  if (typeof seg !== 'number' || !(seg >= 0.1 && seg <= 3600)) throw new RangeError(`hls.segmentDuration must be within 0.1..3600 s; got ${describe(seg)}`);
+  const listSize = o.listSize === undefined ? 5 : int('hls.listSize', o.listSize, 0, 1e6);
+  const del = o.deleteSegments === undefined ? false : bool('hls.deleteSegments', o.deleteSegments);
+  const base = path.basename(target, path.extname(target));
+  return {
+    hls_time: String(seg),
+    hls_list_size: String(listSize),
+    hls_flags: ['temp_file', 'independent_segments', ...(del ? ['delete_segments'] : [])].join('+'),
+    hls_segment_filename: path.join(path.dirname(target), `${base}_%05d.ts`),
+  };
 }

@@ -293,6 +293,50 @@ describe('writing to a network target', () => {
     await assert.rejects(VideoWriter.open(out, { width: W, height: H, fps: 25, realtime: 'yes' }), (e) => e instanceof TypeError && /realtime/.test(e.message));
   });
 
+  test('live HLS: segments cut at keyframes, the playlist lists them, no temp file left; the CLI reads it back frame for frame', async () => {
+    const { readdirSync, readFileSync, mkdirSync } = await import('node:fs');
+    const out = join(dir, 'hls');
+    mkdirSync(out, { recursive: true });
+    const w = await VideoWriter.open(join(out, 'live.m3u8'), {
+      width: W, height: H, fps: 25, inputFormat: 'gray', codec: 'libx264', gop: 25, threads: 1, hls: { segmentDuration: 1, listSize: 0 },
+    });
+    for (const f of fileFrames) await w.write(f);
+    await w.close();
+    const files = readdirSync(out).sort();
+    assert.deepEqual(files.filter((f) => f.endsWith('.tmp')), []);
+    const segments = files.filter((f) => f.endsWith('.ts'));
+    assert.equal(segments.length, N / 25, `one segment per second: ${files.join(', ')}`);
+    const playlist = readFileSync(join(out, 'live.m3u8'), 'utf8');
+    for (const seg of segments) assert.ok(playlist.includes(seg), `the playlist lists ${seg}`);
+    assert.match(playlist, /#EXT-X-ENDLIST/);
+    const back = ffmpeg(['-i', join(out, 'live.m3u8'), '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
+    assert.equal(back.length, N * W * H);
+    // the same frames written to one .ts file by the same encoder settings
+    const ts = join(dir, 'same.ts');
+    const w2 = await VideoWriter.open(ts, { width: W, height: H, fps: 25, inputFormat: 'gray', codec: 'libx264', gop: 25, threads: 1 });
+    for (const f of fileFrames) await w2.write(f);
+    await w2.close();
+    assertExact(back, ffmpeg(['-i', ts, '-f', 'rawvideo', '-pix_fmt', 'gray', '-']), W * H, 'hls read back');
+  });
+
+  test('live HLS with deleteSegments: the playlist keeps listSize segments and old ones go', async () => {
+    const { readdirSync, readFileSync, mkdirSync } = await import('node:fs');
+    const out = join(dir, 'hls-rolling');
+    mkdirSync(out, { recursive: true });
+    const w = await VideoWriter.open(join(out, 'roll.m3u8'), {
+      width: W, height: H, fps: 25, inputFormat: 'gray', codec: 'libx264', gop: 25, hls: { segmentDuration: 1, listSize: 2, deleteSegments: true },
+    });
+    for (let i = 0; i < 2 * N; i++) await w.write(fileFrames[i % N]);
+    await w.close();
+    const listed = readFileSync(join(out, 'roll.m3u8'), 'utf8').split('\n').filter((l) => l.endsWith('.ts'));
+    assert.equal(listed.length, 2);
+    const onDisk = readdirSync(out).filter((f) => f.endsWith('.ts'));
+    assert.ok(onDisk.length <= 2 + 2, `old segments deleted: ${onDisk.join(', ')}`);
+    for (const l of listed) assert.ok(onDisk.includes(l));
+    await assert.rejects(VideoWriter.open(join(out, 'x.mp4'), { width: W, height: H, fps: 25, hls: {} }), (e) => e instanceof TypeError && /hls/.test(e.message));
+    await assert.rejects(VideoWriter.open(join(out, 'y.m3u8'), { width: W, height: H, fps: 25, hls: { segmentDuration: 0 } }), (e) => e instanceof RangeError && /segmentDuration/.test(e.message));
+  });
+
   test('a target whose protocol is not listed: PROTOCOL_NOT_ALLOWED; a refused port: CONNECT; nothing left behind', async () => {
     await assert.rejects(VideoWriter.open('rtmp://127.0.0.1:1/live/x', { width: W, height: H, fps: 25 }),
       (e) => e instanceof AvcvError && e.code === 'PROTOCOL_NOT_ALLOWED');

@@ -237,6 +237,8 @@ export interface NativeAudioReader {
 export interface NativeWriterOptions {
   /** libav protocols the output may use (protocol_whitelist) */
   protocols: string[];
+  /** the muxer's own options (hls: hls_time, hls_list_size, hls_flags, hls_segment_filename) */
+  muxerOptions: Record<string, string>;
   path: string;
   container: string;
   width: number;

@@ -194,6 +194,14 @@ avcv::WriterOptions writerOptions(Napi::Env env, Napi::Value v) {
   w.inputLayout = layout(f, "inputLayout");
   w.faststart = f.boolean("faststart");
   w.protocols = strings(f, "protocols");
+  {
+    Napi::Object m = f.obj("muxerOptions");
+    Napi::Array keys = m.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); i++) {
+      const std::string k = keys.Get(i).As<Napi::String>();
+      w.muxerOptions[k] = m.Get(k).As<Napi::String>().Utf8Value();
+    }
+  }
   w.metadata = dict(f, "metadata");
   Fields a(env, f.obj("audio"), "audio");
   w.audio.mode = a.str("mode");

@@ -62,7 +62,9 @@ std::unique_ptr<VideoWriter> VideoWriter::open(const WriterOptions& o, AVBufferR
   const AVCodec* codec = avcodec_find_encoder_by_name(o.codec.c_str());
   if (!codec || codec->type != AVMEDIA_TYPE_VIDEO)
     throw Error("UNSUPPORTED_CODEC", "no video encoder named '" + o.codec + "' in this libav build");
-  if (avformat_query_codec(ofmt, codec->id, FF_COMPLIANCE_NORMAL) != 1)
+  // 0: the muxer says no; a negative answer means it does not say (mpegts,
+  // hls), and avformat_write_header refuses what it cannot hold
+  if (avformat_query_codec(ofmt, codec->id, FF_COMPLIANCE_NORMAL) == 0)
     throw Error("INVALID_ARGUMENT", std::string("container '") + o.container + "' cannot hold " +
                                         avcodec_get_name(codec->id) + " video (encoder '" + o.codec + "')");
   const AVPixelFormat pix = w->choosePixelFormat(codec, hwFrames);
@@ -209,8 +211,13 @@ void VideoWriter::openOutput() {
   }
   AVDictionary* mopts = nullptr;
   if (o.faststart) av_dict_set(&mopts, "movflags", "+faststart", 0);
+  for (const auto& kv : o.muxerOptions) av_dict_set(&mopts, kv.first.c_str(), kv.second.c_str(), 0);
   ret = avformat_write_header(oc, &mopts);
+  const AVDictionaryEntry* unused = av_dict_get(mopts, "", nullptr, AV_DICT_IGNORE_SUFFIX);
+  const std::string unusedKey = unused ? unused->key : "";
   av_dict_free(&mopts);
+  if (ret >= 0 && !unusedKey.empty())
+    throw Error("INTERNAL", "the " + o.container + " muxer does not know the option '" + unusedKey + "'");
   if (ret < 0) throwAvError(ret, "cannot write the '" + o.container + "' header", "WRITE");
   headerWritten_ = true;
 }

@@ -42,6 +42,7 @@ struct WriterOptions {
   Layout inputLayout = Layout::HWC;
   bool faststart = false;
   std::map<std::string, std::string> metadata;
+  std::map<std::string, std::string> muxerOptions;  // e.g. the hls muxer's hls_time, hls_flags
   AudioSpec audio;
   int threads = 0;
   // Transcoding: frames come as decoded AVFrames (encodeFrame), converted and
