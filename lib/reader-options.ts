@@ -98,6 +98,12 @@ export interface LiveOptions {
    * `prefetch` is the queue's size; drops are counted in stats.dropped.
    */
   queue?: 'block' | 'dropOldest' | 'latest';
+  /**
+   * Wait for the source to connect (a camera or encoder pushing to avcv):
+   * rtmp://127.0.0.1:1935/live/key listens for a publisher, srt:// takes
+   * callers. openTimeout bounds the wait. Default false.
+   */
+  listen?: boolean;
 }
 
 export const READER_KEYS = ['protocols', 'allowNestedInputs', 'format', 'layout', 'resize', 'crop', 'stream', 'threads',
@@ -194,7 +200,7 @@ function seconds(name: string, v: unknown, def: number, min: number, max: number
 /** live: validated into the complete native object. */
 export function liveOptions(v: unknown): NonNullable<NativeReaderOptions['live']> {
   if (!isObject(v)) throw new TypeError(`live must be an object {openTimeout, stallTimeout, reconnect, ...}; got ${describe(v)}`);
-  checkKeys('live', v, ['openTimeout', 'stallTimeout', 'probeDuration', 'transport', 'reconnect', 'queue']);
+  checkKeys('live', v, ['openTimeout', 'stallTimeout', 'probeDuration', 'transport', 'reconnect', 'queue', 'listen']);
   let attempts = 0;
   let delay = 1;
   let maxDelay = 30;
@@ -213,5 +219,6 @@ export function liveOptions(v: unknown): NonNullable<NativeReaderOptions['live']
     transport: v.transport === undefined ? 'tcp' : oneOf('live.transport', v.transport, ['tcp', 'udp'] as const),
     attempts: attempts === Infinity ? -1 : attempts, delay, maxDelay,
     queue: v.queue === undefined ? 'block' : oneOf('live.queue', v.queue, ['block', 'dropOldest', 'latest'] as const),
+    listen: v.listen === undefined ? false : bool('live.listen', v.listen),
   };
 }

@@ -255,6 +255,42 @@ describe('HTTP and SRT', () => {
   }, 30_000);
 });
 
+describe('listen: the source connects to avcv', () => {
+  test.each([
+    ['rtmp', (port) => `rtmp://127.0.0.1:${port}/live/in`, ['rtmp', 'tcp'], 'flv'],
+    ['srt', (port) => `srt://127.0.0.1:${port}`, ['srt', 'udp'], 'mpegts'],
+  ])('%s: an encoder pushing the file gives every frame of it, then DISCONNECTED when it leaves', async (_name, urlOf, protocols, muxer) => {
+    const { spawn } = await import('node:child_process');
+    const port = await freePort();
+    const url = urlOf(port);
+    const target = muxer === 'mpegts' ? `${url}?mode=caller` : url;
+    let pusher;
+    const timer = setTimeout(() => {
+      pusher = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-i', src, '-c', 'copy', '-f', muxer, target], { stdio: 'ignore' });
+    }, 300);
+    const reader = await VideoReader.open(url, { protocols, format: 'gray', live: { listen: true, openTimeout: 10, stallTimeout: 3, probeDuration: 0.5 } });
+    const got = [];
+    try {
+      await assert.rejects((async () => {
+        for await (const f of reader) got.push(Buffer.from(f.data));
+      })(), (e) => e instanceof AvcvError && e.code === 'DISCONNECTED');
+    } finally {
+      clearTimeout(timer);
+      pusher?.kill('SIGKILL');
+      await reader.close();
+    }
+    if (muxer === 'flv') {
+      assertExact(Buffer.concat(got), Buffer.concat(fileFrames), W * H, `${_name} listen`);
+    } else {
+      // SRT: the caller's last packets may not arrive before it closes (the
+      // CLI listening the same way misses them too); the rest, from the first
+      // frame, in order
+      assert.ok(got.length >= N - 5, `${got.length} frames`);
+      assertExact(Buffer.concat(got), Buffer.concat(fileFrames.slice(0, got.length)), W * H, `${_name} listen`);
+    }
+  }, 30_000);
+});
+
 describe('writing to a network target', () => {
   test('RTMP to nginx: what nginx records decodes to the frames of the same write to a local .flv', async () => {
     const server = await nginxRtmp(dir, { record: true });

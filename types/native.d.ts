@@ -66,6 +66,7 @@ export interface NativeLiveOptions {
   /** -1: without limit */
   attempts: number; delay: number; maxDelay: number;
   queue: 'block' | 'dropOldest' | 'latest';
+  listen: boolean;
 }
 
 export interface NativeReaderOptions extends NativeInputOptions {

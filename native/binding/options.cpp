@@ -113,6 +113,7 @@ avcv::InputOptions inputOptions(Napi::Env env, Napi::Value v) {
     in.live.delay = l.num("delay");
     in.live.maxDelay = l.num("maxDelay");
     in.live.queue = l.str("queue");
+    in.live.listen = l.boolean("listen");
     if (in.live.queue != "block" && in.live.queue != "dropOldest" && in.live.queue != "latest")
       l.fail("queue", "'block', 'dropOldest' or 'latest'");
   }

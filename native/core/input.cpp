@@ -264,6 +264,10 @@ OpenedInput openInput(const InputOptions& opts, LogCatcher* log) {
     // a fast start: probe a fraction of a second, not libav's 5 s meant for files
     av_dict_set_int(&dict, "analyzeduration", static_cast<int64_t>(live.probeDuration * 1e6), 0);
     if (!live.transport.empty()) av_dict_set(&dict, "rtsp_transport", live.transport.c_str(), 0);
+    if (live.listen) {  // rtmp's listen, srt's mode, tcp's listen
+      av_dict_set(&dict, "listen", "1", 0);
+      av_dict_set(&dict, "mode", "listener", 0);
+    }
   }
   // libav's own timeout options differ per protocol (on rtmp:// "timeout"
   // makes 5.1 listen): the deadline is the interrupt callback's

@@ -24,6 +24,9 @@ struct LiveOptions {
   // source: "block" (wait: nothing is lost), "dropOldest" (the oldest frame
   // not yet taken makes room), "latest" (only the newest frame waits).
   std::string queue = "block";
+  // Wait for the source to connect to us (RTMP: a publisher; SRT: a caller)
+  // instead of connecting to it; openTimeout bounds the wait.
+  bool listen = false;
 };
 
 struct InputOptions {
