@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { VideoReader, VideoWriter, AvcvError } from '../dist/index.mjs';
 import { tempDir, ffmpeg, cliFrames, assertExact } from './helpers.mjs';
-import { nginxRtmp, publish, silentServer, httpStatusServer, httpFileServer, srtListener, rtspServer, freePort } from './servers.mjs';
+import { nginxRtmp, publish, silentServer, httpStatusServer, httpFileServer, srtListener, rtspServer, growingHls, freePort } from './servers.mjs';
 
 const dir = tempDir('avcv-live-');
 const src = join(dir, 'src.mp4');
@@ -234,6 +234,36 @@ describe('HTTP and SRT', () => {
       await s.close();
     }
   });
+
+  test('a live HLS playlist that grows (then ends): every frame of the file, in order', async () => {
+    const { mkdirSync, readFileSync } = await import('node:fs');
+    const hlsDir = join(dir, 'hls-src');
+    mkdirSync(hlsDir, { recursive: true });
+    // the segments: the file cut every second by the CLI (an independent segmenter)
+    ffmpeg(['-i', src, '-c', 'copy', '-f', 'hls', '-hls_time', '1', '-hls_list_size', '0', '-hls_segment_filename', join(hlsDir, 'seg%03d.ts'), join(hlsDir, 'all.m3u8')]);
+    const list = readFileSync(join(hlsDir, 'all.m3u8'), 'utf8').split('\n');
+    const segments = [];
+    for (let i = 0; i < list.length; i++) {
+      const m = /^#EXTINF:([\d.]+)/.exec(list[i]);
+      if (m) segments.push({ name: list[i + 1].trim(), duration: Number(m[1]) });
+    }
+    assert.ok(segments.length >= 3);
+    const server = await growingHls(hlsDir, segments, { interval: 700 });
+    try {
+      await assert.rejects(VideoReader.open(server.url, { protocols: ['http', 'tcp'], live: { openTimeout: 5 } }),
+        (e) => e instanceof AvcvError && e.code === 'NESTED_INPUT_BLOCKED', 'a playlist opens other inputs: allowNestedInputs');
+      const reader = await VideoReader.open(server.url, { protocols: ['http', 'tcp'], allowNestedInputs: true, format: 'gray', live: { openTimeout: 5, stallTimeout: 5 } });
+      const got = [];
+      try {
+        for await (const f of reader) got.push(Buffer.from(f.data));
+      } finally {
+        await reader.close();
+      }
+      assertExact(Buffer.concat(got), Buffer.concat(fileFrames), W * H, 'live hls');
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
 
   test('SRT from the CLI as listener: the file\'s frames in order', async () => {
     const ts = join(dir, 'src.ts');

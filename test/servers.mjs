@@ -209,3 +209,36 @@ export async function rtspServer(file) {
   await srv.start();
   return srv;
 }
+
+/**
+ * A live HLS playlist that grows: segment i (files in `dir`, named as the
+ * list gives them) appears `interval` ms after segment i - 1, and
+ * #EXT-X-ENDLIST after the last. { url, close() }.
+ */
+export async function growingHls(dir, segments, { interval = 1000, targetDuration = 1 } = {}) {
+  const { readFileSync } = await import('node:fs');
+  const t0 = Date.now();
+  const s = http.createServer((req, res) => {
+    const name = decodeURIComponent(req.url.split('?')[0].slice(1));
+    const shown = Math.min(segments.length, 1 + Math.floor((Date.now() - t0) / interval));
+    if (name === 'live.m3u8') {
+      const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${targetDuration}`, '#EXT-X-MEDIA-SEQUENCE:0'];
+      for (const seg of segments.slice(0, shown)) lines.push(`#EXTINF:${seg.duration.toFixed(3)},`, seg.name);
+      if (shown === segments.length) lines.push('#EXT-X-ENDLIST');
+      res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' });
+      res.end(`${lines.join('\n')}\n`);
+      return;
+    }
+    const i = segments.findIndex((x) => x.name === name);
+    if (i < 0 || i >= shown) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    const body = readFileSync(join(dir, name));
+    res.writeHead(200, { 'content-type': 'video/mp2t', 'content-length': body.length });
+    res.end(body);
+  });
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${s.address().port}/live.m3u8`, close: () => new Promise((r) => { s.closeAllConnections?.(); s.close(r); }) };
+}

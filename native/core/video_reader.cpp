@@ -248,8 +248,11 @@ bool VideoReader::readAndSend() {
   if (ret == AVERROR(EAGAIN)) return true;
   if (cancel_->load()) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
   // A live source that stops has not ended: reconnect. A resource of known
-  // size (a file over HTTP) ends as a file does (truncation checked below).
-  const bool finite = ret == AVERROR_EOF && ctx->pb && avio_size(ctx->pb) > 0;
+  // size (a file over HTTP) ends as a file does (truncation checked below),
+  // and so does a playlist that says it ended (the hls demuxer itself waits
+  // for a live playlist to grow, and returns EOF after #EXT-X-ENDLIST).
+  const bool finite =
+      ret == AVERROR_EOF && ((ctx->pb && avio_size(ctx->pb) > 0) || std::strcmp(ctx->iformat->name, "hls") == 0);
   if (ret < 0 && opts_.input.live.enabled && !finite) {
     // without a cancel, an exit is the stall deadline (now, or sticky in the I/O context since)
     const bool stalled = ret == AVERROR_EXIT || input_.guard->timedOut.load();
