@@ -5,6 +5,7 @@ export { toMat, fromMat, type OpenCvMat, type OpenCvModule, type ToMatOptions, t
 export type { Tensor, TensorOptions, LetterboxResult } from './tensor';
 export { PIXEL_FORMATS, LAYOUTS, type PixelFormat, type Layout, type Plane } from './formats';
 export { probe, type ProbeResult, type StreamInfo, type VideoStreamInfo, type AudioStreamInfo, type Rational } from './probe';
+export type { LiveOptions, LiveEvent } from './reader-options';
 export { VideoReader, type VideoReaderOptions, type ReaderInfo, type ReaderStats, type Interpolation, type FrameIndexInfo, type FrameBatch } from './reader';
 export { AudioReader, type AudioReaderOptions, type AudioReaderInfo, type AudioReaderStats, type AudioChunk, type SampleFormat, type SampleLayout } from './audio';
 export { VideoCapture, type CaptureProperty } from './capture';

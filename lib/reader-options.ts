@@ -104,12 +104,29 @@ export interface LiveOptions {
    * callers. openTimeout bounds the wait. Default false.
    */
   listen?: boolean;
+  /**
+   * Called on what happens to the connection: { type: 'stall' } (no packet
+   * for stallTimeout), 'reconnecting' ({ attempt }), 'reconnected', 'drop'
+   * ({ count }: frames the queue policy dropped since the last event), each
+   * with the reader's stats.lastError as `reason`. Observed every 250 ms
+   * while the reader is open; a throwing callback is ignored.
+   */
+  onEvent?: (e: LiveEvent) => void;
+}
+
+export interface LiveEvent {
+  type: 'stall' | 'reconnecting' | 'reconnected' | 'drop';
+  attempt?: number;
+  count?: number;
+  reason: string | null;
 }
 
 export const READER_KEYS = ['protocols', 'allowNestedInputs', 'format', 'layout', 'resize', 'crop', 'stream', 'threads',
   'prefetch', 'signal', 'reuseBuffers', 'autorotate', 'quality', 'onCorrupt', 'inputFormat', 'index', 'seekMode', 'device', 'filter', 'live'] as const;
 
 export interface Normalised {
+  /** live.onEvent (JS only: not sent to the addon) */
+  onEvent?: (e: LiveEvent) => void;
   seekMode: 'exact' | 'approximate';
   native: NativeReaderOptions;
   indexPath?: string;
@@ -165,7 +182,9 @@ export function normalise(source: unknown, options: unknown): Normalised {
   const filter = options.filter === undefined ? '' : filterGraph('filter', options.filter);
   const seekMode = options.seekMode === undefined ? 'exact' : oneOf('seekMode', options.seekMode, ['exact', 'approximate'] as const);
   if (seekMode === 'approximate' && options.index !== undefined) throw new TypeError('index applies to seekMode exact only');
+  const onEvent = isObject(options.live) && typeof options.live.onEvent === 'function' ? options.live.onEvent as (e: LiveEvent) => void : undefined;
   return {
+    ...(onEvent ? { onEvent } : {}),
     seekMode,
     indexPath: options.index as string | undefined,
     prefetch,
@@ -200,7 +219,8 @@ function seconds(name: string, v: unknown, def: number, min: number, max: number
 /** live: validated into the complete native object. */
 export function liveOptions(v: unknown): NonNullable<NativeReaderOptions['live']> {
   if (!isObject(v)) throw new TypeError(`live must be an object {openTimeout, stallTimeout, reconnect, ...}; got ${describe(v)}`);
-  checkKeys('live', v, ['openTimeout', 'stallTimeout', 'probeDuration', 'transport', 'reconnect', 'queue', 'listen']);
+  checkKeys('live', v, ['openTimeout', 'stallTimeout', 'probeDuration', 'transport', 'reconnect', 'queue', 'listen', 'onEvent']);
+  if (v.onEvent !== undefined && typeof v.onEvent !== 'function') throw new TypeError(`live.onEvent must be a function; got ${describe(v.onEvent)}`);
   let attempts = 0;
   let delay = 1;
   let maxDelay = 30;

@@ -8,7 +8,7 @@ import { cancellableBy } from './cancel';
 import { native } from './native';
 import type { DeviceInfo } from './device';
 import { convertProbe, convertStream, type ProbeResult, type VideoStreamInfo } from './probe';
-import { normalise, type Normalised, type VideoReaderOptions } from './reader-options';
+import { normalise, type LiveEvent, type Normalised, type VideoReaderOptions } from './reader-options';
 import { checkKeys, describe, int, isObject } from './validate';
 
 export type { Interpolation } from './formats';
@@ -133,6 +133,7 @@ export class VideoReader implements AsyncIterable<Frame> {
   #framesRead = 0;
   #waits: number[] = [];  // ms each of the last frames waited after decoding (a ring)
   #waitAt = 0;
+  #eventTimer: ReturnType<typeof setInterval> | null = null;
   #allocated = 0;
   #padding: number;
   #finalStats: NativeReaderStats | null = null;
@@ -148,6 +149,7 @@ export class VideoReader implements AsyncIterable<Frame> {
     this.#signal = n.signal;
     this.#padding = padding;
     for (let i = 0; i < this.#prefetch; i++) nat.push(this.#alloc());
+    if (n.onEvent) this.#watchEvents(nat, n.onEvent);
     if (n.signal) {
       this.#onAbort = () => {
         this.#abortReject?.(abortError(n.signal!, info.source));
@@ -155,6 +157,29 @@ export class VideoReader implements AsyncIterable<Frame> {
       };
       n.signal.addEventListener('abort', this.#onAbort, { once: true });
     }
+  }
+
+  /** live.onEvent: the connection's events, from the native counters every 250 ms. */
+  #watchEvents(nat: NativeReader, onEvent: (e: LiveEvent) => void): void {
+    let last = nat.stats();
+    const emit = (e: LiveEvent) => {
+      try {
+        onEvent(e);
+      } catch {
+        // the caller's callback failing is not the reader's failure
+      }
+    };
+    this.#eventTimer = setInterval(() => {
+      if (this.#native !== nat) return;
+      const s = nat.stats();
+      const reason = s.lastError;
+      for (let i = last.stalls; i < s.stalls; i++) emit({ type: 'stall', reason });
+      for (let i = last.reconnectAttempts; i < s.reconnectAttempts; i++) emit({ type: 'reconnecting', attempt: i + 1, reason });
+      for (let i = last.reconnects; i < s.reconnects; i++) emit({ type: 'reconnected', reason });
+      if (s.dropped > last.dropped) emit({ type: 'drop', count: s.dropped - last.dropped, reason });
+      last = s;
+    }, 250);
+    this.#eventTimer.unref();
   }
 
   /** Opens a source for decoding. Rejects with AvcvError for missing or invalid media. */
@@ -634,6 +659,7 @@ export class VideoReader implements AsyncIterable<Frame> {
     if (this.#closePromise) return this.#closePromise;
     const nat = this.#native;
     if (this.#signal && this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort);
+    if (this.#eventTimer) clearInterval(this.#eventTimer);
     this.#closePromise = (async () => {
       if (!nat) return;
       this.#finalStats = nat.stats();

@@ -61,8 +61,10 @@ describe('RTMP from nginx-rtmp', () => {
   });
 
   test('the server restarts mid-stream: the reader reconnects, pts go on rising, the first frame after says discontinuity', async () => {
+    const events = [];
     const reader = await VideoReader.open(server.url('cam'), {
-      protocols: RTMP, format: 'gray', live: { openTimeout: 10, stallTimeout: 3, reconnect: { attempts: 20, delay: 0.25, maxDelay: 1 } },
+      protocols: RTMP, format: 'gray',
+      live: { openTimeout: 10, stallTimeout: 3, reconnect: { attempts: 20, delay: 0.25, maxDelay: 1 }, onEvent: (e) => events.push(e) },
     });
     const got = [];
     let restarted = false;
@@ -87,13 +89,21 @@ describe('RTMP from nginx-rtmp', () => {
     assert.ok(at >= 20, `a discontinuity after the restart (at ${at})`);
     assert.equal(got.filter((g) => g.discontinuity).length, 1);
     assert.equal(reader.stats.reconnects, 1);
+    // events: attempts (the first ones refused while nginx is down), then one success
+    const types = events.map((e) => e.type);
+    assert.ok(types.includes('reconnecting'), `events: ${types.join(',')}`);
+    assert.deepEqual(types.filter((t) => t === 'reconnected'), ['reconnected']);
+    assert.equal(types.filter((t) => t === 'reconnecting').length, reader.stats.reconnectAttempts);
     for (let i = 1; i < got.length; i++) assert.ok(got[i].pts > got[i - 1].pts, `pts rise across the reconnect (${i})`);
     for (let i = at + 1; i < got.length; i++) assert.equal(got[i].k, (got[at].k + i - at) % N, 'after the reconnect, the file\'s frames in order');
     assert.ok(got[at].k >= 0);
   }, 60_000);
 
   test('queue \'latest\': a consumer 3x slower than the source gets frames under one frame interval + 50 ms old, drops counted', async () => {
-    const reader = await VideoReader.open(server.url('cam'), { protocols: RTMP, format: 'gray', live: { openTimeout: 10, stallTimeout: 5, queue: 'latest' } });
+    const drops = [];
+    const reader = await VideoReader.open(server.url('cam'), {
+      protocols: RTMP, format: 'gray', live: { openTimeout: 10, stallTimeout: 5, queue: 'latest', onEvent: (e) => e.type === 'drop' && drops.push(e.count) },
+    });
     const waits = [];
     try {
       let n = 0;
@@ -106,6 +116,8 @@ describe('RTMP from nginx-rtmp', () => {
       const p90 = waits[Math.floor(waits.length * 0.9)];
       assert.ok(p90 < 40 + 50, `90% of frames waited under 90 ms (p90 ${p90} ms; all: ${waits.join(',')})`);
       assert.ok(reader.stats.dropped >= 30, `frames dropped: ${reader.stats.dropped}`);
+      const told = drops.reduce((a, b) => a + b, 0);
+      assert.ok(drops.length > 0 && told <= reader.stats.dropped && told >= reader.stats.dropped - 20, `drop events told ${told} of ${reader.stats.dropped}`);
       assert.ok(reader.stats.latency.p50 <= reader.stats.latency.p95);
     } finally {
       await reader.close();
@@ -470,5 +482,6 @@ describe('failures are typed errors within their timeouts', () => {
     await assert.rejects(VideoReader.open(url, { protocols: RTMP, live: { reconnect: { attempts: -2 } } }), (e) => e instanceof RangeError && /attempts/.test(e.message));
     await assert.rejects(VideoReader.open(url, { protocols: RTMP, live: 5 }), (e) => e instanceof TypeError && /live/.test(e.message));
     await assert.rejects(VideoReader.open(url, { protocols: RTMP, live: { queue: 'newest' } }), (e) => e instanceof TypeError && /queue/.test(e.message));
+    await assert.rejects(VideoReader.open(url, { protocols: RTMP, live: { onEvent: 'log' } }), (e) => e instanceof TypeError && /onEvent/.test(e.message));
   });
 });

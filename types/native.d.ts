@@ -137,6 +137,7 @@ export interface NativeReaderStats {
   demuxErrors: number;
   truncated: boolean;
   reconnects: number;
+  reconnectAttempts: number;
   stalls: number;
   dropped: number;
   lastError: string | null;

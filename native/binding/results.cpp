@@ -213,6 +213,7 @@ Napi::Object readerStatsToJs(Napi::Env env, const avcv::ReaderStats& s, const av
   o.Set("demuxErrors", count(env, s.demuxErrors));
   o.Set("truncated", Napi::Boolean::New(env, s.truncated));
   o.Set("reconnects", count(env, s.reconnects));
+  o.Set("reconnectAttempts", count(env, s.reconnectAttempts));
   o.Set("stalls", count(env, s.stalls));
   o.Set("dropped", count(env, s.dropped));
   o.Set("lastError", orNull(env, s.lastError));

@@ -342,6 +342,11 @@ void VideoReader::reconnect(const std::string& why) {
       if (cancel_->load()) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
       av_usleep(50000);
     }
+    {
+      std::lock_guard<std::mutex> lk(statsMu_);
+      stats_.reconnectAttempts++;
+      stats_.lastError = "reconnecting after: " + why;
+    }
     try {
       InputOptions io = opts_.input;
       io.cancel = cancel_;

@@ -66,10 +66,11 @@ struct ReaderStats {
   int64_t demuxErrors = 0;
   bool truncated = false;
   int64_t indexScans = 0;
-  int64_t gpuScaledFrames = 0;  // frames resized on the GPU (scale_cuda) before their download
-  int64_t reconnects = 0;       // a live source reopened after a stall or an end
-  int64_t stalls = 0;           // no packet for live.stallTimeout
-  int64_t dropped = 0;          // frames the live queue policy dropped (set by the reader's owner)
+  int64_t gpuScaledFrames = 0;    // frames resized on the GPU (scale_cuda) before their download
+  int64_t reconnects = 0;         // a live source reopened after a stall or an end
+  int64_t reconnectAttempts = 0;  // attempts to reopen it (successful or not)
+  int64_t stalls = 0;             // no packet for live.stallTimeout
+  int64_t dropped = 0;            // frames the live queue policy dropped (set by the reader's owner)
   std::string lastError;
 };
 
