@@ -140,6 +140,42 @@ describe('RTMP from nginx-rtmp', () => {
     }
   }, 30_000);
 
+  test('20 server restarts: every one survived, no file descriptor left behind', async () => {
+    const { readdirSync } = await import('node:fs');
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const key = 'soak';
+    let p = publish(src, server.url(key));
+    const reader = await VideoReader.open(server.url(key), {
+      protocols: RTMP, format: 'gray', live: { openTimeout: 10, stallTimeout: 2, reconnect: { attempts: Infinity, delay: 0.1, maxDelay: 0.5 } },
+    });
+    let before = 0;
+    let restarts = 0;
+    let frames = 0;
+    let lastPts = -Infinity;
+    try {
+      for await (const f of reader) {
+        assert.ok(f.pts > lastPts, 'pts rise');
+        lastPts = f.pts;
+        if (++frames % 10 !== 0) continue;
+        if (restarts === 1 && before === 0) before = fds(); // after the first reconnect: everything warmed up
+        if (restarts === 21 && reader.stats.reconnects === 21) break;
+        if (reader.stats.reconnects === restarts) {
+          restarts++;
+          await p.stop();
+          await server.stop();
+          await server.start();
+          p = publish(src, server.url(key));
+        }
+      }
+      assert.equal(reader.stats.reconnects, 21);
+      const after = fds();
+      assert.ok(after <= before + 2, `file descriptors ${before} -> ${after} over 20 reconnects`);
+    } finally {
+      await p.stop();
+      await reader.close();
+    }
+  }, 180_000);
+
   test('a stall without reconnects: DISCONNECTED within stallTimeout, naming it', async () => {
     const key = 'stall';
     const p = publish(src, server.url(key));
@@ -275,6 +311,32 @@ describe('HTTP and SRT', () => {
     } finally {
       await server.close();
     }
+  }, 30_000);
+
+  test('UDP MPEG-TS from the CLI: the file\'s frames in order', async () => {
+    const { spawn } = await import('node:child_process');
+    const ts = join(dir, 'udp-src.ts');
+    ffmpeg(['-i', src, '-c', 'copy', '-f', 'mpegts', ts]);
+    const port = await freePort();
+    const url = `udp://127.0.0.1:${port}`;
+    let sender;
+    const timer = setTimeout(() => {
+      sender = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', ts, '-c', 'copy', '-f', 'mpegts', `${url}?pkt_size=1316`], { stdio: 'ignore' });
+    }, 200);
+    const reader = await VideoReader.open(url, { protocols: ['udp'], format: 'gray', live: { openTimeout: 10, stallTimeout: 5, probeDuration: 0.5 } });
+    const ks = [];
+    try {
+      for await (const f of reader) {
+        ks.push(whichFrame(f.data));
+        if (ks.length === 40) break;
+      }
+    } finally {
+      clearTimeout(timer);
+      sender?.kill('SIGKILL');
+      await reader.close();
+    }
+    assert.ok(ks[0] >= 0, 'the first frame is one of the file');
+    for (let i = 1; i < ks.length; i++) assert.equal(ks[i], (ks[0] + i) % N, `frame ${i}`);
   }, 30_000);
 
   test('SRT from the CLI as listener: the file\'s frames in order', async () => {
