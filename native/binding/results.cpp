@@ -153,7 +153,7 @@ Napi::Object readerInfoToJs(Napi::Env env, const avcv::VideoReader& r) {
     f.Set("format", name ? name : "");
     f.Set("timeBase", rational(env, {g->timeBase.num, g->timeBase.den}));
     f.Set("frameRate", rational(env, {g->frameRate.num, g->frameRate.den}));
-    f.Set("notPerFrame", avcv::whyNotPerFrame(r.options().filter));
+    f.Set("notPerFrame", r.filterNotPerFrame());
     o.Set("filter", f);
   }
   return o;

@@ -52,23 +52,8 @@ AudioReader::~AudioReader() {
 
 void AudioReader::openStream() {
   AVFormatContext* ctx = input_.ctx.get();
-  const std::string& src = opts_.input.source;
-  int idx;
-  if (opts_.stream >= 0) {
-    if (opts_.stream >= static_cast<int>(ctx->nb_streams))
-      throw Error("NO_AUDIO_STREAM", "stream " + str(opts_.stream) + " does not exist in '" + src + "' (" +
-                                         str(ctx->nb_streams) + " streams)");
-    if (ctx->streams[opts_.stream]->codecpar->codec_type != AVMEDIA_TYPE_AUDIO)
-      throw Error("NO_AUDIO_STREAM", "stream " + str(opts_.stream) + " of '" + src + "' is not an audio stream");
-    idx = opts_.stream;
-  } else {
-    idx = av_find_best_stream(ctx, AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
-    if (idx < 0) throw Error("NO_AUDIO_STREAM", "'" + src + "' has no audio stream", idx);
-  }
-  streamIndex_ = idx;
-  st_ = ctx->streams[idx];
-  for (unsigned i = 0; i < ctx->nb_streams; i++)
-    if (static_cast<int>(i) != idx) ctx->streams[i]->discard = AVDISCARD_ALL;
+  streamIndex_ = selectStream(ctx, AVMEDIA_TYPE_AUDIO, opts_.stream, opts_.input.source);
+  st_ = ctx->streams[streamIndex_];
   container_ = probeContext(ctx);
   indexedAtOpen_ = avformat_index_get_entries_count(st_);
 }

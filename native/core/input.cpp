@@ -226,6 +226,26 @@ bool checkSource(const InputOptions& opts, const AVInputFormat* forced) {
 
 }  // namespace
 
+int selectStream(AVFormatContext* ctx, AVMediaType type, int requested, const std::string& source) {
+  const bool video = type == AVMEDIA_TYPE_VIDEO;
+  const char* code = video ? "NO_VIDEO_STREAM" : "NO_AUDIO_STREAM";
+  const std::string kind = video ? "a video stream" : "an audio stream";
+  int idx = requested;
+  if (requested >= 0) {
+    if (requested >= static_cast<int>(ctx->nb_streams))
+      throw Error(code, "stream " + std::to_string(requested) + " does not exist in '" + source + "' (" +
+                            std::to_string(ctx->nb_streams) + " streams)");
+    if (ctx->streams[requested]->codecpar->codec_type != type)
+      throw Error(code, "stream " + std::to_string(requested) + " of '" + source + "' is not " + kind);
+  } else {
+    idx = av_find_best_stream(ctx, type, -1, -1, nullptr, 0);
+    if (idx < 0) throw Error(code, "'" + source + "' has no " + (video ? "video" : "audio") + " stream", idx);
+  }
+  for (unsigned i = 0; i < ctx->nb_streams; i++)
+    if (static_cast<int>(i) != idx) ctx->streams[i]->discard = AVDISCARD_ALL;
+  return idx;
+}
+
 void InputGuard::armDeadline(double seconds) {
   timedOut.store(false);
   deadline.store(seconds > 0 ? av_gettime_relative() + static_cast<int64_t>(seconds * 1e6) : 0);

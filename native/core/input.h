@@ -66,6 +66,11 @@ struct OpenedInput {
 // Returns why the file is cut short, or "" (complete, or it cannot be told).
 std::string truncationEvidence(const std::string& source, const char* formatName, int64_t fileSize);
 
+// The stream of `type` a reader reads: `requested` (>= 0) checked to exist
+// and be of that type, else libav's best one; every other stream is
+// discarded. Throws Error("NO_VIDEO_STREAM" | "NO_AUDIO_STREAM").
+int selectStream(AVFormatContext* ctx, AVMediaType type, int requested, const std::string& source);
+
 class LogCatcher;
 // Opens and probes (avformat_find_stream_info) the source. Throws avcv::Error.
 // `log`, when given, collects what libav logs for the source from the start.

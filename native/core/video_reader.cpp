@@ -86,23 +86,8 @@ std::unique_ptr<VideoReader> VideoReader::openWith(const ReaderOptions& opts,
 
 void VideoReader::openStream() {
   AVFormatContext* ctx = input_.ctx.get();
-  const std::string& src = opts_.input.source;
-  int idx;
-  if (opts_.stream >= 0) {
-    if (opts_.stream >= static_cast<int>(ctx->nb_streams))
-      throw Error("NO_VIDEO_STREAM", "stream " + str(opts_.stream) + " does not exist in '" + src + "' (" +
-                                         str(ctx->nb_streams) + " streams)");
-    if (ctx->streams[opts_.stream]->codecpar->codec_type != AVMEDIA_TYPE_VIDEO)
-      throw Error("NO_VIDEO_STREAM", "stream " + str(opts_.stream) + " of '" + src + "' is not a video stream");
-    idx = opts_.stream;
-  } else {
-    idx = av_find_best_stream(ctx, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
-    if (idx < 0) throw Error("NO_VIDEO_STREAM", "'" + src + "' has no video stream", idx);
-  }
-  streamIndex_ = idx;
-  st_ = ctx->streams[idx];
-  for (unsigned i = 0; i < ctx->nb_streams; i++)
-    if (static_cast<int>(i) != idx) ctx->streams[i]->discard = AVDISCARD_ALL;
+  streamIndex_ = selectStream(ctx, AVMEDIA_TYPE_VIDEO, opts_.stream, opts_.input.source);
+  st_ = ctx->streams[streamIndex_];
   container_ = probeContext(ctx);
   indexedAtOpen_ = avformat_index_get_entries_count(st_);
 }
@@ -431,6 +416,7 @@ void VideoReader::openGraph() {
   filtered_.reset(av_frame_alloc());
   if (!filtered_) throw Error("ENOMEM", "allocation failed");
   buildGraph(in);
+  notPerFrame_ = whyNotPerFrame(opts_.filter);
 }
 
 // The CLI's -vf: buffer -> autorotate's filters -> the graph -> format=<the
@@ -502,18 +488,11 @@ bool VideoReader::filterNext() {
       graphFlushed_ = true;
       continue;
     }
-    try {
-      graph_->push(graphInput());
-    } catch (...) {
-      av_frame_unref(frame_.get());
-      throw;
-    }
-    av_frame_unref(frame_.get());
-    if (swFrame_) av_frame_unref(swFrame_.get());
+    pushCurrent();
   }
 }
 
-void VideoReader::filterCurrent(int64_t i) {
+void VideoReader::pushCurrent() {
   try {
     graph_->push(graphInput());
   } catch (...) {
@@ -522,6 +501,10 @@ void VideoReader::filterCurrent(int64_t i) {
   }
   av_frame_unref(frame_.get());
   if (swFrame_) av_frame_unref(swFrame_.get());
+}
+
+void VideoReader::filterCurrent(int64_t i) {
+  pushCurrent();
   if (!graph_->pull(filtered_.get()))
     throw Error("INTERNAL", "filter '" + opts_.filter + "' gave no frame for frame " + std::to_string(i));
   av_frame_move_ref(frame_.get(), filtered_.get());
@@ -529,7 +512,7 @@ void VideoReader::filterCurrent(int64_t i) {
 
 void VideoReader::checkSeekable() const {
   if (!graph_) return;
-  const std::string why = whyNotPerFrame(opts_.filter);
+  const std::string& why = notPerFrame_;
   if (!why.empty())
     throw Error("FILTER_NOT_SEEKABLE", "random access with filter '" + opts_.filter + "': " + why +
                                            "; read the frames in order, or filter the frames random access returns");

@@ -130,6 +130,8 @@ class VideoReader {
   }  // clockwise degrees applied (0 unless autorotate)
   // The filter graph's output (size, format, time base, frame rate), or null without a filter.
   const FilterPad* filtered() const { return graph_ ? &graph_->output(0) : nullptr; }
+  // Why the filter graph cannot serve random access ("" when it can), decided once at open.
+  const std::string& filterNotPerFrame() const { return notPerFrame_; }
   Rect effectiveCrop() const { return displayCrop_; }
   std::string decoderName() const;
   const DeviceChoice& device() const { return device_; }
@@ -161,6 +163,7 @@ class VideoReader {
   AVFrame* graphInput();              // frame_ as the graph takes it (CUDA frames downloaded; pts set)
   bool filterNext();                  // the next filtered frame into frame_
   void filterCurrent(int64_t i);      // random access: frame_ through a per-frame graph
+  void pushCurrent();                 // frame_ into the graph, then released
   bool endOfStream();                 // marks the end (false); throws DECODE when errors were all there was
   std::string noFrameReason() const;  // why a stream that declares frames gave none ("" when it declares none)
   void emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index = -1);
@@ -225,6 +228,7 @@ class VideoReader {
   FramePtr filtered_;                   // the graph's output
   bool graphFlushed_ = false;           // the end of input was pushed
   int graphRotation_ = 0;               // autorotate done by the graph's head
+  std::string notPerFrame_;             // whyNotPerFrame(opts_.filter)
   AVRational frameTb_{1, 1};            // the time base of emitted frames: the stream's or the graph's
   std::vector<uint8_t> rotBuf_;
   int rotationCw_ = 0;
