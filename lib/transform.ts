@@ -87,7 +87,7 @@ export interface TransformSummary {
 // follow the source and fn
 const TRANSFORM_READER_KEYS = READER_KEYS.filter((k) => !['signal', 'index', 'seekMode', 'filter', 'live'].includes(k));
 const TRANSFORM_WRITER_KEYS = WRITER_KEYS.filter((k) => !['width', 'height', 'fps', 'timeBase', 'inputFormat', 'inputLayout',
-  'audio', 'threads', 'signal', 'device', 'protocols', 'realtime', 'hls'].includes(k));
+  'audio', 'threads', 'signal', 'device', 'protocols', 'realtime', 'hls', 'live'].includes(k));
 const OWN_KEYS = ['output', 'audio', 'concurrency', 'signal', 'onProgress', 'gpuPassthrough', 'videoFilter', 'audioFilter'];
 // options that shape the frames handed to fn: meaningless without one
 const FN_ONLY_KEYS = ['format', 'layout', 'crop', 'prefetch', 'reuseBuffers', 'output', 'concurrency'];

@@ -9,6 +9,7 @@ import { LAYOUTS, PIXEL_FORMATS, defaultLayout, type Layout, type PixelFormat } 
 import { tempBeside } from './files';
 import { native } from './native';
 import { checkDevice, type Device, type DeviceInfo } from './device';
+import { liveOptions } from './reader-options';
 import { resolveInput } from './source';
 import { bool, checkKeys, describe, filterGraph, int, isObject, oneOf } from './validate';
 
@@ -104,6 +105,16 @@ export interface VideoWriterOptions {
    */
   hls?: { segmentDuration?: number; listSize?: number; deleteSegments?: boolean };
   /**
+   * A network target's timeouts and reconnects (rtmp://, srt://, udp://,
+   * tcp://; not files). openTimeout (default 10 s) bounds connecting and the
+   * header; stallTimeout (default 5 s) bounds one write to a server that
+   * stopped reading. With `reconnect`, a lost connection is reopened with
+   * exponential backoff and the stream republished from a keyframe; frames
+   * written meanwhile are dropped (stats.dropped) and write() keeps its pace.
+   * When the attempts run out, write() and close() reject 'DISCONNECTED'.
+   */
+  live?: WriterLiveOptions;
+  /**
    * Write no faster than the frames' timestamps, counted from the first
    * frame (the CLI's -re): for streaming a file to a server. Default false.
    */
@@ -123,9 +134,16 @@ export interface VideoWriterOptions {
   device?: Device;
 }
 
+export interface WriterLiveOptions {
+  openTimeout?: number;
+  stallTimeout?: number;
+  /** Default: none (a lost connection is 'DISCONNECTED' at once); {} is attempts Infinity, delay 1 s, maxDelay 30 s. */
+  reconnect?: { attempts?: number; delay?: number; maxDelay?: number } | false;
+}
+
 export const WRITER_KEYS = ['width', 'height', 'fps', 'codec', 'crf', 'bitrate', 'rateControl', 'preset', 'tune', 'profile', 'gop',
   'codecOptions', 'pixelFormat', 'inputFormat', 'inputLayout', 'container', 'faststart', 'metadata', 'audio',
-  'timeBase', 'threads', 'signal', 'device', 'protocols', 'realtime', 'hls'] as const;
+  'timeBase', 'threads', 'signal', 'device', 'protocols', 'realtime', 'hls', 'live'] as const;
 
 /** 29.97 -> 30000/1001, 25 -> 25/1. */
 export function toRational(name: string, v: unknown): RationalInput {
@@ -294,6 +312,7 @@ export function planWriter(target: string, options: Partial<VideoWriterOptions>,
       pixelFormat: str('pixelFormat', options.pixelFormat) ?? 'yuv420p', inputFormat, inputLayout, faststart,
       metadata: dict('metadata', options.metadata) ?? {}, audio,
       muxerOptions: container === 'hls' ? hlsOptions(abs, options.hls) : noHls(options.hls),
+      live: writerLive(options.live, scheme),
     },
   };
 }
@@ -303,11 +322,24 @@ export function pickStats(s: NativeWriterStats): WriterStats {
   return {
     frames: s.frames, bytes: s.bytes, encoder: s.encoder, pixelFormat: s.pixelFormat, audioMode: s.audioMode,
     audioCodec: s.audioCodec, videoDuration: s.videoDuration, audioDuration: s.audioDuration,
+    dropped: s.dropped, reconnects: s.reconnects, reconnectAttempts: s.reconnectAttempts, connected: s.connected,
+    lastError: s.lastError,
   };
 }
 
+/** live: a network target's timeouts and reconnects (files take none). */
+function writerLive(v: unknown, scheme: string | null): NativeWriterOptions['live'] {
+  if (v !== undefined && scheme === null) throw new TypeError('live applies to network targets (rtmp://, srt://, udp://, tcp://), not files');
+  if (scheme === null) return { enabled: false, openTimeout: 0, stallTimeout: 0, attempts: 0, delay: 1, maxDelay: 30 };
+  if (v !== undefined && !isObject(v)) throw new TypeError(`live must be an object {openTimeout, stallTimeout, reconnect}; got ${describe(v)}`);
+  const o = (v ?? {}) as Record<string, unknown>;
+  checkKeys('live', o, ['openTimeout', 'stallTimeout', 'reconnect']);
+  const r = liveOptions({ openTimeout: o.openTimeout, stallTimeout: o.stallTimeout, reconnect: o.reconnect });
+  return { enabled: true, openTimeout: r.openTimeout, stallTimeout: r.stallTimeout, attempts: r.attempts, delay: r.delay, maxDelay: r.maxDelay };
+}
+
 /** The writer's protocols option: the libav protocols a target may use (default: files only). */
-function writerProtocols(v: unknown): string[] {
+export function writerProtocols(v: unknown): string[] {
   if (v === undefined) return ['file'];
   if (!Array.isArray(v) || v.length === 0 || !v.every((p) => typeof p === 'string' && /^[a-z0-9_+-]+$/.test(p))) {
     throw new TypeError(`protocols must be a non-empty array of protocol names; got ${describe(v)}`);

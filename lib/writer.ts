@@ -11,7 +11,7 @@ import {
   pickStats, planWriter, type Container, type RationalInput, type VideoWriterOptions, type WriterStats,
 } from './writer-options';
 
-export type { AudioOptions, Container, VideoWriterOptions, WriterStats } from './writer-options';
+export type { AudioOptions, Container, VideoWriterOptions, WriterLiveOptions, WriterStats } from './writer-options';
 
 export interface WriterInfo {
   target: string;
@@ -107,7 +107,7 @@ export class VideoWriter {
 
   get stats(): WriterStats {
     const s = this.#native ? this.#native.stats() : null;
-    return s ? pickStats(s) : (this.#finalStats ?? { frames: this.#count, bytes: 0, encoder: this.#info.encoder, pixelFormat: this.#info.pixelFormat, audioMode: 'none', audioCodec: null, videoDuration: 0, audioDuration: 0 });
+    return s ? pickStats(s) : (this.#finalStats ?? { frames: this.#count, bytes: 0, encoder: this.#info.encoder, pixelFormat: this.#info.pixelFormat, audioMode: 'none', audioCodec: null, videoDuration: 0, audioDuration: 0, dropped: 0, reconnects: 0, reconnectAttempts: 0, connected: false, lastError: null });
   }
 
   /**

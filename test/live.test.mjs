@@ -6,6 +6,8 @@
 import { test, describe, beforeAll, afterAll } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { VideoReader, VideoWriter, AvcvError } from '../dist/index.mjs';
 import { tempDir, ffmpeg, cliFrames, assertExact } from './helpers.mjs';
 import { nginxRtmp, publish, silentServer, httpStatusServer, httpFileServer, srtListener, rtspServer, growingHls, freePort } from './servers.mjs';
@@ -139,6 +141,31 @@ describe('RTMP from nginx-rtmp', () => {
       await reader.close();
     }
   }, 30_000);
+
+  test('a stream with audio: the reader finds the video though nginx sends audio first (video from the next keyframe), at any phase', async () => {
+    const av = join(dir, 'av.mp4');
+    ffmpeg(['-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=25:duration=4`, '-f', 'lavfi', '-i', 'sine=sample_rate=44100:duration=4',
+      '-c:v', 'libx264', '-g', '25', '-bf', '0', '-pix_fmt', 'yuv420p', '-c:a', 'aac', av]);
+    const p = publish(av, server.url('av'));
+    try {
+      await sleep(1000);
+      for (let i = 0; i < 6; i++) {
+        const t0 = Date.now();
+        const reader = await VideoReader.open(server.url('av'), { protocols: RTMP, format: 'gray', live: { openTimeout: 5 } });
+        try {
+          const first = await reader[Symbol.asyncIterator]().next();
+          assert.equal(first.value.width, W);
+          // nginx starts a player's video at a keyframe (one a second here)
+          assert.ok(Date.now() - t0 < 2500, `first frame after ${Date.now() - t0} ms`);
+        } finally {
+          await reader.close();
+        }
+        await sleep(170); // another phase against the keyframes
+      }
+    } finally {
+      await p.stop();
+    }
+  }, 60_000);
 
   test('20 server restarts: every one survived, no file descriptor left behind', async () => {
     const { readdirSync } = await import('node:fs');
@@ -476,6 +503,82 @@ describe('writing to a network target', () => {
     await assert.rejects(VideoWriter.open(join(out, 'x.mp4'), { width: W, height: H, fps: 25, hls: {} }), (e) => e instanceof TypeError && /hls/.test(e.message));
     await assert.rejects(VideoWriter.open(join(out, 'y.m3u8'), { width: W, height: H, fps: 25, hls: { segmentDuration: 0 } }), (e) => e instanceof RangeError && /segmentDuration/.test(e.message));
   });
+
+  /** Pushes the file's frames (gray) to `w` in a loop, paced by the writer's realtime, until stop(). */
+  const pushLoop = (w) => {
+    let stopped = false;
+    let i = 0;
+    const done = (async () => {
+      while (!stopped) await w.write(fileFrames[i++ % N]);
+    })();
+    return { stop: async () => { stopped = true; await done; return i; }, done, written: () => i };
+  };
+  /** ffprobe (the CLI, as a child process: the push goes on meanwhile) on a live URL: its video stream. */
+  const probeLive = (url) => new Promise((resolve, reject) => {
+    execFile('ffprobe', ['-v', 'error', '-rw_timeout', '5000000', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height',
+      '-of', 'json', url], { timeout: 15_000 }, (err, out) => (err ? reject(err) : resolve(JSON.parse(out).streams[0])));
+  });
+  const PUSH = { width: W, height: H, fps: 25, inputFormat: 'gray', codec: 'libx264', preset: 'veryfast', threads: 1, gop: 25, protocols: RTMP, realtime: true };
+
+  test('live.reconnect: the writer survives an nginx restart, republishes within 3 s, ffprobe reads the new stream; frames meanwhile dropped and counted', async () => {
+    const server = await nginxRtmp(dir);
+    const url = server.url('again');
+    const w = await VideoWriter.open(url, { ...PUSH, live: { stallTimeout: 2, reconnect: { attempts: 20, delay: 0.2, maxDelay: 0.5 } } });
+    const push = pushLoop(w);
+    try {
+      await sleep(1500);
+      assert.equal(w.stats.reconnects, 0);
+      await server.stop();
+      await sleep(700); // down for a while: frames written now cannot reach it
+      await server.start();
+      const up = Date.now();
+      while (w.stats.reconnects < 1 && Date.now() - up < 5000) await sleep(20);
+      const took = (Date.now() - up) / 1000;
+      assert.equal(w.stats.reconnects, 1, `reconnected (${w.stats.lastError})`);
+      assert.ok(took < 3, `republished ${took} s after nginx came back`);
+      const v = await probeLive(url);
+      assert.deepEqual([v.codec_name, v.width, v.height], ['h264', W, H]);
+      const written = await push.stop();
+      const stats = await w.close();
+      assert.equal(stats.frames, written);
+      assert.ok(stats.dropped >= 10 && stats.dropped < written, `dropped ${stats.dropped} of ${written}`);
+      assert.ok(stats.reconnectAttempts >= 1 && stats.connected);
+    } finally {
+      await push.stop().catch(() => undefined);
+      await w.abort();
+      await server.stop();
+    }
+  }, 60_000);
+
+  test('a writer whose server stays down: write() rejects DISCONNECTED once the attempts are spent (none: at once), naming the cause', async () => {
+    for (const [reconnect, pattern] of [[{ attempts: 2, delay: 0.1 }, /2 reconnect attempt\(s\) failed/], [undefined, /was lost/]]) {
+      const server = await nginxRtmp(dir);
+      const w = await VideoWriter.open(server.url('gone'), { ...PUSH, live: reconnect ? { reconnect } : {} });
+      const push = pushLoop(w);
+      await sleep(800);
+      await server.stop();
+      const t0 = Date.now();
+      await assert.rejects(push.done, (e) => e instanceof AvcvError && e.code === 'DISCONNECTED' && pattern.test(e.message));
+      assert.ok(Date.now() - t0 < 5000, `rejected ${Date.now() - t0} ms after the server went`);
+      await assert.rejects(w.close(), (e) => e instanceof AvcvError && e.code === 'DISCONNECTED');
+    }
+  }, 60_000);
+
+  test('a server that accepts and says nothing: the writer\'s open is TIMEOUT after live.openTimeout; bad live options are TypeError/RangeError', async () => {
+    const s = await silentServer();
+    try {
+      const t0 = Date.now();
+      await assert.rejects(VideoWriter.open(`rtmp://127.0.0.1:${s.port}/live/x`, { ...PUSH, live: { openTimeout: 1 } }),
+        (e) => e instanceof AvcvError && e.code === 'TIMEOUT');
+      const took = Date.now() - t0;
+      assert.ok(took >= 900 && took < 3000, `TIMEOUT after ${took} ms`);
+      await assert.rejects(VideoWriter.open('out.mp4', { ...PUSH, protocols: undefined, live: {} }), (e) => e instanceof TypeError && /live/.test(e.message));
+      await assert.rejects(VideoWriter.open(`rtmp://127.0.0.1:${s.port}/live/x`, { ...PUSH, live: { reconnect: { attempts: -1 } } }),
+        (e) => e instanceof RangeError && /attempts/.test(e.message));
+    } finally {
+      await s.close();
+    }
+  }, 30_000);
 
   test('a target whose protocol is not listed: PROTOCOL_NOT_ALLOWED; a refused port: CONNECT; nothing left behind', async () => {
     await assert.rejects(VideoWriter.open('rtmp://127.0.0.1:1/live/x', { width: W, height: H, fps: 25 }),

@@ -270,6 +270,8 @@ export interface NativeWriterOptions {
   metadata: Record<string, string>;
   /** mode 'none' with source '' when there is no audio */
   audio: { mode: 'copy' | 'encode' | 'auto' | 'none'; source: string; protocols: string[]; shift: number; start: number; inputFormat: string; filter: string; allowNestedInputs: boolean };
+  /** network targets: timeouts (0: none) and reconnects (attempts -1: without limit) */
+  live: { enabled: boolean; openTimeout: number; stallTimeout: number; attempts: number; delay: number; maxDelay: number };
 }
 
 export interface NativeTranscodeResult {
@@ -284,6 +286,27 @@ export interface NativeTranscodeResult {
   framesIn: number;
   reader: { framesDecoded: number; decodeErrors: number; corruptFrames: number; gpuScaledFrames: number; lastError: string | null };
   writer: NativeWriterStats;
+}
+
+export interface NativeRemuxOptions {
+  input: NativeInputOptions;
+  /** a temp file, or the network target */
+  path: string;
+  protocols: string[];
+  container: string;
+  /** seconds, 0: until the source ends */
+  duration: number;
+  realtime: boolean;
+  loop: boolean;
+  /** a network output's, seconds (0: none) */
+  openTimeout: number;
+  stallTimeout: number;
+}
+
+export interface NativeRemux {
+  promise: Promise<{ duration: number; packets: number; bytes: number; dropped: number; reconnects: number; loops: number; streams: string[] }>;
+  progress(): { seconds: number; packets: number; reconnects: number };
+  cancel(): void;
 }
 
 export interface NativeTranscode {
@@ -304,6 +327,13 @@ export interface NativeWriterStats {
   audioCodec: string | null;
   videoDuration: number;
   audioDuration: number;
+  /** network targets: frames that did not reach the server (the connection was down) */
+  dropped: number;
+  reconnects: number;
+  reconnectAttempts: number;
+  connected: boolean;
+  /** why the last connection was lost, or null */
+  lastError: string | null;
 }
 
 export interface NativeWriter {
@@ -353,6 +383,8 @@ export interface NativeAddon {
   openWriter(options: NativeWriterOptions): Promise<NativeWriter>;
   /** Decode -> encode without JS per frame (GPU passthrough when possible; see native/core/transcode.h). */
   transcode(reader: NativeReaderOptions, writer: NativeWriterOptions, how: { passthrough: -1 | 0 | 1; cfr: boolean }): NativeTranscode;
+  /** Packets copied from input to output (native/core/remux.h); progress() polls, cancel() ends it (ABORTED). */
+  remux(options: NativeRemuxOptions): NativeRemux;
   /**
    * The encoder a writer uses for a codec name, fourcc or encoder name on a
    * device ('cpu' | 'cuda' | 'cuda:N' | 'auto'): NVENC on a usable GPU, else

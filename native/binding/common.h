@@ -106,5 +106,6 @@ inline Napi::Object cancellable(Napi::Env env, Napi::Promise promise, std::share
 // transcode(readerOptions, writerOptions, {passthrough, cfr}) ->
 // {promise, progress(), cancel()}: see native/core/transcode.h
 Napi::Value Transcode(const Napi::CallbackInfo& info);
+Napi::Value Remux(const Napi::CallbackInfo& info);
 
 }  // namespace avcvjs

@@ -213,7 +213,29 @@ avcv::WriterOptions writerOptions(Napi::Env env, Napi::Value v) {
   w.audio.start = a.num("start");
   w.audio.filter = a.str("filter");  // '' = none
   w.audio.source.allowNestedInputs = a.boolean("allowNestedInputs");
+  Fields l(env, f.obj("live"), "live");  // network targets: enabled, with timeouts
+  w.live.enabled = l.boolean("enabled");
+  w.live.openTimeout = l.num("openTimeout");
+  w.live.stallTimeout = l.num("stallTimeout");
+  w.live.attempts = l.integer("attempts");
+  w.live.delay = l.num("delay");
+  w.live.maxDelay = l.num("maxDelay");
   return w;
+}
+
+avcv::RemuxOptions remuxOptions(Napi::Env env, Napi::Value v) {
+  Fields f(env, v, "remux");
+  avcv::RemuxOptions r;
+  r.input = inputOptions(env, f.obj("input"));
+  r.path = f.str("path");
+  r.protocols = strings(f, "protocols");
+  r.container = f.str("container");
+  r.duration = f.num("duration");
+  r.realtime = f.boolean("realtime");
+  r.loop = f.boolean("loop");
+  r.openTimeout = f.num("openTimeout");
+  r.stallTimeout = f.num("stallTimeout");
+  return r;
 }
 
 void transcodeHow(Napi::Env env, Napi::Value v, avcv::TranscodeOptions* out) {

@@ -10,6 +10,7 @@
 #include "../core/audio_reader.h"
 #include "../core/image.h"
 #include "../core/input.h"
+#include "../core/remux.h"
 #include "../core/tensor.h"
 #include "../core/transcode.h"
 #include "../core/video_reader.h"
@@ -40,6 +41,8 @@ avcv::InputOptions inputOptions(Napi::Env env, Napi::Value v);
 avcv::ReaderOptions readerOptions(Napi::Env env, Napi::Value v);
 avcv::WriterOptions writerOptions(Napi::Env env, Napi::Value v);
 avcv::AudioReaderOptions audioReaderOptions(Napi::Env env, Napi::Value v);
+// {input: InputOptions, path, protocols, container, duration, realtime, loop, openTimeout, stallTimeout}
+avcv::RemuxOptions remuxOptions(Napi::Env env, Napi::Value v);
 // {passthrough: -1 | 0 | 1, cfr}
 void transcodeHow(Napi::Env env, Napi::Value v, avcv::TranscodeOptions* out);
 // {format, layout, width, height}: a described image (RangeError for sizes core refuses)

@@ -272,6 +272,11 @@ Napi::Object writerStatsToJs(Napi::Env env, const avcv::WriterStats& s) {
   o.Set("audioCodec", s.audioCodec.empty() ? env.Null() : Napi::String::New(env, s.audioCodec));
   o.Set("videoDuration", s.videoDuration);
   o.Set("audioDuration", s.audioDuration);
+  o.Set("dropped", Napi::Number::New(env, static_cast<double>(s.dropped)));
+  o.Set("reconnects", Napi::Number::New(env, static_cast<double>(s.reconnects)));
+  o.Set("reconnectAttempts", Napi::Number::New(env, static_cast<double>(s.reconnectAttempts)));
+  o.Set("connected", s.connected);
+  o.Set("lastError", s.lastError.empty() ? env.Null() : Napi::String::New(env, s.lastError));
   return o;
 }
 

@@ -40,6 +40,7 @@ void WriterWrap::StopThread() {
   {
     std::lock_guard<std::mutex> lk(mu_);
     stopping_ = true;
+    if (writer_) writer_->interrupt();  // a network write waiting on a server ends now
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -179,6 +180,7 @@ Napi::Value WriterWrap::Abort(const Napi::CallbackInfo& info) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     stopping_ = true;
+    if (writer_) writer_->interrupt();  // a network write waiting on a server ends now
   }
   cv_.notify_all();
   auto self = std::make_shared<Napi::ObjectReference>(Napi::Persistent(Value()));

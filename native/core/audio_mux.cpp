@@ -348,4 +348,8 @@ void AudioMux::drain(Track& t, double until) {
   t.lastEnd = t.nextPts / double(t.enc->sample_rate);
 }
 
+void AudioMux::rebind(AVFormatContext* oc) {
+  for (Track& t : tracks_) t.outStream = oc->streams[t.outIndex];
+}
+
 }  // namespace avcv

@@ -44,6 +44,9 @@ class AudioMux {
   // what lies beyond is trimmed and the encoders are drained.
   void pump(double until, bool final);
   double duration() const;  // seconds of audio written (after a final pump)
+  // The writer's output was replaced (a reconnect): the same streams, at the
+  // same indices, in a new context.
+  void rebind(AVFormatContext* oc);
 
  private:
   struct Track {

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
@@ -13,22 +15,12 @@ extern "C" {
 #include <libavformat/avio.h>
 #include <libavutil/avstring.h>
 #include <libavutil/dict.h>
+#include <libavutil/opt.h>
 #include <libavutil/time.h>
 }
 
 namespace avcv {
 namespace {
-
-int interruptCallback(void* opaque) {
-  auto* guard = static_cast<InputGuard*>(opaque);
-  if (guard->interrupted->load(std::memory_order_relaxed)) return 1;
-  const int64_t d = guard->deadline.load(std::memory_order_relaxed);
-  if (d > 0 && av_gettime_relative() > d) {
-    guard->timedOut.store(true);
-    return 1;
-  }
-  return 0;
-}
 
 // Every open the demuxer makes goes through here: the first is the caller's
 // own source; any later one (an HLS segment, a concat entry, an image2
@@ -246,6 +238,39 @@ int selectStream(AVFormatContext* ctx, AVMediaType type, int requested, const st
   return idx;
 }
 
+namespace {
+
+// A live FLV (RTMP) stream makes its streams as their first packets come,
+// and a server joins a player with audio at once but video only from the
+// next keyframe: a short probe (probeDuration of audio) ends before the
+// video stream exists. When audio came first (the FLV header libav makes
+// from the first packet says audio only), probing runs until the video
+// stream has its parameters too (libavformat stops as soon as the second
+// stream of an FLV is analysed), bounded by openTimeout, and the frame rate
+// is taken from the metadata rather than estimated from 40 frames. What
+// this trades: an audio-only stream is known to be one after openTimeout.
+void waitForVideo(AVFormatContext* ctx, const LiveOptions& live) {
+  if (std::strcmp(ctx->iformat->name, "flv") != 0 || !ctx->iformat->priv_class) return;
+  const int* missing = static_cast<const int*>(av_opt_ptr(ctx->iformat->priv_class, ctx->priv_data, "missing_streams"));
+  const int hasAudio = 0x04, hasVideo = 0x01;  // FLV_HEADER_FLAG_HASAUDIO, FLV_HEADER_FLAG_HASVIDEO
+  if (!missing || (*missing & (hasAudio | hasVideo)) != hasAudio) return;
+  ctx->max_analyze_duration = static_cast<int64_t>(std::max(live.openTimeout, live.probeDuration) * 1e6);
+  ctx->fps_probe_size = 0;
+}
+
+}  // namespace
+
+int guardInterrupt(void* opaque) {
+  auto* guard = static_cast<InputGuard*>(opaque);
+  if (guard->interrupted->load(std::memory_order_relaxed)) return 1;
+  const int64_t d = guard->deadline.load(std::memory_order_relaxed);
+  if (d > 0 && av_gettime_relative() > d) {
+    guard->timedOut.store(true);
+    return 1;
+  }
+  return 0;
+}
+
 void InputGuard::armDeadline(double seconds) {
   timedOut.store(false);
   deadline.store(seconds > 0 ? av_gettime_relative() + static_cast<int64_t>(seconds * 1e6) : 0);
@@ -269,7 +294,7 @@ OpenedInput openInput(const InputOptions& opts, LogCatcher* log) {
   AVFormatContext* ctx = avformat_alloc_context();
   if (!ctx) throw Error("ENOMEM", "avformat_alloc_context failed");
   if (log) log->watch(ctx);
-  ctx->interrupt_callback.callback = interruptCallback;
+  ctx->interrupt_callback.callback = guardInterrupt;
   ctx->interrupt_callback.opaque = in.guard.get();
   in.guard->defaultIoOpen = ctx->io_open;
   ctx->io_open = guardedIoOpen;
@@ -314,6 +339,7 @@ OpenedInput openInput(const InputOptions& opts, LogCatcher* log) {
   if (!opts.allowNestedInputs && std::strcmp(ctx->iformat->name, "concat") == 0)
     throw Error("NESTED_INPUT_BLOCKED", "'" + opts.source + "' is a concat list, which opens other inputs; " +
                                             "nested inputs are refused unless allowNestedInputs is set");
+  if (live.enabled && live.needVideo) waitForVideo(ctx, live);
   ret = avformat_find_stream_info(ctx, nullptr);
   const bool timedOut = in.guard->timedOut.load();
   in.guard->disarm();
@@ -326,6 +352,33 @@ OpenedInput openInput(const InputOptions& opts, LogCatcher* log) {
     throw Error("NESTED_INPUT_BLOCKED", "'" + opts.source + "' tried to open '" + in.guard->blockedUrl +
                                             "'; nested inputs are refused unless allowNestedInputs is set");
   return in;
+}
+
+void reopenLive(const InputOptions& io, const std::string& why, LogCatcher* log, const std::function<void()>& onAttempt,
+                const std::function<void(OpenedInput&&)>& ready) {
+  const LiveOptions& live = io.live;
+  std::string last = why;
+  for (int attempt = 0; live.attempts < 0 || attempt < live.attempts; attempt++) {
+    const double wait = std::min(live.maxDelay, live.delay * std::pow(2.0, std::min(attempt, 30)));
+    for (double slept = 0; slept < wait; slept += 0.05) {
+      if (io.cancel && io.cancel->load()) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
+      av_usleep(50000);
+    }
+    onAttempt();
+    try {
+      ready(openInput(io, log));
+      return;
+    } catch (const Error& e) {
+      if (e.code() == "ABORTED") throw;
+      last = e.what();
+    }
+  }
+  throw Error(
+      "DISCONNECTED",
+      "'" + io.source + "' stopped (" + why + ")" +
+          (live.attempts ? "; " + std::to_string(live.attempts) + " reconnect attempt(s) failed, the last: " + last
+                         : ""),
+      AVERROR_EOF);
 }
 
 }  // namespace avcv

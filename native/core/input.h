@@ -2,6 +2,7 @@
 // interruptible blocking I/O, clear errors for missing/empty/non-media files.
 #pragma once
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,9 @@ struct LiveOptions {
   // Wait for the source to connect to us (RTMP: a publisher; SRT: a caller)
   // instead of connecting to it; openTimeout bounds the wait.
   bool listen = false;
+  // The caller needs a video stream: a source whose streams appear with
+  // their packets (FLV) is probed until one does (within openTimeout).
+  bool needVideo = false;
 };
 
 struct InputOptions {
@@ -55,6 +59,11 @@ struct InputGuard {
   int (*defaultIoOpen)(AVFormatContext*, AVIOContext**, const char*, int, AVDictionary**) = nullptr;
 };
 
+// The interrupt callback over an InputGuard (AVIOInterruptCB.callback with
+// the guard as opaque): set `interrupted`, or a passed deadline, ends a
+// blocking libav call. Outputs use it too.
+int guardInterrupt(void* guard);
+
 struct OpenedInput {
   std::unique_ptr<InputGuard> guard;  // must outlive ctx (declared first, destroyed last)
   FormatContextPtr ctx;
@@ -75,5 +84,14 @@ class LogCatcher;
 // Opens and probes (avformat_find_stream_info) the source. Throws avcv::Error.
 // `log`, when given, collects what libav logs for the source from the start.
 OpenedInput openInput(const InputOptions& opts, LogCatcher* log = nullptr);
+
+// Reopens a live source that stopped (`why`): up to io.live.attempts tries
+// (-1: without limit), waiting delay, 2 x delay, ... up to maxDelay before
+// each, in steps that notice io.cancel. `onAttempt` runs before each try;
+// `ready` takes the opened input and finishes the try (it may throw
+// avcv::Error to fail it). Throws DISCONNECTED naming `why` and the last
+// failure once the attempts are spent, ABORTED on cancel.
+void reopenLive(const InputOptions& io, const std::string& why, LogCatcher* log, const std::function<void()>& onAttempt,
+                const std::function<void(OpenedInput&&)>& ready);
 
 }  // namespace avcv

@@ -63,10 +63,11 @@ std::unique_ptr<VideoReader> VideoReader::openWith(const ReaderOptions& opts,
                                                    std::shared_ptr<std::atomic<bool>> cancel) {
   std::unique_ptr<VideoReader> r(new VideoReader());
   r->opts_ = opts;
-  r->opts_.input.cancel = nullptr;  // every reader opened from these options gets its own flag
+  r->opts_.input.cancel = nullptr;       // every reader opened from these options gets its own flag
+  r->opts_.input.live.needVideo = true;  // reconnects too
   r->cancel_ = std::move(cancel);
   r->swsFlags_ = swsFlagsFor(opts.interpolation, opts.quality);
-  InputOptions io = opts.input;
+  InputOptions io = r->opts_.input;
   io.cancel = r->cancel_;
   r->input_ = openInput(io, r->log_.get());
   r->openStream();
@@ -317,47 +318,28 @@ int VideoReader::readPacket() {
 }
 
 void VideoReader::reconnect(const std::string& why) {
-  const LiveOptions& live = opts_.input.live;
-  std::string last = why;
   input_.ctx.reset();  // the old connection goes first (its guard outlives it)
-  for (int attempt = 0; live.attempts < 0 || attempt < live.attempts; attempt++) {
-    // backoff: delay, 2 x delay, ... up to maxDelay, in steps that notice a cancel
-    const double wait = std::min(live.maxDelay, live.delay * std::pow(2.0, std::min(attempt, 30)));
-    for (double slept = 0; slept < wait; slept += 0.05) {
-      if (cancel_->load()) throw Error("ABORTED", "reading was interrupted", AVERROR_EXIT);
-      av_usleep(50000);
-    }
-    {
-      std::lock_guard<std::mutex> lk(statsMu_);
-      stats_.reconnectAttempts++;
-      stats_.lastError = "reconnecting after: " + why;
-    }
-    try {
-      InputOptions io = opts_.input;
-      io.cancel = cancel_;
-      OpenedInput fresh = openInput(io, log_.get());
-      input_ = std::move(fresh);
-      openStream();
-      openDecoder();
-      log_->watch(dec_.get());
-      flushed_ = false;
-      consecutiveDemuxErrors_ = 0;
-      discontinuity_ = true;
-      std::lock_guard<std::mutex> lk(statsMu_);
-      stats_.reconnects++;
-      stats_.lastError = "reconnected after: " + why;
-      return;
-    } catch (const Error& e) {
-      if (e.code() == "ABORTED") throw;
-      last = e.what();
-    }
-  }
-  throw Error(
-      "DISCONNECTED",
-      "'" + opts_.input.source + "' stopped (" + why + ")" +
-          (live.attempts ? "; " + std::to_string(live.attempts) + " reconnect attempt(s) failed, the last: " + last
-                         : ""),
-      AVERROR_EOF);
+  InputOptions io = opts_.input;
+  io.cancel = cancel_;
+  reopenLive(
+      io, why, log_.get(),
+      [&] {
+        std::lock_guard<std::mutex> lk(statsMu_);
+        stats_.reconnectAttempts++;
+        stats_.lastError = "reconnecting after: " + why;
+      },
+      [&](OpenedInput&& fresh) {
+        input_ = std::move(fresh);
+        openStream();
+        openDecoder();
+      });
+  log_->watch(dec_.get());
+  flushed_ = false;
+  consecutiveDemuxErrors_ = 0;
+  discontinuity_ = true;
+  std::lock_guard<std::mutex> lk(statsMu_);
+  stats_.reconnects++;
+  stats_.lastError = "reconnected after: " + why;
 }
 
 VideoReader::Got VideoReader::decodeUntil(const std::function<Want(const AVFrame*)>& want) {

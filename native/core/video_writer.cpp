@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "device.h"
@@ -17,6 +18,7 @@ extern "C" {
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
+#include <libavutil/time.h>
 #include <libswresample/swresample.h>
 }
 
@@ -31,6 +33,12 @@ void OutputContextCloser::operator()(AVFormatContext* c) const {
 namespace {
 
 std::string str(int64_t v) { return std::to_string(v); }
+
+std::string fmtSeconds(double s) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g s", s);
+  return b;
+}
 
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -58,6 +66,8 @@ std::unique_ptr<VideoWriter> VideoWriter::open(const WriterOptions& o, AVBufferR
   int ret = avformat_alloc_output_context2(&oc, ofmt, nullptr, o.path.c_str());
   if (ret < 0 || !oc) throwAvError(ret, "cannot create a '" + o.container + "' output", "INVALID_ARGUMENT");
   w->out_.reset(oc);
+  w->guard_ = std::make_unique<InputGuard>();
+  w->guard_->interrupted = w->interrupted_;
 
   const AVCodec* codec = avcodec_find_encoder_by_name(o.codec.c_str());
   if (!codec || codec->type != AVMEDIA_TYPE_VIDEO)
@@ -200,14 +210,34 @@ void VideoWriter::openOutput() {
     stats_.audioCodec = audio_->codec();
   }
   for (const auto& kv : o.metadata) av_dict_set(&oc->metadata, kv.first.c_str(), kv.second.c_str(), 0);
+  connect(oc);
+  headerWritten_ = true;
+}
+
+// The file or connection, then the header, under live.openTimeout: the
+// interrupt callback bounds a server that accepts and says nothing.
+void VideoWriter::connect(AVFormatContext* oc) {
+  const WriterOptions& o = opts_;
+  oc->interrupt_callback.callback = guardInterrupt;
+  oc->interrupt_callback.opaque = guard_.get();
+  auto fail = [&](int ret, const std::string& what, const char* code) {
+    guard_->disarm();
+    if (interrupted_->load()) throw Error("ABORTED", "the writer was aborted", AVERROR_EXIT);
+    if (guard_->timedOut.load())
+      throw Error("TIMEOUT", what + ": no answer within " + fmtSeconds(o.live.openTimeout), AVERROR(ETIMEDOUT));
+    throwAvError(ret, what, code);
+  };
+  guard_->armDeadline(o.live.openTimeout);
+  int ret = 0;
   if (!(oc->oformat->flags & AVFMT_NOFILE)) {
     std::string wl;
     for (const auto& p : o.protocols) wl += (wl.empty() ? "" : ",") + p;
     AVDictionary* io = nullptr;
     av_dict_set(&io, "protocol_whitelist", wl.c_str(), 0);
-    ret = avio_open2(&oc->pb, o.path.c_str(), AVIO_FLAG_WRITE, nullptr, &io);
+    ret = avio_open2(&oc->pb, o.path.c_str(), AVIO_FLAG_WRITE, &oc->interrupt_callback, &io);
     av_dict_free(&io);
-    if (ret < 0) throwAvError(ret, "cannot create '" + o.path + "'", network() ? "CONNECT" : "IO");
+    if (ret < 0)
+      fail(ret, (network() ? "cannot connect to '" : "cannot create '") + o.path + "'", network() ? "CONNECT" : "IO");
   }
   AVDictionary* mopts = nullptr;
   if (o.faststart) av_dict_set(&mopts, "movflags", "+faststart", 0);
@@ -218,8 +248,85 @@ void VideoWriter::openOutput() {
   av_dict_free(&mopts);
   if (ret >= 0 && !unusedKey.empty())
     throw Error("INTERNAL", "the " + o.container + " muxer does not know the option '" + unusedKey + "'");
-  if (ret < 0) throwAvError(ret, "cannot write the '" + o.container + "' header", "WRITE");
-  headerWritten_ = true;
+  if (ret < 0) fail(ret, "cannot write the '" + o.container + "' header", network() ? "CONNECT" : "WRITE");
+  guard_->disarm();
+}
+
+void VideoWriter::closeLost() {
+  if (!out_ || !out_->pb || (out_->oformat->flags & AVFMT_NOFILE)) return;
+  sentBytes_ += avio_tell(out_->pb);
+  guard_->armDeadline(1.0);  // a goodbye to a dead server must not hold the frames up
+  avio_closep(&out_->pb);
+  guard_->disarm();
+}
+
+void VideoWriter::lostConnection(int err) {
+  const WriterLive& live = opts_.live;
+  lostWhy_ =
+      guard_->timedOut.load() ? "the server took nothing for " + fmtSeconds(live.stallTimeout) : avErrorString(err);
+  closeLost();
+  if (live.attempts == 0)
+    throw Error("DISCONNECTED", "the connection to '" + opts_.path + "' was lost: " + lostWhy_, err);
+  disconnected_ = true;
+  attemptsMade_ = 0;
+  nextAttempt_ = av_gettime_relative() + static_cast<int64_t>(live.delay * 1e6);
+  std::lock_guard<std::mutex> lk(statsMu_);
+  stats_.connected = false;
+  stats_.lastError = lostWhy_;
+}
+
+void VideoWriter::tryReconnect() {
+  const WriterLive& live = opts_.live;
+  if (av_gettime_relative() < nextAttempt_) return;
+  attemptsMade_++;
+  {
+    std::lock_guard<std::mutex> lk(statsMu_);
+    stats_.reconnectAttempts++;
+  }
+  AVFormatContext* oc = nullptr;
+  int ret = avformat_alloc_output_context2(&oc, out_->oformat, nullptr, opts_.path.c_str());
+  if (ret < 0 || !oc) throwAvError(ret, "cannot create a '" + opts_.container + "' output", "ENOMEM");
+  OutputContextPtr fresh(oc);
+  // the same streams, in the same order, as the lost connection's
+  for (unsigned i = 0; i < out_->nb_streams; i++) {
+    const AVStream* s = out_->streams[i];
+    AVStream* n = avformat_new_stream(oc, nullptr);
+    if (!n) throw Error("ENOMEM", "avformat_new_stream failed");
+    ret = avcodec_parameters_copy(n->codecpar, s->codecpar);
+    if (ret < 0) throwAvError(ret, "avcodec_parameters_copy", "ENOMEM");
+    n->codecpar->codec_tag = 0;
+    n->time_base = s->time_base;
+    n->avg_frame_rate = s->avg_frame_rate;
+    n->r_frame_rate = s->r_frame_rate;
+    n->disposition = s->disposition;
+    av_dict_copy(&n->metadata, s->metadata, 0);
+  }
+  av_dict_copy(&oc->metadata, out_->metadata, 0);
+  try {
+    connect(oc);
+  } catch (const Error& e) {
+    if (e.code() == "ABORTED") throw;
+    lastAttemptError_ = e.what();
+    if (live.attempts >= 0 && attemptsMade_ >= live.attempts)
+      throw Error("DISCONNECTED",
+                  "the connection to '" + opts_.path + "' was lost (" + lostWhy_ + "); " +
+                      std::to_string(attemptsMade_) + " reconnect attempt(s) failed, the last: " + lastAttemptError_,
+                  e.averror());
+    const double wait = std::min(live.maxDelay, live.delay * std::pow(2.0, std::min(attemptsMade_, 30)));
+    nextAttempt_ = av_gettime_relative() + static_cast<int64_t>(wait * 1e6);
+    std::lock_guard<std::mutex> lk(statsMu_);
+    stats_.lastError = "reconnecting after: " + lostWhy_ + "; the last attempt: " + lastAttemptError_;
+    return;
+  }
+  vst_ = oc->streams[vst_->index];
+  audio_->rebind(oc);
+  out_ = std::move(fresh);  // the lost context goes (its pb is closed already)
+  disconnected_ = false;
+  needKey_ = true;
+  forceKey_ = true;
+  std::lock_guard<std::mutex> lk(statsMu_);
+  stats_.reconnects++;
+  stats_.connected = true;
 }
 
 // The frame frames are converted into and, for bytes from JS, its scaler
@@ -304,9 +411,29 @@ void VideoWriter::convert(const uint8_t* data, int64_t pts) {
 }
 
 void VideoWriter::muxPacket(AVPacket* pkt, int outIndex) {
+  const bool video = outIndex == vst_->index;
+  if (needKey_ && video && (pkt->flags & AV_PKT_FLAG_KEY)) needKey_ = false;
+  if (disconnected_ || needKey_) {
+    // the connection is down, or a new one has not had its keyframe yet
+    av_packet_unref(pkt);
+    if (video) {
+      std::lock_guard<std::mutex> lk(statsMu_);
+      stats_.dropped++;
+    }
+    return;
+  }
   pkt->stream_index = outIndex;
+  guard_->armDeadline(opts_.live.stallTimeout);
   int ret = av_interleaved_write_frame(out_.get(), pkt);
-  if (ret < 0) throwAvError(ret, "writing '" + opts_.path + "' failed", "WRITE");
+  guard_->disarm();
+  if (ret >= 0) return;
+  if (interrupted_->load()) throw Error("ABORTED", "the writer was aborted", AVERROR_EXIT);
+  if (!network()) throwAvError(ret, "writing '" + opts_.path + "' failed", "WRITE");
+  lostConnection(ret);  // throws DISCONNECTED unless reconnects are allowed
+  if (video) {
+    std::lock_guard<std::mutex> lk(statsMu_);
+    stats_.dropped++;
+  }
 }
 
 void VideoWriter::writeVideoPackets() {
@@ -370,10 +497,23 @@ void VideoWriter::encodeConverted() {
 }
 
 void VideoWriter::sendFrame(AVFrame* f) {
-  int ret = avcodec_send_frame(enc_.get(), f);
-  if (ret < 0) throwAvError(ret, "encoding failed", "ENCODE");
-  writeVideoPackets();
-  {
+  if (disconnected_) tryReconnect();  // throws DISCONNECTED when the attempts are spent
+  if (disconnected_) {
+    // not encoded: the server would not get it
+    std::lock_guard<std::mutex> lk(statsMu_);
+    stats_.framesWritten++;
+    stats_.dropped++;
+  } else {
+    // a new connection starts with a keyframe (what the encoder still
+    // holds from before is cut in muxPacket until it comes)
+    if (forceKey_) f->pict_type = AV_PICTURE_TYPE_I;
+    int ret = avcodec_send_frame(enc_.get(), f);
+    if (forceKey_) {
+      f->pict_type = AV_PICTURE_TYPE_NONE;
+      forceKey_ = false;
+    }
+    if (ret < 0) throwAvError(ret, "encoding failed", "ENCODE");
+    writeVideoPackets();
     std::lock_guard<std::mutex> lk(statsMu_);
     stats_.framesWritten++;
   }
@@ -383,18 +523,36 @@ void VideoWriter::sendFrame(AVFrame* f) {
 
 void VideoWriter::finish() {
   if (finished_) return;
+  if (disconnected_) {
+    nextAttempt_ = 0;  // one last try, now
+    tryReconnect();
+    if (disconnected_)
+      throw Error("DISCONNECTED",
+                  "the connection to '" + opts_.path + "' was lost (" + lostWhy_ + ") and not restored before close",
+                  AVERROR(ECONNRESET));
+  }
   int ret = avcodec_send_frame(enc_.get(), nullptr);
   if (ret < 0 && ret != AVERROR_EOF) throwAvError(ret, "flushing the encoder", "ENCODE");
   writeVideoPackets();
   const double videoEnd = lastPts_ == INT64_MIN ? 0 : (lastPts_ + lastDuration_) * av_q2d(enc_->time_base);
   if (!audio_->empty()) audio_->pump(videoEnd, true);
+  if (disconnected_)
+    throw Error("DISCONNECTED", "the connection to '" + opts_.path + "' was lost while closing (" + lostWhy_ + ")",
+                AVERROR(ECONNRESET));
+  const char* code = network() ? "DISCONNECTED" : "WRITE";
+  guard_->armDeadline(opts_.live.stallTimeout);
   ret = av_write_trailer(out_.get());
-  if (ret < 0) throwAvError(ret, "writing the trailer of '" + opts_.path + "'", "WRITE");
+  guard_->disarm();
+  if (ret < 0) throwAvError(ret, "writing the trailer of '" + opts_.path + "'", code);
   if (out_->pb) {
+    guard_->armDeadline(opts_.live.stallTimeout);
     avio_flush(out_->pb);
-    if (out_->pb->error < 0) throwAvError(out_->pb->error, "writing '" + opts_.path + "' failed", "WRITE");
-    const int64_t size = avio_size(out_->pb);
+    guard_->disarm();
+    if (out_->pb->error < 0) throwAvError(out_->pb->error, "writing '" + opts_.path + "' failed", code);
+    const int64_t size = network() ? sentBytes_ + avio_tell(out_->pb) : avio_size(out_->pb);
+    guard_->armDeadline(opts_.live.stallTimeout);
     ret = avio_closep(&out_->pb);
+    guard_->disarm();
     if (ret < 0) throwAvError(ret, "closing '" + opts_.path + "' failed", "WRITE");
     std::lock_guard<std::mutex> lk(statsMu_);
     stats_.bytes = size;

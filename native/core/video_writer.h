@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -20,6 +21,18 @@ struct OutputContextCloser {
   void operator()(AVFormatContext* c) const;
 };
 using OutputContextPtr = std::unique_ptr<AVFormatContext, OutputContextCloser>;
+
+// A network target's timeouts and what the writer does when the server
+// drops it. Files leave it disabled (no deadlines).
+struct WriterLive {
+  bool enabled = false;
+  double openTimeout = 0;   // seconds for connecting and writing the header (0: none); else CONNECT/TIMEOUT
+  double stallTimeout = 0;  // seconds one write may block (a server that stopped reading); then the connection is lost
+  // reconnects after a lost connection, per outage (-1: without limit; 0:
+  // a lost connection is DISCONNECTED at once), with exponential backoff
+  int attempts = 0;
+  double delay = 1, maxDelay = 30;
+};
 
 struct WriterOptions {
   std::string path;                            // where the muxer writes (a temp name, or a network URL)
@@ -51,6 +64,7 @@ struct WriterOptions {
   bool frameInput = false;
   int swsFlags = SWS_BICUBIC;
   int colorspace = -1, colorRange = -1, colorPrimaries = -1, colorTrc = -1;
+  WriterLive live;
 };
 
 struct WriterStats {
@@ -64,6 +78,14 @@ struct WriterStats {
   std::string audioCodec;
   double videoDuration = 0;
   double audioDuration = 0;
+  // network targets with live.attempts: frames that did not reach the server
+  // (written while the connection was down, or cut from the encoder's output
+  // until the keyframe a new connection starts with)
+  int64_t dropped = 0;
+  int64_t reconnects = 0;         // connections restored
+  int64_t reconnectAttempts = 0;  // tries, successful or not
+  bool connected = true;
+  std::string lastError;  // why the last connection was lost ("" if none)
 };
 
 class VideoWriter {
@@ -90,6 +112,8 @@ class VideoWriter {
   std::string encoderName() const;
   // The output is a network URL (rtmp://, srt://, ...), written as it goes: nothing to remove on failure.
   bool network() const { return opts_.path.find("://") != std::string::npos && opts_.path.rfind("file:", 0) != 0; }
+  // Ends a blocking network call at once (any thread): abort.
+  void interrupt() { interrupted_->store(true); }
 
  private:
   VideoWriter() = default;
@@ -99,6 +123,12 @@ class VideoWriter {
   void openEncoder(const AVCodec* codec, AVPixelFormat pix, AVBufferRef* hwFrames);
   void setColorTags(AVPixelFormat pix);
   void openOutput();
+  // A network output: opens the connection and writes the header into oc
+  // (avformat_write_header), under openTimeout. Throws CONNECT/TIMEOUT/WRITE.
+  void connect(AVFormatContext* oc);
+  void lostConnection(int err);  // live.attempts: the output is closed, reconnects begin
+  void tryReconnect();           // when due: a new context, streams copied, header written
+  void closeLost();              // closes the lost connection's pb (best effort, bounded)
   void prepareFrames(AVPixelFormat pix);
   void writeVideoPackets();
   void muxPacket(AVPacket* pkt, int outIndex);
@@ -107,6 +137,8 @@ class VideoWriter {
   void sendFrame(AVFrame* f);  // encode, mux, then audio up to lastPts_
 
   WriterOptions opts_;
+  std::shared_ptr<std::atomic<bool>> interrupted_ = std::make_shared<std::atomic<bool>>(false);
+  std::unique_ptr<InputGuard> guard_;  // the output's interrupt callback state: outlives out_
   OutputContextPtr out_;
   AVStream* vst_ = nullptr;
   CodecContextPtr enc_;
@@ -122,6 +154,15 @@ class VideoWriter {
   bool headerWritten_ = false;
   bool finished_ = false;
   std::unique_ptr<AudioMux> audio_;
+  // live.attempts: the state of a lost connection
+  bool disconnected_ = false;
+  bool needKey_ = false;     // after a reconnect: video packets dropped until a keyframe
+  bool forceKey_ = false;    // after a reconnect: the next frame is encoded as a keyframe
+  int attemptsMade_ = 0;     // in the current outage
+  int64_t nextAttempt_ = 0;  // av_gettime_relative() microseconds
+  std::string lostWhy_;      // the libav error that lost the connection
+  std::string lastAttemptError_;
+  int64_t sentBytes_ = 0;  // network: bytes sent over lost connections
 
   mutable std::mutex statsMu_;
   WriterStats stats_;

@@ -1,0 +1,143 @@
+// remux(): a source's audio and video packets copied into another container
+// without decoding (the CLI's `-c copy`): recording a live stream into a
+// file, or streaming a file to a server at its own pace.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AvcvError, fromNative } from './errors';
+import { commitSync, tempBeside } from './files';
+import { native } from './native';
+import { liveOptions, type LiveOptions } from './reader-options';
+import { resolveInput } from './source';
+import { bool, checkKeys, describe, isObject, oneOf } from './validate';
+import { CONTAINERS, MUXER, containerOf, networkScheme, writerProtocols, type Container } from './writer-options';
+
+export interface RemuxOptions {
+  /** The source's side: protocols it may use (default ['file']), a live source's timeouts and reconnects, a forced input format. */
+  input?: { protocols?: string[]; live?: Omit<LiveOptions, 'queue' | 'onEvent'>; inputFormat?: string; allowNestedInputs?: boolean };
+  /** The target's side: protocols it may use (default ['file']), the container (default: from the name or the URL's scheme). */
+  output?: { protocols?: string[]; container?: Exclude<Container, 'hls'> };
+  /**
+   * Seconds of output, counted from the first keyframe (default: until the
+   * source ends). Cut as the CLI's -t with -c copy: video by decode time, so
+   * with B-frames a frame or two shown just after the end stays (the frames
+   * before it may need it).
+   */
+  duration?: number;
+  /** No faster than the packets' timestamps (the CLI's -re): for streaming a file to a server. */
+  realtime?: boolean;
+  /** When the source (a file) ends, it starts again; timestamps go on rising. Stop it with `signal` or `duration`. */
+  loop?: boolean;
+  /** Stops the job: a file target is not left behind (a recording stopped this way is discarded; use duration to keep one). */
+  signal?: AbortSignal;
+  /** Called about 4 times a second. */
+  onProgress?: (p: RemuxProgress) => void;
+}
+
+export interface RemuxProgress {
+  /** Output seconds written. */
+  seconds: number;
+  packets: number;
+  reconnects: number;
+}
+
+export interface RemuxResult {
+  target: string;
+  container: Container;
+  /** The streams copied, in output order: 'video h264', 'audio aac'. */
+  streams: string[];
+  /** Seconds of output. */
+  duration: number;
+  packets: number;
+  bytes: number;
+  /** Packets cut: before the first keyframe, beyond duration, overlapping across a reconnect. */
+  dropped: number;
+  reconnects: number;
+  loops: number;
+}
+
+const KEYS = ['input', 'output', 'duration', 'realtime', 'loop', 'signal', 'onProgress'] as const;
+
+/**
+ * Copies every audio and video stream of `source` into `target` without
+ * re-encoding, timestamps starting at 0 and starting at a keyframe. A file
+ * target is written to a temp name and renamed when complete; a network
+ * target (rtmp://, srt://, udp://) is written as it goes.
+ *
+ *     // record 60 s of a camera, reconnecting if it drops
+ *     await remux('rtsp://cam/stream', 'clip.mkv', { input: { protocols: ['rtsp'], live: { reconnect: {} } }, duration: 60 });
+ *     // stream a file to a server, looping, paced like ffmpeg -re
+ *     await remux('talk.mp4', 'rtmp://host/live/key', { output: { protocols: ['rtmp', 'tcp'] }, realtime: true, loop: true, signal });
+ */
+export async function remux(source: string | URL, target: string, options: RemuxOptions = {}): Promise<RemuxResult> {
+  const caller = new Error();
+  if (!isObject(options)) throw new TypeError('remux: options must be an object');
+  checkKeys('remux', options, KEYS);
+  if (typeof target !== 'string' || !target) throw new TypeError(`target must be a file path or URL; got ${describe(target)}`);
+  const inOpts = options.input ?? {};
+  if (!isObject(inOpts)) throw new TypeError(`input must be an object {protocols, live, inputFormat}; got ${describe(inOpts)}`);
+  const input = resolveInput(source, inOpts, 'remux input', ['protocols', 'live', 'inputFormat', 'allowNestedInputs']);
+  if (inOpts.inputFormat !== undefined) {
+    if (typeof inOpts.inputFormat !== 'string' || !/^[a-z0-9_,]+$/.test(inOpts.inputFormat)) throw new TypeError(`input.inputFormat must be a libav format name; got ${describe(inOpts.inputFormat)}`);
+    input.inputFormat = inOpts.inputFormat;
+  }
+  if (inOpts.live !== undefined) {
+    if (isObject(inOpts.live) && ('queue' in inOpts.live || 'onEvent' in inOpts.live)) throw new TypeError('input.live takes no queue or onEvent: remux has no frame queue');
+    input.live = liveOptions(inOpts.live);
+  }
+  const outOpts = options.output ?? {};
+  if (!isObject(outOpts)) throw new TypeError(`output must be an object {protocols, container}; got ${describe(outOpts)}`);
+  checkKeys('output', outOpts, ['protocols', 'container']);
+  const container = containerOf(target, outOpts.container);
+  if (container === 'hls') throw new TypeError('remux does not write HLS; use VideoWriter with container \'hls\'');
+  oneOf('output.container', container, CONTAINERS.filter((c) => c !== 'hls'));
+  const scheme = networkScheme(target);
+  const protocols = writerProtocols(outOpts.protocols);
+  if (scheme && !protocols.includes(scheme)) {
+    throw new AvcvError('PROTOCOL_NOT_ALLOWED', `protocol '${scheme}' is not allowed (allowed: ${protocols.join(', ')}); pass it in output.protocols to allow it`, { source: target });
+  }
+  let duration = 0;
+  if (options.duration !== undefined) {
+    if (typeof options.duration !== 'number' || !Number.isFinite(options.duration)) throw new TypeError(`duration must be a number of seconds; got ${describe(options.duration)}`);
+    if (options.duration <= 0) throw new RangeError(`duration must be above 0 s; got ${options.duration}`);
+    duration = options.duration;
+  }
+  const realtime = options.realtime === undefined ? false : bool('realtime', options.realtime);
+  const loop = options.loop === undefined ? false : bool('loop', options.loop);
+  if (loop && input.live) throw new TypeError('loop applies to a file source, not a live one');
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
+  const onProgress = options.onProgress;
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError(`onProgress must be a function; got ${describe(onProgress)}`);
+  const abs = scheme ? target : path.resolve(target);
+  const temp = scheme ? abs : tempBeside(abs);
+  if (signal?.aborted) throw new AvcvError('ABORTED', 'the remux was aborted before it started', { source: input.source, cause: signal.reason });
+
+  const job = native().remux({
+    input, path: temp, protocols, container: MUXER[container], duration, realtime, loop,
+    openTimeout: scheme ? 10 : 0, stallTimeout: scheme ? 5 : 0,
+  });
+  const onAbort = () => job.cancel();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let last = -1;
+  const timer = onProgress ? setInterval(() => {
+    const p = job.progress();
+    if (p.packets !== last) {
+      last = p.packets;
+      onProgress(p);
+    }
+  }, 250) : null;
+  let r;
+  try {
+    r = await job.promise;
+  } catch (err) {
+    if (!scheme) fs.rmSync(temp, { force: true });
+    if (signal?.aborted) throw new AvcvError('ABORTED', 'the remux was aborted', { source: input.source, cause: signal.reason });
+    throw fromNative(err, input.source, caller);
+  } finally {
+    if (timer) clearInterval(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+  if (!scheme) commitSync(temp, abs, 'move the finished file onto');
+  onProgress?.({ seconds: r.duration, packets: r.packets, reconnects: r.reconnects });
+  return { target: abs, container, ...r };
+}

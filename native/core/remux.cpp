@@ -1,0 +1,303 @@
+#include "remux.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "error.h"
+#include "ffptr.h"
+#include "video_writer.h"
+
+extern "C" {
+#include <libavutil/time.h>
+}
+
+namespace avcv {
+
+namespace {
+
+std::string fmtSeconds(double s) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g s", s);
+  return b;
+}
+
+bool isNetwork(const std::string& path) { return path.find("://") != std::string::npos && path.rfind("file:", 0) != 0; }
+
+// One remux job: the source (reopened on a reconnect or a loop), the output
+// and the running timestamp state.
+class Remuxer {
+ public:
+  Remuxer(const RemuxOptions& o, RemuxControl& ctl) : o_(o), ctl_(ctl), pkt_(av_packet_alloc()) {
+    if (!pkt_) throw Error("ENOMEM", "av_packet_alloc failed");
+    io_ = o.input;
+    io_.cancel = ctl.cancel;
+    io_.live.needVideo = true;  // an audio-only live source waits openTimeout to say so
+    guard_.interrupted = ctl.cancel;
+  }
+
+  RemuxResult run() {
+    in_ = openInput(io_);
+    mapStreams();
+    openOutput();
+    start_ = av_gettime_relative();
+    for (;;) {
+      if (ctl_.cancel->load()) throw Error("ABORTED", "the remux was cancelled", AVERROR_EXIT);
+      if (io_.live.enabled) in_.guard->armDeadline(io_.live.stallTimeout);
+      int ret = av_read_frame(in_.ctx.get(), pkt_.get());
+      const bool stalled = io_.live.enabled && in_.guard->timedOut.load();
+      in_.guard->disarm();
+      if (ret < 0) {
+        if (ctl_.cancel->load()) throw Error("ABORTED", "the remux was cancelled", AVERROR_EXIT);
+        if (!restart(ret, stalled)) break;
+        continue;
+      }
+      if (!take(pkt_.get())) break;  // the duration is reached
+    }
+    finish();
+    return result_;
+  }
+
+ private:
+  struct Map {
+    int out = -1;
+    AVMediaType type = AVMEDIA_TYPE_UNKNOWN;
+    AVCodecID codec = AV_CODEC_ID_NONE;
+    int64_t lastDts = INT64_MIN;  // output time base
+  };
+
+  // Every audio and video stream goes out; one the container cannot hold is
+  // an error (never a silently lost track). Data and subtitles are left.
+  void mapStreams() {
+    const AVOutputFormat* ofmt = av_guess_format(o_.container.c_str(), nullptr, nullptr);
+    if (!ofmt) throw Error("UNSUPPORTED_FORMAT", "unknown container '" + o_.container + "'");
+    AVFormatContext* oc = nullptr;
+    int ret = avformat_alloc_output_context2(&oc, ofmt, nullptr, o_.path.c_str());
+    if (ret < 0 || !oc) throwAvError(ret, "cannot create a '" + o_.container + "' output", "INVALID_ARGUMENT");
+    out_.reset(oc);
+    AVFormatContext* ic = in_.ctx.get();
+    map_.assign(ic->nb_streams, Map());
+    // video first, then audio, each in the source's order (an FLV makes its
+    // streams in the order their packets come)
+    std::vector<unsigned> order;
+    for (AVMediaType want : {AVMEDIA_TYPE_VIDEO, AVMEDIA_TYPE_AUDIO})
+      for (unsigned i = 0; i < ic->nb_streams; i++)
+        if (ic->streams[i]->codecpar->codec_type == want) order.push_back(i);
+    for (unsigned i : order) {
+      const AVStream* is = ic->streams[i];
+      const AVMediaType t = is->codecpar->codec_type;
+      if (t == AVMEDIA_TYPE_VIDEO && (is->disposition & AV_DISPOSITION_ATTACHED_PIC)) continue;
+      const char* kind = t == AVMEDIA_TYPE_VIDEO ? "video" : "audio";
+      const char* name = avcodec_get_name(is->codecpar->codec_id);
+      if (avformat_query_codec(ofmt, is->codecpar->codec_id, FF_COMPLIANCE_NORMAL) == 0)
+        throw Error("UNSUPPORTED_CODEC", "container '" + o_.container + "' cannot hold the source's " + kind + " (" +
+                                             name + ") without re-encoding: choose another container or transform it");
+      AVStream* os = avformat_new_stream(oc, nullptr);
+      if (!os) throw Error("ENOMEM", "avformat_new_stream failed");
+      ret = avcodec_parameters_copy(os->codecpar, is->codecpar);
+      if (ret < 0) throwAvError(ret, "avcodec_parameters_copy", "ENOMEM");
+      os->codecpar->codec_tag = 0;
+      os->time_base = is->time_base;
+      os->avg_frame_rate = is->avg_frame_rate;
+      os->r_frame_rate = is->r_frame_rate;
+      os->sample_aspect_ratio = is->sample_aspect_ratio;
+      av_dict_copy(&os->metadata, is->metadata, 0);
+      map_[i] = Map{os->index, t, is->codecpar->codec_id, INT64_MIN};
+      if (t == AVMEDIA_TYPE_VIDEO && video_ < 0) video_ = os->index;
+      result_.streams.push_back(std::string(kind) + " " + name);
+    }
+    if (oc->nb_streams == 0) throw Error("NO_VIDEO_STREAM", "'" + io_.source + "' has no audio or video stream");
+  }
+
+  void openOutput() {
+    AVFormatContext* oc = out_.get();
+    guard_.interrupted = ctl_.cancel;
+    oc->interrupt_callback.callback = guardInterrupt;
+    oc->interrupt_callback.opaque = &guard_;
+    const bool net = isNetwork(o_.path);
+    guard_.armDeadline(o_.openTimeout);
+    int ret = 0;
+    if (!(oc->oformat->flags & AVFMT_NOFILE)) {
+      std::string wl;
+      for (const auto& p : o_.protocols) wl += (wl.empty() ? "" : ",") + p;
+      AVDictionary* io = nullptr;
+      av_dict_set(&io, "protocol_whitelist", wl.c_str(), 0);
+      ret = avio_open2(&oc->pb, o_.path.c_str(), AVIO_FLAG_WRITE, &oc->interrupt_callback, &io);
+      av_dict_free(&io);
+    }
+    if (ret >= 0) ret = avformat_write_header(oc, nullptr);
+    guard_.disarm();
+    if (ret < 0) {
+      if (ctl_.cancel->load()) throw Error("ABORTED", "the remux was cancelled", AVERROR_EXIT);
+      if (guard_.timedOut.load())
+        throw Error("TIMEOUT", "'" + o_.path + "': no answer within " + fmtSeconds(o_.openTimeout), AVERROR(ETIMEDOUT));
+      throwAvError(ret, (net ? "cannot connect to '" : "cannot create '") + o_.path + "'", net ? "CONNECT" : "IO");
+    }
+  }
+
+  // The source ended or failed: loop it, reconnect it, or end (false).
+  bool restart(int err, bool stalled) {
+    const LiveOptions& live = io_.live;
+    if (err == AVERROR_EOF && o_.loop && !live.enabled) {
+      if (result_.packets == 0) throw Error("INVALID_DATA", "'" + io_.source + "' has no packets to loop");
+      in_.ctx.reset();
+      in_ = openInput(io_);
+      checkSameStreams("the source changed between loops");
+      result_.loops++;
+      rebase();
+      return true;
+    }
+    if (!live.enabled) {
+      if (err == AVERROR_EOF) return false;
+      throwAvError(err, "reading '" + io_.source + "' failed", "INVALID_DATA");
+    }
+    const std::string why = stalled              ? "no packet for " + fmtSeconds(live.stallTimeout)
+                            : err == AVERROR_EOF ? "the stream ended"
+                                                 : avErrorString(err);
+    if (live.attempts == 0) {
+      if (err == AVERROR_EOF) return false;  // a live source that ends, ends the recording
+      throw Error("DISCONNECTED", "'" + io_.source + "' stopped (" + why + ")", err);
+    }
+    in_.ctx.reset();
+    reopenLive(
+        io_, why, nullptr, [] {},
+        [&](OpenedInput&& fresh) {
+          in_ = std::move(fresh);
+          checkSameStreams("the stream changed across the reconnect");
+        });
+    result_.reconnects++;
+    ctl_.reconnects.store(result_.reconnects);
+    rebase();
+    return true;
+  }
+
+  void checkSameStreams(const char* what) {
+    AVFormatContext* ic = in_.ctx.get();
+    bool same = ic->nb_streams == map_.size();
+    for (unsigned i = 0; same && i < ic->nb_streams; i++)
+      if (map_[i].out >= 0)
+        same =
+            ic->streams[i]->codecpar->codec_type == map_[i].type && ic->streams[i]->codecpar->codec_id == map_[i].codec;
+    if (!same)
+      throw Error("INVALID_DATA", std::string(what) + ": its streams are not the ones the output was made for");
+  }
+
+  // A new connection or loop continues where the output ended.
+  void rebase() {
+    offset_ = end_;
+    base_ = AV_NOPTS_VALUE;
+    needKey_ = true;
+  }
+
+  // One packet from the source: rebased, cut to duration, paced, muxed.
+  // False once the duration is reached.
+  bool take(AVPacket* p) {
+    const Map m = p->stream_index < static_cast<int>(map_.size()) ? map_[p->stream_index] : Map();
+    if (m.out < 0 || p->dts == AV_NOPTS_VALUE) return drop(p);
+    const AVStream* is = in_.ctx->streams[p->stream_index];
+    const bool video = m.out == video_;
+    if (needKey_) {
+      // the output starts (and a reconnect or loop restarts) at a video keyframe
+      if (video_ >= 0 && !(video && (p->flags & AV_PKT_FLAG_KEY))) return drop(p);
+      needKey_ = false;
+    }
+    // the first keyframe's presentation time is the output's 0 (or where a
+    // reconnect or a loop continues it)
+    const int64_t tsUs = av_rescale_q(p->pts != AV_NOPTS_VALUE ? p->pts : p->dts, is->time_base, AV_TIME_BASE_Q);
+    if (base_ == AV_NOPTS_VALUE) base_ = tsUs;
+    const int64_t shiftUs = offset_ - base_;
+    const int64_t outUs = tsUs + shiftUs;
+    const int64_t durUs = p->duration > 0 ? av_rescale_q(p->duration, is->time_base, AV_TIME_BASE_Q) : 0;
+    if (outUs + durUs < 0) return drop(p);  // audio wholly before the first keyframe
+    // the end, as the CLI's -t with -c copy: video by decode time (a frame
+    // shown before the end may need one shown after it), audio by its time
+    const int64_t cutUs = video ? av_rescale_q(p->dts, is->time_base, AV_TIME_BASE_Q) + shiftUs : outUs;
+    if (o_.duration > 0 && cutUs >= static_cast<int64_t>(o_.duration * 1e6)) {
+      drop(p);
+      // video past the end ends the job; audio past it waits for the video
+      return !(video || video_ < 0);
+    }
+    const int64_t shift = av_rescale_q(shiftUs, AV_TIME_BASE_Q, is->time_base);
+    if (p->pts != AV_NOPTS_VALUE) p->pts += shift;
+    p->dts += shift;
+    if (o_.realtime) pace(av_rescale_q(p->dts, is->time_base, AV_TIME_BASE_Q));
+    AVStream* os = out_->streams[m.out];
+    av_packet_rescale_ts(p, is->time_base, os->time_base);
+    Map& mm = map_[p->stream_index];
+    if (p->dts <= mm.lastDts) return drop(p);  // overlaps what went out before a reconnect
+    mm.lastDts = p->dts;
+    end_ = std::max(end_, outUs + durUs);
+    p->stream_index = m.out;
+    p->pos = -1;
+    guard_.armDeadline(o_.stallTimeout);
+    int ret = av_interleaved_write_frame(out_.get(), p);
+    guard_.disarm();
+    if (ret < 0) {
+      if (ctl_.cancel->load()) throw Error("ABORTED", "the remux was cancelled", AVERROR_EXIT);
+      throwAvError(ret, "writing '" + o_.path + "' failed", isNetwork(o_.path) ? "DISCONNECTED" : "WRITE");
+    }
+    result_.packets++;
+    ctl_.packets.store(result_.packets);
+    ctl_.seconds.store(std::max(ctl_.seconds.load(), outUs / 1e6));
+    return true;
+  }
+
+  bool drop(AVPacket* p) {
+    av_packet_unref(p);
+    result_.dropped++;
+    return true;
+  }
+
+  // Waits until the packet's output time has come, counted from the start.
+  void pace(int64_t outUs) {
+    for (;;) {
+      const int64_t wait = start_ + outUs - av_gettime_relative();
+      if (wait <= 0) return;
+      if (ctl_.cancel->load()) throw Error("ABORTED", "the remux was cancelled", AVERROR_EXIT);
+      av_usleep(static_cast<unsigned>(std::min<int64_t>(wait, 50000)));
+    }
+  }
+
+  void finish() {
+    const bool net = isNetwork(o_.path);
+    guard_.armDeadline(o_.stallTimeout);
+    int ret = av_write_trailer(out_.get());
+    guard_.disarm();
+    if (ret < 0) throwAvError(ret, "writing the trailer of '" + o_.path + "'", net ? "DISCONNECTED" : "WRITE");
+    AVFormatContext* oc = out_.get();
+    if (oc->pb && !(oc->oformat->flags & AVFMT_NOFILE)) {
+      avio_flush(oc->pb);
+      if (oc->pb->error < 0) throwAvError(oc->pb->error, "writing '" + o_.path + "' failed", "WRITE");
+      result_.bytes = net ? avio_tell(oc->pb) : avio_size(oc->pb);
+      guard_.armDeadline(o_.stallTimeout);
+      ret = avio_closep(&oc->pb);
+      guard_.disarm();
+      if (ret < 0) throwAvError(ret, "closing '" + o_.path + "' failed", "WRITE");
+    }
+    result_.duration = end_ / 1e6;
+  }
+
+  const RemuxOptions& o_;
+  RemuxControl& ctl_;
+  InputOptions io_;
+  OpenedInput in_;
+  InputGuard guard_;  // the output's interrupt state: outlives out_
+  OutputContextPtr out_;
+  PacketPtr pkt_;
+  std::vector<Map> map_;  // by input stream index
+  int video_ = -1;        // the output's first video stream
+  bool needKey_ = true;
+  int64_t base_ = AV_NOPTS_VALUE;  // the first dts of this connection or loop, microseconds
+  int64_t offset_ = 0;             // where it goes in the output, microseconds
+  int64_t end_ = 0;                // the output's end so far, microseconds
+  int64_t start_ = 0;              // wall clock at the start (realtime)
+  RemuxResult result_;
+};
+
+}  // namespace
+
+RemuxResult remux(const RemuxOptions& opts, RemuxControl& ctl) {
+  Remuxer r(opts, ctl);
+  return r.run();
+}
+
+}  // namespace avcv
