@@ -1,48 +1,50 @@
 #!/usr/bin/env node
+// The avcv command line, on commander (parsing, help, usage errors) and
+// cli-progress (bars on a terminal). Conventions every command follows:
+//   exit 0 done, 1 failed (the AvcvError code and message on stderr, a stack
+//   only with --verbose), 2 usage error, 130 interrupted (Ctrl-C: no partial
+//   output is left); --json prints JSON lines (progress, then the result) on
+//   stdout; a bar is drawn only on a terminal, nothing in CI.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AvcvError, probe, transform, VideoReader, VideoWriter, versions } from './index';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { AvcvError, probe, remux, transform, VideoReader, VideoWriter, versions } from './index';
 import type { AudioStreamInfo, VideoStreamInfo } from './probe';
+import type { RemuxProgress, RemuxResult } from './remux';
 
-const USAGE = `usage:
-  avcv probe <file> [--json]   print a file's metadata
-  avcv demo                    synthesise a clip with audio, transform it (audio kept), re-probe it
-  avcv version                 print the libav / OpenCV versions in use`;
+/** Exit codes (documented in the README's CLI section). */
+const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
 function fmtDuration(s: number | null): string {
   return s === null ? 'unknown' : `${s.toFixed(3)} s`;
 }
 
-async function cmdProbe(args: string[]): Promise<number> {
-  const file = args.find((a) => !a.startsWith('--'));
-  if (!file) {
-    console.error(USAGE);
-    return 2;
-  }
+async function cmdProbe(file: string, opts: { json?: boolean }): Promise<number> {
   const p = await probe(file);
-  if (args.includes('--json')) {
+  if (opts.json) {
     console.log(JSON.stringify(p, null, 2));
-    return 0;
+    return EXIT.ok;
   }
   console.log(`${file}`);
   console.log(`  container  ${p.format} (${p.formatLongName})`);
   console.log(`  duration   ${fmtDuration(p.duration)}   bit rate ${p.bitRate ?? 'unknown'}   size ${p.size ?? 'unknown'} B`);
   for (const s of p.streams) {
-    let line = `  #${s.index} ${(s.type ?? "unknown").padEnd(8)} ${s.codec ?? "unknown"}${s.profile ? ` (${s.profile})` : ''}`;
+    let line = `  #${s.index} ${(s.type ?? 'unknown').padEnd(8)} ${s.codec ?? 'unknown'}${s.profile ? ` (${s.profile})` : ''}`;
     if (s.type === 'video') {
       const v = s as VideoStreamInfo;
-      line += `  ${v.width}x${v.height} ${v.pixelFormat ?? "?"} ${v.bitDepth}-bit  ${v.fps.toFixed(3)} fps` +
+      line += `  ${v.width}x${v.height} ${v.pixelFormat ?? '?'} ${v.bitDepth}-bit  ${v.fps.toFixed(3)} fps` +
         `  ${v.frameCount ?? '?'} frames${v.frameCountExact ? '' : ' (estimated)'}` +
         (v.rotation ? `  rotation ${v.rotation}°` : '');
     } else if (s.type === 'audio') {
       const a = s as AudioStreamInfo;
-      line += `  ${a.sampleRate} Hz ${a.channelLayout ?? `${a.channels} ch`} ${a.sampleFormat ?? "?"}`;
+      line += `  ${a.sampleRate} Hz ${a.channelLayout ?? `${a.channels} ch`} ${a.sampleFormat ?? '?'}`;
     }
     console.log(line);
   }
-  return 0;
+  return EXIT.ok;
 }
 
 function bar(done: number, total: number | null, fps: number): string {
@@ -109,31 +111,169 @@ async function cmdDemo(): Promise<number> {
     console.log(`   audio kept: ${a ? `yes (${a.codec}, ${a.sampleRate} Hz, ${ad.toFixed(3)} s)` : 'NO'}`);
     const match = a !== undefined && Math.abs(vd - ad) <= frame;
     console.log(`   durations match within one frame: ${match ? 'yes' : 'NO'} (|${vd.toFixed(3)} - ${ad.toFixed(3)}| <= ${frame.toFixed(3)})`);
-    return v && a && match && summary.framesOut === summary.framesIn ? 0 : 1;
+    return v && a && match && summary.framesOut === summary.framesIn ? EXIT.ok : EXIT.failed;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
-  switch (cmd) {
-    case 'probe': return cmdProbe(rest);
-    case 'demo': return cmdDemo();
-    case 'version':
-      console.log(JSON.stringify(versions(), null, 2));
-      return 0;
-    default:
-      console.error(USAGE);
-      return cmd === undefined || cmd === '--help' || cmd === '-h' ? 0 : 2;
+/** The libav protocols a URL typed on the command line needs (the user named it: it is trusted). */
+export function protocolsFor(url: string): string[] {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1].toLowerCase();
+  switch (scheme) {
+    case undefined: case 'file': return ['file'];
+    case 'rtmp': return ['rtmp', 'tcp'];
+    case 'rtmps': return ['rtmps', 'rtmp', 'tls', 'tcp'];
+    case 'rtsp': return ['rtsp', 'rtp', 'udp', 'tcp'];
+    case 'srt': return ['srt', 'udp'];
+    case 'udp': return ['udp'];
+    case 'tcp': return ['tcp'];
+    case 'http': return ['http', 'tcp'];
+    case 'https': return ['https', 'http', 'tls', 'tcp'];
+    default: throw new InvalidArgumentError(`avcv does not know the '${scheme}' protocol`);
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err) => {
+function seconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a number of seconds above 0');
+  return n;
+}
+
+interface Reporter {
+  progress(p: RemuxProgress): void;
+  done(r: RemuxResult): void;
+  stop(): void;
+}
+
+/** JSON lines with --json; a bar on a terminal (stderr); else nothing. */
+function reporter(json: boolean, total: number | null): Reporter {
+  if (json) {
+    return {
+      progress: (p) => console.log(JSON.stringify({ event: 'progress', ...p })),
+      done: (r) => console.log(JSON.stringify({ event: 'done', ...r })),
+      stop: () => undefined,
+    };
+  }
+  if (!process.stderr.isTTY) return { progress: () => undefined, done: () => undefined, stop: () => undefined };
+  const b = new SingleBar({
+    format: total ? ' {bar} {value}/{total} s | {packets} packets | {reconnects} reconnects' : ' {value} s | {packets} packets | {reconnects} reconnects',
+    stream: process.stderr, hideCursor: true,
+  }, Presets.shades_classic);
+  b.start(total ?? 0, 0, { packets: 0, reconnects: 0 });
+  return {
+    progress: (p) => b.update(Math.round(p.seconds * 10) / 10, { packets: p.packets, reconnects: p.reconnects }),
+    done: () => b.stop(),
+    stop: () => b.stop(),
+  };
+}
+
+/**
+ * Ctrl-C: for a recording, the first stops it and keeps what was recorded
+ * (as a recorder does), a second aborts; for the rest it aborts at once.
+ * Aborted: no partial output, exit 130.
+ */
+function interrupts(graceful: boolean): { signal: AbortSignal; stop: AbortSignal; dispose(): void } {
+  const abort = new AbortController();
+  const stop = new AbortController();
+  const onSigint = () => {
+    if (graceful && !stop.signal.aborted) {
+      process.stderr.write('\navcv: stopping (Ctrl-C again to abort without keeping it)\n');
+      stop.abort();
+    } else abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: abort.signal, stop: stop.signal, dispose: () => process.off('SIGINT', onSigint) };
+}
+
+async function runRemux(source: string, target: string, how: {
+  duration?: number; json?: boolean; realtime?: boolean; loop?: boolean; reconnect?: boolean; graceful: boolean; live: boolean;
+}): Promise<number> {
+  const ints = interrupts(how.graceful);
+  const rep = reporter(how.json ?? false, how.duration ?? null);
+  try {
+    const r = await remux(source, target, {
+      input: {
+        protocols: protocolsFor(source),
+        // an HLS playlist opens its segments (the user named the URL)
+        allowNestedInputs: /^https?:/i.test(source),
+        ...(how.live ? { live: { reconnect: how.reconnect ? {} : false } } : {}),
+      },
+      output: { protocols: protocolsFor(target) },
+      duration: how.duration, realtime: how.realtime, loop: how.loop,
+      signal: ints.signal, stop: ints.stop, onProgress: (p) => rep.progress(p),
+    });
+    rep.done(r);
+    if (!how.json) {
+      console.log(`${r.target}: ${r.streams.join(', ')}, ${r.duration.toFixed(2)} s, ${r.packets} packets` +
+        `${r.reconnects ? `, ${r.reconnects} reconnects` : ''}${r.loops ? `, ${r.loops} loops` : ''}`);
+    }
+    return EXIT.ok;
+  } catch (err) {
+    rep.stop();
+    if (ints.signal.aborted) return EXIT.interrupted;
+    throw err;
+  } finally {
+    ints.dispose();
+  }
+}
+
+function program(): Command {
+  const p = new Command('avcv')
+    .description('video frames for Node.js: libav + OpenCV')
+    .option('--verbose', 'print a stack trace with errors')
+    .showHelpAfterError('(avcv --help lists the commands)')
+    .exitOverride();
+  p.command('probe <file>')
+    .description("print a file's metadata")
+    .option('--json', 'all of it as JSON')
+    .action(async (file: string, o: { json?: boolean }) => { process.exitCode = await cmdProbe(file, o); });
+  p.command('demo')
+    .description('synthesise a clip with audio, transform it (audio kept), re-probe it')
+    .action(async () => { process.exitCode = await cmdDemo(); });
+  p.command('version')
+    .description('print the libav / OpenCV versions in use')
+    .action(() => { console.log(JSON.stringify(versions(), null, 2)); });
+  p.command('record <url> <out>')
+    .description('record a live stream (rtmp, rtsp, srt, udp, http/hls) into a file, audio kept, without re-encoding')
+    .option('-d, --duration <seconds>', 'stop after this long (else at the end of the stream, or Ctrl-C)', seconds)
+    .option('--no-reconnect', 'end when the stream drops instead of reconnecting')
+    .option('--json', 'progress and the result as JSON lines')
+    .addHelpText('after', '\nThe file is written under a temp name and renamed when complete. Ctrl-C stops the\nrecording and keeps it; a second Ctrl-C aborts and leaves nothing.\n\nExamples:\n  avcv record rtmp://127.0.0.1/live/cam cam.mkv --duration 60\n  avcv record rtsp://camera/stream door.mp4')
+    .action(async (url: string, out: string, o: { duration?: number; reconnect: boolean; json?: boolean }) => {
+      process.exitCode = await runRemux(url, out, { ...o, graceful: true, live: true });
+    });
+  p.command('stream <file> <url>')
+    .description('stream a file to a server (rtmp, srt, udp) at its own pace, like ffmpeg -re, without re-encoding')
+    .option('--loop', 'start again at the end (until Ctrl-C or --duration)')
+    .option('-d, --duration <seconds>', 'stop after this long', seconds)
+    .option('--json', 'progress and the result as JSON lines')
+    .addHelpText('after', '\nThe container follows the URL: flv for rtmp://, MPEG-TS for srt:// and udp://.\n\nExamples:\n  avcv stream talk.mp4 rtmp://127.0.0.1/live/key --loop\n  avcv stream clip.mp4 srt://127.0.0.1:9000')
+    .action(async (file: string, url: string, o: { loop?: boolean; duration?: number; json?: boolean }) => {
+      process.exitCode = await runRemux(file, url, { ...o, realtime: true, graceful: false, live: false });
+    });
+  return p;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const p = program();
+  if (argv.length === 0) {
+    p.outputHelp();
+    return;
+  }
+  try {
+    await p.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version are exit 0; usage errors 2 (commander printed them)
+      process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
     if (err instanceof AvcvError) console.error(`avcv: ${err.code}: ${err.message}`);
-    else console.error(err);
-    process.exitCode = 1;
-  },
-);
+    else console.error(`avcv: ${err instanceof Error ? err.message : String(err)}`);
+    if (p.opts().verbose && err instanceof Error) console.error(err.stack);
+    process.exitCode = EXIT.failed;
+  }
+}
+
+if (require.main === module) void main(process.argv.slice(2));

@@ -27,8 +27,10 @@ export interface RemuxOptions {
   realtime?: boolean;
   /** When the source (a file) ends, it starts again; timestamps go on rising. Stop it with `signal` or `duration`. */
   loop?: boolean;
-  /** Stops the job: a file target is not left behind (a recording stopped this way is discarded; use duration to keep one). */
+  /** Aborts the job: a file target is not left behind. */
   signal?: AbortSignal;
+  /** Ends the job now as if the source had ended: the output is finished and kept (stopping a recording). */
+  stop?: AbortSignal;
   /** Called about 4 times a second. */
   onProgress?: (p: RemuxProgress) => void;
 }
@@ -55,7 +57,7 @@ export interface RemuxResult {
   loops: number;
 }
 
-const KEYS = ['input', 'output', 'duration', 'realtime', 'loop', 'signal', 'onProgress'] as const;
+const KEYS = ['input', 'output', 'duration', 'realtime', 'loop', 'signal', 'stop', 'onProgress'] as const;
 
 /**
  * Copies every audio and video stream of `source` into `target` without
@@ -106,6 +108,8 @@ export async function remux(source: string | URL, target: string, options: Remux
   if (loop && input.live) throw new TypeError('loop applies to a file source, not a live one');
   const signal = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
+  const stop = options.stop;
+  if (stop !== undefined && !(stop instanceof AbortSignal)) throw new TypeError('stop must be an AbortSignal');
   const onProgress = options.onProgress;
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError(`onProgress must be a function; got ${describe(onProgress)}`);
   const abs = scheme ? target : path.resolve(target);
@@ -117,7 +121,10 @@ export async function remux(source: string | URL, target: string, options: Remux
     openTimeout: scheme ? 10 : 0, stallTimeout: scheme ? 5 : 0,
   });
   const onAbort = () => job.cancel();
+  const onStop = () => job.stop();
   signal?.addEventListener('abort', onAbort, { once: true });
+  stop?.addEventListener('abort', onStop, { once: true });
+  if (stop?.aborted) job.stop();
   let last = -1;
   const timer = onProgress ? setInterval(() => {
     const p = job.progress();
@@ -136,6 +143,7 @@ export async function remux(source: string | URL, target: string, options: Remux
   } finally {
     if (timer) clearInterval(timer);
     signal?.removeEventListener('abort', onAbort);
+    stop?.removeEventListener('abort', onStop);
   }
   if (!scheme) commitSync(temp, abs, 'move the finished file onto');
   onProgress?.({ seconds: r.duration, packets: r.packets, reconnects: r.reconnects });

@@ -389,7 +389,8 @@ test('CLI: probe of a missing file exits non-zero with the code in stderr', () =
   assert.equal(j.streams[0].width, W);
   const bad = spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), 'nonsense'], { encoding: 'utf8', timeout: 10_000 });
   assert.notEqual(bad.status, 0);
-  assert.match(bad.stderr, /usage/);
+  assert.equal(bad.status, 2, 'a usage error exits 2');
+  assert.match(bad.stderr, /unknown command 'nonsense'/);
 }, T);
 
 test('an addon that cannot load says why and what to run', () => {

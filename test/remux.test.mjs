@@ -123,6 +123,25 @@ describe('remux with nginx-rtmp', () => {
     }
   }, 30_000);
 
+  test('stop: a recording without a duration ends when asked, finished and kept', async () => {
+    const pub = publish(src, server.url('stopme'));
+    try {
+      const out = join(dir, 'stopped.mp4');
+      const stop = new AbortController();
+      const job = remux(server.url('stopme'), out, { input: { protocols: RTMP, live: {} }, stop: stop.signal });
+      await sleep(2500);
+      stop.abort();
+      const r = await job;
+      assert.ok(r.duration > 0.5 && r.duration < 2.6, `${r.duration} s recorded`);
+      const frames = gray(out);
+      assert.ok(frames.length > 10, `${frames.length} frames`);
+      assertConsecutive(frames.slice(0, -3), 'stopped recording');
+      assert.equal(ffprobe(out, ['-show_streams']).streams.length, 2);
+    } finally {
+      await pub.stop();
+    }
+  }, 30_000);
+
   test('recording across an nginx restart: it reconnects, timestamps go on rising, both parts are the file\'s frames in order', async () => {
     let pub = publish(src, server.url('rec2'));
     const out = join(dir, 'rec2.mkv');

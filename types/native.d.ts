@@ -307,6 +307,8 @@ export interface NativeRemux {
   promise: Promise<{ duration: number; packets: number; bytes: number; dropped: number; reconnects: number; loops: number; streams: string[] }>;
   progress(): { seconds: number; packets: number; reconnects: number };
   cancel(): void;
+  /** ends the job now, the output finished */
+  stop(): void;
 }
 
 export interface NativeTranscode {

@@ -62,7 +62,7 @@ Napi::Value Remux(const Napi::CallbackInfo& info) {
   };
   auto job = ThreadJob<avcv::RemuxResult>::Start(
       env, "avcv.remux", [opts = std::move(opts), ctl] { return avcv::remux(opts, *ctl); }, toJs,
-      [ctl] { ctl->cancel->store(true); });
+      [ctl] { ctl->cancel(); });
   Napi::Object out = Napi::Object::New(env);
   out.Set("promise", job->Promise());
   out.Set("progress", Napi::Function::New(
@@ -79,10 +79,17 @@ Napi::Value Remux(const Napi::CallbackInfo& info) {
   out.Set("cancel", Napi::Function::New(
                         env,
                         [ctl](const Napi::CallbackInfo& i) -> Napi::Value {
-                          ctl->cancel->store(true);
+                          ctl->cancel();
                           return i.Env().Undefined();
                         },
                         "cancel"));
+  out.Set("stop", Napi::Function::New(
+                      env,
+                      [ctl](const Napi::CallbackInfo& i) -> Napi::Value {
+                        ctl->stop();
+                        return i.Env().Undefined();
+                      },
+                      "stop"));
   return out;
 }
 

@@ -30,9 +30,9 @@ class Remuxer {
   Remuxer(const RemuxOptions& o, RemuxControl& ctl) : o_(o), ctl_(ctl), pkt_(av_packet_alloc()) {
     if (!pkt_) throw Error("ENOMEM", "av_packet_alloc failed");
     io_ = o.input;
-    io_.cancel = ctl.cancel;
+    io_.cancel = ctl.reading;
     io_.live.needVideo = true;  // an audio-only live source waits openTimeout to say so
-    guard_.interrupted = ctl.cancel;
+    guard_.interrupted = ctl.cancelled;
   }
 
   RemuxResult run() {
@@ -41,13 +41,15 @@ class Remuxer {
     openOutput();
     start_ = av_gettime_relative();
     for (;;) {
-      if (ctl_.cancel->load()) throw Error("ABORTED", "the remux was cancelled", AVERROR_EXIT);
+      if (ctl_.cancelled->load()) throw Error("ABORTED", "the remux was cancelled", AVERROR_EXIT);
+      if (ctl_.stopped.load()) break;
       if (io_.live.enabled) in_.guard->armDeadline(io_.live.stallTimeout);
       int ret = av_read_frame(in_.ctx.get(), pkt_.get());
       const bool stalled = io_.live.enabled && in_.guard->timedOut.load();
       in_.guard->disarm();
       if (ret < 0) {
-        if (ctl_.cancel->load()) throw Error("ABORTED", "the remux was cancelled", AVERROR_EXIT);
+        if (ctl_.cancelled->load()) throw Error("ABORTED", "the remux was cancelled", AVERROR_EXIT);
+        if (ctl_.stopped.load()) break;
         if (!restart(ret, stalled)) break;
         continue;
       }
@@ -110,7 +112,7 @@ class Remuxer {
 
   void openOutput() {
     AVFormatContext* oc = out_.get();
-    guard_.interrupted = ctl_.cancel;
+    guard_.interrupted = ctl_.cancelled;
     oc->interrupt_callback.callback = guardInterrupt;
     oc->interrupt_callback.opaque = &guard_;
     const bool net = isNetwork(o_.path);
@@ -127,7 +129,7 @@ class Remuxer {
     if (ret >= 0) ret = avformat_write_header(oc, nullptr);
     guard_.disarm();
     if (ret < 0) {
-      if (ctl_.cancel->load()) throw Error("ABORTED", "the remux was cancelled", AVERROR_EXIT);
+      if (ctl_.cancelled->load()) throw Error("ABORTED", "the remux was cancelled", AVERROR_EXIT);
       if (guard_.timedOut.load())
         throw Error("TIMEOUT", "'" + o_.path + "': no answer within " + fmtSeconds(o_.openTimeout), AVERROR(ETIMEDOUT));
       throwAvError(ret, (net ? "cannot connect to '" : "cannot create '") + o_.path + "'", net ? "CONNECT" : "IO");
@@ -232,7 +234,7 @@ class Remuxer {
     int ret = av_interleaved_write_frame(out_.get(), p);
     guard_.disarm();
     if (ret < 0) {
-      if (ctl_.cancel->load()) throw Error("ABORTED", "the remux was cancelled", AVERROR_EXIT);
+      if (ctl_.cancelled->load()) throw Error("ABORTED", "the remux was cancelled", AVERROR_EXIT);
       throwAvError(ret, "writing '" + o_.path + "' failed", isNetwork(o_.path) ? "DISCONNECTED" : "WRITE");
     }
     result_.packets++;
@@ -252,7 +254,8 @@ class Remuxer {
     for (;;) {
       const int64_t wait = start_ + outUs - av_gettime_relative();
       if (wait <= 0) return;
-      if (ctl_.cancel->load()) throw Error("ABORTED", "the remux was cancelled", AVERROR_EXIT);
+      if (ctl_.cancelled->load()) throw Error("ABORTED", "the remux was cancelled", AVERROR_EXIT);
+      if (ctl_.stopped.load()) return;
       av_usleep(static_cast<unsigned>(std::min<int64_t>(wait, 50000)));
     }
   }

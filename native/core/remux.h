@@ -27,7 +27,19 @@ struct RemuxOptions {
 
 // Shared with the thread that asks for progress or cancels.
 struct RemuxControl {
-  std::shared_ptr<std::atomic<bool>> cancel = std::make_shared<std::atomic<bool>>(false);
+  // cancel(): ABORTED, the output unfinished. stop(): the job ends now as if
+  // the source had, the output finished (a recording kept).
+  void cancel() {
+    cancelled->store(true);
+    reading->store(true);
+  }
+  void stop() {
+    stopped.store(true);
+    reading->store(true);
+  }
+  std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);  // the output's interrupt
+  std::shared_ptr<std::atomic<bool>> reading = std::make_shared<std::atomic<bool>>(false);    // the source's interrupt
+  std::atomic<bool> stopped{false};
   std::atomic<double> seconds{0};  // output time written
   std::atomic<int64_t> packets{0};
   std::atomic<int64_t> reconnects{0};

@@ -1,0 +1,125 @@
+// The CLI's record and stream commands, run as a user runs them (the bin,
+// spawned), against nginx-rtmp started here; outputs checked with the ffmpeg
+// CLI and ffprobe. Exit codes: 0 done, 1 failed, 2 usage, 130 interrupted.
+import { test, describe, beforeAll, afterAll } from '@jest/globals';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { tempDir, ffmpeg, ffprobe } from './helpers.mjs';
+import { nginxRtmp, publish } from './servers.mjs';
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const dir = tempDir('avcv-cli-');
+const src = join(dir, 'src.mp4');
+const W = 160;
+const H = 96;
+const N = 100;
+let fileFrames;
+
+beforeAll(() => {
+  ffmpeg(['-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=25:duration=${N / 25}`, '-f', 'lavfi', '-i', `sine=sample_rate=44100:duration=${N / 25}`,
+    '-c:v', 'libx264', '-g', '25', '-bf', '0', '-pix_fmt', 'yuv420p', '-c:a', 'aac', src]);
+  const raw = ffmpeg(['-i', src, '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
+  fileFrames = Array.from({ length: N }, (_, i) => raw.subarray(i * W * H, (i + 1) * W * H));
+});
+
+/** Runs the bin: { code, stdout, stderr, child } once it exits; `onStart(child)` may signal it. */
+function run(args, onStart) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    onStart?.(child);
+  });
+}
+
+const gray = (file, t) => {
+  const raw = ffmpeg(['-i', file, ...(t ? ['-t', String(t)] : []), '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
+  return Array.from({ length: raw.length / (W * H) }, (_, i) => raw.subarray(i * W * H, (i + 1) * W * H));
+};
+const consecutive = (frames, label) => {
+  const idx = frames.map((f) => fileFrames.findIndex((g) => g.equals(f)));
+  assert.ok(idx.every((i) => i >= 0), `${label}: every frame is one of the file's`);
+  for (let k = 1; k < idx.length; k++) assert.equal(idx[k], (idx[k - 1] + 1) % N, `${label}: frame ${k} follows ${k - 1}`);
+};
+
+describe('avcv record / stream with nginx-rtmp', () => {
+  let server;
+  beforeAll(async () => {
+    server = await nginxRtmp(dir, { record: true });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test('record --duration --json: exit 0, progress and result as JSON lines, the stream\'s frames with its audio', async () => {
+    const pub = publish(src, server.url('a'));
+    try {
+      const out = join(dir, 'rec.mkv');
+      const r = await run(['record', server.url('a'), out, '--duration', '2', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      assert.ok(lines.some((l) => l.event === 'progress'), 'progress lines');
+      const done = lines.at(-1);
+      assert.equal(done.event, 'done');
+      assert.deepEqual(done.streams, ['video h264', 'audio aac']);
+      const frames = gray(out, 2);
+      assert.equal(frames.length, 50);
+      consecutive(frames, 'recorded');
+      assert.deepEqual(ffprobe(out, ['-show_streams']).streams.map((s) => s.codec_name), ['h264', 'aac']);
+    } finally {
+      await pub.stop();
+    }
+  }, 30_000);
+
+  test('record, Ctrl-C: the recording stops and is kept (exit 0); stream to a file, Ctrl-C: aborted, nothing left (exit 130)', async () => {
+    const pub = publish(src, server.url('b'));
+    try {
+      const kept = join(dir, 'kept.mp4');
+      const r1 = await run(['record', server.url('b'), kept], (c) => setTimeout(() => c.kill('SIGINT'), 2500));
+      assert.equal(r1.code, 0, r1.stderr);
+      const frames = gray(kept);
+      assert.ok(frames.length > 10, `${frames.length} frames kept`);
+      consecutive(frames.slice(0, -2), 'kept');
+    } finally {
+      await pub.stop();
+    }
+    const gone = join(dir, 'gone.ts');
+    const r2 = await run(['stream', src, gone, '--loop'], (c) => setTimeout(() => c.kill('SIGINT'), 1500));
+    assert.equal(r2.code, 130, r2.stderr);
+    assert.ok(!existsSync(gone));
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('avcv-tmp')), []);
+  }, 30_000);
+
+  test('stream --loop --duration: paced like -re; what nginx records is the file\'s frames, looped', async () => {
+    const t0 = Date.now();
+    const r = await run(['stream', src, server.url('c'), '--loop', '--duration', '6']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(Date.now() - t0 >= 5500, `6 s streamed in ${Date.now() - t0} ms`);
+    await sleep(500); // nginx closes the recording when the publisher leaves
+    const frames = gray(server.recording('c'), 5.8);
+    assert.ok(frames.length >= 140, `${frames.length} frames recorded`);
+    consecutive(frames, 'streamed');
+  }, 30_000);
+
+  test('errors: a usage error exits 2, a refused connection exits 1 with the code', async () => {
+    const u = await run(['record', server.url('x')]);
+    assert.equal(u.code, 2);
+    assert.match(u.stderr, /missing required argument/);
+    const d = await run(['record', server.url('x'), join(dir, 'x.mkv'), '--duration', 'soon']);
+    assert.equal(d.code, 2);
+    const f = await run(['stream', join(dir, 'missing.mp4'), server.url('x')]);
+    assert.equal(f.code, 1);
+    assert.match(f.stderr, /^avcv: ENOENT: /m);
+    assert.doesNotMatch(f.stderr, /\n\s+at /, 'no stack without --verbose');
+    const c = await run(['record', 'rtmp://127.0.0.1:1/live/x', join(dir, 'y.mkv'), '--no-reconnect']);
+    assert.equal(c.code, 1);
+    assert.match(c.stderr, /avcv: CONNECT: /);
+  }, 30_000);
+});
