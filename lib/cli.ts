@@ -218,6 +218,62 @@ async function runRemux(source: string, target: string, how: {
   }
 }
 
+/** '640x360', '640x' or 'x360' (one side keeps the aspect ratio). */
+function size(v: string): { width?: number; height?: number } {
+  const m = /^(\d*)x(\d*)$/.exec(v);
+  if (!m || (!m[1] && !m[2])) throw new InvalidArgumentError('WxH, Wx or xH (e.g. 1280x720, 640x)');
+  return { ...(m[1] ? { width: Number(m[1]) } : {}), ...(m[2] ? { height: Number(m[2]) } : {}) };
+}
+
+function rect(v: string): { x: number; y: number; width: number; height: number } {
+  const n = v.split(',').map(Number);
+  if (n.length !== 4 || !n.every((x) => Number.isInteger(x) && x >= 0)) throw new InvalidArgumentError('x,y,w,h in pixels (e.g. 0,0,640,360)');
+  return { x: n[0], y: n[1], width: n[2], height: n[3] };
+}
+
+function integer(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('an integer');
+  return n;
+}
+
+async function cmdTransform(input: string, output: string, o: {
+  resize?: { width?: number; height?: number }; crop?: { x: number; y: number; width: number; height: number }; filter?: string;
+  codec?: string; crf?: number; preset?: string; device?: string; audio: boolean; json?: boolean;
+}): Promise<number> {
+  const ints = interrupts(false);
+  const tty = !o.json && process.stderr.isTTY;
+  const b = tty ? new SingleBar({ format: ' {bar} {value}/{total} frames | {fps} fps | eta {eta_s} s', stream: process.stderr, hideCursor: true }, Presets.shades_classic) : null;
+  let started = false;
+  try {
+    const s = await transform(input, output, null, {
+      // a crop is libavfilter's crop, ahead of the user's graph (transcoding has no frame-level crop)
+      ...(o.resize ? { resize: o.resize } : {}),
+      ...(o.crop || o.filter ? { videoFilter: [o.crop ? `crop=${o.crop.width}:${o.crop.height}:${o.crop.x}:${o.crop.y}` : '', o.filter ?? ''].filter(Boolean).join(',') } : {}),
+      ...(o.codec ? { codec: o.codec } : {}), ...(o.crf !== undefined ? { crf: o.crf } : {}), ...(o.preset ? { preset: o.preset } : {}),
+      ...(o.device ? { device: o.device as 'cpu' } : {}), audio: o.audio ? 'auto' : 'none', signal: ints.signal,
+      onProgress: (p) => {
+        if (o.json) console.log(JSON.stringify({ event: 'progress', ...p }));
+        else if (b) {
+          if (!started) b.start(p.total ?? 0, 0, { fps: 0 });
+          started = true;
+          b.update(p.frames, { fps: Math.round(p.fps) });
+        }
+      },
+    });
+    b?.stop();
+    if (o.json) console.log(JSON.stringify({ event: 'done', ...s }));
+    else console.log(`${s.output}: ${s.framesOut} frames, ${s.encoder}, audio ${s.audio}${s.audioCodec ? ` (${s.audioCodec})` : ''}, ${(s.framesIn / s.wallTime).toFixed(1)} fps`);
+    return EXIT.ok;
+  } catch (err) {
+    b?.stop();
+    if (ints.signal.aborted) return EXIT.interrupted;
+    throw err;
+  } finally {
+    ints.dispose();
+  }
+}
+
 function program(): Command {
   const p = new Command('avcv')
     .description('video frames for Node.js: libav + OpenCV')
@@ -234,6 +290,21 @@ function program(): Command {
   p.command('version')
     .description('print the libav / OpenCV versions in use')
     .action(() => { console.log(JSON.stringify(versions(), null, 2)); });
+  p.command('transform <input> <output>')
+    .description('decode, resize/crop/filter and encode a video natively, the audio kept')
+    .option('--resize <WxH>', 'output size; one side (640x, x360) keeps the aspect ratio', size)
+    .option('--crop <x,y,w,h>', 'crop rectangle in source pixels, before the resize', rect)
+    .option('--filter <graph>', 'a libavfilter graph, as the CLI\'s -vf')
+    .option('--codec <name>', 'encoder or short name (h264, hevc, vp9, av1, libx264, ...)')
+    .option('--crf <n>', 'constant-quality level', integer)
+    .option('--preset <p>', 'encoder preset (veryfast, medium, p4, ...)')
+    .option('--device <d>', 'cpu, cuda, cuda:N or auto (NVDEC/NVENC when usable)')
+    .option('--no-audio', 'drop the audio (kept by default: copied when the container takes it)')
+    .option('--json', 'progress and the result as JSON lines')
+    .addHelpText('after', '\nThe output is written under a temp name and renamed when complete; Ctrl-C leaves nothing.\n\nExamples:\n  avcv transform in.mp4 out.mp4 --resize 1280x720 --crf 23 --preset veryfast\n  avcv transform in.mov out.mkv --filter yadif,fps=25 --codec hevc')
+    .action(async (input: string, output: string, o: Parameters<typeof cmdTransform>[2]) => {
+      process.exitCode = await cmdTransform(input, output, o);
+    });
   p.command('record <url> <out>')
     .description('record a live stream (rtmp, rtsp, srt, udp, http/hls) into a file, audio kept, without re-encoding')
     .option('-d, --duration <seconds>', 'stop after this long (else at the end of the stream, or Ctrl-C)', seconds)

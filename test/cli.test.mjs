@@ -123,3 +123,36 @@ describe('avcv record / stream with nginx-rtmp', () => {
     assert.match(c.stderr, /avcv: CONNECT: /);
   }, 30_000);
 });
+
+describe('avcv transform', () => {
+  test('--resize and --crf: exit 0, the size asked for, every frame, the audio kept (ffprobe)', async () => {
+    const out = join(dir, 'small.mp4');
+    const r = await run(['transform', src, out, '--resize', '80x', '--crf', '20', '--preset', 'veryfast', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const done = JSON.parse(r.stdout.trim().split('\n').at(-1));
+    assert.equal(done.event, 'done');
+    const p = ffprobe(out, ['-count_frames', '-show_streams']).streams;
+    const v = p.find((s) => s.codec_type === 'video');
+    assert.deepEqual([v.width, v.height, Number(v.nb_read_frames)], [80, 48, N]);
+    assert.ok(p.some((s) => s.codec_type === 'audio' && s.codec_name === 'aac'), 'audio kept');
+  }, 30_000);
+
+  test('--crop and --no-audio; a bad --resize is a usage error (2); Ctrl-C: 130, nothing left', async () => {
+    const out = join(dir, 'crop.mkv');
+    const r = await run(['transform', src, out, '--crop', '0,0,64,32', '--no-audio']);
+    assert.equal(r.code, 0, r.stderr);
+    const p = ffprobe(out, ['-show_streams']).streams;
+    assert.deepEqual(p.map((s) => [s.codec_type, s.width, s.height]), [['video', 64, 32]]);
+    const cropped = ffmpeg(['-i', out, '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
+    assert.equal(cropped.length, N * 64 * 32);
+    const bad = await run(['transform', src, join(dir, 'x.mp4'), '--resize', 'big']);
+    assert.equal(bad.code, 2);
+    const long = join(dir, 'long.mp4');
+    ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30:duration=60', '-c:v', 'libx264', '-preset', 'ultrafast', long]);
+    const gone = join(dir, 'gone.mp4');
+    const c = await run(['transform', long, gone, '--preset', 'slow'], (ch) => setTimeout(() => ch.kill('SIGINT'), 1500));
+    assert.equal(c.code, 130, c.stderr);
+    assert.ok(!existsSync(gone));
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('avcv-tmp')), []);
+  }, 60_000);
+});

@@ -167,7 +167,7 @@ describe('RTMP from nginx-rtmp', () => {
     }
   }, 60_000);
 
-  test('20 server restarts: every one survived, no file descriptor left behind', async () => {
+  test('20 server restarts: every one survived, no file descriptor left behind, RSS flat', async () => {
     const { readdirSync } = await import('node:fs');
     const fds = () => readdirSync('/proc/self/fd').length;
     const key = 'soak';
@@ -176,6 +176,7 @@ describe('RTMP from nginx-rtmp', () => {
       protocols: RTMP, format: 'gray', live: { openTimeout: 10, stallTimeout: 2, reconnect: { attempts: Infinity, delay: 0.1, maxDelay: 0.5 } },
     });
     let before = 0;
+    let rssBefore = 0;
     let restarts = 0;
     let frames = 0;
     let lastPts = -Infinity;
@@ -184,7 +185,10 @@ describe('RTMP from nginx-rtmp', () => {
         assert.ok(f.pts > lastPts, 'pts rise');
         lastPts = f.pts;
         if (++frames % 10 !== 0) continue;
-        if (restarts === 1 && before === 0) before = fds(); // after the first reconnect: everything warmed up
+        if (restarts === 1 && before === 0) { // after the first reconnect: everything warmed up
+          before = fds();
+          rssBefore = process.memoryUsage().rss;
+        }
         if (restarts === 21 && reader.stats.reconnects === 21) break;
         if (reader.stats.reconnects === restarts) {
           restarts++;
@@ -197,6 +201,8 @@ describe('RTMP from nginx-rtmp', () => {
       assert.equal(reader.stats.reconnects, 21);
       const after = fds();
       assert.ok(after <= before + 2, `file descriptors ${before} -> ${after} over 20 reconnects`);
+      const grew = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+      assert.ok(grew < 10, `RSS grew ${grew.toFixed(1)} MB over 20 reconnects`);
     } finally {
       await p.stop();
       await reader.close();
@@ -634,6 +640,30 @@ describe('failures are typed errors within their timeouts', () => {
       await s.close();
     }
   });
+
+  test('a malformed HLS playlist: INVALID_DATA; a stream key nothing is published under: TIMEOUT within openTimeout', async () => {
+    const { writeFileSync } = await import('node:fs');
+    for (const [name, body] of [['nouri.m3u8', '#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\n'], ['junk.m3u8', 'not a playlist\n']]) {
+      const f = join(dir, name);
+      writeFileSync(f, body);
+      const s = await httpFileServer(f);
+      try {
+        await assert.rejects(VideoReader.open(s.url, { protocols: ['http', 'tcp'], allowNestedInputs: true, live: { openTimeout: 3 } }),
+          (e) => e instanceof AvcvError && e.code === 'INVALID_DATA', name);
+      } finally {
+        await s.close();
+      }
+    }
+    const server = await nginxRtmp(dir);
+    try {
+      const t0 = Date.now();
+      await assert.rejects(VideoReader.open(server.url('nobody-publishes-this'), { protocols: RTMP, live: { openTimeout: 1.5 } }),
+        (e) => e instanceof AvcvError && e.code === 'TIMEOUT');
+      assert.ok(Date.now() - t0 < 3000, `TIMEOUT after ${Date.now() - t0} ms`);
+    } finally {
+      await server.stop();
+    }
+  }, 30_000);
 
   test('a protocol not listed is still PROTOCOL_NOT_ALLOWED', async () => {
     await assert.rejects(VideoReader.open('rtmp://127.0.0.1:1/live/x', { live: {} }), (e) => e instanceof AvcvError && /PROTOCOL/.test(e.code));

@@ -351,6 +351,9 @@ OpenedInput openInput(const InputOptions& opts, LogCatcher* log) {
   if (!in.guard->blockedUrl.empty() && ctx->nb_streams == 0)
     throw Error("NESTED_INPUT_BLOCKED", "'" + opts.source + "' tried to open '" + in.guard->blockedUrl +
                                             "'; nested inputs are refused unless allowNestedInputs is set");
+  if (ctx->nb_streams == 0 && std::strcmp(ctx->iformat->name, "hls") == 0)
+    throw Error("INVALID_DATA", "'" + opts.source + "' is a playlist that lists no playable segment",
+                AVERROR_INVALIDDATA);
   return in;
 }
 

@@ -106,7 +106,11 @@ void VideoReader::openDecoder() {
   if (ret < 0) throwAvError(ret, "avcodec_parameters_to_context", "DECODE");
   dec_->pkt_timebase = st_->time_base;
   dec_->thread_count = opts_.threads;
-  dec_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  // A live source read for latency (queue 'latest' or 'dropOldest'): slice
+  // threads only, as frame threads hold one frame per thread back; 'block'
+  // (every frame, throughput first) keeps frame threads.
+  const bool lowDelay = opts_.input.live.enabled && opts_.input.live.queue != "block";
+  dec_->thread_type = lowDelay ? FF_THREAD_SLICE : FF_THREAD_FRAME | FF_THREAD_SLICE;
   device_ = attachNvdec(dec_.get(), opts_.device, stream().codec);
   ret = avcodec_open2(dec_.get(), codec, nullptr);
   if (ret < 0) throwAvError(ret, "cannot open decoder '" + std::string(codec->name) + "'", "DECODE");
