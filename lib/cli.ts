@@ -208,6 +208,11 @@ async function runRemux(source: string, target: string, how: {
       console.log(`${r.target}: ${r.streams.join(', ')}, ${r.duration.toFixed(2)} s, ${r.packets} packets` +
         `${r.reconnects ? `, ${r.reconnects} reconnects` : ''}${r.loops ? `, ${r.loops} loops` : ''}`);
     }
+    if (r.disconnected) {
+      // the stream was lost for good: what was recorded is kept, and the exit says it failed
+      console.error(`avcv: DISCONNECTED: ${r.disconnected} (the ${r.duration.toFixed(2)} s recorded are kept in ${r.target})`);
+      return EXIT.failed;
+    }
     return EXIT.ok;
   } catch (err) {
     rep.stop();

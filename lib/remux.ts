@@ -55,6 +55,12 @@ export interface RemuxResult {
   dropped: number;
   reconnects: number;
   loops: number;
+  /**
+   * A live source lost for good (stalled or failed with no reconnects left):
+   * why, with the message libav gave. What was recorded until then is in the
+   * finished output; null when the job ended otherwise.
+   */
+  disconnected: string | null;
 }
 
 const KEYS = ['input', 'output', 'duration', 'realtime', 'loop', 'signal', 'stop', 'onProgress'] as const;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VideoReader, VideoWriter, AvcvError } from '../dist/index.mjs';
-import { tempDir, ffmpeg, cliFrames, assertExact } from './helpers.mjs';
+import { tempDir, ffmpeg, ffprobe, cliFrames, assertExact } from './helpers.mjs';
 import { nginxRtmp, publish, silentServer, httpStatusServer, httpFileServer, srtListener, rtspServer, growingHls, freePort } from './servers.mjs';
 
 const dir = tempDir('avcv-live-');
@@ -57,6 +57,11 @@ describe('RTMP from nginx-rtmp', () => {
         assert.ok(got[i].pts > got[i - 1].pts, 'pts rise');
         assert.ok(got[i].receivedAt >= got[i - 1].receivedAt && got[i].receivedAt > Date.now() - 60_000);
       }
+      // bytes in: at least the file's packets of the 40 frames read (ffprobe's sizes), at most a few packets more (read ahead)
+      const sizes = ffprobe(src, ['-select_streams', 'v:0', '-show_entries', 'packet=size']).packets.map((p) => Number(p.size));
+      const least = got.reduce((a, g) => a + sizes[g.k], 0);
+      const most = least + sizes.reduce((a, b) => Math.max(a, b), 0) * 12;
+      assert.ok(reader.stats.bytesIn >= least && reader.stats.bytesIn <= most, `bytesIn ${reader.stats.bytesIn}, the frames' packets ${least}`);
     } finally {
       await reader.close();
     }

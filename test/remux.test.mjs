@@ -142,6 +142,20 @@ describe('remux with nginx-rtmp', () => {
     }
   }, 30_000);
 
+  test('a recording whose stream stalls with no reconnects: finished and kept, result.disconnected says why', async () => {
+    const pub = publish(src, server.url('stall'));
+    const out = join(dir, 'stalled.mkv');
+    const job = remux(server.url('stall'), out, { input: { protocols: RTMP, live: { stallTimeout: 1 } } });
+    await sleep(2500);
+    await pub.stop(); // nginx keeps the player connected, with nothing to send
+    const r = await job;
+    assert.match(r.disconnected, /no packet for 1 s/);
+    assert.ok(r.duration > 0.5, `${r.duration} s kept`);
+    const frames = gray(out);
+    assert.ok(frames.length > 10);
+    assertConsecutive(frames.slice(0, -3), 'kept');
+  }, 30_000);
+
   test('recording across an nginx restart: it reconnects, timestamps go on rising, both parts are the file\'s frames in order', async () => {
     let pub = publish(src, server.url('rec2'));
     const out = join(dir, 'rec2.mkv');

@@ -131,6 +131,8 @@ export interface NativeReaderInfo {
 export interface NativeReaderStats {
   framesDecoded: number;
   packetsRead: number;
+  /** the video stream's packet bytes read */
+  bytesIn: number;
   corruptPackets: number;
   corruptFrames: number;
   decodeErrors: number;
@@ -304,7 +306,7 @@ export interface NativeRemuxOptions {
 }
 
 export interface NativeRemux {
-  promise: Promise<{ duration: number; packets: number; bytes: number; dropped: number; reconnects: number; loops: number; streams: string[] }>;
+  promise: Promise<{ duration: number; packets: number; bytes: number; dropped: number; reconnects: number; loops: number; streams: string[]; disconnected: string | null }>;
   progress(): { seconds: number; packets: number; reconnects: number };
   cancel(): void;
   /** ends the job now, the output finished */

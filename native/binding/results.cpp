@@ -206,6 +206,7 @@ Napi::Object readerStatsToJs(Napi::Env env, const avcv::ReaderStats& s, const av
   o.Set("indexScans", count(env, ra.indexScans));
   o.Set("framesDecoded", count(env, s.framesDecoded));
   o.Set("packetsRead", count(env, s.packetsRead));
+  o.Set("bytesIn", count(env, s.bytesIn));
   o.Set("corruptPackets", count(env, s.corruptPackets));
   o.Set("corruptFrames", count(env, s.corruptFrames));
   o.Set("gpuScaledFrames", count(env, s.gpuScaledFrames));

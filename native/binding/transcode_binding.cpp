@@ -58,6 +58,7 @@ Napi::Value Remux(const Napi::CallbackInfo& info) {
     Napi::Array streams = Napi::Array::New(env, r.streams.size());
     for (size_t i = 0; i < r.streams.size(); i++) streams.Set(static_cast<uint32_t>(i), r.streams[i]);
     o.Set("streams", streams);
+    o.Set("disconnected", r.disconnected.empty() ? env.Null() : Napi::String::New(env, r.disconnected));
     return o;
   };
   auto job = ThreadJob<avcv::RemuxResult>::Start(

@@ -155,17 +155,25 @@ class Remuxer {
     const std::string why = stalled              ? "no packet for " + fmtSeconds(live.stallTimeout)
                             : err == AVERROR_EOF ? "the stream ended"
                                                  : avErrorString(err);
+    // A live source that ends or is lost for good ends the recording: what
+    // was recorded is finished and kept, and the result says why it ended.
     if (live.attempts == 0) {
-      if (err == AVERROR_EOF) return false;  // a live source that ends, ends the recording
-      throw Error("DISCONNECTED", "'" + io_.source + "' stopped (" + why + ")", err);
+      if (err != AVERROR_EOF) result_.disconnected = "'" + io_.source + "' stopped (" + why + ")";
+      return false;
     }
     in_.ctx.reset();
-    reopenLive(
-        io_, why, nullptr, [] {},
-        [&](OpenedInput&& fresh) {
-          in_ = std::move(fresh);
-          checkSameStreams("the stream changed across the reconnect");
-        });
+    try {
+      reopenLive(
+          io_, why, nullptr, [] {},
+          [&](OpenedInput&& fresh) {
+            in_ = std::move(fresh);
+            checkSameStreams("the stream changed across the reconnect");
+          });
+    } catch (const Error& e) {
+      if (e.code() != "DISCONNECTED") throw;
+      result_.disconnected = e.what();
+      return false;
+    }
     result_.reconnects++;
     ctl_.reconnects.store(result_.reconnects);
     rebase();

@@ -53,12 +53,16 @@ struct RemuxResult {
   int64_t reconnects = 0;
   int64_t loops = 0;
   std::vector<std::string> streams;  // "video h264", "audio aac", in output order
+  // A live source lost for good (no reconnects, or all spent): why. The
+  // output up to then is finished and kept.
+  std::string disconnected;
 };
 
 // Runs the whole job. A file output is complete at opts.path when it returns;
 // on a throw the caller removes it. Throws avcv::Error: ABORTED after cancel,
-// DISCONNECTED when a live source's reconnects are spent, INVALID_ARGUMENT
-// when the container cannot hold a stream's codec.
+// UNSUPPORTED_CODEC when the container cannot hold a stream's codec,
+// DISCONNECTED when a network output is lost. A live source lost for good
+// ends the job normally (result.disconnected says why).
 RemuxResult remux(const RemuxOptions& opts, RemuxControl& ctl);
 
 }  // namespace avcv

@@ -5,6 +5,9 @@
 #include <cmath>
 #include <cstring>
 #include <opencv2/core.hpp>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "error.h"
 
@@ -288,6 +291,7 @@ bool VideoReader::readAndSend() {
   {
     std::lock_guard<std::mutex> lk(statsMu_);
     stats_.packetsRead++;
+    stats_.bytesIn += pkt_->size;
     if (corruptPkt) stats_.corruptPackets++;
   }
   if (record_) record_->push_back(entryOf(pkt_.get()));
@@ -341,6 +345,13 @@ void VideoReader::reconnect(const std::string& why) {
   flushed_ = false;
   consecutiveDemuxErrors_ = 0;
   discontinuity_ = true;
+#if defined(__GLIBC__)
+  // The old decoder's frame pools went back to malloc's free lists, which
+  // glibc keeps (its mmap threshold rises after the first large free): give
+  // them back to the system, or a long-running reader's RSS steps up with
+  // its first reconnects (bench/live.mjs's soak).
+  malloc_trim(0);
+#endif
   std::lock_guard<std::mutex> lk(statsMu_);
   stats_.reconnects++;
   stats_.lastError = "reconnected after: " + why;

@@ -60,6 +60,7 @@ struct FrameMeta {
 struct ReaderStats {
   int64_t framesDecoded = 0;
   int64_t packetsRead = 0;
+  int64_t bytesIn = 0;  // the video stream's packet bytes read (a live source's input rate)
   int64_t corruptPackets = 0;
   int64_t decodeErrors = 0;
   int64_t corruptFrames = 0;
