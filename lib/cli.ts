@@ -6,12 +6,13 @@
 //   output is left); --json prints JSON lines (progress, then the result) on
 //   stdout; a bar is drawn only on a terminal, nothing in CI.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { AvcvError, probe, remux, transform, VideoReader, VideoWriter, versions } from './index';
+import { AvcvError, cv, probe, remux, transform, VideoReader, VideoWriter, versions } from './index';
+import type { Frame } from './frame';
 import type { AudioStreamInfo, VideoStreamInfo } from './probe';
 import type { RemuxProgress, RemuxResult } from './remux';
 
@@ -279,6 +280,112 @@ async function cmdTransform(input: string, output: string, o: {
   }
 }
 
+/** A usage error found after parsing (exit 2, the message printed without a stack). */
+class UsageError extends Error {}
+
+function positive(v: string): number {
+  const n = Number(v);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('a number above 0');
+  return n;
+}
+
+function indexList(v: string): number[] {
+  const n = v.split(',').map((x) => Number(x.trim()));
+  if (!n.length || !n.every((x) => Number.isInteger(x) && x >= 0)) throw new InvalidArgumentError('frame indices, e.g. 0,10,20');
+  return n;
+}
+
+/** '1s', '1.5', '500ms' -> seconds. */
+function interval(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(v.trim());
+  const x = m ? Number(m[1]) / (m[2] === 'ms' ? 1000 : 1) : NaN;
+  if (!(x > 0)) throw new InvalidArgumentError('a time such as 1s, 0.5 or 500ms');
+  return x;
+}
+
+/** Display indices shown at t0, t0 + step, ... (the last frame whose time is <= t). */
+function shownEvery(times: Float64Array, fps: number, step: number): number[] {
+  const n = times.length;
+  if (n === 0) return [];
+  const end = times[n - 1] + (fps > 0 ? 1 / fps : 0);
+  const out: number[] = [];
+  let i = 0;
+  for (let k = 0; ; k++) {
+    const t = times[0] + k * step;
+    if (t >= end - 1e-9) break;
+    while (i + 1 < n && times[i + 1] <= t + 1e-9) i++;
+    if (out.at(-1) !== i) out.push(i);
+  }
+  return out;
+}
+
+async function cmdFrames(file: string, outDir: string, o: {
+  every?: number; fps?: number; indices?: number[]; format: string; resize?: { width?: number; height?: number }; quality?: number; json?: boolean;
+}): Promise<number> {
+  const picks = [o.every, o.fps, o.indices].filter((x) => x !== undefined).length;
+  if (picks > 1) throw new UsageError('choose one of --every, --fps and --indices');
+  const format = o.format;
+  if (!['png', 'jpg', 'raw'].includes(format)) throw new UsageError('--format is png, jpg or raw');
+  const ints = interrupts(false);
+  let reader: VideoReader;
+  try {
+    reader = await VideoReader.open(file, { format: 'bgr24', ...(o.resize ? { resize: o.resize } : {}), signal: ints.signal });
+  } catch (err) {
+    ints.dispose();
+    if (ints.signal.aborted) return EXIT.interrupted;
+    throw err;
+  }
+  const written: string[] = [];
+  const tty = !o.json && process.stderr.isTTY;
+  const b = tty ? new SingleBar({ format: ' {bar} {value}/{total} frames', stream: process.stderr, hideCursor: true }, Presets.shades_classic) : null;
+  try {
+    mkdirSync(outDir, { recursive: true });
+    let wanted: number[] | null = null;
+    if (o.indices) wanted = o.indices;
+    else if (o.every !== undefined || o.fps !== undefined) {
+      const ix = await reader.index();
+      wanted = shownEvery(ix.times, reader.info.fps, o.every ?? 1 / o.fps!);
+    }
+    const total = wanted?.length ?? reader.info.frameCount ?? 0;
+    b?.start(total, 0);
+    const save = async (f: Frame, i: number) => {
+      const name = `frame_${String(i).padStart(6, '0')}.${format}`;
+      const target = join(outDir, name);
+      const temp = join(outDir, `.${name}.${process.pid}.avcv-tmp`);
+      const bytes = format === 'raw' ? f.data : await cv.imencode(f, format === 'png' ? '.png' : '.jpg', o.quality !== undefined ? { quality: o.quality } : undefined);
+      writeFileSync(temp, bytes);
+      renameSync(temp, target);  // a reader of the folder never sees half a file
+      written.push(target);
+      if (o.json) console.log(JSON.stringify({ event: 'frame', index: i, time: f.time, file: target }));
+      b?.update(written.length);
+    };
+    if (wanted) {
+      for (let j = 0; j < wanted.length; j += 16) {
+        const batch = wanted.slice(j, j + 16);
+        const frames = await reader.frames(batch);
+        for (let k = 0; k < frames.length; k++) await save(frames[k], batch[k]);
+      }
+    } else {
+      let i = 0;
+      for await (const f of reader) await save(f, i++);
+    }
+    b?.stop();
+    const { width, height } = reader.info;
+    if (o.json) console.log(JSON.stringify({ event: 'done', frames: written.length, width, height, format, outDir }));
+    else console.log(`${outDir}: ${written.length} frames, ${width}x${height} ${format}${format === 'raw' ? ' (bgr24, hwc)' : ''}`);
+    return EXIT.ok;
+  } catch (err) {
+    b?.stop();
+    // no partial output: the frames this run wrote go
+    for (const f of written) rmSync(f, { force: true });
+    if (ints.signal.aborted) return EXIT.interrupted;
+    throw err;
+  } finally {
+    ints.dispose();
+    await reader.close();
+  }
+}
+
 function program(): Command {
   const p = new Command('avcv')
     .description('video frames for Node.js: libav + OpenCV')
@@ -309,6 +416,19 @@ function program(): Command {
     .addHelpText('after', '\nThe output is written under a temp name and renamed when complete; Ctrl-C leaves nothing.\n\nExamples:\n  avcv transform in.mp4 out.mp4 --resize 1280x720 --crf 23 --preset veryfast\n  avcv transform in.mov out.mkv --filter yadif,fps=25 --codec hevc')
     .action(async (input: string, output: string, o: Parameters<typeof cmdTransform>[2]) => {
       process.exitCode = await cmdTransform(input, output, o);
+    });
+  p.command('frames <file> <outDir>')
+    .description('exact frames of a video as images: every frame, or --every/--fps/--indices')
+    .option('--every <time>', 'the frame shown every so often (1s, 0.5, 500ms)', interval)
+    .option('--fps <n>', 'the frames shown n times a second', positive)
+    .option('--indices <list>', 'these frames (display order, from 0)', indexList)
+    .option('--format <f>', 'png, jpg or raw (bgr24 bytes)', 'png')
+    .option('--quality <q>', 'jpg quality 0-100', integer)
+    .option('--resize <WxH>', 'output size; one side (640x) keeps the aspect ratio', size)
+    .option('--json', 'a JSON line per frame written, then the result')
+    .addHelpText('after', '\nFiles are named frame_<index>.<format> (the frame\'s display index), each written under a\ntemp name and renamed; an error or Ctrl-C removes what the run wrote.\n\nExamples:\n  avcv frames in.mp4 shots --every 1s --format jpg\n  avcv frames in.mp4 shots --indices 0,100,200 --resize 640x')
+    .action(async (file: string, outDir: string, o: Parameters<typeof cmdFrames>[2]) => {
+      process.exitCode = await cmdFrames(file, outDir, o);
     });
   p.command('record <url> <out>')
     .description('record a live stream (rtmp, rtsp, srt, udp, http/hls) into a file, audio kept, without re-encoding')
@@ -343,6 +463,11 @@ async function main(argv: string[]): Promise<void> {
     if (err instanceof CommanderError) {
       // --help and --version are exit 0; usage errors 2 (commander printed them)
       process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    if (err instanceof UsageError) {
+      console.error(`avcv: ${err.message}`);
+      process.exitCode = EXIT.usage;
       return;
     }
     if (err instanceof AvcvError) console.error(`avcv: ${err.code}: ${err.message}`);

@@ -156,3 +156,50 @@ describe('avcv transform', () => {
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('avcv-tmp')), []);
   }, 60_000);
 });
+
+describe('avcv frames', () => {
+  const frameBytes = W * H * 3;
+  let cli; // the CLI's decode of the file, bgr24
+  beforeAll(() => {
+    cli = ffmpeg(['-i', src, '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-']);
+  });
+  const decodeImage = (file) => ffmpeg(['-i', file, '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-']);
+
+  test('--indices as png: each file is exactly the CLI\'s decode of that frame', async () => {
+    const out = join(dir, 'idx');
+    const r = await run(['frames', src, out, '--indices', '0,10,57']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readdirSync(out).sort(), ['frame_000000.png', 'frame_000010.png', 'frame_000057.png']);
+    for (const i of [0, 10, 57]) {
+      assert.ok(decodeImage(join(out, `frame_${String(i).padStart(6, '0')}.png`)).equals(cli.subarray(i * frameBytes, (i + 1) * frameBytes)), `frame ${i}`);
+    }
+  }, 30_000);
+
+  test('--every 1s: the frames shown at 0, 1, 2, 3 s; --json lines name them', async () => {
+    const out = join(dir, 'every');
+    const r = await run(['frames', src, out, '--every', '1s', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.filter((l) => l.event === 'frame').map((l) => l.index), [0, 25, 50, 75]);
+    assert.equal(lines.at(-1).frames, 4);
+    for (const i of [0, 25, 50, 75]) {
+      assert.ok(decodeImage(join(out, `frame_${String(i).padStart(6, '0')}.png`)).equals(cli.subarray(i * frameBytes, (i + 1) * frameBytes)), `frame ${i}`);
+    }
+  }, 30_000);
+
+  test('--format raw --resize 80x: bgr24 bytes equal to the CLI\'s scale=80:-2; usage errors exit 2, a missing file 1 with nothing written', async () => {
+    const out = join(dir, 'raw');
+    const r = await run(['frames', src, out, '--format', 'raw', '--resize', '80x', '--indices', '5']);
+    assert.equal(r.code, 0, r.stderr);
+    const want = ffmpeg(['-i', src, '-vf', 'scale=80:-2', '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-']).subarray(5 * 80 * 48 * 3, 6 * 80 * 48 * 3);
+    const { readFileSync } = await import('node:fs');
+    assert.ok(readFileSync(join(out, 'frame_000005.raw')).equals(want));
+    const both = await run(['frames', src, join(dir, 'x'), '--every', '1s', '--indices', '1']);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /choose one/);
+    const missing = await run(['frames', join(dir, 'nope.mp4'), join(dir, 'y')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /ENOENT/);
+    assert.ok(!existsSync(join(dir, 'y')));
+  }, 30_000);
+});
