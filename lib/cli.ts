@@ -6,12 +6,13 @@
 //   output is left); --json prints JSON lines (progress, then the result) on
 //   stdout; a bar is drawn only on a terminal, nothing in CI.
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { AvcvError, cv, probe, remux, transform, VideoReader, VideoWriter, versions } from './index';
+import { writeAtomic } from './files';
 import type { Frame } from './frame';
 import type { AudioStreamInfo, VideoStreamInfo } from './probe';
 import type { RemuxProgress, RemuxResult } from './remux';
@@ -351,10 +352,8 @@ async function cmdFrames(file: string, outDir: string, o: {
     const save = async (f: Frame, i: number) => {
       const name = `frame_${String(i).padStart(6, '0')}.${format}`;
       const target = join(outDir, name);
-      const temp = join(outDir, `.${name}.${process.pid}.avcv-tmp`);
       const bytes = format === 'raw' ? f.data : await cv.imencode(f, format === 'png' ? '.png' : '.jpg', o.quality !== undefined ? { quality: o.quality } : undefined);
-      writeFileSync(temp, bytes);
-      renameSync(temp, target);  // a reader of the folder never sees half a file
+      await writeAtomic(target, bytes, 'write');  // a reader of the folder never sees half a file
       written.push(target);
       if (o.json) console.log(JSON.stringify({ event: 'frame', index: i, time: f.time, file: target }));
       b?.update(written.length);
