@@ -385,6 +385,58 @@ async function cmdFrames(file: string, outDir: string, o: {
   }
 }
 
+function clock(t: number): string {
+  const ms = Math.max(0, Math.round(t * 1000));
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor(ms / 60_000) % 60;
+  const sec = (ms / 1000) % 60;
+  return `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${sec.toFixed(3).padStart(6, '0')}`;
+}
+
+/** Up to `count` of `list`, evenly spread, first and last included. */
+function spread<T>(list: ArrayLike<T>, count: number): T[] {
+  const n = list.length;
+  if (n <= count) return Array.from(list);
+  return Array.from({ length: count }, (_, k) => list[Math.round((k * (n - 1)) / (count - 1 || 1))]);
+}
+
+export const THUMB_GAP = 4;  // pixels between tiles and around the sheet
+
+async function cmdThumbs(file: string, out: string, o: { count: number; cols: number; width: number; json?: boolean }): Promise<number> {
+  if (!/\.(jpe?g|png|webp)$/i.test(out)) throw new UsageError('the sheet is a .jpg, .png or .webp file');
+  const reader = await VideoReader.open(file, { format: 'bgr24', resize: { width: o.width } });
+  try {
+    const ix = await reader.index();
+    // keyframes: decoded alone, each a clean picture; the sheet spans the video
+    const picks = spread(ix.keyframes.length ? ix.keyframes : Uint32Array.from({ length: ix.frameCount }, (_, i) => i), o.count);
+    const frames = await reader.frames(picks);
+    const { width: tw, height: th } = reader.info;
+    const cols = Math.min(o.cols, frames.length);
+    const rows = Math.ceil(frames.length / cols);
+    const W = cols * tw + (cols + 1) * THUMB_GAP;
+    const H = rows * th + (rows + 1) * THUMB_GAP;
+    const sheet = new Uint8Array(W * H * 3).fill(32);
+    const scale = Math.max(0.35, th / 240);
+    frames.forEach((f, k) => {
+      const x0 = THUMB_GAP + (k % cols) * (tw + THUMB_GAP);
+      const y0 = THUMB_GAP + Math.floor(k / cols) * (th + THUMB_GAP);
+      // the frame's time, outlined so it reads on any picture
+      const label = clock(ix.times[picks[k]] - ix.times[0]);
+      const y = th - Math.max(4, Math.round(6 * scale));
+      cv.putTextSync(f, label, { x: 4, y, color: [0, 0, 0], fontScale: scale, thickness: 3, dst: f });
+      cv.putTextSync(f, label, { x: 4, y, color: [255, 255, 255], fontScale: scale, thickness: 1, dst: f });
+      for (let r = 0; r < th; r++) sheet.set(f.data.subarray(r * tw * 3, (r + 1) * tw * 3), ((y0 + r) * W + x0) * 3);
+    });
+    await cv.imwrite(out, { data: sheet, width: W, height: H, format: 'bgr24' }, /\.png$/i.test(out) ? undefined : { quality: 90 });
+    const result = { file: out, width: W, height: H, tiles: frames.length, cols, rows, frames: picks, times: picks.map((i) => ix.times[i] - ix.times[0]) };
+    if (o.json) console.log(JSON.stringify({ event: 'done', ...result }));
+    else console.log(`${out}: ${frames.length} keyframes in ${cols}x${rows}, ${W}x${H}`);
+    return EXIT.ok;
+  } finally {
+    await reader.close();
+  }
+}
+
 function program(): Command {
   const p = new Command('avcv')
     .description('video frames for Node.js: libav + OpenCV')
@@ -428,6 +480,17 @@ function program(): Command {
     .addHelpText('after', '\nFiles are named frame_<index>.<format> (the frame\'s display index), each written under a\ntemp name and renamed; an error or Ctrl-C removes what the run wrote.\n\nExamples:\n  avcv frames in.mp4 shots --every 1s --format jpg\n  avcv frames in.mp4 shots --indices 0,100,200 --resize 640x')
     .action(async (file: string, outDir: string, o: Parameters<typeof cmdFrames>[2]) => {
       process.exitCode = await cmdFrames(file, outDir, o);
+    });
+  p.command('thumbs <file> <out>')
+    .description('a contact sheet: keyframes spread over the video, each with its time drawn')
+    .option('--count <n>', 'tiles (at most the keyframe count)', integer, 16)
+    .option('--cols <n>', 'tiles per row', integer, 4)
+    .option('--width <px>', 'tile width (the height keeps the aspect ratio)', integer, 320)
+    .option('--json', 'the result as a JSON line')
+    .addHelpText('after', '\nThe sheet (.jpg, .png or .webp) is written under a temp name and renamed.\n\nExample:\n  avcv thumbs talk.mp4 sheet.jpg --count 24 --cols 6')
+    .action(async (file: string, out: string, o: { count: number; cols: number; width: number; json?: boolean }) => {
+      if (o.count < 1 || o.cols < 1 || o.width < 16) throw new UsageError('--count and --cols must be at least 1, --width at least 16');
+      process.exitCode = await cmdThumbs(file, out, o);
     });
   p.command('record <url> <out>')
     .description('record a live stream (rtmp, rtsp, srt, udp, http/hls) into a file, audio kept, without re-encoding')

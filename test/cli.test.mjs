@@ -203,3 +203,38 @@ describe('avcv frames', () => {
     assert.ok(!existsSync(join(dir, 'y')));
   }, 30_000);
 });
+
+describe('avcv thumbs', () => {
+  test('a contact sheet of keyframes: the tiles are the CLI\'s scaled keyframes (above the drawn time), at ffprobe\'s keyframe times', async () => {
+    const long = join(dir, 'long20.mp4');
+    ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25:duration=20', '-c:v', 'libx264', '-g', '50', '-keyint_min', '50', '-sc_threshold', '0', '-pix_fmt', 'yuv420p', long]);
+    const out = join(dir, 'sheet.png');
+    const r = await run(['thumbs', long, out, '--count', '8', '--cols', '4', '--width', '160', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout.trim());
+    const keyTimes = ffprobe(long, ['-select_streams', 'v:0', '-show_entries', 'frame=key_frame,pts_time']).frames
+      .filter((f) => f.key_frame === 1).map((f) => Number(f.pts_time));
+    assert.equal(keyTimes.length, 10);
+    assert.equal(res.tiles, 8);
+    for (const t of res.times) assert.ok(keyTimes.some((k) => Math.abs(k - t) < 1e-6), `${t} s is a keyframe`);
+    assert.equal(res.times[0], 0);
+    assert.equal(res.times.at(-1), keyTimes.at(-1));
+    const tw = 160;
+    const th = 90;
+    const gap = 4;
+    assert.deepEqual([res.width, res.height], [4 * tw + 5 * gap, 2 * th + 3 * gap]);
+    const sheet = ffmpeg(['-i', out, '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-']);
+    const scaled = ffmpeg(['-i', long, '-vf', `scale=${tw}:-2`, '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-']);
+    res.frames.forEach((i, k) => {
+      const x0 = gap + (k % 4) * (tw + gap);
+      const y0 = gap + Math.floor(k / 4) * (th + gap);
+      for (let row = 0; row < th / 2; row++) { // the upper half: the text is drawn at the bottom
+        const got = sheet.subarray(((y0 + row) * res.width + x0) * 3, ((y0 + row) * res.width + x0 + tw) * 3);
+        const want = scaled.subarray((i * tw * th + row * tw) * 3, (i * tw * th + (row + 1) * tw) * 3);
+        assert.ok(got.equals(want), `tile ${k} (frame ${i}) row ${row}`);
+      }
+    });
+    const bad = await run(['thumbs', long, join(dir, 'sheet.gif')]);
+    assert.equal(bad.code, 2);
+  }, 60_000);
+});
