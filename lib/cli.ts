@@ -442,16 +442,20 @@ function program(): Command {
     .description('video frames for Node.js: libav + OpenCV')
     .option('--verbose', 'print a stack trace with errors')
     .showHelpAfterError('(avcv --help lists the commands)')
+    .addHelpText('after', '\nExit codes: 0 done, 1 failed (the error code and message on stderr), 2 usage error,\n130 interrupted (Ctrl-C; no partial output is left). avcv <command> --help for each.')
     .exitOverride();
   p.command('probe <file>')
     .description("print a file's metadata")
     .option('--json', 'all of it as JSON')
+    .addHelpText('after', '\nExamples:\n  avcv probe in.mp4\n  avcv probe in.mkv --json | jq \'.streams[0].fps\'')
     .action(async (file: string, o: { json?: boolean }) => { process.exitCode = await cmdProbe(file, o); });
   p.command('demo')
     .description('synthesise a clip with audio, transform it (audio kept), re-probe it')
+    .addHelpText('after', '\nNeeds no input: the clip comes from libavfilter (testsrc2 and a sine tone).\n\nExample:\n  avcv demo')
     .action(async () => { process.exitCode = await cmdDemo(); });
   p.command('version')
     .description('print the libav / OpenCV versions in use')
+    .addHelpText('after', '\nExample:\n  avcv version')
     .action(() => { console.log(JSON.stringify(versions(), null, 2)); });
   p.command('transform <input> <output>')
     .description('decode, resize/crop/filter and encode a video natively, the audio kept')
