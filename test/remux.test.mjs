@@ -110,8 +110,10 @@ describe('remux with nginx-rtmp', () => {
       const r = await remux(server.url('rec'), out, { input: { protocols: RTMP, live: { openTimeout: 10 } }, duration: 3, onProgress: (p) => progress.push(p) });
       assert.deepEqual(r.streams, ['video h264', 'audio aac']);
       const frames = gray(out, 3);
-      assert.equal(frames.length, 75);
       const idx = assertConsecutive(frames, 'recording');
+      // 75 at 25 fps; 74 when the recording spans the publisher's loop (the CLI's
+      // -stream_loop leaves a gap of a fraction of a frame in the timeline there)
+      assert.ok(frames.length === 75 || frames.length === 74, `${frames.length} frames shown in 3 s`);
       assert.equal(idx[0] % 25, 0, 'the first frame is a keyframe of the file');
       // the audio, decoded by the CLI: 3 s of it (cut by its own time, within an AAC frame)
       const pcm = ffmpeg(['-i', out, '-map', '0:a', '-f', 's16le', '-ac', '1', '-ar', '44100', '-']);
