@@ -120,7 +120,7 @@ async function cmdDemo(): Promise<number> {
 }
 
 /** The libav protocols a URL typed on the command line needs (the user named it: it is trusted). */
-export function protocolsFor(url: string): string[] {
+function protocolsFor(url: string): string[] {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1].toLowerCase();
   switch (scheme) {
     case undefined: case 'file': return ['file'];
@@ -400,7 +400,7 @@ function spread<T>(list: ArrayLike<T>, count: number): T[] {
   return Array.from({ length: count }, (_, k) => list[Math.round((k * (n - 1)) / (count - 1 || 1))]);
 }
 
-export const THUMB_GAP = 4;  // pixels between tiles and around the sheet
+const THUMB_GAP = 4;  // pixels between tiles and around the sheet
 
 async function cmdThumbs(file: string, out: string, o: { count: number; cols: number; width: number; json?: boolean }): Promise<number> {
   if (!/\.(jpe?g|png|webp)$/i.test(out)) throw new UsageError('the sheet is a .jpg, .png or .webp file');

@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tempDir, ffmpeg, ffprobe } from './helpers.mjs';
+import { tempDir, ffmpeg, ffprobe, grayFrames, assertConsecutive } from './helpers.mjs';
 import { nginxRtmp, publish } from './servers.mjs';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -39,15 +39,8 @@ function run(args, onStart) {
   });
 }
 
-const gray = (file, t) => {
-  const raw = ffmpeg(['-i', file, ...(t ? ['-t', String(t)] : []), '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
-  return Array.from({ length: raw.length / (W * H) }, (_, i) => raw.subarray(i * W * H, (i + 1) * W * H));
-};
-const consecutive = (frames, label) => {
-  const idx = frames.map((f) => fileFrames.findIndex((g) => g.equals(f)));
-  assert.ok(idx.every((i) => i >= 0), `${label}: every frame is one of the file's`);
-  for (let k = 1; k < idx.length; k++) assert.equal(idx[k], (idx[k - 1] + 1) % N, `${label}: frame ${k} follows ${k - 1}`);
-};
+const gray = (file, t) => grayFrames(file, W, H, t);
+const consecutive = (frames, label) => assertConsecutive(frames, fileFrames, label);
 
 describe('avcv record / stream with nginx-rtmp', () => {
   let server;

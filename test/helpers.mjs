@@ -190,3 +190,25 @@ export function referenceFor(refs, f, area) {
   }
   return out;
 }
+
+/**
+ * The CLI's decode of `file` as w x h gray frames, none duplicated or dropped
+ * (-fps_mode passthrough); only those shown before `t` seconds when given.
+ */
+export function grayFrames(file, w, h, t) {
+  const raw = ffmpeg(['-i', file, ...(t ? ['-t', String(t)] : []), '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
+  return Array.from({ length: raw.length / (w * h) }, (_, i) => raw.subarray(i * w * h, (i + 1) * w * h));
+}
+
+/**
+ * Asserts that `frames` are frames of `reference` (a file's own frames),
+ * each the one after the previous (modulo a loop of the file), from wherever
+ * they start; returns their indices in `reference`.
+ */
+export function assertConsecutive(frames, reference, label) {
+  const idx = frames.map((f) => reference.findIndex((g) => g.equals(Buffer.from(f))));
+  assert.ok(idx.every((i) => i >= 0), `${label}: every frame is one of the file's (${idx.filter((i) => i < 0).length} are not)`);
+  const n = reference.length;
+  for (let k = 1; k < idx.length; k++) assert.equal(idx[k], (idx[k - 1] + 1) % n, `${label}: frame ${k} follows frame ${k - 1}`);
+  return idx;
+}

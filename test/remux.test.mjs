@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { remux, VideoReader, AvcvError } from '../dist/index.mjs';
-import { tempDir, ffmpeg, ffprobe } from './helpers.mjs';
+import { tempDir, ffmpeg, ffprobe, grayFrames, assertConsecutive } from './helpers.mjs';
 import { nginxRtmp, publish } from './servers.mjs';
 
 const dir = tempDir('avcv-remux-');
@@ -27,20 +27,9 @@ beforeAll(() => {
   fileFrames = Array.from({ length: N }, (_, i) => raw.subarray(i * W * H, (i + 1) * W * H));
 });
 
-const whichFrame = (data) => fileFrames.findIndex((f) => f.equals(Buffer.from(data)));
 const md5 = (file, map) => ffmpeg(['-i', file, '-map', map, '-f', 'md5', '-']).toString().trim();
-/** The CLI's decode (no frames duplicated or dropped), of the frames shown before `t` seconds when given. */
-const gray = (file, t) => {
-  const raw = ffmpeg(['-i', file, ...(t ? ['-t', String(t)] : []), '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
-  return Array.from({ length: raw.length / (W * H) }, (_, i) => raw.subarray(i * W * H, (i + 1) * W * H));
-};
-/** The frames are the file's frames, consecutive (modulo the loop), from wherever they start. */
-const assertConsecutive = (frames, label) => {
-  const idx = frames.map((f) => whichFrame(f));
-  assert.ok(idx.every((i) => i >= 0), `${label}: every frame is one of the file's (${idx.filter((i) => i < 0).length} are not)`);
-  for (let k = 1; k < idx.length; k++) assert.equal(idx[k], (idx[k - 1] + 1) % N, `${label}: frame ${k} follows frame ${k - 1}`);
-  return idx;
-};
+const gray = (file, t) => grayFrames(file, W, H, t);
+const consecutive = (frames, label) => assertConsecutive(frames, fileFrames, label);
 
 describe('remux of files', () => {
   test('mp4 -> mkv: video and audio decode exactly as the CLI\'s -c copy of the same file', async () => {
@@ -71,7 +60,7 @@ describe('remux of files', () => {
     assert.equal(r.loops, 2);
     const frames = gray(out, 10);
     assert.equal(frames.length, 250);
-    assertConsecutive(frames, 'looped');
+    consecutive(frames, 'looped');
     const pts = ffprobe(out, ['-select_streams', 'v:0', '-show_entries', 'frame=pts_time']).frames.map((f) => Number(f.pts_time));
     for (let k = 1; k < pts.length; k++) assert.ok(pts[k] > pts[k - 1], `pts rise at ${k}`);
     const a = ffprobe(out, ['-select_streams', 'a:0', '-show_entries', 'stream=duration']).streams[0];
@@ -110,7 +99,7 @@ describe('remux with nginx-rtmp', () => {
       const r = await remux(server.url('rec'), out, { input: { protocols: RTMP, live: { openTimeout: 10 } }, duration: 3, onProgress: (p) => progress.push(p) });
       assert.deepEqual(r.streams, ['video h264', 'audio aac']);
       const frames = gray(out, 3);
-      const idx = assertConsecutive(frames, 'recording');
+      const idx = consecutive(frames, 'recording');
       // 75 at 25 fps; 74 when the recording spans the publisher's loop (the CLI's
       // -stream_loop leaves a gap of a fraction of a frame in the timeline there)
       assert.ok(frames.length === 75 || frames.length === 74, `${frames.length} frames shown in 3 s`);
@@ -137,7 +126,7 @@ describe('remux with nginx-rtmp', () => {
       assert.ok(r.duration > 0.5 && r.duration < 2.6, `${r.duration} s recorded`);
       const frames = gray(out);
       assert.ok(frames.length > 10, `${frames.length} frames`);
-      assertConsecutive(frames.slice(0, -3), 'stopped recording');
+      consecutive(frames.slice(0, -3), 'stopped recording');
       assert.equal(ffprobe(out, ['-show_streams']).streams.length, 2);
     } finally {
       await pub.stop();
@@ -155,7 +144,7 @@ describe('remux with nginx-rtmp', () => {
     assert.ok(r.duration > 0.5, `${r.duration} s kept`);
     const frames = gray(out);
     assert.ok(frames.length > 10);
-    assertConsecutive(frames.slice(0, -3), 'kept');
+    consecutive(frames.slice(0, -3), 'kept');
   }, 30_000);
 
   test('recording across an nginx restart: it reconnects, timestamps go on rising, both parts are the file\'s frames in order', async () => {
@@ -173,7 +162,7 @@ describe('remux with nginx-rtmp', () => {
       const r = await job;
       assert.equal(r.reconnects, 1);
       const frames = gray(out, 5);
-      const idx = frames.map((f) => whichFrame(f));
+      const idx = frames.map((f) => fileFrames.findIndex((g) => g.equals(f)));
       assert.ok(idx.every((i) => i >= 0), 'every frame is one of the file\'s');
       const breaks = idx.filter((i, k) => k > 0 && i !== (idx[k - 1] + 1) % N).length;
       // the B-frames the lost connection did not deliver, then the jump to where the new one starts
@@ -208,7 +197,7 @@ describe('remux with nginx-rtmp', () => {
     assert.equal(r.loops, 1);
     assert.ok(frames.length >= 100, `${frames.length} frames read`);
     // the stream's last frames: cut by decode time, a B-frame or two before the end may be missing
-    const idx = assertConsecutive(frames.slice(0, -3), 'streamed');
+    const idx = consecutive(frames.slice(0, -3), 'streamed');
     assert.ok(idx.includes(N - 1) && idx.lastIndexOf(0) > idx.indexOf(N - 1), 'the reader saw the loop');
     assert.ok(!existsSync(join(dir, 'out')));
   }, 30_000);

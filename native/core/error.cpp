@@ -1,11 +1,19 @@
 #include "error.h"
 
+#include <cstdio>
+
 extern "C" {
 #include <libavutil/error.h>
 }
 #include <cerrno>
 
 namespace avcv {
+
+std::string fmtSeconds(double s) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g s", s);
+  return b;
+}
 
 std::string avErrorString(int err) {
   char buf[AV_ERROR_MAX_STRING_SIZE] = {0};

@@ -19,6 +19,8 @@ class Error : public std::runtime_error {
   int averror_;
 };
 
+// "1.5 s": seconds as messages print them.
+std::string fmtSeconds(double s);
 // libav's text for an AVERROR value.
 std::string avErrorString(int err);
 // Stable avcv code for an AVERROR value; `fallback` when nothing specific fits.

@@ -1,7 +1,6 @@
 #include "remux.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "error.h"
 #include "ffptr.h"
@@ -14,14 +13,6 @@ extern "C" {
 namespace avcv {
 
 namespace {
-
-std::string fmtSeconds(double s) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%g s", s);
-  return b;
-}
-
-bool isNetwork(const std::string& path) { return path.find("://") != std::string::npos && path.rfind("file:", 0) != 0; }
 
 // One remux job: the source (reopened on a reconnect or a loop), the output
 // and the running timestamp state.
@@ -93,16 +84,7 @@ class Remuxer {
       if (avformat_query_codec(ofmt, is->codecpar->codec_id, FF_COMPLIANCE_NORMAL) == 0)
         throw Error("UNSUPPORTED_CODEC", "container '" + o_.container + "' cannot hold the source's " + kind + " (" +
                                              name + ") without re-encoding: choose another container or transform it");
-      AVStream* os = avformat_new_stream(oc, nullptr);
-      if (!os) throw Error("ENOMEM", "avformat_new_stream failed");
-      ret = avcodec_parameters_copy(os->codecpar, is->codecpar);
-      if (ret < 0) throwAvError(ret, "avcodec_parameters_copy", "ENOMEM");
-      os->codecpar->codec_tag = 0;
-      os->time_base = is->time_base;
-      os->avg_frame_rate = is->avg_frame_rate;
-      os->r_frame_rate = is->r_frame_rate;
-      os->sample_aspect_ratio = is->sample_aspect_ratio;
-      av_dict_copy(&os->metadata, is->metadata, 0);
+      AVStream* os = addStreamLike(oc, is);
       map_[i] = Map{os->index, t, is->codecpar->codec_id, INT64_MIN};
       if (t == AVMEDIA_TYPE_VIDEO && video_ < 0) video_ = os->index;
       result_.streams.push_back(std::string(kind) + " " + name);
@@ -110,31 +92,7 @@ class Remuxer {
     if (oc->nb_streams == 0) throw Error("NO_VIDEO_STREAM", "'" + io_.source + "' has no audio or video stream");
   }
 
-  void openOutput() {
-    AVFormatContext* oc = out_.get();
-    guard_.interrupted = ctl_.cancelled;
-    oc->interrupt_callback.callback = guardInterrupt;
-    oc->interrupt_callback.opaque = &guard_;
-    const bool net = isNetwork(o_.path);
-    guard_.armDeadline(o_.openTimeout);
-    int ret = 0;
-    if (!(oc->oformat->flags & AVFMT_NOFILE)) {
-      std::string wl;
-      for (const auto& p : o_.protocols) wl += (wl.empty() ? "" : ",") + p;
-      AVDictionary* io = nullptr;
-      av_dict_set(&io, "protocol_whitelist", wl.c_str(), 0);
-      ret = avio_open2(&oc->pb, o_.path.c_str(), AVIO_FLAG_WRITE, &oc->interrupt_callback, &io);
-      av_dict_free(&io);
-    }
-    if (ret >= 0) ret = avformat_write_header(oc, nullptr);
-    guard_.disarm();
-    if (ret < 0) {
-      if (ctl_.cancelled->load()) throw Error("ABORTED", "the remux was cancelled", AVERROR_EXIT);
-      if (guard_.timedOut.load())
-        throw Error("TIMEOUT", "'" + o_.path + "': no answer within " + fmtSeconds(o_.openTimeout), AVERROR(ETIMEDOUT));
-      throwAvError(ret, (net ? "cannot connect to '" : "cannot create '") + o_.path + "'", net ? "CONNECT" : "IO");
-    }
-  }
+  void openOutput() { openOutputIo(out_.get(), o_.path, o_.protocols, guard_, o_.openTimeout, nullptr); }
 
   // The source ended or failed: loop it, reconnect it, or end (false).
   bool restart(int err, bool stalled) {
@@ -243,7 +201,7 @@ class Remuxer {
     guard_.disarm();
     if (ret < 0) {
       if (ctl_.cancelled->load()) throw Error("ABORTED", "the remux was cancelled", AVERROR_EXIT);
-      throwAvError(ret, "writing '" + o_.path + "' failed", isNetwork(o_.path) ? "DISCONNECTED" : "WRITE");
+      throwAvError(ret, "writing '" + o_.path + "' failed", isNetworkUrl(o_.path) ? "DISCONNECTED" : "WRITE");
     }
     result_.packets++;
     ctl_.packets.store(result_.packets);
@@ -269,7 +227,7 @@ class Remuxer {
   }
 
   void finish() {
-    const bool net = isNetwork(o_.path);
+    const bool net = isNetworkUrl(o_.path);
     guard_.armDeadline(o_.stallTimeout);
     int ret = av_write_trailer(out_.get());
     guard_.disarm();

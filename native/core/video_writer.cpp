@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 
 #include "device.h"
@@ -33,12 +32,6 @@ void OutputContextCloser::operator()(AVFormatContext* c) const {
 namespace {
 
 std::string str(int64_t v) { return std::to_string(v); }
-
-std::string fmtSeconds(double s) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%g s", s);
-  return b;
-}
 
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -218,38 +211,66 @@ void VideoWriter::openOutput() {
 // interrupt callback bounds a server that accepts and says nothing.
 void VideoWriter::connect(AVFormatContext* oc) {
   const WriterOptions& o = opts_;
-  oc->interrupt_callback.callback = guardInterrupt;
-  oc->interrupt_callback.opaque = guard_.get();
-  auto fail = [&](int ret, const std::string& what, const char* code) {
-    guard_->disarm();
-    if (interrupted_->load()) throw Error("ABORTED", "the writer was aborted", AVERROR_EXIT);
-    if (guard_->timedOut.load())
-      throw Error("TIMEOUT", what + ": no answer within " + fmtSeconds(o.live.openTimeout), AVERROR(ETIMEDOUT));
-    throwAvError(ret, what, code);
-  };
-  guard_->armDeadline(o.live.openTimeout);
-  int ret = 0;
-  if (!(oc->oformat->flags & AVFMT_NOFILE)) {
-    std::string wl;
-    for (const auto& p : o.protocols) wl += (wl.empty() ? "" : ",") + p;
-    AVDictionary* io = nullptr;
-    av_dict_set(&io, "protocol_whitelist", wl.c_str(), 0);
-    ret = avio_open2(&oc->pb, o.path.c_str(), AVIO_FLAG_WRITE, &oc->interrupt_callback, &io);
-    av_dict_free(&io);
-    if (ret < 0)
-      fail(ret, (network() ? "cannot connect to '" : "cannot create '") + o.path + "'", network() ? "CONNECT" : "IO");
-  }
   AVDictionary* mopts = nullptr;
   if (o.faststart) av_dict_set(&mopts, "movflags", "+faststart", 0);
   for (const auto& kv : o.muxerOptions) av_dict_set(&mopts, kv.first.c_str(), kv.second.c_str(), 0);
-  ret = avformat_write_header(oc, &mopts);
+  try {
+    openOutputIo(oc, o.path, o.protocols, *guard_, o.live.openTimeout, &mopts);
+  } catch (...) {
+    av_dict_free(&mopts);
+    throw;
+  }
   const AVDictionaryEntry* unused = av_dict_get(mopts, "", nullptr, AV_DICT_IGNORE_SUFFIX);
   const std::string unusedKey = unused ? unused->key : "";
   av_dict_free(&mopts);
-  if (ret >= 0 && !unusedKey.empty())
+  if (!unusedKey.empty())
     throw Error("INTERNAL", "the " + o.container + " muxer does not know the option '" + unusedKey + "'");
-  if (ret < 0) fail(ret, "cannot write the '" + o.container + "' header", network() ? "CONNECT" : "WRITE");
-  guard_->disarm();
+}
+
+bool isNetworkUrl(const std::string& path) {
+  return path.find("://") != std::string::npos && path.rfind("file:", 0) != 0;
+}
+
+AVStream* addStreamLike(AVFormatContext* oc, const AVStream* s) {
+  AVStream* n = avformat_new_stream(oc, nullptr);
+  if (!n) throw Error("ENOMEM", "avformat_new_stream failed");
+  const int ret = avcodec_parameters_copy(n->codecpar, s->codecpar);
+  if (ret < 0) throwAvError(ret, "avcodec_parameters_copy", "ENOMEM");
+  n->codecpar->codec_tag = 0;  // the muxer picks its own
+  n->time_base = s->time_base;
+  n->avg_frame_rate = s->avg_frame_rate;
+  n->r_frame_rate = s->r_frame_rate;
+  n->sample_aspect_ratio = s->sample_aspect_ratio;
+  n->disposition = s->disposition;
+  av_dict_copy(&n->metadata, s->metadata, 0);
+  return n;
+}
+
+void openOutputIo(AVFormatContext* oc, const std::string& path, const std::vector<std::string>& protocols,
+                  InputGuard& guard, double openTimeout, AVDictionary** muxerOpts) {
+  const bool net = isNetworkUrl(path);
+  oc->interrupt_callback.callback = guardInterrupt;
+  oc->interrupt_callback.opaque = &guard;
+  auto fail = [&](int ret, const std::string& what, const char* code) {
+    guard.disarm();
+    if (guard.interrupted->load()) throw Error("ABORTED", "'" + path + "': interrupted", AVERROR_EXIT);
+    if (guard.timedOut.load())
+      throw Error("TIMEOUT", what + ": no answer within " + fmtSeconds(openTimeout), AVERROR(ETIMEDOUT));
+    throwAvError(ret, what, code);
+  };
+  guard.armDeadline(openTimeout);
+  if (!(oc->oformat->flags & AVFMT_NOFILE)) {
+    std::string wl;
+    for (const auto& p : protocols) wl += (wl.empty() ? "" : ",") + p;
+    AVDictionary* io = nullptr;
+    av_dict_set(&io, "protocol_whitelist", wl.c_str(), 0);
+    const int ret = avio_open2(&oc->pb, path.c_str(), AVIO_FLAG_WRITE, &oc->interrupt_callback, &io);
+    av_dict_free(&io);
+    if (ret < 0) fail(ret, (net ? "cannot connect to '" : "cannot create '") + path + "'", net ? "CONNECT" : "IO");
+  }
+  const int ret = avformat_write_header(oc, muxerOpts);
+  if (ret < 0) fail(ret, std::string("cannot write the '") + oc->oformat->name + "' header", net ? "CONNECT" : "WRITE");
+  guard.disarm();
 }
 
 void VideoWriter::closeLost() {
@@ -288,19 +309,7 @@ void VideoWriter::tryReconnect() {
   if (ret < 0 || !oc) throwAvError(ret, "cannot create a '" + opts_.container + "' output", "ENOMEM");
   OutputContextPtr fresh(oc);
   // the same streams, in the same order, as the lost connection's
-  for (unsigned i = 0; i < out_->nb_streams; i++) {
-    const AVStream* s = out_->streams[i];
-    AVStream* n = avformat_new_stream(oc, nullptr);
-    if (!n) throw Error("ENOMEM", "avformat_new_stream failed");
-    ret = avcodec_parameters_copy(n->codecpar, s->codecpar);
-    if (ret < 0) throwAvError(ret, "avcodec_parameters_copy", "ENOMEM");
-    n->codecpar->codec_tag = 0;
-    n->time_base = s->time_base;
-    n->avg_frame_rate = s->avg_frame_rate;
-    n->r_frame_rate = s->r_frame_rate;
-    n->disposition = s->disposition;
-    av_dict_copy(&n->metadata, s->metadata, 0);
-  }
+  for (unsigned i = 0; i < out_->nb_streams; i++) addStreamLike(oc, out_->streams[i]);
   av_dict_copy(&oc->metadata, out_->metadata, 0);
   try {
     connect(oc);

@@ -88,6 +88,9 @@ struct WriterStats {
   std::string lastError;  // why the last connection was lost ("" if none)
 };
 
+// A URL the muxer reaches over the network (rtmp://, srt://, ...), not a file.
+bool isNetworkUrl(const std::string& path);
+
 class VideoWriter {
  public:
   // `hwFrames`: a CUDA frame pool (an NVENC encoder then takes CUDA frames
@@ -111,7 +114,7 @@ class VideoWriter {
   WriterStats stats() const;
   std::string encoderName() const;
   // The output is a network URL (rtmp://, srt://, ...), written as it goes: nothing to remove on failure.
-  bool network() const { return opts_.path.find("://") != std::string::npos && opts_.path.rfind("file:", 0) != 0; }
+  bool network() const { return isNetworkUrl(opts_.path); }
   // Ends a blocking network call at once (any thread): abort.
   void interrupt() { interrupted_->store(true); }
 
@@ -167,6 +170,17 @@ class VideoWriter {
   mutable std::mutex statsMu_;
   WriterStats stats_;
 };
+
+// A new stream in `oc` with `s`'s codec parameters, time base, rates,
+// disposition and tags: a copy for packets that are not re-encoded.
+AVStream* addStreamLike(AVFormatContext* oc, const AVStream* s);
+// Opens the output's file or connection (only `protocols`) and writes its
+// header, every blocking call under `guard` with a deadline of `openTimeout`
+// seconds (0: none). `muxerOpts` may be null; entries the muxer did not take
+// stay in it. Throws ABORTED (guard interrupted), TIMEOUT, else CONNECT/IO
+// for the open and CONNECT/WRITE for the header.
+void openOutputIo(AVFormatContext* oc, const std::string& path, const std::vector<std::string>& protocols,
+                  InputGuard& guard, double openTimeout, AVDictionary** muxerOpts);
 
 // The muxer name for a file extension ("" when unknown).
 std::string muxerForExtension(const std::string& ext);
