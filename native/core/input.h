@@ -64,9 +64,27 @@ struct InputGuard {
 // blocking libav call. Outputs use it too.
 int guardInterrupt(void* guard);
 
+// The guard must outlive the context: its interrupt callback reads the guard
+// until the context's I/O is closed. Members are destroyed in reverse order
+// (ctx first), and assignment closes the old context before it replaces the
+// old guard (a defaulted one would free the guard first: a use after free
+// when a reconnect replaced an input still open).
 struct OpenedInput {
-  std::unique_ptr<InputGuard> guard;  // must outlive ctx (declared first, destroyed last)
+  std::unique_ptr<InputGuard> guard;
   FormatContextPtr ctx;
+
+  OpenedInput() = default;
+  OpenedInput(OpenedInput&&) noexcept = default;
+  OpenedInput& operator=(OpenedInput&& o) noexcept {
+    if (this != &o) {
+      ctx.reset();
+      guard = std::move(o.guard);
+      ctx = std::move(o.ctx);
+    }
+    return *this;
+  }
+  OpenedInput(const OpenedInput&) = delete;
+  OpenedInput& operator=(const OpenedInput&) = delete;
 };
 
 // What a local file's own bytes say of its length, for formats whose

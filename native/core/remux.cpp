@@ -101,7 +101,7 @@ class Remuxer {
       if (result_.packets == 0) throw Error("INVALID_DATA", "'" + io_.source + "' has no packets to loop");
       in_.ctx.reset();
       in_ = openInput(io_);
-      checkSameStreams("the source changed between loops");
+      checkSameStreams(in_.ctx.get(), "the source changed between loops");
       result_.loops++;
       rebase();
       return true;
@@ -124,8 +124,8 @@ class Remuxer {
       reopenLive(
           io_, why, nullptr, [] {},
           [&](OpenedInput&& fresh) {
+            checkSameStreams(fresh.ctx.get(), "the stream changed across the reconnect");
             in_ = std::move(fresh);
-            checkSameStreams("the stream changed across the reconnect");
           });
     } catch (const Error& e) {
       if (e.code() != "DISCONNECTED") throw;
@@ -138,8 +138,7 @@ class Remuxer {
     return true;
   }
 
-  void checkSameStreams(const char* what) {
-    AVFormatContext* ic = in_.ctx.get();
+  void checkSameStreams(const AVFormatContext* ic, const char* what) const {
     bool same = ic->nb_streams == map_.size();
     for (unsigned i = 0; same && i < ic->nb_streams; i++)
       if (map_[i].out >= 0)
