@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   NO_FRAME_COUNT: 'approximate seeking needs a frame count and rate the metadata lacks',
   OPENCV: 'an OpenCV operation failed',
   PEER_MISSING: 'an optional peer module (@u4/opencv4nodejs) is not installed',
+  FN_FAILED: 'the frame function threw on a worker (chunked transform); the message names the chunk and frame, cause is what it threw',
   CLOSED: 'the reader or writer is closed',
   ABORTED: 'the operation was aborted (signal, close, or environment teardown)',
   BUSY: 'another read is already pending on this object',

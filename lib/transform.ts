@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { transformChunked } from './chunked';
 import { AvcvError, fromNative } from './errors';
 import { Frame } from './frame';
 import type { Layout, PixelFormat } from './formats';
@@ -44,8 +45,17 @@ export interface TransformOptions extends Omit<VideoReaderOptions, 'signal'>,
    * dropped) at the source's sample rate. Needs audio 'auto' or 'encode'.
    */
   audioFilter?: string;
-  /** fn calls in flight at once (default 1); output order stays exact. */
+  /** fn calls in flight at once (default 1; per worker with `workers`); output order stays exact. */
   concurrency?: number;
+  /**
+   * With fn given as a module (path or file: URL, its default export the
+   * frame function): worker threads that process the video in chunks at
+   * once (default: the machine's cores). The output equals the single
+   * pass's: the same frames and timestamps, encoder settings and audio.
+   */
+  workers?: number;
+  /** With workers: seconds per chunk, rounded up to the next keyframe (default: about 4 chunks per worker, at least 2 s). */
+  chunkDuration?: number;
   signal?: AbortSignal;
   onProgress?: (p: TransformProgress) => void;
   /**
@@ -79,6 +89,9 @@ export interface TransformSummary {
   device: DeviceInfo;
   /** Why frames left the GPU when a GPU device was asked for (fn null), else null. */
   passthroughReason: string | null;
+  /** Chunked (workers): how many chunks the source was split into, and the worker threads. */
+  chunks?: number;
+  workers?: number;
 }
 
 // transform() takes the reader's and the writer's options, less those it
@@ -93,14 +106,14 @@ const OWN_KEYS = ['output', 'audio', 'concurrency', 'signal', 'onProgress', 'gpu
 const FN_ONLY_KEYS = ['format', 'layout', 'crop', 'prefetch', 'reuseBuffers', 'output', 'concurrency'];
 
 /** The output's container: transform writes files (a live HLS output is VideoWriter's). */
-function fileContainer(output: string, opt: unknown) {
+export function fileContainer(output: string, opt: unknown) {
   const c = containerOf(output, opt);
   if (c === 'hls' || networkScheme(output)) throw new TypeError(`transform writes files; for a live output ('${output}') use VideoWriter`);
   return c;
 }
 
 /** The options both paths share, validated and split into reader and writer parts. */
-function splitOptions(options: unknown) {
+export function splitOptions(options: unknown) {
   if (!isObject(options)) throw new TypeError('transform: options must be an object');
   checkKeys('transform', options, [...TRANSFORM_READER_KEYS, ...TRANSFORM_WRITER_KEYS, ...OWN_KEYS]);
   const o = options as TransformOptions & Record<string, unknown>;
@@ -137,7 +150,7 @@ function splitOptions(options: unknown) {
  * audioFilter); the second pass is loudnorm with those measurements, after
  * audioFilter in the same graph.
  */
-async function addNormalization(input: string, split: ReturnType<typeof splitOptions>): Promise<void> {
+export async function addNormalization(input: string, split: ReturnType<typeof splitOptions>): Promise<void> {
   if (!split.normalize) return;
   const o = split.o;
   const m = await measureLoudness(input, split.normalize, {
@@ -161,10 +174,14 @@ async function addNormalization(input: string, split: ReturnType<typeof splitOpt
  * run natively (YUV to YUV, no RGB round trip), and with device 'cuda' and
  * an NVENC encoder the frames stay on the GPU end to end (`gpuPassthrough`).
  */
-export async function transform(input: string, output: string, fn: TransformFn | null, options: TransformOptions = {}): Promise<TransformSummary> {
+export async function transform(input: string, output: string, fn: TransformFn | string | URL | null, options: TransformOptions = {}): Promise<TransformSummary> {
   const t0 = performance.now();
+  if (typeof fn === 'string' || fn instanceof URL) return transformChunked(input, output, fn, options, t0);
+  if (isObject(options) && (options.workers !== undefined || options.chunkDuration !== undefined)) {
+    throw new TypeError('workers: a function cannot cross into a worker thread; pass the path of a module whose default export is the frame function');
+  }
   if (fn === null) return transcodeOnly(input, output, options, t0);
-  if (typeof fn !== 'function') throw new TypeError(`fn must be a function or null; got ${describe(fn)}`);
+  if (typeof fn !== 'function') throw new TypeError(`fn must be a function, a module path or URL, or null; got ${describe(fn)}`);
   if (isObject(options) && options.gpuPassthrough !== undefined) {
     throw new TypeError('gpuPassthrough applies to transcoding only (fn null): frames handed to fn leave the GPU');
   }

@@ -13,9 +13,9 @@ import { liveOptions } from './reader-options';
 import { resolveInput } from './source';
 import { bool, checkKeys, describe, filterGraph, int, isObject, oneOf } from './validate';
 
-export type Container = 'mp4' | 'mov' | 'mkv' | 'webm' | 'avi' | 'flv' | 'ts' | 'hls';
-export const CONTAINERS: readonly Container[] = ['mp4', 'mov', 'mkv', 'webm', 'avi', 'flv', 'ts', 'hls'];
-export const MUXER: Record<Container, string> = { mp4: 'mp4', mov: 'mov', mkv: 'matroska', webm: 'webm', avi: 'avi', flv: 'flv', ts: 'mpegts', hls: 'hls' };
+export type Container = 'mp4' | 'mov' | 'mkv' | 'webm' | 'avi' | 'flv' | 'ts' | 'nut' | 'hls';
+export const CONTAINERS: readonly Container[] = ['mp4', 'mov', 'mkv', 'webm', 'avi', 'flv', 'ts', 'nut', 'hls'];
+export const MUXER: Record<Container, string> = { mp4: 'mp4', mov: 'mov', mkv: 'matroska', webm: 'webm', avi: 'avi', flv: 'flv', ts: 'mpegts', nut: 'nut', hls: 'hls' };
 
 /** A network target (rtmp://, srt://, udp://, ...): its scheme; null for a file path or file: URL. */
 export function networkScheme(target: string): string | null {
@@ -176,12 +176,12 @@ export function containerOf(target: string, opt: unknown): Container {
   const ext = path.extname(target).slice(1).toLowerCase();
   const c = ext === 'm4v' ? 'mp4' : ext === 'm3u8' ? 'hls' : ext;
   if (!(CONTAINERS as readonly string[]).includes(c)) {
-    throw new TypeError(`cannot tell the container from '${path.basename(target)}'; use a .mp4/.mov/.mkv/.webm/.avi/.flv/.ts name or the container option`);
+    throw new TypeError(`cannot tell the container from '${path.basename(target)}'; use a .mp4/.mov/.mkv/.webm/.avi/.flv/.ts/.nut name or the container option`);
   }
   return c as Container;
 }
 
-function defaultCodec(c: Container): string {
+export function defaultCodec(c: Container): string {
   return c === 'webm' ? 'vp9' : c === 'avi' ? 'mpeg4' : 'h264';
 }
 

@@ -374,6 +374,12 @@ export interface NativeFilterGraph {
   close(): void;
 }
 
+export interface NativeStitch {
+  promise: Promise<{ packets: number; audioPackets: number; bytes: number; videoDuration: number; audioDuration: number; audioMode: 'none' | 'copy' | 'encode'; audioCodec: string; codec: string }>;
+  progress(): number;
+  cancel(): void;
+}
+
 export interface NativeAddon {
   /** cancel() interrupts the open and probe (ABORTED at once). */
   probe(options: NativeInputOptions): NativeJob<NativeProbe>;
@@ -389,6 +395,11 @@ export interface NativeAddon {
   transcode(reader: NativeReaderOptions, writer: NativeWriterOptions, how: { passthrough: -1 | 0 | 1; cfr: boolean }): NativeTranscode;
   /** Packets copied from input to output (native/core/remux.h); progress() polls, cancel() ends it (ABORTED). */
   remux(options: NativeRemuxOptions): NativeRemux;
+  /**
+   * Joins video-only pieces (a chunked transform's) into the writer's output
+   * with the source's audio (native/core/stitch.h); progress() is video packets written.
+   */
+  stitch(writer: NativeWriterOptions, how: { pieces: string[]; starts: number[]; end: number }): NativeStitch;
   /**
    * The encoder a writer uses for a codec name, fourcc or encoder name on a
    * device ('cpu' | 'cuda' | 'cuda:N' | 'auto'): NVENC on a usable GPU, else

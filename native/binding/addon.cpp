@@ -200,6 +200,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openWriter", Napi::Function::New(env, OpenWriter, "openWriter"));
   exports.Set("transcode", Napi::Function::New(env, Transcode, "transcode"));
   exports.Set("remux", Napi::Function::New(env, Remux, "remux"));
+  exports.Set("stitch", Napi::Function::New(env, Stitch, "stitch"));
   exports.Set("chooseEncoder", Napi::Function::New(env, ChooseEncoder, "chooseEncoder"));
   exports.Set("convertImage", Napi::Function::New(env, ConvertImage, "convertImage"));
   exports.Set("versions", Napi::Function::New(env, Versions, "versions"));

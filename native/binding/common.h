@@ -107,5 +107,7 @@ inline Napi::Object cancellable(Napi::Env env, Napi::Promise promise, std::share
 // {promise, progress(), cancel()}: see native/core/transcode.h
 Napi::Value Transcode(const Napi::CallbackInfo& info);
 Napi::Value Remux(const Napi::CallbackInfo& info);
+// stitch(writerOptions, {pieces, starts, end}) -> {promise, progress(), cancel()}: native/core/stitch.h
+Napi::Value Stitch(const Napi::CallbackInfo& info);
 
 }  // namespace avcvjs

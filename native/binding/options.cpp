@@ -238,6 +238,23 @@ avcv::RemuxOptions remuxOptions(Napi::Env env, Napi::Value v) {
   return r;
 }
 
+avcv::StitchOptions stitchOptions(Napi::Env env, Napi::Value writer, Napi::Value how) {
+  avcv::StitchOptions s;
+  s.out = writerOptions(env, writer);
+  Fields f(env, how, "stitch");
+  s.pieces = strings(f, "pieces");
+  Napi::Value v = f.raw("starts");
+  if (!v.IsArray()) f.fail("starts", "an array of integers");
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value e = a.Get(i);
+    if (!e.IsNumber()) f.fail("starts", "an array of integers");
+    s.starts.push_back(e.As<Napi::Number>().Int64Value());
+  }
+  s.end = f.num("end");
+  return s;
+}
+
 void transcodeHow(Napi::Env env, Napi::Value v, avcv::TranscodeOptions* out) {
   Fields f(env, v, "transcode");
   out->passthrough = f.integer("passthrough");

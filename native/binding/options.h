@@ -11,6 +11,7 @@
 #include "../core/image.h"
 #include "../core/input.h"
 #include "../core/remux.h"
+#include "../core/stitch.h"
 #include "../core/tensor.h"
 #include "../core/transcode.h"
 #include "../core/video_reader.h"
@@ -43,6 +44,8 @@ avcv::WriterOptions writerOptions(Napi::Env env, Napi::Value v);
 avcv::AudioReaderOptions audioReaderOptions(Napi::Env env, Napi::Value v);
 // {input: InputOptions, path, protocols, container, duration, realtime, loop, openTimeout, stallTimeout}
 avcv::RemuxOptions remuxOptions(Napi::Env env, Napi::Value v);
+// writer options + {pieces: string[], starts: number[], end}
+avcv::StitchOptions stitchOptions(Napi::Env env, Napi::Value writer, Napi::Value how);
 // {passthrough: -1 | 0 | 1, cfr}
 void transcodeHow(Napi::Env env, Napi::Value v, avcv::TranscodeOptions* out);
 // {format, layout, width, height}: a described image (RangeError for sizes core refuses)

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "../core/remux.h"
+#include "../core/stitch.h"
 #include "../core/transcode.h"
 #include "common.h"
 #include "options.h"
@@ -91,6 +92,45 @@ Napi::Value Remux(const Napi::CallbackInfo& info) {
                         return i.Env().Undefined();
                       },
                       "stop"));
+  return out;
+}
+
+Napi::Value Stitch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsObject())
+    throw Napi::TypeError::New(env, "stitch(writerOptions, {pieces, starts, end})");
+  avcv::StitchOptions opts = stitchOptions(env, info[0], info[1]);
+  auto ctl = std::make_shared<avcv::StitchControl>();
+  auto toJs = [](Napi::Env env, const avcv::StitchResult& r) -> Napi::Value {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("packets", Napi::Number::New(env, static_cast<double>(r.packets)));
+    o.Set("audioPackets", Napi::Number::New(env, static_cast<double>(r.audioPackets)));
+    o.Set("bytes", Napi::Number::New(env, static_cast<double>(r.bytes)));
+    o.Set("videoDuration", r.videoDuration);
+    o.Set("audioDuration", r.audioDuration);
+    o.Set("audioMode", r.audioMode);
+    o.Set("audioCodec", r.audioCodec);
+    o.Set("codec", r.codec);
+    return o;
+  };
+  auto job = ThreadJob<avcv::StitchResult>::Start(
+      env, "avcv.stitch", [opts = std::move(opts), ctl] { return avcv::stitch(opts, *ctl); }, toJs,
+      [ctl] { ctl->cancel(); });
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("promise", job->Promise());
+  out.Set("progress", Napi::Function::New(
+                          env,
+                          [ctl](const Napi::CallbackInfo& i) -> Napi::Value {
+                            return Napi::Number::New(i.Env(), static_cast<double>(ctl->packets.load()));
+                          },
+                          "progress"));
+  out.Set("cancel", Napi::Function::New(
+                        env,
+                        [ctl](const Napi::CallbackInfo& i) -> Napi::Value {
+                          ctl->cancel();
+                          return i.Env().Undefined();
+                        },
+                        "cancel"));
   return out;
 }
 
