@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { AvcvError, cv, probe, remux, transform, VideoReader, VideoWriter, versions } from './index';
+import { AvcvError, cv, probe, remux, startWorker, transform, VideoReader, VideoWriter, versions } from './index';
 import { writeAtomic } from './files';
 import type { Frame } from './frame';
 import type { AudioStreamInfo, VideoStreamInfo } from './probe';
@@ -247,13 +247,23 @@ function integer(v: string): number {
 async function cmdTransform(input: string, output: string, o: {
   resize?: { width?: number; height?: number }; crop?: { x: number; y: number; width: number; height: number }; filter?: string;
   codec?: string; crf?: number; preset?: string; device?: string; audio: boolean; json?: boolean;
+  module?: string; workers?: number; chunkDuration?: number; redis?: string; queue?: string;
 }): Promise<number> {
+  if (!o.module && (o.workers !== undefined || o.chunkDuration !== undefined || o.redis || o.queue)) {
+    throw new UsageError('--workers, --chunk-duration, --redis and --queue need --module (the frame function runs on workers)');
+  }
+  if (o.module && o.crop) throw new UsageError('--crop applies to the native transcode; with --module crop in the frame function or use --filter crop=w:h:x:y');
+  if (o.workers !== undefined && o.redis) throw new UsageError('--workers runs chunks on this machine, --redis on `avcv worker` processes: give one');
   const ints = interrupts(false);
   const tty = !o.json && process.stderr.isTTY;
   const b = tty ? new SingleBar({ format: ' {bar} {value}/{total} frames | {fps} fps | eta {eta_s} s', stream: process.stderr, hideCursor: true }, Presets.shades_classic) : null;
   let started = false;
   try {
-    const s = await transform(input, output, null, {
+    const s = await transform(input, output, o.module ?? null, {
+      ...(o.module ? {
+        ...(o.redis ? { queue: { connection: o.redis, ...(o.queue ? { name: o.queue } : {}) } } : { workers: o.workers }),
+        ...(o.chunkDuration !== undefined ? { chunkDuration: o.chunkDuration } : {}),
+      } : {}),
       // a crop is libavfilter's crop, ahead of the user's graph (transcoding has no frame-level crop)
       ...(o.resize ? { resize: o.resize } : {}),
       ...(o.crop || o.filter ? { videoFilter: [o.crop ? `crop=${o.crop.width}:${o.crop.height}:${o.crop.x}:${o.crop.y}` : '', o.filter ?? ''].filter(Boolean).join(',') } : {}),
@@ -270,7 +280,7 @@ async function cmdTransform(input: string, output: string, o: {
     });
     b?.stop();
     if (o.json) console.log(JSON.stringify({ event: 'done', ...s }));
-    else console.log(`${s.output}: ${s.framesOut} frames, ${s.encoder}, audio ${s.audio}${s.audioCodec ? ` (${s.audioCodec})` : ''}, ${(s.framesIn / s.wallTime).toFixed(1)} fps`);
+    else console.log(`${s.output}: ${s.framesOut} frames, ${s.encoder}, audio ${s.audio}${s.audioCodec ? ` (${s.audioCodec})` : ''}, ${(s.framesIn / s.wallTime).toFixed(1)} fps${s.chunks ? `, ${s.chunks} chunks` : ''}`);
     return EXIT.ok;
   } catch (err) {
     b?.stop();
@@ -279,6 +289,36 @@ async function cmdTransform(input: string, output: string, o: {
   } finally {
     ints.dispose();
   }
+}
+
+async function cmdWorker(o: { redis: string; concurrency?: number; queue?: string; lockDuration?: number; json?: boolean }): Promise<number> {
+  const w = await startWorker({
+    connection: o.redis, ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}), ...(o.queue ? { name: o.queue } : {}),
+    ...(o.lockDuration !== undefined ? { lockDuration: o.lockDuration } : {}),
+    onEvent: (e) => {
+      if (o.json) console.log(JSON.stringify(e));
+      else {
+        const what = e.kind === 'chunk' ? `chunk ${e.chunk} of ${e.output}` : `stitch of ${e.output}`;
+        if (e.event === 'start') console.log(`${what}: started`);
+        else if (e.event === 'done') console.log(`${what}: done in ${e.seconds.toFixed(1)} s`);
+        else console.log(`${what}: failed: ${e.error}`);
+      }
+    },
+  });
+  if (o.json) console.log(JSON.stringify({ event: 'ready', queue: o.queue ?? 'avcv' }));
+  else console.error(`avcv worker: waiting for jobs on queue '${o.queue ?? 'avcv'}' (Ctrl-C to stop)`);
+  await new Promise<void>((resolve) => {
+    const onSigint = () => {
+      process.off('SIGINT', onSigint);
+      process.once('SIGINT', () => process.exit(EXIT.interrupted));
+      if (!o.json) console.error('avcv worker: finishing the running chunks (Ctrl-C again to stop at once)');
+      resolve();
+    };
+    process.on('SIGINT', onSigint);
+    process.once('SIGTERM', onSigint);
+  });
+  await w.close();
+  return EXIT.ok;
 }
 
 /** A usage error found after parsing (exit 2, the message printed without a stack). */
@@ -467,10 +507,26 @@ function program(): Command {
     .option('--preset <p>', 'encoder preset (veryfast, medium, p4, ...)')
     .option('--device <d>', 'cpu, cuda, cuda:N or auto (NVDEC/NVENC when usable)')
     .option('--no-audio', 'drop the audio (kept by default: copied when the container takes it)')
+    .option('--module <file>', 'a JS module whose default export is the frame function (frame => frame | bytes | null)')
+    .option('--workers <n>', 'with --module: worker threads processing chunks at once (default: the cores)', integer)
+    .option('--chunk-duration <seconds>', 'with --module: seconds per chunk, up to the next keyframe', positive)
+    .option('--redis <url>', 'with --module: send the chunks to `avcv worker` processes through Redis (redis://host:port)')
+    .option('--queue <name>', 'with --redis: the queue name (default avcv)')
     .option('--json', 'progress and the result as JSON lines')
-    .addHelpText('after', '\nThe output is written under a temp name and renamed when complete; Ctrl-C leaves nothing.\n\nExamples:\n  avcv transform in.mp4 out.mp4 --resize 1280x720 --crf 23 --preset veryfast\n  avcv transform in.mov out.mkv --filter yadif,fps=25 --codec hevc')
+    .addHelpText('after', '\nThe output is written under a temp name and renamed when complete; Ctrl-C leaves nothing.\nWith --module the output equals a single pass: the same frames, timestamps and audio.\n\nExamples:\n  avcv transform in.mp4 out.mp4 --resize 1280x720 --crf 23 --preset veryfast\n  avcv transform in.mov out.mkv --filter yadif,fps=25 --codec hevc\n  avcv transform in.mp4 out.mp4 --module edit.mjs --workers 4\n  avcv transform /shared/in.mp4 /shared/out.mp4 --module /shared/edit.mjs --redis redis://10.0.0.5:6379')
     .action(async (input: string, output: string, o: Parameters<typeof cmdTransform>[2]) => {
       process.exitCode = await cmdTransform(input, output, o);
+    });
+  p.command('worker')
+    .description('run the chunks of transforms sent with --redis (or the queue option), until Ctrl-C')
+    .requiredOption('--redis <url>', 'Redis: redis://host:port[/db], rediss://..., unix:///path.sock')
+    .option('--concurrency <n>', 'chunks at once, each on its own thread (default: the cores)', integer)
+    .option('--queue <name>', 'the queue name (default avcv)')
+    .option('--lock-duration <seconds>', 'how long a chunk stays with a worker that stopped answering before another takes it (default 30)', positive)
+    .option('--json', 'what the worker does as JSON lines')
+    .addHelpText('after', '\nThe worker opens the jobs\' files at the paths the caller gave: run it where they are\nvisible at the same paths (a shared folder). Ctrl-C finishes the running chunks and\nstops; a second Ctrl-C stops at once (the chunks go to other workers).\n\nExamples:\n  avcv worker --redis redis://10.0.0.5:6379 --concurrency 4\n  avcv worker --redis unix:///run/redis/redis.sock --json')
+    .action(async (o: { redis: string; concurrency?: number; queue?: string; lockDuration?: number; json?: boolean }) => {
+      process.exitCode = await cmdWorker(o);
     });
   p.command('frames <file> <outDir>')
     .description('exact frames of a video as images: every frame, or --every/--fps/--indices')

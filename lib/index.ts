@@ -15,6 +15,7 @@ export { FilterGraph, type FilterGraphOptions, type VideoGraphInput, type AudioG
 export { measureLoudness, loudnormGraph, type LoudnessTarget, type LoudnessMeasurement } from './loudness';
 export { transform, type TransformFn, type TransformOptions, type TransformProgress, type TransformSummary } from './transform';
 export { remux, type RemuxOptions, type RemuxProgress, type RemuxResult } from './remux';
+export { startWorker, type AvcvWorker, type TransformQueueOptions, type WorkerEvent, type WorkerOptions } from './queue';
 export type { InputOptions } from './source';
 export { capabilities, type Device, type DeviceInfo, type Capabilities } from './device';
 import { native } from './native';

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { transformChunked } from './chunked';
+import { transformQueued, type TransformQueueOptions } from './queue';
 import { AvcvError, fromNative } from './errors';
 import { Frame } from './frame';
 import type { Layout, PixelFormat } from './formats';
@@ -54,7 +55,14 @@ export interface TransformOptions extends Omit<VideoReaderOptions, 'signal'>,
    * pass's: the same frames and timestamps, encoder settings and audio.
    */
   workers?: number;
-  /** With workers: seconds per chunk, rounded up to the next keyframe (default: about 4 chunks per worker, at least 2 s). */
+  /**
+   * With fn given as a module: the chunks go to a BullMQ queue on Redis
+   * instead of this machine's threads, for workers on any machine that sees
+   * the same files (startWorker(), `avcv worker`). See the README's
+   * "Chunk-parallel processing".
+   */
+  queue?: TransformQueueOptions;
+  /** With workers or queue: seconds per chunk, rounded up to the next keyframe (default: about 4 chunks per worker, at least 2 s). */
   chunkDuration?: number;
   signal?: AbortSignal;
   onProgress?: (p: TransformProgress) => void;
@@ -176,8 +184,10 @@ export async function addNormalization(input: string, split: ReturnType<typeof s
  */
 export async function transform(input: string, output: string, fn: TransformFn | string | URL | null, options: TransformOptions = {}): Promise<TransformSummary> {
   const t0 = performance.now();
-  if (typeof fn === 'string' || fn instanceof URL) return transformChunked(input, output, fn, options, t0);
-  if (isObject(options) && (options.workers !== undefined || options.chunkDuration !== undefined)) {
+  if (typeof fn === 'string' || fn instanceof URL) {
+    return isObject(options) && options.queue !== undefined ? transformQueued(input, output, fn, options, t0) : transformChunked(input, output, fn, options, t0);
+  }
+  if (isObject(options) && (options.workers !== undefined || options.chunkDuration !== undefined || options.queue !== undefined)) {
     throw new TypeError('workers: a function cannot cross into a worker thread; pass the path of a module whose default export is the frame function');
   }
   if (fn === null) return transcodeOnly(input, output, options, t0);

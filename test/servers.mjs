@@ -1,6 +1,6 @@
 // Real servers for the live tests, on loopback only, started and stopped by
 // the tests: nginx with Debian's libnginx-mod-rtmp (a temp config and prefix,
-// a free port), the ffmpeg CLI publishing a file, and small Node servers for
+// a free port), redis-server for the queue, the ffmpeg CLI publishing a file, and small Node servers for
 // the failure cases (silent TCP, HTTP errors).
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
@@ -79,6 +79,29 @@ export async function nginxRtmp(dir, { record = false } = {}) {
   };
   await srv.start();
   return srv;
+}
+
+/**
+ * Debian's redis-server on a free loopback port, in-memory (no snapshots, no
+ * append-only file), its files in `dir`: { port, url, stop() }.
+ */
+export async function redisServer(dir) {
+  if (!existsSync('/usr/bin/redis-server')) throw new Error('redis-server is missing: scripts/setup.sh --test installs it');
+  const port = await freePort();
+  const home = join(dir, `redis-${port}`);
+  mkdirSync(home, { recursive: true });
+  const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', home, '--protected-mode', 'yes'],
+    { stdio: 'ignore' });
+  await waitForPort(port);
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    stop: () => new Promise((resolve) => {
+      if (p.exitCode !== null || p.signalCode !== null) return resolve();
+      p.once('exit', resolve);
+      p.kill('SIGKILL');
+    }),
+  };
 }
 
 /** The ffmpeg CLI publishing `file` in a loop at its own pace (-re) to `url`: { stop() }. */
