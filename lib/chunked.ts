@@ -197,7 +197,7 @@ export async function planJob(p: Prepared, work: string, workers: number, signal
 }
 
 /** What stitchJob() gives back: the parts of the summary the stitch knows. */
-export type StitchSummary = Omit<TransformSummary, 'wallTime' | 'chunks' | 'workers'>;
+export type StitchSummary = Omit<TransformSummary, 'wallTime' | 'chunks' | 'workers' | 'timings'> & { stitchTime: number };
 
 /**
  * Joins the chunks' pieces into the output (a temp file renamed onto it):
@@ -206,6 +206,7 @@ export type StitchSummary = Omit<TransformSummary, 'wallTime' | 'chunks' | 'work
  */
 export async function stitchJob(spec: JobSpec, results: ChunkResult[], signal?: AbortSignal): Promise<StitchSummary> {
   const caller = new Error();
+  const t0 = performance.now();
   const { input, output } = spec;
   const sorted = [...results].sort((a, b) => a.chunk - b.chunk);
   const used = sorted.filter((r) => r.framesOut > 0);
@@ -255,7 +256,7 @@ export async function stitchJob(spec: JobSpec, results: ChunkResult[], signal?: 
       videoDuration: s.videoDuration, audioDuration: s.audioDuration, dropped: 0, reconnects: 0, reconnectAttempts: 0,
       connected: true, lastError: null,
     },
-    path: 'js', device: spec.device, passthroughReason: null,
+    path: 'js', device: spec.device, passthroughReason: null, stitchTime: (performance.now() - t0) / 1000,
   };
 }
 
@@ -277,6 +278,7 @@ export async function transformChunked(input: string, output: string, fnModule: 
   let timer: NodeJS.Timeout | null = null;
   try {
     const spec = await planJob(p, work, workers, stop.signal);
+    const tPlan = performance.now();
     const progress = new SharedArrayBuffer(8);
     const done = new Int32Array(progress);
     const halt = () => Atomics.store(done, 1, 1);
@@ -312,9 +314,13 @@ export async function transformChunked(input: string, output: string, fnModule: 
     const results = settled.map((s) => (s as PromiseFulfilledResult<ChunkResult>).value);
     await pool.destroy();
     pool = null;
-    const s = await stitchJob(spec, results, stop.signal);
+    const tChunks = performance.now();
+    const { stitchTime, ...s } = await stitchJob(spec, results, stop.signal);
     if (onProgress) report(spec.frames);
-    return { ...s, wallTime: (performance.now() - t0) / 1000, chunks: spec.tasks.length, workers };
+    return {
+      ...s, wallTime: (performance.now() - t0) / 1000, chunks: spec.tasks.length, workers,
+      timings: { plan: (tPlan - t0) / 1000, chunks: (tChunks - tPlan) / 1000, stitch: stitchTime },
+    };
   } catch (err) {
     if (signal?.aborted && !(err instanceof AvcvError && err.code === 'ABORTED')) throw aborted();
     throw err;

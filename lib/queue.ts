@@ -190,6 +190,7 @@ export async function transformQueued(input: string, output: string, fnModule: s
   fs.mkdirSync(work, { recursive: true });
   const planFile = path.join(work, 'plan.json');
   let spec: JobSpec;
+  const tPlan0 = performance.now();
   if (fs.existsSync(planFile)) spec = JSON.parse(fs.readFileSync(planFile, 'utf8')) as JobSpec;  // a resumed job keeps its plan
   else {
     await addNormalization(src, p.split);
@@ -197,6 +198,7 @@ export async function transformQueued(input: string, output: string, fnModule: s
     writeAtomicSync(planFile, JSON.stringify(spec), 'save the job plan to');
   }
 
+  const tPlan = performance.now();
   const bull = await bullmq();
   const R = await redisClass();
   // commands fail (not wait) while Redis is away: the wait below bounds it by queue.timeout
@@ -207,6 +209,13 @@ export async function transformQueued(input: string, output: string, fnModule: s
   const flow = new bull.FlowProducer({ connection: conn });
   flow.on('error', () => undefined);
   let keepWork = true;
+  const summary = ({ stitchTime, ...s }: StitchSummary): TransformSummary => {
+    const now = performance.now();
+    return {
+      ...s, wallTime: (now - t0) / 1000, chunks: spec.tasks.length,
+      timings: { plan: (tPlan - tPlan0) / 1000, chunks: Math.max(0, (now - tPlan) / 1000 - stitchTime), stitch: stitchTime },
+    };
+  };
   try {
     // the run: the newest one of this job that is not over, or a new one
     let runNo = 1;
@@ -217,7 +226,7 @@ export async function transformQueued(input: string, output: string, fnModule: s
       const state = await parent.getState();
       if (state === 'completed' && fs.existsSync(p.output)) {
         keepWork = false;
-        return { ...(parent.returnvalue as StitchSummary), wallTime: (performance.now() - t0) / 1000, chunks: spec.tasks.length };
+        return summary(parent.returnvalue as StitchSummary);
       }
       if (state !== 'completed' && state !== 'failed' && state !== 'unknown') break;  // still going: wait for it
     }
@@ -261,7 +270,7 @@ export async function transformQueued(input: string, output: string, fnModule: s
         downSince = null;
         if (state === 'completed') {
           keepWork = false;
-          return { ...(job.returnvalue as StitchSummary), wallTime: (performance.now() - t0) / 1000, chunks: spec.tasks.length };
+          return summary(job.returnvalue as StitchSummary);
         }
         if (state === 'failed') {
           // the chunk that failed it, else the stitch; chunks still waiting go

@@ -100,6 +100,11 @@ export interface TransformSummary {
   /** Chunked (workers): how many chunks the source was split into, and the worker threads. */
   chunks?: number;
   workers?: number;
+  /**
+   * Chunked: seconds spent planning (the first frame and the frame index),
+   * running the chunks (all of them, wall time), and stitching.
+   */
+  timings?: { plan: number; chunks: number; stitch: number };
 }
 
 // transform() takes the reader's and the writer's options, less those it
