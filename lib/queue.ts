@@ -193,9 +193,14 @@ export async function transformQueued(input: string, output: string, fnModule: s
   const tPlan0 = performance.now();
   if (fs.existsSync(planFile)) spec = JSON.parse(fs.readFileSync(planFile, 'utf8')) as JobSpec;  // a resumed job keeps its plan
   else {
-    await addNormalization(src, p.split);
-    spec = await planJob(p, work, 4, signal);
-    writeAtomicSync(planFile, JSON.stringify(spec), 'save the job plan to');
+    try {
+      await addNormalization(src, p.split);
+      spec = await planJob(p, work, 4, signal);
+      writeAtomicSync(planFile, JSON.stringify(spec), 'save the job plan to');
+    } catch (err) {
+      fs.rmSync(work, { recursive: true, force: true });  // nothing planned: nothing to resume
+      throw err;
+    }
   }
 
   const tPlan = performance.now();

@@ -202,7 +202,7 @@ test('the CLI: avcv transform --module --redis with an API worker (startWorker);
   }
 }, T);
 
-test('Redis that cannot be reached: CONNECT naming it, in time; Redis that goes away while waiting: DISCONNECTED after queue.timeout', async () => {
+test('Redis that cannot be reached: CONNECT naming it, in time; a source that cannot be planned leaves nothing; Redis that goes away while waiting: DISCONNECTED after queue.timeout', async () => {
   const d = folder();
   const port = await freePort();
   const t0 = Date.now();
@@ -213,6 +213,9 @@ test('Redis that cannot be reached: CONNECT naming it, in time; Redis that goes 
   await assert.rejects(transform(src, join(d, 'x.mkv'), slow, { queue: { connection: 'http://127.0.0.1' } }), (e) => e instanceof TypeError && /redis:\/\//.test(e.message));
   await assert.rejects(transform(src, join(d, 'x.mkv'), slow, { queue: { connection: redis.url }, workers: 2 }), (e) => e instanceof TypeError && /workers/.test(e.message));
   await assert.rejects(transform(src, join(d, 'x.mkv'), (f) => f, { queue: { connection: redis.url } }), (e) => e instanceof TypeError && /module/.test(e.message));
+  // a source that cannot be planned: its error, and no job folder left
+  await assert.rejects(transform(join(d, 'missing.mp4'), join(d, 'm.mkv'), slow, { queue: { connection: redis.url } }), (e) => e instanceof AvcvError && e.code === 'ENOENT');
+  assert.deepEqual(readdirSync(d).filter((f) => /avcv-job/.test(f)), []);
   // no worker runs: the job waits; then its Redis goes away
   const lone = await redisServer(d);
   const p = transform(src, join(d, 'y.mkv'), slow, { queue: { connection: lone.url, timeout: 2, name: 'lonely' } });
