@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { transform, AvcvError } from '../dist/index.mjs';
-import { tempDir, ffmpeg, ffprobe, framePtsTimes, psnr, cliFrames } from './helpers.mjs';
+import { tempDir, ffmpeg, ffprobe, framePtsTimes, psnr, cliFrames, videoMd5, audioMd5 } from './helpers.mjs';
 
 const T = 120_000;
 const dir = tempDir('avcv-chunked-');
@@ -64,10 +64,6 @@ const folder = () => {
   return d;
 };
 
-/** Each decoded frame's framemd5 line (pts and picture hash) from the CLI. */
-const videoMd5 = (file) => ffmpeg(['-i', file, '-map', '0:v:0', '-fps_mode', 'passthrough', '-f', 'framemd5', '-']).toString().split('\n').filter((l) => l && !l.startsWith('#'));
-/** The audio packets as stored: framemd5 of a stream copy. */
-const audioMd5 = (file) => ffmpeg(['-i', file, '-map', '0:a:0', '-c', 'copy', '-f', 'framemd5', '-']).toString().split('\n').filter((l) => l && !l.startsWith('#'));
 const audioSpan = (file) => {
   const pk = ffprobe(file, ['-select_streams', 'a:0', '-show_entries', 'packet=pts_time,duration_time']).packets;
   return pk.reduce((e, p) => Math.max(e, Number(p.pts_time) + (Number(p.duration_time) || 0)), 0);

@@ -3,15 +3,12 @@
 // CLI and ffprobe. Exit codes: 0 done, 1 failed, 2 usage, 130 interrupted.
 import { test, describe, beforeAll, afterAll } from '@jest/globals';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tempDir, ffmpeg, ffprobe, grayFrames, assertConsecutive } from './helpers.mjs';
+import { tempDir, ffmpeg, ffprobe, grayFrames, assertConsecutive, runCli } from './helpers.mjs';
 import { nginxRtmp, publish } from './servers.mjs';
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const dir = tempDir('avcv-cli-');
 const src = join(dir, 'src.mp4');
 const W = 160;
@@ -26,18 +23,6 @@ beforeAll(() => {
   fileFrames = Array.from({ length: N }, (_, i) => raw.subarray(i * W * H, (i + 1) * W * H));
 });
 
-/** Runs the bin: { code, stdout, stderr, child } once it exits; `onStart(child)` may signal it. */
-function run(args, onStart) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    onStart?.(child);
-  });
-}
 
 const gray = (file, t) => grayFrames(file, W, H, t);
 const consecutive = (frames, label) => assertConsecutive(frames, fileFrames, label);
@@ -55,7 +40,7 @@ describe('avcv record / stream with nginx-rtmp', () => {
     const pub = publish(src, server.url('a'));
     try {
       const out = join(dir, 'rec.mkv');
-      const r = await run(['record', server.url('a'), out, '--duration', '2', '--json']);
+      const r = await runCli(['record', server.url('a'), out, '--duration', '2', '--json']);
       assert.equal(r.code, 0, r.stderr);
       const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
       assert.ok(lines.some((l) => l.event === 'progress'), 'progress lines');
@@ -76,7 +61,7 @@ describe('avcv record / stream with nginx-rtmp', () => {
     const pub = publish(src, server.url('b'));
     try {
       const kept = join(dir, 'kept.mp4');
-      const r1 = await run(['record', server.url('b'), kept], (c) => setTimeout(() => c.kill('SIGINT'), 2500));
+      const r1 = await runCli(['record', server.url('b'), kept], (c) => setTimeout(() => c.kill('SIGINT'), 2500));
       assert.equal(r1.code, 0, r1.stderr);
       const frames = gray(kept);
       assert.ok(frames.length > 10, `${frames.length} frames kept`);
@@ -85,7 +70,7 @@ describe('avcv record / stream with nginx-rtmp', () => {
       await pub.stop();
     }
     const gone = join(dir, 'gone.ts');
-    const r2 = await run(['stream', src, gone, '--loop'], (c) => setTimeout(() => c.kill('SIGINT'), 1500));
+    const r2 = await runCli(['stream', src, gone, '--loop'], (c) => setTimeout(() => c.kill('SIGINT'), 1500));
     assert.equal(r2.code, 130, r2.stderr);
     assert.ok(!existsSync(gone));
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('avcv-tmp')), []);
@@ -93,7 +78,7 @@ describe('avcv record / stream with nginx-rtmp', () => {
 
   test('stream --loop --duration: paced like -re; what nginx records is the file\'s frames, looped', async () => {
     const t0 = Date.now();
-    const r = await run(['stream', src, server.url('c'), '--loop', '--duration', '6']);
+    const r = await runCli(['stream', src, server.url('c'), '--loop', '--duration', '6']);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(Date.now() - t0 >= 5500, `6 s streamed in ${Date.now() - t0} ms`);
     await sleep(500); // nginx closes the recording when the publisher leaves
@@ -103,16 +88,16 @@ describe('avcv record / stream with nginx-rtmp', () => {
   }, 30_000);
 
   test('errors: a usage error exits 2, a refused connection exits 1 with the code', async () => {
-    const u = await run(['record', server.url('x')]);
+    const u = await runCli(['record', server.url('x')]);
     assert.equal(u.code, 2);
     assert.match(u.stderr, /missing required argument/);
-    const d = await run(['record', server.url('x'), join(dir, 'x.mkv'), '--duration', 'soon']);
+    const d = await runCli(['record', server.url('x'), join(dir, 'x.mkv'), '--duration', 'soon']);
     assert.equal(d.code, 2);
-    const f = await run(['stream', join(dir, 'missing.mp4'), server.url('x')]);
+    const f = await runCli(['stream', join(dir, 'missing.mp4'), server.url('x')]);
     assert.equal(f.code, 1);
     assert.match(f.stderr, /^avcv: ENOENT: /m);
     assert.doesNotMatch(f.stderr, /\n\s+at /, 'no stack without --verbose');
-    const c = await run(['record', 'rtmp://127.0.0.1:1/live/x', join(dir, 'y.mkv'), '--no-reconnect']);
+    const c = await runCli(['record', 'rtmp://127.0.0.1:1/live/x', join(dir, 'y.mkv'), '--no-reconnect']);
     assert.equal(c.code, 1);
     assert.match(c.stderr, /avcv: CONNECT: /);
   }, 30_000);
@@ -121,7 +106,7 @@ describe('avcv record / stream with nginx-rtmp', () => {
 describe('avcv transform', () => {
   test('--resize and --crf: exit 0, the size asked for, every frame, the audio kept (ffprobe)', async () => {
     const out = join(dir, 'small.mp4');
-    const r = await run(['transform', src, out, '--resize', '80x', '--crf', '20', '--preset', 'veryfast', '--json']);
+    const r = await runCli(['transform', src, out, '--resize', '80x', '--crf', '20', '--preset', 'veryfast', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const done = JSON.parse(r.stdout.trim().split('\n').at(-1));
     assert.equal(done.event, 'done');
@@ -133,18 +118,18 @@ describe('avcv transform', () => {
 
   test('--crop and --no-audio; a bad --resize is a usage error (2); Ctrl-C: 130, nothing left', async () => {
     const out = join(dir, 'crop.mkv');
-    const r = await run(['transform', src, out, '--crop', '0,0,64,32', '--no-audio']);
+    const r = await runCli(['transform', src, out, '--crop', '0,0,64,32', '--no-audio']);
     assert.equal(r.code, 0, r.stderr);
     const p = ffprobe(out, ['-show_streams']).streams;
     assert.deepEqual(p.map((s) => [s.codec_type, s.width, s.height]), [['video', 64, 32]]);
     const cropped = ffmpeg(['-i', out, '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
     assert.equal(cropped.length, N * 64 * 32);
-    const bad = await run(['transform', src, join(dir, 'x.mp4'), '--resize', 'big']);
+    const bad = await runCli(['transform', src, join(dir, 'x.mp4'), '--resize', 'big']);
     assert.equal(bad.code, 2);
     const long = join(dir, 'long.mp4');
     ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30:duration=60', '-c:v', 'libx264', '-preset', 'ultrafast', long]);
     const gone = join(dir, 'gone.mp4');
-    const c = await run(['transform', long, gone, '--preset', 'slow'], (ch) => setTimeout(() => ch.kill('SIGINT'), 1500));
+    const c = await runCli(['transform', long, gone, '--preset', 'slow'], (ch) => setTimeout(() => ch.kill('SIGINT'), 1500));
     assert.equal(c.code, 130, c.stderr);
     assert.ok(!existsSync(gone));
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('avcv-tmp')), []);
@@ -161,7 +146,7 @@ describe('avcv frames', () => {
 
   test('--indices as png: each file is exactly the CLI\'s decode of that frame', async () => {
     const out = join(dir, 'idx');
-    const r = await run(['frames', src, out, '--indices', '0,10,57']);
+    const r = await runCli(['frames', src, out, '--indices', '0,10,57']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(readdirSync(out).sort(), ['frame_000000.png', 'frame_000010.png', 'frame_000057.png']);
     for (const i of [0, 10, 57]) {
@@ -171,7 +156,7 @@ describe('avcv frames', () => {
 
   test('--every 1s: the frames shown at 0, 1, 2, 3 s; --json lines name them', async () => {
     const out = join(dir, 'every');
-    const r = await run(['frames', src, out, '--every', '1s', '--json']);
+    const r = await runCli(['frames', src, out, '--every', '1s', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(lines.filter((l) => l.event === 'frame').map((l) => l.index), [0, 25, 50, 75]);
@@ -183,15 +168,15 @@ describe('avcv frames', () => {
 
   test('--format raw --resize 80x: bgr24 bytes equal to the CLI\'s scale=80:-2; usage errors exit 2, a missing file 1 with nothing written', async () => {
     const out = join(dir, 'raw');
-    const r = await run(['frames', src, out, '--format', 'raw', '--resize', '80x', '--indices', '5']);
+    const r = await runCli(['frames', src, out, '--format', 'raw', '--resize', '80x', '--indices', '5']);
     assert.equal(r.code, 0, r.stderr);
     const want = ffmpeg(['-i', src, '-vf', 'scale=80:-2', '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-']).subarray(5 * 80 * 48 * 3, 6 * 80 * 48 * 3);
     const { readFileSync } = await import('node:fs');
     assert.ok(readFileSync(join(out, 'frame_000005.raw')).equals(want));
-    const both = await run(['frames', src, join(dir, 'x'), '--every', '1s', '--indices', '1']);
+    const both = await runCli(['frames', src, join(dir, 'x'), '--every', '1s', '--indices', '1']);
     assert.equal(both.code, 2);
     assert.match(both.stderr, /choose one/);
-    const missing = await run(['frames', join(dir, 'nope.mp4'), join(dir, 'y')]);
+    const missing = await runCli(['frames', join(dir, 'nope.mp4'), join(dir, 'y')]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /ENOENT/);
     assert.ok(!existsSync(join(dir, 'y')));
@@ -203,7 +188,7 @@ describe('avcv thumbs', () => {
     const long = join(dir, 'long20.mp4');
     ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25:duration=20', '-c:v', 'libx264', '-g', '50', '-keyint_min', '50', '-sc_threshold', '0', '-pix_fmt', 'yuv420p', long]);
     const out = join(dir, 'sheet.png');
-    const r = await run(['thumbs', long, out, '--count', '8', '--cols', '4', '--width', '160', '--json']);
+    const r = await runCli(['thumbs', long, out, '--count', '8', '--cols', '4', '--width', '160', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const res = JSON.parse(r.stdout.trim());
     const keyTimes = ffprobe(long, ['-select_streams', 'v:0', '-show_entries', 'frame=key_frame,pts_time']).frames
@@ -228,7 +213,7 @@ describe('avcv thumbs', () => {
         assert.ok(got.equals(want), `tile ${k} (frame ${i}) row ${row}`);
       }
     });
-    const bad = await run(['thumbs', long, join(dir, 'sheet.gif')]);
+    const bad = await runCli(['thumbs', long, join(dir, 'sheet.gif')]);
     assert.equal(bad.code, 2);
   }, 60_000);
 });

@@ -1,7 +1,7 @@
 // Shared test helpers: media made at test time with the ffmpeg CLI (the
 // independent reference), ffprobe JSON, raw CLI frames.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -211,4 +211,22 @@ export function assertConsecutive(frames, reference, label) {
   const n = reference.length;
   for (let k = 1; k < idx.length; k++) assert.equal(idx[k], (idx[k - 1] + 1) % n, `${label}: frame ${k} follows frame ${k - 1}`);
   return idx;
+}
+
+/** Each decoded frame's framemd5 line (pts and picture hash) of the first video stream, by the CLI. */
+export const videoMd5 = (file) => ffmpeg(['-i', file, '-map', '0:v:0', '-fps_mode', 'passthrough', '-f', 'framemd5', '-']).toString().split('\n').filter((l) => l && !l.startsWith('#'));
+/** The first audio stream's packets as stored: framemd5 of a stream copy, by the CLI. */
+export const audioMd5 = (file) => ffmpeg(['-i', file, '-map', '0:a:0', '-c', 'copy', '-f', 'framemd5', '-']).toString().split('\n').filter((l) => l && !l.startsWith('#'));
+
+/** The avcv bin (dist/cli.js), without blocking this process: { code, signal, stdout, stderr } once it exits; `onStart(child)` may signal it. */
+export function runCli(args, onStart) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [new URL('../dist/cli.js', import.meta.url).pathname, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    onStart?.(child);
+  });
 }

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { transform, startWorker, AvcvError } from '../dist/index.mjs';
-import { tempDir, ffmpeg } from './helpers.mjs';
+import { tempDir, ffmpeg, videoMd5, audioMd5, runCli } from './helpers.mjs';
 import { freePort, redisServer } from './servers.mjs';
 
 const T = 120_000;
@@ -91,26 +91,12 @@ function worker(url, extra = []) {
   };
 }
 
-/** The CLI, run without blocking this process: { code, stdout, stderr }. */
-function runCli(args) {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c) => { stdout += c; });
-    p.stderr.on('data', (c) => { stderr += c; });
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 let n = 0;
 const folder = () => {
   const d = join(dir, `case-${++n}`);
   mkdirSync(d);
   return d;
 };
-const videoMd5 = (file) => ffmpeg(['-i', file, '-map', '0:v:0', '-fps_mode', 'passthrough', '-f', 'framemd5', '-']).toString().split('\n').filter((l) => l && !l.startsWith('#'));
-const audioMd5 = (file) => ffmpeg(['-i', file, '-map', '0:a:0', '-c', 'copy', '-f', 'framemd5', '-']).toString().split('\n').filter((l) => l && !l.startsWith('#'));
 
 test('three worker processes, one SIGKILLed mid-chunk: the chunk is redone elsewhere and the output equals the threads-only output', async () => {
   const d = folder();

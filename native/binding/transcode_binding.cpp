@@ -13,6 +13,30 @@
 
 namespace avcvjs {
 
+namespace {
+
+// {promise, progress(), cancel()} over a running job and its control block.
+template <class Result, class Ctl, class Progress>
+Napi::Object jobObject(Napi::Env env, const std::shared_ptr<ThreadJob<Result>>& job, const std::shared_ptr<Ctl>& ctl,
+                       Progress progress) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("promise", job->Promise());
+  out.Set("progress",
+          Napi::Function::New(
+              env, [ctl, progress](const Napi::CallbackInfo& i) -> Napi::Value { return progress(i.Env(), *ctl); },
+              "progress"));
+  out.Set("cancel", Napi::Function::New(
+                        env,
+                        [ctl](const Napi::CallbackInfo& i) -> Napi::Value {
+                          ctl->cancel();
+                          return i.Env().Undefined();
+                        },
+                        "cancel"));
+  return out;
+}
+
+}  // namespace
+
 Napi::Value Transcode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsObject() || !info[2].IsObject())
@@ -25,22 +49,9 @@ Napi::Value Transcode(const Napi::CallbackInfo& info) {
   auto job = ThreadJob<avcv::TranscodeResult>::Start(
       env, "avcv.transcode", [opts = std::move(opts), ctl] { return avcv::transcode(opts, *ctl); }, transcodeResultToJs,
       [ctl] { ctl->cancel(); });
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("promise", job->Promise());
-  out.Set("progress", Napi::Function::New(
-                          env,
-                          [ctl](const Napi::CallbackInfo& i) -> Napi::Value {
-                            return Napi::Number::New(i.Env(), static_cast<double>(ctl->frames.load()));
-                          },
-                          "progress"));
-  out.Set("cancel", Napi::Function::New(
-                        env,
-                        [ctl](const Napi::CallbackInfo& i) -> Napi::Value {
-                          ctl->cancel();
-                          return i.Env().Undefined();
-                        },
-                        "cancel"));
-  return out;
+  return jobObject(env, job, ctl, [](Napi::Env e, const avcv::TranscodeControl& c) -> Napi::Value {
+    return Napi::Number::New(e, static_cast<double>(c.frames.load()));
+  });
 }
 
 Napi::Value Remux(const Napi::CallbackInfo& info) {
@@ -65,26 +76,13 @@ Napi::Value Remux(const Napi::CallbackInfo& info) {
   auto job = ThreadJob<avcv::RemuxResult>::Start(
       env, "avcv.remux", [opts = std::move(opts), ctl] { return avcv::remux(opts, *ctl); }, toJs,
       [ctl] { ctl->cancel(); });
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("promise", job->Promise());
-  out.Set("progress", Napi::Function::New(
-                          env,
-                          [ctl](const Napi::CallbackInfo& i) -> Napi::Value {
-                            Napi::Object p = Napi::Object::New(i.Env());
-                            p.Set("seconds", ctl->seconds.load());
-                            p.Set("packets", Napi::Number::New(i.Env(), static_cast<double>(ctl->packets.load())));
-                            p.Set("reconnects",
-                                  Napi::Number::New(i.Env(), static_cast<double>(ctl->reconnects.load())));
-                            return p;
-                          },
-                          "progress"));
-  out.Set("cancel", Napi::Function::New(
-                        env,
-                        [ctl](const Napi::CallbackInfo& i) -> Napi::Value {
-                          ctl->cancel();
-                          return i.Env().Undefined();
-                        },
-                        "cancel"));
+  Napi::Object out = jobObject(env, job, ctl, [](Napi::Env e, const avcv::RemuxControl& c) -> Napi::Value {
+    Napi::Object p = Napi::Object::New(e);
+    p.Set("seconds", c.seconds.load());
+    p.Set("packets", Napi::Number::New(e, static_cast<double>(c.packets.load())));
+    p.Set("reconnects", Napi::Number::New(e, static_cast<double>(c.reconnects.load())));
+    return p;
+  });
   out.Set("stop", Napi::Function::New(
                       env,
                       [ctl](const Napi::CallbackInfo& i) -> Napi::Value {
@@ -116,22 +114,9 @@ Napi::Value Stitch(const Napi::CallbackInfo& info) {
   auto job = ThreadJob<avcv::StitchResult>::Start(
       env, "avcv.stitch", [opts = std::move(opts), ctl] { return avcv::stitch(opts, *ctl); }, toJs,
       [ctl] { ctl->cancel(); });
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("promise", job->Promise());
-  out.Set("progress", Napi::Function::New(
-                          env,
-                          [ctl](const Napi::CallbackInfo& i) -> Napi::Value {
-                            return Napi::Number::New(i.Env(), static_cast<double>(ctl->packets.load()));
-                          },
-                          "progress"));
-  out.Set("cancel", Napi::Function::New(
-                        env,
-                        [ctl](const Napi::CallbackInfo& i) -> Napi::Value {
-                          ctl->cancel();
-                          return i.Env().Undefined();
-                        },
-                        "cancel"));
-  return out;
+  return jobObject(env, job, ctl, [](Napi::Env e, const avcv::StitchControl& c) -> Napi::Value {
+    return Napi::Number::New(e, static_cast<double>(c.packets.load()));
+  });
 }
 
 }  // namespace avcvjs

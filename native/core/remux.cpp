@@ -226,21 +226,7 @@ class Remuxer {
   }
 
   void finish() {
-    const bool net = isNetworkUrl(o_.path);
-    guard_.armDeadline(o_.stallTimeout);
-    int ret = av_write_trailer(out_.get());
-    guard_.disarm();
-    if (ret < 0) throwAvError(ret, "writing the trailer of '" + o_.path + "'", net ? "DISCONNECTED" : "WRITE");
-    AVFormatContext* oc = out_.get();
-    if (oc->pb && !(oc->oformat->flags & AVFMT_NOFILE)) {
-      avio_flush(oc->pb);
-      if (oc->pb->error < 0) throwAvError(oc->pb->error, "writing '" + o_.path + "' failed", "WRITE");
-      result_.bytes = net ? avio_tell(oc->pb) : avio_size(oc->pb);
-      guard_.armDeadline(o_.stallTimeout);
-      ret = avio_closep(&oc->pb);
-      guard_.disarm();
-      if (ret < 0) throwAvError(ret, "closing '" + o_.path + "' failed", "WRITE");
-    }
+    result_.bytes = closeOutput(out_.get(), o_.path, guard_, o_.stallTimeout);
     result_.duration = end_ / 1e6;
   }
 

@@ -98,16 +98,7 @@ class Stitcher {
     r_.audioMode = audio_->mode();
     r_.audioCodec = audio_->codec();
     for (const auto& kv : o.metadata) av_dict_set(&oc->metadata, kv.first.c_str(), kv.second.c_str(), 0);
-    AVDictionary* mopts = nullptr;
-    if (o.faststart) av_dict_set(&mopts, "movflags", "+faststart", 0);
-    for (const auto& kv : o.muxerOptions) av_dict_set(&mopts, kv.first.c_str(), kv.second.c_str(), 0);
-    try {
-      openOutputIo(oc, o.path, o.protocols, guard_, 0, &mopts);
-    } catch (...) {
-      av_dict_free(&mopts);
-      throw;
-    }
-    av_dict_free(&mopts);
+    openWriterOutput(oc, o, guard_, 0);
   }
 
   // A piece's packets in decode order, moved to start at starts[i]. A
@@ -121,25 +112,27 @@ class Stitcher {
     bool started = false;
     for (;;) {
       if (ctl_.cancelled->load()) throw Error("ABORTED", "the stitch was cancelled", AVERROR_EXIT);
-      PacketPtr p(av_packet_alloc());
-      if (!p) throw Error("ENOMEM", "av_packet_alloc failed");
-      const int ret = av_read_frame(ic, p.get());
+      AVPacket* p = pkt_.get();
+      const int ret = av_read_frame(ic, p);
       if (ret < 0 && ret != AVERROR_EOF)
         throwAvError(ret, "reading piece " + std::to_string(i) + " ('" + o_.pieces[i] + "')", "INVALID_DATA");
       if (ret == 0) {
-        av_packet_rescale_ts(p.get(), is->time_base, tb_);
+        av_packet_rescale_ts(p, is->time_base, tb_);
         if (p->pts == AV_NOPTS_VALUE) p->pts = p->dts;
         if (p->pts == AV_NOPTS_VALUE)
           throw Error("INVALID_DATA", "piece " + std::to_string(i) + " has a packet without a timestamp");
       }
       if (started) {
         if (ret == AVERROR_EOF) return;
-        put(i, p.get());
+        put(i, p);
         continue;
       }
       if (ret == 0) {
         if (p->dts != AV_NOPTS_VALUE) known++;
-        head.push_back(std::move(p));
+        PacketPtr h(av_packet_alloc());  // the few packets of a piece's head only
+        if (!h) throw Error("ENOMEM", "av_packet_alloc failed");
+        av_packet_move_ref(h.get(), p);
+        head.push_back(std::move(h));
         if (known < 2) continue;
       }
       if (head.empty()) return;
@@ -231,16 +224,7 @@ class Stitcher {
 
   void finish() {
     if (!audio_->empty()) audio_->pump(o_.end, true);
-    int ret = av_write_trailer(out_.get());
-    if (ret < 0) throwAvError(ret, "writing the trailer of '" + o_.out.path + "'", "WRITE");
-    AVFormatContext* oc = out_.get();
-    if (oc->pb && !(oc->oformat->flags & AVFMT_NOFILE)) {
-      avio_flush(oc->pb);
-      if (oc->pb->error < 0) throwAvError(oc->pb->error, "writing '" + o_.out.path + "' failed", "WRITE");
-      r_.bytes = avio_size(oc->pb);
-      ret = avio_closep(&oc->pb);
-      if (ret < 0) throwAvError(ret, "closing '" + o_.out.path + "' failed", "WRITE");
-    }
+    r_.bytes = closeOutput(out_.get(), o_.out.path, guard_, 0);
     r_.videoDuration = o_.end;
     r_.audioDuration = audio_->duration();
   }

@@ -209,13 +209,14 @@ void VideoWriter::openOutput() {
 
 // The file or connection, then the header, under live.openTimeout: the
 // interrupt callback bounds a server that accepts and says nothing.
-void VideoWriter::connect(AVFormatContext* oc) {
-  const WriterOptions& o = opts_;
+void VideoWriter::connect(AVFormatContext* oc) { openWriterOutput(oc, opts_, *guard_, opts_.live.openTimeout); }
+
+void openWriterOutput(AVFormatContext* oc, const WriterOptions& o, InputGuard& guard, double openTimeout) {
   AVDictionary* mopts = nullptr;
   if (o.faststart) av_dict_set(&mopts, "movflags", "+faststart", 0);
   for (const auto& kv : o.muxerOptions) av_dict_set(&mopts, kv.first.c_str(), kv.second.c_str(), 0);
   try {
-    openOutputIo(oc, o.path, o.protocols, *guard_, o.live.openTimeout, &mopts);
+    openOutputIo(oc, o.path, o.protocols, guard, openTimeout, &mopts);
   } catch (...) {
     av_dict_free(&mopts);
     throw;
@@ -225,6 +226,25 @@ void VideoWriter::connect(AVFormatContext* oc) {
   av_dict_free(&mopts);
   if (!unusedKey.empty())
     throw Error("INTERNAL", "the " + o.container + " muxer does not know the option '" + unusedKey + "'");
+}
+
+int64_t closeOutput(AVFormatContext* oc, const std::string& path, InputGuard& guard, double stallTimeout) {
+  const bool net = isNetworkUrl(path);
+  guard.armDeadline(stallTimeout);
+  int ret = av_write_trailer(oc);
+  guard.disarm();
+  if (ret < 0) throwAvError(ret, "writing the trailer of '" + path + "'", net ? "DISCONNECTED" : "WRITE");
+  if (!oc->pb || (oc->oformat->flags & AVFMT_NOFILE)) return 0;
+  guard.armDeadline(stallTimeout);
+  avio_flush(oc->pb);
+  guard.disarm();
+  if (oc->pb->error < 0) throwAvError(oc->pb->error, "writing '" + path + "' failed", net ? "DISCONNECTED" : "WRITE");
+  const int64_t bytes = net ? avio_tell(oc->pb) : avio_size(oc->pb);
+  guard.armDeadline(stallTimeout);
+  ret = avio_closep(&oc->pb);
+  guard.disarm();
+  if (ret < 0) throwAvError(ret, "closing '" + path + "' failed", "WRITE");
+  return bytes;
 }
 
 bool isNetworkUrl(const std::string& path) {
@@ -548,23 +568,11 @@ void VideoWriter::finish() {
   if (disconnected_)
     throw Error("DISCONNECTED", "the connection to '" + opts_.path + "' was lost while closing (" + lostWhy_ + ")",
                 AVERROR(ECONNRESET));
-  const char* code = network() ? "DISCONNECTED" : "WRITE";
-  guard_->armDeadline(opts_.live.stallTimeout);
-  ret = av_write_trailer(out_.get());
-  guard_->disarm();
-  if (ret < 0) throwAvError(ret, "writing the trailer of '" + opts_.path + "'", code);
-  if (out_->pb) {
-    guard_->armDeadline(opts_.live.stallTimeout);
-    avio_flush(out_->pb);
-    guard_->disarm();
-    if (out_->pb->error < 0) throwAvError(out_->pb->error, "writing '" + opts_.path + "' failed", code);
-    const int64_t size = network() ? sentBytes_ + avio_tell(out_->pb) : avio_size(out_->pb);
-    guard_->armDeadline(opts_.live.stallTimeout);
-    ret = avio_closep(&out_->pb);
-    guard_->disarm();
-    if (ret < 0) throwAvError(ret, "closing '" + opts_.path + "' failed", "WRITE");
+  const bool hadPb = out_->pb != nullptr;
+  const int64_t size = closeOutput(out_.get(), opts_.path, *guard_, opts_.live.stallTimeout);
+  if (hadPb) {
     std::lock_guard<std::mutex> lk(statsMu_);
-    stats_.bytes = size;
+    stats_.bytes = sentBytes_ + size;  // a network target: what lost connections sent too
   }
   finished_ = true;
   std::lock_guard<std::mutex> lk(statsMu_);

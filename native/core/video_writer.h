@@ -182,6 +182,15 @@ AVStream* addStreamLike(AVFormatContext* oc, const AVStream* s);
 void openOutputIo(AVFormatContext* oc, const std::string& path, const std::vector<std::string>& protocols,
                   InputGuard& guard, double openTimeout, AVDictionary** muxerOpts);
 
+// openOutputIo with a writer's muxer options (faststart, muxerOptions):
+// an option the muxer does not take is an INTERNAL error.
+void openWriterOutput(AVFormatContext* oc, const WriterOptions& o, InputGuard& guard, double openTimeout);
+// Writes the trailer, flushes and closes the output's file or connection,
+// each blocking call under `guard` with a deadline of `stallTimeout` seconds
+// (0: none). Returns the bytes written (a connection: sent through this
+// context). Throws WRITE (a network URL: DISCONNECTED).
+int64_t closeOutput(AVFormatContext* oc, const std::string& path, InputGuard& guard, double stallTimeout);
+
 // The muxer name for a file extension ("" when unknown).
 std::string muxerForExtension(const std::string& ext);
 
