@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { AvcvError, cv, probe, remux, startWorker, transform, VideoReader, VideoWriter, versions } from './index';
+import { AvcvError, cv, ladder, probe, remux, startWorker, transform, VideoReader, VideoWriter, versions } from './index';
 import { writeAtomic } from './files';
 import type { Frame } from './frame';
 import type { AudioStreamInfo, VideoStreamInfo } from './probe';
@@ -477,6 +477,64 @@ async function cmdThumbs(file: string, out: string, o: { count: number; cols: nu
   }
 }
 
+function heights(v: string): number[] {
+  const n = v.split(',').map((x) => Number(x.trim().replace(/p$/i, '')));
+  if (n.length === 0 || !n.every((x) => Number.isInteger(x) && x > 0)) throw new InvalidArgumentError('heights separated by commas (e.g. 1080,720,480)');
+  return n;
+}
+
+async function cmdHls(input: string, outDir: string, o: {
+  renditions?: number[]; segment?: number; dash?: boolean; dashOnly?: boolean; ts?: boolean; codec?: string; preset?: string;
+  device?: string; audio: boolean; overwrite?: boolean; json?: boolean;
+}): Promise<number> {
+  if (o.dash && o.dashOnly) throw new UsageError('--dash adds an MPD beside the HLS playlists, --dash-only writes the MPD alone: give one');
+  if (o.ts && (o.dash || o.dashOnly)) throw new UsageError('--ts segments are HLS only (DASH needs fMP4)');
+  const ints = interrupts(false);
+  const tty = !o.json && process.stderr.isTTY;
+  const b = tty ? new SingleBar({ format: ' {bar} {value}/{total} frames | {fps} fps | eta {eta_s} s', stream: process.stderr, hideCursor: true }, Presets.shades_classic) : null;
+  let started = false;
+  try {
+    const r = await ladder(input, outDir, {
+      ...(o.renditions ? { renditions: o.renditions.map((height) => ({ height })) } : {}),
+      ...(o.segment !== undefined ? { segmentDuration: o.segment } : {}),
+      format: o.dashOnly ? 'dash' : o.dash ? 'both' : 'hls', ...(o.ts ? { segmentFormat: 'ts' as const } : {}),
+      ...(o.codec ? { codec: o.codec as 'h264' } : {}), ...(o.preset ? { preset: o.preset } : {}),
+      ...(o.device ? { device: o.device as 'cpu' } : {}), ...(o.audio ? {} : { audio: false as const }),
+      ...(o.overwrite ? { overwrite: true } : {}), signal: ints.signal,
+      protocols: protocolsFor(input),
+      onProgress: (p) => {
+        if (o.json) console.log(JSON.stringify({ event: 'progress', ...p }));
+        else if (b) {
+          if (!started) b.start(p.total ?? 0, 0, { fps: 0 });
+          started = true;
+          b.update(p.frames, { fps: Math.round(p.fps) });
+        }
+      },
+    });
+    b?.stop();
+    if (o.json) {
+      console.log(JSON.stringify({ event: 'done', ...r }));
+      return EXIT.ok;
+    }
+    const kbps = (x: number) => `${(x / 1000).toFixed(0)} kb/s`;
+    const rows = [['rendition', 'size', 'codecs', 'BANDWIDTH (peak)', 'AVERAGE', 'segments', 'MB'],
+      ...r.renditions.map((x) => [x.name, `${x.width}x${x.height}`, x.codecs, kbps(x.bandwidth), kbps(x.averageBandwidth), String(x.segments), (x.bytes / 1e6).toFixed(2)]),
+      ...(r.audio ? [['audio', `${r.audio.channels} ch`, r.audio.codecs, kbps(r.audio.bandwidth), '', String(r.audio.segments), '']] : [])];
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+    for (const row of rows) console.log(row.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+    for (const s of r.skipped) console.log(`skipped ${s.height}p: ${s.reason}`);
+    console.log(`${[r.master, r.mpd].filter(Boolean).join(', ')}: ${r.duration.toFixed(2)} s in ${r.segmentStarts.length} segments, ` +
+      `${r.framesIn} frames decoded once, ${r.wallTime.toFixed(1)} s`);
+    return EXIT.ok;
+  } catch (err) {
+    b?.stop();
+    if (ints.signal.aborted) return EXIT.interrupted;
+    throw err;
+  } finally {
+    ints.dispose();
+  }
+}
+
 function program(): Command {
   const p = new Command('avcv')
     .description('video frames for Node.js: libav + OpenCV')
@@ -516,6 +574,23 @@ function program(): Command {
     .addHelpText('after', '\nThe output is written under a temp name and renamed when complete; Ctrl-C leaves nothing.\nWith --module the output equals a single pass: the same frames, timestamps and audio.\n\nExamples:\n  avcv transform in.mp4 out.mp4 --resize 1280x720 --crf 23 --preset veryfast\n  avcv transform in.mov out.mkv --filter yadif,fps=25 --codec hevc\n  avcv transform in.mp4 out.mp4 --module edit.mjs --workers 4\n  avcv transform /shared/in.mp4 /shared/out.mp4 --module /shared/edit.mjs --redis redis://10.0.0.5:6379')
     .action(async (input: string, output: string, o: Parameters<typeof cmdTransform>[2]) => {
       process.exitCode = await cmdTransform(input, output, o);
+    });
+  p.command('hls <input> <outDir>')
+    .description('an adaptive-streaming ladder: every rendition from one decode, aligned segments, measured BANDWIDTH')
+    .option('--renditions <heights>', 'rendition heights, e.g. 1080,720,480 (default: up to four at or below the source)', heights)
+    .option('--segment <seconds>', 'segment duration (default 6)', positive)
+    .option('--dash', 'a DASH MPD too, over the same fMP4 segments')
+    .option('--dash-only', 'the DASH MPD alone (no HLS playlists)')
+    .option('--ts', 'MPEG-TS segments instead of fMP4 (HLS only, H.264)')
+    .option('--codec <name>', 'h264 (default), hevc or av1')
+    .option('--preset <p>', 'encoder preset for every rendition (veryfast, medium, p4, ...)')
+    .option('--device <d>', 'cpu, cuda, cuda:N or auto (NVDEC/NVENC when usable)')
+    .option('--no-audio', 'no audio rendition (default: the source\'s audio as AAC, shared by every rendition)')
+    .option('--overwrite', 'replace an existing outDir')
+    .option('--json', 'progress and the result as JSON lines')
+    .addHelpText('after', '\nThe tree is built in a hidden folder beside outDir and renamed into place when complete;\nCtrl-C leaves nothing. An existing outDir is an error unless --overwrite.\n\nExamples:\n  avcv hls talk.mp4 public/talk --renditions 1080,720,480 --preset veryfast\n  avcv hls talk.mp4 public/talk --segment 4 --dash --overwrite\n  avcv hls cam.mkv out --ts --json')
+    .action(async (input: string, outDir: string, o: Parameters<typeof cmdHls>[2]) => {
+      process.exitCode = await cmdHls(input, outDir, o);
     });
   p.command('worker')
     .description('run the chunks of transforms sent with --redis (or the queue option), until Ctrl-C')
@@ -574,6 +649,11 @@ function program(): Command {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // output piped into a reader that stops early (| head): end quietly
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   const p = program();
   if (argv.length === 0) {
     p.outputHelp();

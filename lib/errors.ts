@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   ENOSPC: 'no space left on the device',
   NOT_REGULAR_FILE: 'the path is a FIFO, socket or device, which could block without end',
   IO: 'the file system failed (creating or writing a file)',
+  EXISTS: 'the output already exists and overwrite was not asked for',
   EOF: 'the input ended where more was needed',
   INVALID_DATA: 'the input is empty, not media, or damaged beyond reading',
   OPEN: 'libav could not open the source',

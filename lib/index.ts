@@ -14,6 +14,7 @@ export { VideoLoader, type VideoLoaderOptions, type ClipBatch } from './loader';
 export { FilterGraph, type FilterGraphOptions, type VideoGraphInput, type AudioGraphInput, type GraphOutput, type GraphOutputInfo } from './filter-graph';
 export { measureLoudness, loudnormGraph, type LoudnessTarget, type LoudnessMeasurement } from './loudness';
 export { transform, type TransformFn, type TransformOptions, type TransformProgress, type TransformSummary } from './transform';
+export { ladder, type LadderOptions, type LadderResult, type LadderRendition, type LadderCodec, type Rendition } from './ladder';
 export { remux, type RemuxOptions, type RemuxProgress, type RemuxResult } from './remux';
 export { startWorker, type AvcvWorker, type TransformQueueOptions, type WorkerEvent, type WorkerOptions } from './queue';
 export type { InputOptions } from './source';

@@ -20,10 +20,11 @@ APT_PACKAGES=(ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
 # and run real streaming servers on loopback, started by the live tests
 # themselves: nginx with libnginx-mod-rtmp (RTMP) and GStreamer's
 # gst-rtsp-server through python3-gi (RTSP; qtdemux, h264parse, rtph264pay),
-# and redis-server for the chunked transform's BullMQ queue
+# redis-server for the chunked transform's BullMQ queue, and chromium (driven by
+# puppeteer-core) to play the ladder's HLS and DASH with hls.js and dash.js
 if [ "$for_tests" = 1 ]; then
   APT_PACKAGES+=(libgtest-dev clang-format nginx-light libnginx-mod-rtmp python3-gi gir1.2-gst-rtsp-server-1.0
-    gstreamer1.0-plugins-good gstreamer1.0-plugins-bad redis-server)
+    gstreamer1.0-plugins-good gstreamer1.0-plugins-bad redis-server chromium)
 fi
 
 missing=()

@@ -265,3 +265,45 @@ export async function growingHls(dir, segments, { interval = 1000, targetDuratio
   await new Promise((r) => s.listen(0, '127.0.0.1', r));
   return { url: `http://127.0.0.1:${s.address().port}/live.m3u8`, close: () => new Promise((r) => { s.closeAllConnections?.(); s.close(r); }) };
 }
+
+/** A static HTTP server over a folder (and extra routes: a URL path to a file, or to {body, type}), on loopback: { url, close() }. */
+export async function staticServer(root, extra = {}) {
+  const { createReadStream, statSync } = await import('node:fs');
+  const { join, normalize, extname } = await import('node:path');
+  const types = { '.m3u8': 'application/vnd.apple.mpegurl', '.mpd': 'application/dash+xml', '.mp4': 'video/mp4', '.m4s': 'video/iso.segment',
+    '.ts': 'video/mp2t', '.js': 'text/javascript', '.html': 'text/html' };
+  const s = http.createServer((req, res) => {
+    const p = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    if (typeof extra[p] === 'object') {
+      res.writeHead(200, { 'content-type': extra[p].type, 'content-length': Buffer.byteLength(extra[p].body) }).end(extra[p].body);
+      return;
+    }
+    const file = extra[p] ?? join(root, normalize(p).replace(/^(\.\.[/\\])+/, ''));
+    let st;
+    try {
+      st = statSync(file);
+    } catch {
+      res.writeHead(404).end();
+      return;
+    }
+    if (!st.isFile()) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream', 'content-length': st.size, 'access-control-allow-origin': '*' });
+    createReadStream(file).pipe(res);
+  });
+  const open = new Set();
+  s.on('connection', (c) => {
+    open.add(c);
+    c.on('close', () => open.delete(c));
+  });
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${s.address().port}`,
+    close: () => new Promise((r) => {
+      for (const c of open) c.destroy();
+      s.close(r);
+    }),
+  };
+}

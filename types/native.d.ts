@@ -290,6 +290,38 @@ export interface NativeTranscodeResult {
   writer: NativeWriterStats;
 }
 
+export interface NativeLadderResult {
+  device: { type: 'cpu' | 'cuda'; index?: number; fallbackReason?: string };
+  decoder: string;
+  framesIn: number;
+  /** the time base of segmentStarts and end */
+  timeBase: { num: number; den: number };
+  /** pts (from the first frame) of each segment's first frame: the forced keyframes */
+  segmentStarts: number[];
+  /** the video's end (last pts + its step) */
+  end: number;
+  renditions: NativeWriterStats[];
+  audioMode: 'none' | 'copy' | 'encode';
+  audioCodec: string | null;
+  audioDuration: number;
+  audioPackets: number;
+  reader: { framesDecoded: number; decodeErrors: number; corruptFrames: number; gpuScaledFrames: number; lastError: string | null };
+}
+
+export interface NativeLadderAudio {
+  /** the audio rendition's playlist (the hls muxer's) */
+  path: string;
+  muxerOptions: Record<string, string>;
+  source: string;
+  protocols: string[];
+  inputFormat: string;
+  allowNestedInputs: boolean;
+  /** bits per second */
+  bitrate: number;
+  /** 0: the source's */
+  channels: number;
+}
+
 export interface NativeRemuxOptions {
   input: NativeInputOptions;
   /** a temp file, or the network target */
@@ -393,6 +425,12 @@ export interface NativeAddon {
   openWriter(options: NativeWriterOptions): Promise<NativeWriter>;
   /** Decode -> encode without JS per frame (GPU passthrough when possible; see native/core/transcode.h). */
   transcode(reader: NativeReaderOptions, writer: NativeWriterOptions, how: { passthrough: -1 | 0 | 1; cfr: boolean }): NativeTranscode;
+  /**
+   * One decode to many renditions (native/core/ladder.h): each writer's
+   * hls muxer segments its rendition, keyframes forced at the same frames;
+   * progress() is the frames every rendition has encoded.
+   */
+  ladder(reader: NativeReaderOptions, renditions: NativeWriterOptions[], how: { segmentDuration: number; audio: NativeLadderAudio | null }): NativeJob<NativeLadderResult> & { progress(): number };
   /** Packets copied from input to output (native/core/remux.h); progress() polls, cancel() ends it (ABORTED). */
   remux(options: NativeRemuxOptions): NativeRemux;
   /**

@@ -201,6 +201,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("transcode", Napi::Function::New(env, Transcode, "transcode"));
   exports.Set("remux", Napi::Function::New(env, Remux, "remux"));
   exports.Set("stitch", Napi::Function::New(env, Stitch, "stitch"));
+  exports.Set("ladder", Napi::Function::New(env, Ladder, "ladder"));
   exports.Set("chooseEncoder", Napi::Function::New(env, ChooseEncoder, "chooseEncoder"));
   exports.Set("convertImage", Napi::Function::New(env, ConvertImage, "convertImage"));
   exports.Set("versions", Napi::Function::New(env, Versions, "versions"));

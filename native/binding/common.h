@@ -109,5 +109,6 @@ Napi::Value Transcode(const Napi::CallbackInfo& info);
 Napi::Value Remux(const Napi::CallbackInfo& info);
 // stitch(writerOptions, {pieces, starts, end}) -> {promise, progress(), cancel()}: native/core/stitch.h
 Napi::Value Stitch(const Napi::CallbackInfo& info);
+Napi::Value Ladder(const Napi::CallbackInfo& info);
 
 }  // namespace avcvjs

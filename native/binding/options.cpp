@@ -255,6 +255,32 @@ avcv::StitchOptions stitchOptions(Napi::Env env, Napi::Value writer, Napi::Value
   return s;
 }
 
+avcv::LadderOptions ladderOptions(Napi::Env env, Napi::Value reader, Napi::Value renditions, Napi::Value how) {
+  avcv::LadderOptions l;
+  l.reader = readerOptions(env, reader);
+  if (!renditions.IsArray()) throw Napi::TypeError::New(env, "ladder: renditions must be an array of writer options");
+  Napi::Array a = renditions.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) l.renditions.push_back(writerOptions(env, a.Get(i)));
+  Fields f(env, how, "ladder");
+  l.segmentDuration = f.num("segmentDuration");
+  if (!f.isNull("audio")) {
+    Fields au(env, f.obj("audio"), "ladder.audio");
+    avcv::WriterOptions& w = l.audio;
+    w.path = au.str("path");
+    w.container = "hls";
+    w.muxerOptions = dict(au, "muxerOptions");
+    w.audio.mode = "encode";
+    w.audio.bestOnly = true;
+    w.audio.source.source = au.str("source");
+    w.audio.source.protocols = strings(au, "protocols");
+    w.audio.source.format = au.str("inputFormat");
+    w.audio.source.allowNestedInputs = au.boolean("allowNestedInputs");
+    w.audio.bitrate = static_cast<int64_t>(au.num("bitrate"));
+    w.audio.channels = au.integer("channels");
+  }
+  return l;
+}
+
 void transcodeHow(Napi::Env env, Napi::Value v, avcv::TranscodeOptions* out) {
   Fields f(env, v, "transcode");
   out->passthrough = f.integer("passthrough");

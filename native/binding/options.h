@@ -10,6 +10,7 @@
 #include "../core/audio_reader.h"
 #include "../core/image.h"
 #include "../core/input.h"
+#include "../core/ladder.h"
 #include "../core/remux.h"
 #include "../core/stitch.h"
 #include "../core/tensor.h"
@@ -48,6 +49,10 @@ avcv::RemuxOptions remuxOptions(Napi::Env env, Napi::Value v);
 avcv::StitchOptions stitchOptions(Napi::Env env, Napi::Value writer, Napi::Value how);
 // {passthrough: -1 | 0 | 1, cfr}
 void transcodeHow(Napi::Env env, Napi::Value v, avcv::TranscodeOptions* out);
+// reader options, writer options per rendition, and {segmentDuration,
+// audio: null | {path, muxerOptions, source, protocols, inputFormat,
+// allowNestedInputs, bitrate, channels}}
+avcv::LadderOptions ladderOptions(Napi::Env env, Napi::Value reader, Napi::Value renditions, Napi::Value how);
 // {format, layout, width, height}: a described image (RangeError for sizes core refuses)
 avcv::ImageDesc imageDesc(Napi::Env env, Napi::Value v);
 // img {format, layout, width, height} + opts {layout, dtype, channelOrder, scale, mean, std}

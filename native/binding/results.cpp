@@ -295,4 +295,30 @@ Napi::Object transcodeResultToJs(Napi::Env env, const avcv::TranscodeResult& r) 
   return o;
 }
 
+Napi::Object ladderResultToJs(Napi::Env env, const avcv::LadderResult& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("device", deviceToJs(env, r.device));
+  o.Set("decoder", r.decoder);
+  o.Set("framesIn", Napi::Number::New(env, static_cast<double>(r.framesIn)));
+  Napi::Object tb = Napi::Object::New(env);
+  tb.Set("num", r.timeBase.num);
+  tb.Set("den", r.timeBase.den);
+  o.Set("timeBase", tb);
+  Napi::Array starts = Napi::Array::New(env, r.segmentStarts.size());
+  for (size_t i = 0; i < r.segmentStarts.size(); i++)
+    starts.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(r.segmentStarts[i])));
+  o.Set("segmentStarts", starts);
+  o.Set("end", Napi::Number::New(env, static_cast<double>(r.end)));
+  Napi::Array rs = Napi::Array::New(env, r.renditions.size());
+  for (size_t i = 0; i < r.renditions.size(); i++)
+    rs.Set(static_cast<uint32_t>(i), writerStatsToJs(env, r.renditions[i]));
+  o.Set("renditions", rs);
+  o.Set("audioMode", r.audioMode);
+  o.Set("audioCodec", r.audioCodec.empty() ? env.Null() : Napi::String::New(env, r.audioCodec));
+  o.Set("audioDuration", r.audioDuration);
+  o.Set("audioPackets", Napi::Number::New(env, static_cast<double>(r.audioPackets)));
+  o.Set("reader", readerStatsToJs(env, r.reader, avcv::ReaderStats()));
+  return o;
+}
+
 }  // namespace avcvjs

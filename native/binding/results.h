@@ -7,6 +7,7 @@
 #include "../core/device.h"
 #include "../core/frame_index.h"
 #include "../core/probe.h"
+#include "../core/ladder.h"
 #include "../core/transcode.h"
 #include "../core/video_reader.h"
 #include "../core/video_writer.h"
@@ -30,5 +31,6 @@ Napi::Object audioInfoToJs(Napi::Env env, const avcv::AudioReader& r);
 Napi::Object audioStatsToJs(Napi::Env env, const avcv::AudioStats& s);
 Napi::Object writerStatsToJs(Napi::Env env, const avcv::WriterStats& s);
 Napi::Object transcodeResultToJs(Napi::Env env, const avcv::TranscodeResult& r);
+Napi::Object ladderResultToJs(Napi::Env env, const avcv::LadderResult& r);
 
 }  // namespace avcvjs

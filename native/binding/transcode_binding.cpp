@@ -3,6 +3,7 @@
 // the same for a packet copy.
 #include <memory>
 
+#include "../core/ladder.h"
 #include "../core/remux.h"
 #include "../core/stitch.h"
 #include "../core/transcode.h"
@@ -116,6 +117,20 @@ Napi::Value Stitch(const Napi::CallbackInfo& info) {
       [ctl] { ctl->cancel(); });
   return jobObject(env, job, ctl, [](Napi::Env e, const avcv::StitchControl& c) -> Napi::Value {
     return Napi::Number::New(e, static_cast<double>(c.packets.load()));
+  });
+}
+
+Napi::Value Ladder(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsArray() || !info[2].IsObject())
+    throw Napi::TypeError::New(env, "ladder(readerOptions, renditions, {segmentDuration, audio})");
+  avcv::LadderOptions opts = ladderOptions(env, info[0], info[1], info[2]);
+  auto ctl = std::make_shared<avcv::TranscodeControl>();
+  auto job = ThreadJob<avcv::LadderResult>::Start(
+      env, "avcv.ladder", [opts = std::move(opts), ctl] { return avcv::ladder(opts, *ctl); }, ladderResultToJs,
+      [ctl] { ctl->cancel(); });
+  return jobObject(env, job, ctl, [](Napi::Env e, const avcv::TranscodeControl& c) -> Napi::Value {
+    return Napi::Number::New(e, static_cast<double>(c.frames.load()));
   });
 }
 

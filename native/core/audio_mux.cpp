@@ -40,9 +40,10 @@ AudioMux::AudioMux(const AudioSpec& spec, const std::string& container, AVFormat
   if (spec.mode == "none" || spec.source.source.empty()) return;
   in_ = openInput(spec.source);
   AVFormatContext* ic = in_.ctx.get();
+  const int best = spec.bestOnly ? av_find_best_stream(ic, AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0) : -1;
   for (unsigned i = 0; i < ic->nb_streams; i++) {
     AVStream* ist = ic->streams[i];
-    if (ist->codecpar->codec_type != AVMEDIA_TYPE_AUDIO) {
+    if (ist->codecpar->codec_type != AVMEDIA_TYPE_AUDIO || (spec.bestOnly && static_cast<int>(i) != best)) {
       ist->discard = AVDISCARD_ALL;
       continue;
     }
@@ -107,9 +108,10 @@ void AudioMux::openEncoding(Track& t, AVStream* ost, bool webm, bool globalHeade
     inFormat = static_cast<AVSampleFormat>(t.graph->output(0).format);
     inRate = t.graph->output(0).sampleRate;
   }
-  if (inLayout.nb_channels > 2 && webm) av_channel_layout_default(&ae->ch_layout, 2);
+  if (spec_.channels > 0) av_channel_layout_default(&ae->ch_layout, spec_.channels);
+  else if (inLayout.nb_channels > 2 && webm) av_channel_layout_default(&ae->ch_layout, 2);
   else av_channel_layout_copy(&ae->ch_layout, &inLayout);
-  ae->bit_rate = webm ? 96000 : 128000;
+  ae->bit_rate = spec_.bitrate > 0 ? spec_.bitrate : webm ? 96000 : 128000;
   ae->time_base = {1, rate};
   if (globalHeader) ae->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   ret = avcodec_open2(ae, ec, nullptr);

@@ -24,6 +24,10 @@ struct AudioSpec {
   // goes through it, then back to the source's sample rate for the encoder.
   // Needs mode encode or auto (which then encodes).
   std::string filter;
+  // Only the source's best audio stream (av_find_best_stream), not every one.
+  bool bestOnly = false;
+  int64_t bitrate = 0;  // encoded tracks: bits per second (0: 128k AAC, 96k Opus)
+  int channels = 0;     // encoded tracks: the default layout of this many channels (0: the source's)
 };
 
 class AudioMux {

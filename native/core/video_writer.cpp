@@ -470,6 +470,17 @@ void VideoWriter::writeVideoPackets() {
     int ret = avcodec_receive_packet(enc_.get(), pkt_.get());
     if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;
     if (ret < 0) throwAvError(ret, "encoding failed", "ENCODE");
+    // the frame's duration (to the next frame's pts), as the CLI gives its
+    // packets: segmenting and fragmenting muxers time the last frame by it
+    if (pkt_->duration <= 0 && pkt_->pts != AV_NOPTS_VALUE) {
+      auto it = frameSteps_.find(pkt_->pts);
+      if (it != frameSteps_.end()) {
+        pkt_->duration = it->second;
+        frameSteps_.erase(it);
+      } else {
+        pkt_->duration = lastDuration_;
+      }
+    }
     av_packet_rescale_ts(pkt_.get(), enc_->time_base, vst_->time_base);
     muxPacket(pkt_.get(), vst_->index);
     std::lock_guard<std::mutex> lk(statsMu_);
@@ -484,7 +495,13 @@ void VideoWriter::checkPts(int64_t pts) {
 }
 
 void VideoWriter::notePts(int64_t pts) {
-  if (lastPts_ != INT64_MIN) lastDuration_ = pts - lastPts_;
+  if (lastPts_ != INT64_MIN) {
+    lastDuration_ = pts - lastPts_;
+    frameSteps_[lastPts_] = lastDuration_;
+    // a packet that left the encoder before its next frame came is never
+    // looked up: the map keeps only recent frames
+    while (frameSteps_.size() > 1024) frameSteps_.erase(frameSteps_.begin());
+  }
   lastPts_ = pts;
 }
 

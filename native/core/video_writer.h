@@ -109,6 +109,9 @@ class VideoWriter {
   // any size and format is scaled into the encoder's; a CUDA frame (hwFrames
   // writers only) goes to NVENC as it is. pts as for convert().
   void encodeFrame(AVFrame* f, int64_t pts);
+  // The next frame is encoded as a keyframe (an IDR where the encoder has
+  // forced-idr set): a ladder's segment starts.
+  void forceKeyframe() { forceKey_ = true; }
   // Flushes everything and writes the trailer; the file is complete after it.
   void finish();
   WriterStats stats() const;
@@ -154,6 +157,7 @@ class VideoWriter {
   bool hw_ = false;  // the encoder takes CUDA frames
   int64_t lastPts_ = INT64_MIN;
   int64_t lastDuration_ = 1;
+  std::map<int64_t, int64_t> frameSteps_;  // pts -> the step to the next frame's pts: the packets' durations
   bool headerWritten_ = false;
   bool finished_ = false;
   std::unique_ptr<AudioMux> audio_;
