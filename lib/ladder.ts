@@ -193,7 +193,10 @@ export async function ladder(input: string, outDir: string, options: LadderOptio
   const onProgress = options.onProgress as LadderOptions['onProgress'];
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function');
-  const n = normalise(input, { format: 'yuv420p', ...(options.protocols !== undefined ? { protocols: options.protocols } : {}) });
+  const n = normalise(input, {
+    format: 'yuv420p', ...(options.protocols !== undefined ? { protocols: options.protocols } : {}),
+    ...(options.device !== undefined ? { device: options.device } : {}),
+  });
   const source = n.native.source;
   const target = path.resolve(outDir);
   if (fs.existsSync(target) && !overwrite) {

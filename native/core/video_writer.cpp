@@ -520,6 +520,22 @@ void VideoWriter::encodeFrame(AVFrame* f, int64_t pts) {
     return;
   }
   if (hw_) throw Error("INTERNAL", "a software frame for an NVENC writer on CUDA frames");
+  if (f->format == enc_->pix_fmt && f->width == enc_->width && f->height == enc_->height) {
+    // the encoder's size and format already: no conversion pass, the
+    // decoded frame itself (a reference) goes to the encoder
+    av_frame_unref(direct_.get());
+    int ret = av_frame_ref(direct_.get(), f);
+    if (ret < 0) throwAvError(ret, "av_frame_ref", "ENOMEM");
+    AVFrame* d = direct_.get();
+    d->pts = pts;
+    d->pict_type = AV_PICTURE_TYPE_NONE;  // the encoder places keyframes, not the source's
+    d->sample_aspect_ratio = enc_->sample_aspect_ratio;
+    av_frame_remove_side_data(d, AV_FRAME_DATA_REGIONS_OF_INTEREST);
+    notePts(pts);
+    sendFrame(d);
+    av_frame_unref(d);
+    return;
+  }
   SwsContext* c =
       sws_getCachedContext(sws_.release(), f->width, f->height, static_cast<AVPixelFormat>(f->format), enc_->width,
                            enc_->height, enc_->pix_fmt, opts_.swsFlags, nullptr, nullptr, nullptr);

@@ -151,6 +151,7 @@ class VideoWriter {
   ImageDesc in_;
   SwsPtr sws_;
   FramePtr frame_;
+  FramePtr direct_ = FramePtr(av_frame_alloc());  // a decoded frame passed as it is (encodeFrame)
   PacketPtr pkt_;
   std::vector<uint8_t> tail_;  // padded copy of the input's last rows (SIMD overread)
   bool haveFrame_ = false;
