@@ -9,7 +9,7 @@
 import { test } from './runner.mjs';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { VideoReader, VideoWriter, transform, capabilities } from '../dist/index.mjs';
+import { VideoReader, VideoWriter, transform, capabilities, ladder } from '../dist/index.mjs';
 import { cliFrames, ffmpeg, ffprobe, makeClip, psnr, tempDir, countFrames } from '../test/helpers.mjs';
 
 const dir = tempDir('avcv-gpu-');
@@ -189,4 +189,22 @@ test('transcode with NVDEC and a CPU encoder downloads the frames, says why, and
   assert.equal(off.path, 'native');
   assert.equal(off.encoder, 'h264_nvenc');
   assert.match(off.passthroughReason, /gpuPassthrough is false/);
+}, T);
+
+test('ladder on cuda: NVDEC decodes once, NVENC encodes every rendition, IDRs at the same frames', async () => {
+  const src = makeClip(join(dir, 'ladder-src.mp4'), { size: '1280x720', frames: 150, rate: 30 });
+  const out = join(dir, 'ladder-cuda');
+  const r = await ladder(src, out, { device: 'cuda', renditions: [{ height: 720 }, { height: 360 }], segmentDuration: 1, audio: false });
+  assert.equal(r.device.type, 'cuda');
+  assert.deepEqual(r.renditions.map((x) => x.encoder), ['h264_nvenc', 'h264_nvenc']);
+  assert.equal(r.framesIn, 150);
+  // every segment of every rendition starts with a keyframe, at the same times (ffprobe of init + segments)
+  const starts = r.renditions.map((x) => {
+    const joined = join(dir, `ladder-${x.name}.mp4`);
+    ffmpeg(['-i', join(out, x.playlist), '-c', 'copy', joined]);
+    return ffprobe(joined, ['-select_streams', 'v:0', '-show_entries', 'frame=pts_time,key_frame']).frames.filter((f) => f.key_frame === 1).map((f) => f.pts_time);
+  });
+  assert.ok(starts[0].length >= r.segmentStarts.length, `${starts[0].length} keyframes for ${r.segmentStarts.length} segments`);
+  assert.deepEqual(starts[1], starts[0]);
+  console.log(`# ladder on cuda: ${r.renditions.map((x) => `${x.name} ${x.codecs} ${x.bandwidth}`).join('; ')}; ${r.wallTime.toFixed(2)} s`);
 }, T);

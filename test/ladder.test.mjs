@@ -69,7 +69,7 @@ function measure(root, playlistUri, kind, step = 0) {
   const joined = join(dir, `joined-${Math.random().toString(36).slice(2)}.${init ? 'mp4' : 'ts'}`);
   writeFileSync(joined, Buffer.concat(parts));
   const p = ffprobe(joined, ['-select_streams', kind === 'video' ? 'v:0' : 'a:0', '-show_entries',
-    'packet=pts,pos,flags:stream=time_base,profile,level,width,height', '-show_packets', '-show_streams']);
+    'packet=pts,pos,flags:stream=time_base,codec_name,codec_tag_string,profile,level,width,height', '-show_packets', '-show_streams']);
   const st = p.streams[0];
   const [num, den] = st.time_base.split('/').map(Number);
   const segs = media.segments.map((s, k) => {
@@ -103,6 +103,29 @@ function peak(bytes, durs, target) {
 }
 
 const H264_PROFILE = { High: 0x64, Main: 0x4d, 'Constrained Baseline': 0x42, Baseline: 0x42 };
+const HEVC_PROFILE = { Main: 1, 'Main 10': 2, Rext: 4 };
+const AV1_PROFILE = { Main: 0, High: 1, Professional: 2 };
+
+/** A CODECS entry against what ffprobe says of the stream (RFC 6381; ISO/IEC 14496-15 annex E; the AV1 ISOBMFF binding). */
+function checkCodecs(vc, st, label) {
+  if (st.codec_name === 'h264') {
+    const m = /^avc1\.([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/.exec(vc);
+    assert.ok(m, `${label}: ${vc} is avc1.PPCCLL`);
+    assert.equal(m[1], hex2(H264_PROFILE[st.profile]), `${label}: profile ${st.profile}`);
+    assert.equal(m[3], hex2(st.level), `${label}: level ${st.level}`);
+  } else if (st.codec_name === 'hevc') {
+    // the sample entry Apple requires, profile, a compatibility flag for it, main tier, level
+    assert.equal(st.codec_tag_string, 'hvc1', `${label}: HEVC as hvc1`);
+    const m = /^hvc1\.(\d+)\.([0-9A-F]+)\.L(\d+)(\.[0-9A-F]{1,2})*$/.exec(vc);
+    assert.ok(m, `${label}: ${vc} is hvc1.P.C.LL.CC`);
+    assert.equal(Number(m[1]), HEVC_PROFILE[st.profile], `${label}: profile ${st.profile}`);
+    assert.ok((parseInt(m[2], 16) >> Number(m[1])) & 1, `${label}: compatibility flag ${m[1]} set in ${m[2]}`);
+    assert.equal(Number(m[3]), st.level, `${label}: level ${st.level}`);
+  } else {
+    assert.equal(st.codec_name, 'av1');
+    assert.equal(vc, `av01.${AV1_PROFILE[st.profile]}.${String(st.level).padStart(2, '0')}M.08`, `${label}: profile ${st.profile}, level ${st.level}`);
+  }
+}
 const hex2 = (n) => n.toString(16).padStart(2, '0');
 
 /** Everything the issue asks of a finished tree, against the references. */
@@ -153,10 +176,7 @@ function checkTree(out, r, { seg, sourceFile, format = 'both', segmentFormat = '
     assert.ok(Math.abs(variant.averageBandwidth - avg) <= 0.1 * avg, `${label}: AVERAGE-BANDWIDTH ${variant.averageBandwidth} vs measured ${avg}`);
     // CODECS, RESOLUTION, FRAME-RATE from ffprobe
     const [vc, ac] = variant.codecs.split(',');
-    const m = /^avc1\.([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/.exec(vc);
-    assert.ok(m, `${label}: ${vc} is avc1.PPCCLL`);
-    assert.equal(m[1], hex2(H264_PROFILE[st.profile]), `${label}: profile ${st.profile}`);
-    assert.equal(m[3], hex2(st.level), `${label}: level ${st.level}`);
+    checkCodecs(vc, st, label);
     assert.equal(ac, 'mp4a.40.2');
     assert.deepEqual([variant.resolution.width, variant.resolution.height], [st.width, st.height]);
     assert.ok(Math.abs(variant.frameRate - fn / fd) < 0.001, `${label}: FRAME-RATE ${variant.frameRate}`);
@@ -310,4 +330,22 @@ test('avcv hls: the ladder from the command line, JSON lines, usage errors (2), 
   assert.equal(c.code, 130, c.stderr);
   assert.equal(existsSync(gone), false);
   assert.deepEqual(leftovers(dir), []);
+}, T);
+
+test('HEVC and AV1 ladders: aligned, CODECS from the streams (hvc1 for HEVC); AV1 plays in chromium with hls.js', async () => {
+  for (const codec of ['hevc', 'av1']) {
+    const out = join(dir, codec);
+    const r = await ladder(src.main, out, { codec, renditions: [{ height: 240 }, { height: 144 }], segmentDuration: 2 });
+    assert.ok(r.renditions.every((x) => x.encoder === (codec === 'hevc' ? 'libx265' : 'libsvtav1')), r.renditions.map((x) => x.encoder).join());
+    checkTree(out, r, { seg: 2, sourceFile: src.main, format: 'hls' });
+    if (codec === 'av1') {
+      const codecs = r.renditions.map((x) => `video/mp4; codecs="${x.codecs}"`);
+      const p = await play(out, 'master.m3u8', 'hls', { codecs, timeoutMs: 60_000 });
+      console.log(`av1 hls: MediaSource.isTypeSupported ${JSON.stringify(p.supported)}; played ${p.played.join(',')}; ${p.why} at ${p.currentTime}`);
+      for (const c of codecs) assert.equal(p.supported[c], true, `chromium can play ${c}`);
+      assert.deepEqual(p.errors.filter((e) => e.includes('fatal')), []);
+      assert.deepEqual([...new Set(p.played)].sort(), [0, 1]);
+      assert.ok(p.ended || p.currentTime >= r.duration - 0.1, `played to the end (${p.why} at ${p.currentTime} of ${r.duration})`);
+    }
+  }
 }, T);

@@ -292,6 +292,13 @@ LadderResult ladder(const LadderOptions& o, TranscodeControl& ctl) {
         if (in->color_primaries != AVCOL_PRI_UNSPECIFIED) wo.colorPrimaries = in->color_primaries;
         if (in->color_trc != AVCOL_TRC_UNSPECIFIED) wo.colorTrc = in->color_trc;
         wo.audio.mode = "none";
+        // fMP4 segments: parameter sets in the init segment's sample entry,
+        // and HEVC as 'hvc1' (the sample entry Apple's players require)
+        if (wo.muxerOptions.count("hls_segment_type") && wo.muxerOptions.at("hls_segment_type") == "fmp4") {
+          wo.globalHeader = true;
+          const AVCodec* c = avcodec_find_encoder_by_name(wo.codec.c_str());
+          if (c && c->id == AV_CODEC_ID_HEVC) wo.codecTag = "hvc1";
+        }
         workers.video.push_back(std::make_unique<RenditionWorker>(std::move(wo)));
       }
       if (!o.audio.path.empty()) {

@@ -146,7 +146,7 @@ void VideoWriter::openEncoder(const AVCodec* codec, AVPixelFormat pix, AVBufferR
   enc->thread_count = o.threads;
   if (o.gop >= 0) enc->gop_size = o.gop;
   setColorTags(pix);
-  if (out_->oformat->flags & AVFMT_GLOBALHEADER) enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  if ((out_->oformat->flags & AVFMT_GLOBALHEADER) || o.globalHeader) enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   AVDictionary* dict = encoderSettings(
       enc, codec, EncoderRequest{o.crf, o.bitrate, o.rateControl, o.preset, o.tune, o.profile, o.codecOptions});
   const int ret = avcodec_open2(enc, codec, &dict);
@@ -191,6 +191,8 @@ void VideoWriter::openOutput() {
   const AVRational fps{o.fps.num, o.fps.den};
   vst_->time_base = enc_->time_base;
   vst_->avg_frame_rate = fps;
+  if (o.codecTag.size() == 4)
+    vst_->codecpar->codec_tag = MKTAG(o.codecTag[0], o.codecTag[1], o.codecTag[2], o.codecTag[3]);
   vst_->r_frame_rate = fps;
   audio_ = std::make_unique<AudioMux>(o.audio, o.container, oc, [this](AVPacket* p, int index) {
     muxPacket(p, index);

@@ -56,6 +56,10 @@ struct WriterOptions {
   bool faststart = false;
   std::map<std::string, std::string> metadata;
   std::map<std::string, std::string> muxerOptions;  // e.g. the hls muxer's hls_time, hls_flags
+  // The encoder's parameter sets in the stream header (extradata) even where
+  // the muxer does not ask for them (the hls muxer's fMP4 segments do need them).
+  bool globalHeader = false;
+  std::string codecTag;  // a fourcc for the stream ("hvc1"), "" = the muxer's choice
   AudioSpec audio;
   int threads = 0;
   // Transcoding: frames come as decoded AVFrames (encodeFrame), converted and
