@@ -1,8 +1,8 @@
 // A live HLS output: frames from a source (here a file; a camera works the
 // same) encoded with a keyframe every 2 s into 2 s segments, the playlist
 // keeping the last 5; segments and playlists are renamed into place, so a
-// player never reads half a file. (A multi-rendition ladder is ladder()'s
-// job, which is not built yet.)
+// player never reads half a file. (For a video on demand in several
+// renditions, see hls-ladder.mjs: ladder().)
 //
 //   node examples/hls-live.mjs in.mp4 out/stream.m3u8
 import { mkdirSync } from 'node:fs';

@@ -4,6 +4,7 @@
 import { test, beforeAll, afterAll } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir, ffmpeg, ffprobe, countFrames } from './helpers.mjs';
@@ -104,3 +105,17 @@ test('hls-live: the playlist decodes (CLI) to every frame of the input, with its
   assert.equal(countFrames(playlist), N);
   assert.ok(ffprobe(playlist, ['-show_streams']).streams.some((s) => s.codec_type === 'audio'), 'audio in the segments');
 }, 60_000);
+
+test('hls-ladder: the master playlist names every rendition, whose segments decode (CLI) to every frame of the input', async () => {
+  const out = join(dir, 'ladder');
+  const r = await example('hls-ladder.mjs', [clip, out, '240,120']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = r.json();
+  assert.deepEqual(j.renditions.map((x) => x.name), ['240p', '120p']);
+  const master = readFileSync(join(out, 'master.m3u8'), 'utf8');
+  for (const x of j.renditions) {
+    assert.match(master, new RegExp(`BANDWIDTH=${x.bandwidth},.*CODECS="${x.codecs.replace('.', '\\.')},mp4a\\.40\\.2"[^\\n]*\\n${x.name}/index\\.m3u8`));
+    assert.equal(countFrames(join(out, x.name, 'index.m3u8')), N, `${x.name}: every frame`);
+  }
+  assert.ok(ffprobe(join(out, 'manifest.mpd'), ['-show_streams']).streams.some((s) => s.codec_type === 'audio'), 'the MPD has the audio');
+});
