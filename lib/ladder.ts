@@ -374,7 +374,7 @@ function muxerSegments(playlist: string): MuxerSegment[] {
  * bit rate of any contiguous run of segments whose total duration is
  * between 0.5 and 1.5 times the target duration (the whole, when shorter).
  */
-export function peakBitrate(bytes: number[], durations: number[], target: number): number {
+function peakBitrate(bytes: number[], durations: number[], target: number): number {
   let peak = 0, any = false;
   for (let i = 0; i < bytes.length; i++) {
     let b = 0, d = 0;
@@ -419,6 +419,7 @@ function writeManifests(tmp: string, target: string, planned: PlannedRendition[]
   // the audio rendition
   let audio: LadderResult['audio'] = null;
   let audioSegs: MuxerSegment[] = [], audioBytes: number[] = [], audioTrack: TrackCodec | null = null;
+  if (o.hasAudio && r.audioMode === 'none') fs.rmSync(path.join(tmp, 'audio'), { recursive: true, force: true });
   if (o.hasAudio && r.audioMode !== 'none') {
     const dir = path.join(tmp, 'audio');
     audioSegs = muxerSegments(path.join(dir, 'index.m3u8'));
