@@ -66,12 +66,21 @@ export interface LadderOptions {
   /** Where decoding and encoding run: 'cpu' (default), 'cuda' or 'auto' (NVDEC/NVENC where usable). */
   device?: Device;
   /** The audio rendition (AAC, encoded once and shared by every video rendition), or false for none. Default: `{ bitrate: 128000 }` with the source's channels. */
-  audio?: false | { bitrate?: number; codec?: 'aac'; channels?: number };
+  audio?: false | {
+    /** AAC bit rate in bits per second (default 128000) */
+    bitrate?: number;
+    /** 'aac' (the one codec every HLS and DASH player takes) */
+    codec?: 'aac';
+    /** channels (default the source's) */
+    channels?: number;
+  };
   /** Replace an existing outDir (default false: an existing outDir is an EXISTS error before any work). */
   overwrite?: boolean;
   /** Libav protocols the input may use (default ['file']). */
   protocols?: string[];
+  /** Aborts the job: an `ABORTED` error, nothing left under outDir or beside it. */
   signal?: AbortSignal;
+  /** Frames every rendition has encoded, a few times a second. */
   onProgress?: (p: TransformProgress) => void;
 }
 
@@ -79,8 +88,11 @@ export interface LadderOptions {
 export interface LadderRendition {
   /** its folder name under outDir (e.g. '720p') */
   name: string;
+  /** width in pixels */
   width: number;
+  /** height in pixels */
   height: number;
+  /** the codec asked for */
   codec: LadderCodec;
   /** the encoder that made it (libx264, h264_nvenc, ...) */
   encoder: string;
@@ -90,6 +102,7 @@ export interface LadderRendition {
   bandwidth: number;
   /** HLS AVERAGE-BANDWIDTH: the average bit rate, video and audio together, measured (bits/s) */
   averageBandwidth: number;
+  /** HLS FRAME-RATE: the source's average frame rate */
   frameRate: number;
   /** number of segments */
   segments: number;
@@ -105,19 +118,43 @@ export interface LadderResult {
   master: string | null;
   /** the MPD's path ('dash' and 'both'), else null */
   mpd: string | null;
+  /** the video renditions, in the order asked for */
   renditions: LadderRendition[];
   /** renditions asked for and not made, and why (larger than the source) */
-  skipped: Array<{ height: number; reason: string }>;
-  audio: { codecs: string; channels: number; sampleRate: number; bandwidth: number; segments: number; playlist: string; duration: number } | null;
+  skipped: Array<{
+    /** the height asked for */
+    height: number;
+    /** why it was not made */
+    reason: string;
+  }>;
+  /** the audio rendition (the AUDIO group of every video rendition), or null without audio */
+  audio: {
+    /** RFC 6381 codec string, read from the stream (mp4a.40.2) */
+    codecs: string;
+    /** channels, from the stream's AudioSpecificConfig */
+    channels: number;
+    /** sample rate in Hz (0 for MPEG-TS segments) */
+    sampleRate: number;
+    /** the audio's own peak segment bit rate, measured (bits/s) */
+    bandwidth: number;
+    /** number of segments */
+    segments: number;
+    /** its media playlist relative to outDir */
+    playlist: string;
+    /** seconds of audio written */
+    duration: number;
+  } | null;
   /** the video's duration in seconds */
   duration: number;
   /** where each segment starts, seconds from the first frame (the same in every rendition) */
   segmentStarts: number[];
   /** frames decoded (once) */
   framesIn: number;
+  /** seconds the whole call took */
   wallTime: number;
   /** outDir, absolute */
   path: string;
+  /** where the source was decoded */
   device: DeviceInfo;
 }
 
