@@ -42,6 +42,12 @@ export interface Rendition {
   codec?: LadderCodec;
   /** Encoder profile (e.g. 'main', 'high'). */
   profile?: string;
+  /**
+   * The highest frame rate this rendition keeps (e.g. 30 for the low rungs of
+   * a 60 fps source): the first frame of each 1/fps slot, timestamps
+   * unchanged, a segment's first frame always. Default: every frame.
+   */
+  fps?: number;
 }
 
 /** Options of {@link ladder}. */
@@ -102,7 +108,7 @@ export interface LadderRendition {
   bandwidth: number;
   /** HLS AVERAGE-BANDWIDTH: the average bit rate, video and audio together, measured (bits/s) */
   averageBandwidth: number;
-  /** HLS FRAME-RATE: the source's average frame rate */
+  /** HLS FRAME-RATE: the source's average frame rate (capped by the rendition's fps) */
   frameRate: number;
   /** number of segments */
   segments: number;
@@ -160,7 +166,7 @@ export interface LadderResult {
 
 const LADDER_KEYS = ['renditions', 'segmentDuration', 'format', 'segmentFormat', 'codec', 'preset', 'device', 'audio',
   'overwrite', 'protocols', 'signal', 'onProgress'] as const;
-const RENDITION_KEYS = ['height', 'width', 'bitrate', 'maxrate', 'crf', 'codec', 'profile'] as const;
+const RENDITION_KEYS = ['height', 'width', 'bitrate', 'maxrate', 'crf', 'codec', 'profile', 'fps'] as const;
 const CODECS: readonly LadderCodec[] = ['h264', 'hevc', 'av1'];
 /** The auto ladder's heights, with the peak rate each is capped at in H.264 (16:9 at 30 fps, after Apple's authoring table). */
 const TABLE: ReadonlyArray<readonly [number, number]> = [[2160, 16_000_000], [1440, 10_000_000], [1080, 6_000_000],
@@ -180,6 +186,8 @@ interface PlannedRendition {
   width: number;
   height: number;
   codec: LadderCodec;
+  /** the frame-rate cap (0: none) */
+  fps: number;
   native: NativeWriterOptions;
   device: DeviceInfo;
 }
@@ -289,6 +297,8 @@ export async function ladder(input: string, outDir: string, options: LadderOptio
       : int(`${what}.maxrate`, r.maxrate, 10_000, 2 ** 32);
     if (bitrate !== undefined && maxrate !== undefined && maxrate < bitrate) throw new RangeError(`${what}.maxrate (${maxrate}) is below its bitrate (${bitrate})`);
     const crf = bitrate !== undefined ? undefined : r.crf === undefined ? DEFAULT_CRF[c] : int(`${what}.crf`, r.crf, 0, 63);
+    const fps = r.fps === undefined ? 0 : r.fps;
+    if (typeof fps !== 'number' || !(fps === 0 || (fps >= 1 && fps <= 240))) throw new RangeError(`${what}.fps must be within 1..240; got ${describe(r.fps)}`);
     if (height > srcH || width > Math.ceil(srcW / 2) * 2) {
       skipped.push({ height, reason: `larger than the source (${Math.round(srcW)}x${srcH})` });
       continue;
@@ -308,7 +318,7 @@ export async function ladder(input: string, outDir: string, options: LadderOptio
     } catch (err) {
       throw err instanceof AvcvError || err instanceof TypeError || err instanceof RangeError ? err : fromNative(err, source, caller);
     }
-    planned.push({ name, width, height, codec: c, native: plan.native, device: plan.device });
+    planned.push({ name, width, height, codec: c, fps, native: plan.native, device: plan.device });
   }
   if (planned.length === 0) {
     throw new RangeError(`every rendition asked for is larger than the source (${Math.round(srcW)}x${srcH}): ${skipped.map((s) => `${s.height}p`).join(', ')}`);
@@ -348,6 +358,7 @@ export async function ladder(input: string, outDir: string, options: LadderOptio
 
   const job = native().ladder(n.native, planned.map((p) => p.native), {
     segmentDuration: seg,
+    maxFps: planned.map((p) => p.fps),
     audio: audioOpt && hasAudio ? {
       path: path.join(tmp, 'audio', 'index.m3u8'), muxerOptions: muxerOptions(path.join(tmp, 'audio')),
       source, protocols: n.native.protocols, inputFormat: n.inputFormat ?? '', allowNestedInputs: n.native.allowNestedInputs,
@@ -499,7 +510,7 @@ function writeManifests(tmp: string, target: string, planned: PlannedRendition[]
       name: p.name, width: p.width, height: p.height, codec: p.codec, encoder: r.renditions[i].encoder, codecs,
       bandwidth: Math.ceil(peakBitrate(withAudio, videoDurs, o.seg)),
       averageBandwidth: Math.ceil((8 * total) / duration),
-      frameRate: o.frameRate, segments: segs.length,
+      frameRate: p.fps > 0 ? Math.min(p.fps, o.frameRate) : o.frameRate, segments: segs.length,
       playlist: hls ? `${p.name}/index.m3u8` : `${p.name}/init.mp4`,
       bytes: bytes.reduce((s, x) => s + x, 0) + (fmp4 ? size(path.join(dir, 'init.mp4')) : 0),
     });

@@ -306,7 +306,8 @@ test('bad input: typed errors before any file exists', async () => {
   await rejects(ladder(src.main, out, { codec: 'vp8' }), (e) => e instanceof TypeError && /codec/.test(e.message), 'unknown codec');
   await rejects(ladder(src.main, out, { segmentFormat: 'ts', format: 'dash' }), (e) => e instanceof TypeError && /HLS only/.test(e.message), 'ts for dash');
   await rejects(ladder(src.main, out, { segmentDuration: 0 }), (e) => e instanceof RangeError && /segmentDuration/.test(e.message), 'segment 0');
-  await rejects(ladder(src.main, out, { renditions: [{ height: 240, fps: 15 }] }), (e) => e instanceof TypeError && /fps/.test(e.message), 'unknown key');
+  await rejects(ladder(src.main, out, { renditions: [{ height: 240, rate: 15 }] }), (e) => e instanceof TypeError && /rate/.test(e.message), 'unknown key');
+  await rejects(ladder(src.main, out, { renditions: [{ height: 240, fps: 0.5 }] }), (e) => e instanceof RangeError && /fps/.test(e.message), 'fps below 1');
   assert.deepEqual(leftovers(dir), []);
 }, T);
 
@@ -348,4 +349,32 @@ test('HEVC and AV1 ladders: aligned, CODECS from the streams (hvc1 for HEVC); AV
       assert.ok(p.ended || p.currentTime >= r.duration - 0.1, `played to the end (${p.why} at ${p.currentTime} of ${r.duration})`);
     }
   }
+}, T);
+
+test('a frame-rate cap: a 50 fps source\'s 25 fps rendition keeps every other frame, with its timestamps, segments still aligned', async () => {
+  const src50 = join(dir, 'fps50.mp4');
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=50', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '4',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', src50]);
+  const out = join(dir, 'fps');
+  const r = await ladder(src50, out, { renditions: [{ height: 240 }, { height: 120, fps: 25 }], segmentDuration: 1, preset: 'veryfast' });
+  HLS.setOptions({ strictMode: true });
+  const master = HLS.parse(readFileSync(join(out, 'master.m3u8'), 'utf8'));
+  assert.deepEqual(master.variants.map((v) => [v.uri, v.frameRate]).sort(), [['120p/index.m3u8', 25], ['240p/index.m3u8', 50]]);
+  const full = measure(out, '240p/index.m3u8', 'video', 0.02);
+  const capped = measure(out, '120p/index.m3u8', 'video', 0.04);
+  // (ffprobe reads fragments with negative composition offsets shifted by
+  // the B-frame delay, two frames of each rendition's own rate: the starts
+  // are compared from each rendition's first)
+  const from0 = (m) => m.segs.map((s) => Math.round((s.start - m.segs[0].start) * 1e6) / 1e6);
+  assert.deepEqual(from0(capped), from0(full), 'segments start at the same times');
+  assert.deepEqual(from0(full), [0, 1, 2, 3]);
+  for (const s of capped.segs) assert.ok(s.firstKey, `${s.uri} starts with a keyframe`);
+  assert.equal(full.segs.reduce((a, s) => a + s.frames, 0), 200);
+  assert.equal(capped.segs.reduce((a, s) => a + s.frames, 0), 100);
+  // its frames are the source's, one in two: 40 ms apart
+  const joined = join(dir, 'fps-120.mp4');
+  const media = HLS.parse(readFileSync(join(out, '120p/index.m3u8'), 'utf8'));
+  writeFileSync(joined, Buffer.concat([join(out, '120p', 'init.mp4'), ...media.segments.map((x) => join(out, '120p', x.uri))].map((f) => readFileSync(f))));
+  const t = ffprobe(joined, ['-select_streams', 'v:0', '-show_entries', 'frame=pts_time']).frames.map((f) => Number(f.pts_time));
+  t.slice(1).forEach((x, i) => assert.ok(Math.abs(x - t[i] - 0.04) < 1e-3, `frame ${i + 1}: ${x - t[i]} s after the one before`));
 }, T);

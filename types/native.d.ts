@@ -430,7 +430,7 @@ export interface NativeAddon {
    * hls muxer segments its rendition, keyframes forced at the same frames;
    * progress() is the frames every rendition has encoded.
    */
-  ladder(reader: NativeReaderOptions, renditions: NativeWriterOptions[], how: { segmentDuration: number; audio: NativeLadderAudio | null }): NativeJob<NativeLadderResult> & { progress(): number };
+  ladder(reader: NativeReaderOptions, renditions: NativeWriterOptions[], how: { segmentDuration: number; maxFps: number[]; audio: NativeLadderAudio | null }): NativeJob<NativeLadderResult> & { progress(): number };
   /** Packets copied from input to output (native/core/remux.h); progress() polls, cancel() ends it (ABORTED). */
   remux(options: NativeRemuxOptions): NativeRemux;
   /**

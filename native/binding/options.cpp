@@ -263,6 +263,13 @@ avcv::LadderOptions ladderOptions(Napi::Env env, Napi::Value reader, Napi::Value
   for (uint32_t i = 0; i < a.Length(); i++) l.renditions.push_back(writerOptions(env, a.Get(i)));
   Fields f(env, how, "ladder");
   l.segmentDuration = f.num("segmentDuration");
+  Napi::Value caps = f.raw("maxFps");
+  if (!caps.IsArray()) f.fail("maxFps", "an array of numbers (0: no cap)");
+  for (uint32_t i = 0; i < caps.As<Napi::Array>().Length(); i++) {
+    Napi::Value c = caps.As<Napi::Array>().Get(i);
+    if (!c.IsNumber()) f.fail("maxFps", "an array of numbers (0: no cap)");
+    l.maxFps.push_back(c.As<Napi::Number>().DoubleValue());
+  }
   if (!f.isNull("audio")) {
     Fields au(env, f.obj("audio"), "ladder.audio");
     avcv::WriterOptions& w = l.audio;

@@ -49,7 +49,7 @@ avcv::RemuxOptions remuxOptions(Napi::Env env, Napi::Value v);
 avcv::StitchOptions stitchOptions(Napi::Env env, Napi::Value writer, Napi::Value how);
 // {passthrough: -1 | 0 | 1, cfr}
 void transcodeHow(Napi::Env env, Napi::Value v, avcv::TranscodeOptions* out);
-// reader options, writer options per rendition, and {segmentDuration,
+// reader options, writer options per rendition, and {segmentDuration, maxFps,
 // audio: null | {path, muxerOptions, source, protocols, inputFormat,
 // allowNestedInputs, bitrate, channels}}
 avcv::LadderOptions ladderOptions(Napi::Env env, Napi::Value reader, Napi::Value renditions, Napi::Value how);

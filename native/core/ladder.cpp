@@ -261,6 +261,7 @@ LadderResult ladder(const LadderOptions& o, TranscodeControl& ctl) {
   const int gop = std::max(1, static_cast<int>(std::lround(o.segmentDuration * av_q2d({fps.num, fps.den}))));
 
   Workers workers;
+  std::vector<int64_t> lastSlot(o.renditions.size(), -1), skipped(o.renditions.size(), 0);
   FramePtr frame(av_frame_alloc()), sw(av_frame_alloc());
   if (!frame || !sw) throw Error("ENOMEM", "allocation failed");
   FrameMeta meta;
@@ -278,10 +279,16 @@ LadderResult ladder(const LadderOptions& o, TranscodeControl& ctl) {
     }
     if (count == 0) {
       firstPts = meta.pts;
-      for (WriterOptions wo : o.renditions) {
+      for (size_t i = 0; i < o.renditions.size(); i++) {
+        WriterOptions wo = o.renditions[i];
         wo.frameInput = true;
         wo.swsFlags = swsFlagsFor(ro.interpolation, ro.quality);
         wo.fps = fps;
+        const double cap = i < o.maxFps.size() ? o.maxFps[i] : 0;
+        if (cap > 0 && cap < av_q2d({fps.num, fps.den})) {
+          const AVRational q = av_d2q(cap, 1001000);
+          wo.fps = {q.num, q.den};
+        }
         wo.timeBase = tb;
         if (wo.gop < 0) wo.gop = gop;
         // a forced keyframe is an IDR (a segment a player can start on)
@@ -321,16 +328,27 @@ LadderResult ladder(const LadderOptions& o, TranscodeControl& ctl) {
       res.segmentStarts.push_back(pts);
       boundary++;
     }
-    for (auto& w : workers.video) {
+    const double t = pts * av_q2d(tbq);
+    for (size_t i = 0; i < workers.video.size(); i++) {
+      // a frame-rate cap: the first frame of each slot (a segment's first always)
+      const double cap = i < o.maxFps.size() ? o.maxFps[i] : 0;
+      if (cap > 0) {
+        const int64_t slot = static_cast<int64_t>(std::floor(t * cap + 1e-6));
+        if (!key && slot <= lastSlot[i]) {
+          skipped[i]++;
+          continue;
+        }
+        lastSlot[i] = slot;
+      }
       FramePtr ref(av_frame_clone(in));
       if (!ref) throw Error("ENOMEM", "av_frame_clone failed");
-      if (!w->push(std::move(ref), pts, key)) failedOrCancelled();
+      if (!workers.video[i]->push(std::move(ref), pts, key)) failedOrCancelled();
     }
-    if (workers.audio) workers.audio->advance(pts * av_q2d(tbq));
+    if (workers.audio) workers.audio->advance(t);
     lastPts = pts;
     count++;
     int64_t done = count;
-    for (auto& w : workers.video) done = std::min(done, w->frames());
+    for (size_t i = 0; i < workers.video.size(); i++) done = std::min(done, workers.video[i]->frames() + skipped[i]);
     ctl.frames.store(done);
   }
   if (count == 0) throw Error("NO_FRAMES", "'" + ro.input.source + "' gave no frames");

@@ -30,6 +30,10 @@ struct LadderOptions {
   // audio (mode encode, the source, bitrate, channels) as for a writer.
   WriterOptions audio;
   double segmentDuration = 6;  // seconds (the hls muxer's hls_time)
+  // Per rendition (empty or 0: none): the highest frame rate it keeps.
+  // Frames are dropped to the first of each 1/maxFps slot from the first
+  // frame (their timestamps unchanged); a segment's first frame is always kept.
+  std::vector<double> maxFps;
 };
 
 struct LadderResult {
