@@ -356,7 +356,7 @@ test('a frame-rate cap: a 50 fps source\'s 25 fps rendition keeps every other fr
   ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=50', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '4',
     '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', src50]);
   const out = join(dir, 'fps');
-  const r = await ladder(src50, out, { renditions: [{ height: 240 }, { height: 120, fps: 25 }], segmentDuration: 1, preset: 'veryfast' });
+  await ladder(src50, out, { renditions: [{ height: 240 }, { height: 120, fps: 25 }], segmentDuration: 1, preset: 'veryfast' });
   HLS.setOptions({ strictMode: true });
   const master = HLS.parse(readFileSync(join(out, 'master.m3u8'), 'utf8'));
   assert.deepEqual(master.variants.map((v) => [v.uri, v.frameRate]).sort(), [['120p/index.m3u8', 25], ['240p/index.m3u8', 50]]);
