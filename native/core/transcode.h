@@ -1,8 +1,9 @@
 // Transcoding without a frame ever reaching JS: demux -> decode -> (resize)
 // -> encode -> mux, with the source's audio. On NVDEC + NVENC the frames stay
 // on the GPU end to end ("gpu passthrough": scale_cuda resizes, NVENC takes
-// the CUDA frames); otherwise one swscale pass takes the decoded frame into
-// the encoder's size and format (YUV to YUV, no RGB round trip).
+// the CUDA frames); otherwise the decoded frame goes to the encoder as it is
+// when it has the encoder's size and format, else through one swscale pass
+// into them (YUV to YUV, no RGB round trip).
 #pragma once
 #include <atomic>
 #include <cstdint>
