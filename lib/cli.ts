@@ -16,6 +16,7 @@ import { writeAtomic } from './files';
 import type { Frame } from './frame';
 import type { AudioStreamInfo, VideoStreamInfo } from './probe';
 import type { RemuxProgress, RemuxResult } from './remux';
+import type { TransformProgress } from './progress';
 
 /** Exit codes (documented in the README's CLI section). */
 const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -244,6 +245,25 @@ function integer(v: string): number {
   return n;
 }
 
+/** Frame progress: JSON lines with --json; a bar on a terminal (stderr), started at the first report; else nothing. */
+function frameProgress(json: boolean): { progress(p: TransformProgress): void; stop(): void } {
+  const b = !json && process.stderr.isTTY
+    ? new SingleBar({ format: ' {bar} {value}/{total} frames | {fps} fps | eta {eta_s} s', stream: process.stderr, hideCursor: true }, Presets.shades_classic)
+    : null;
+  let started = false;
+  return {
+    progress: (p) => {
+      if (json) console.log(JSON.stringify({ event: 'progress', ...p }));
+      else if (b) {
+        if (!started) b.start(p.total ?? 0, 0, { fps: 0 });
+        started = true;
+        b.update(p.frames, { fps: Math.round(p.fps) });
+      }
+    },
+    stop: () => b?.stop(),
+  };
+}
+
 async function cmdTransform(input: string, output: string, o: {
   resize?: { width?: number; height?: number }; crop?: { x: number; y: number; width: number; height: number }; filter?: string;
   codec?: string; crf?: number; preset?: string; device?: string; audio: boolean; json?: boolean;
@@ -255,9 +275,7 @@ async function cmdTransform(input: string, output: string, o: {
   if (o.module && o.crop) throw new UsageError('--crop applies to the native transcode; with --module crop in the frame function or use --filter crop=w:h:x:y');
   if (o.workers !== undefined && o.redis) throw new UsageError('--workers runs chunks on this machine, --redis on `avcv worker` processes: give one');
   const ints = interrupts(false);
-  const tty = !o.json && process.stderr.isTTY;
-  const b = tty ? new SingleBar({ format: ' {bar} {value}/{total} frames | {fps} fps | eta {eta_s} s', stream: process.stderr, hideCursor: true }, Presets.shades_classic) : null;
-  let started = false;
+  const bar = frameProgress(o.json ?? false);
   try {
     const s = await transform(input, output, o.module ?? null, {
       ...(o.module ? {
@@ -269,21 +287,14 @@ async function cmdTransform(input: string, output: string, o: {
       ...(o.crop || o.filter ? { videoFilter: [o.crop ? `crop=${o.crop.width}:${o.crop.height}:${o.crop.x}:${o.crop.y}` : '', o.filter ?? ''].filter(Boolean).join(',') } : {}),
       ...(o.codec ? { codec: o.codec } : {}), ...(o.crf !== undefined ? { crf: o.crf } : {}), ...(o.preset ? { preset: o.preset } : {}),
       ...(o.device ? { device: o.device as 'cpu' } : {}), audio: o.audio ? 'auto' : 'none', signal: ints.signal,
-      onProgress: (p) => {
-        if (o.json) console.log(JSON.stringify({ event: 'progress', ...p }));
-        else if (b) {
-          if (!started) b.start(p.total ?? 0, 0, { fps: 0 });
-          started = true;
-          b.update(p.frames, { fps: Math.round(p.fps) });
-        }
-      },
+      onProgress: bar.progress,
     });
-    b?.stop();
+    bar.stop();
     if (o.json) console.log(JSON.stringify({ event: 'done', ...s }));
     else console.log(`${s.output}: ${s.framesOut} frames, ${s.encoder}, audio ${s.audio}${s.audioCodec ? ` (${s.audioCodec})` : ''}, ${(s.framesIn / s.wallTime).toFixed(1)} fps${s.chunks ? `, ${s.chunks} chunks` : ''}`);
     return EXIT.ok;
   } catch (err) {
-    b?.stop();
+    bar.stop();
     if (ints.signal.aborted) return EXIT.interrupted;
     throw err;
   } finally {
@@ -490,9 +501,7 @@ async function cmdHls(input: string, outDir: string, o: {
   if (o.dash && o.dashOnly) throw new UsageError('--dash adds an MPD beside the HLS playlists, --dash-only writes the MPD alone: give one');
   if (o.ts && (o.dash || o.dashOnly)) throw new UsageError('--ts segments are HLS only (DASH needs fMP4)');
   const ints = interrupts(false);
-  const tty = !o.json && process.stderr.isTTY;
-  const b = tty ? new SingleBar({ format: ' {bar} {value}/{total} frames | {fps} fps | eta {eta_s} s', stream: process.stderr, hideCursor: true }, Presets.shades_classic) : null;
-  let started = false;
+  const bar = frameProgress(o.json ?? false);
   try {
     const r = await ladder(input, outDir, {
       ...(o.renditions ? { renditions: o.renditions.map((height) => ({ height })) } : {}),
@@ -502,16 +511,9 @@ async function cmdHls(input: string, outDir: string, o: {
       ...(o.device ? { device: o.device as 'cpu' } : {}), ...(o.audio ? {} : { audio: false as const }),
       ...(o.overwrite ? { overwrite: true } : {}), signal: ints.signal,
       protocols: protocolsFor(input),
-      onProgress: (p) => {
-        if (o.json) console.log(JSON.stringify({ event: 'progress', ...p }));
-        else if (b) {
-          if (!started) b.start(p.total ?? 0, 0, { fps: 0 });
-          started = true;
-          b.update(p.frames, { fps: Math.round(p.fps) });
-        }
-      },
+      onProgress: bar.progress,
     });
-    b?.stop();
+    bar.stop();
     if (o.json) {
       console.log(JSON.stringify({ event: 'done', ...r }));
       return EXIT.ok;
@@ -527,7 +529,7 @@ async function cmdHls(input: string, outDir: string, o: {
       `${r.framesIn} frames decoded once, ${r.wallTime.toFixed(1)} s`);
     return EXIT.ok;
   } catch (err) {
-    b?.stop();
+    bar.stop();
     if (ints.signal.aborted) return EXIT.interrupted;
     throw err;
   } finally {

@@ -10,12 +10,11 @@
 // into place when complete.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { NativeLadderResult, NativeWriterOptions } from '../types/native';
 import { initSegmentCodec, tsSegmentH264Codec, type TrackCodec } from './codec-string';
 import { checkDevice, type Device, type DeviceInfo } from './device';
 import { AvcvError, fromNative } from './errors';
-import { ioError } from './files';
+import { ioError, tempBeside } from './files';
 import { native } from './native';
 import { probe, type AudioStreamInfo, type VideoStreamInfo } from './probe';
 import { progressReporter, type TransformProgress } from './progress';
@@ -326,7 +325,7 @@ export async function ladder(input: string, outDir: string, options: LadderOptio
   if (signal?.aborted) throw aborted();
 
   // the work, in a hidden folder beside outDir
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}-${randomBytes(4).toString('hex')}.avcv-tmp`);
+  const tmp = tempBeside(target);
   const ext = segmentFormat === 'ts' ? 'ts' : 'm4s';
   const muxerOptions = (dir: string): Record<string, string> => ({
     hls_time: String(seg),

@@ -157,12 +157,8 @@ class AudioWorker : public WorkerBase {
 
  private:
   void run() override {
-    const AVOutputFormat* ofmt = av_guess_format(o_.container.c_str(), nullptr, nullptr);
-    if (!ofmt) throw Error("UNSUPPORTED_FORMAT", "unknown container '" + o_.container + "'");
-    AVFormatContext* oc = nullptr;
-    int ret = avformat_alloc_output_context2(&oc, ofmt, nullptr, o_.path.c_str());
-    if (ret < 0 || !oc) throwAvError(ret, "cannot create a '" + o_.container + "' output", "INVALID_ARGUMENT");
-    out_.reset(oc);
+    out_ = newOutput(o_.container, o_.path);
+    AVFormatContext* oc = out_.get();
     guard_.interrupted = std::make_shared<std::atomic<bool>>(false);
     mux_ = std::make_unique<AudioMux>(o_.audio, o_.container, oc, [this](AVPacket* p, int index) {
       p->stream_index = index;

@@ -61,12 +61,9 @@ class Remuxer {
   // Every audio and video stream goes out; one the container cannot hold is
   // an error (never a silently lost track). Data and subtitles are left.
   void mapStreams() {
-    const AVOutputFormat* ofmt = av_guess_format(o_.container.c_str(), nullptr, nullptr);
-    if (!ofmt) throw Error("UNSUPPORTED_FORMAT", "unknown container '" + o_.container + "'");
-    AVFormatContext* oc = nullptr;
-    int ret = avformat_alloc_output_context2(&oc, ofmt, nullptr, o_.path.c_str());
-    if (ret < 0 || !oc) throwAvError(ret, "cannot create a '" + o_.container + "' output", "INVALID_ARGUMENT");
-    out_.reset(oc);
+    out_ = newOutput(o_.container, o_.path);
+    AVFormatContext* oc = out_.get();
+    const AVOutputFormat* ofmt = oc->oformat;
     AVFormatContext* ic = in_.ctx.get();
     map_.assign(ic->nb_streams, Map());
     // video first, then audio, each in the source's order (an FLV makes its

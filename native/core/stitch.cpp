@@ -63,14 +63,11 @@ class Stitcher {
 
   void openOutput(AVFormatContext* first) {
     const WriterOptions& o = o_.out;
-    const AVOutputFormat* ofmt = av_guess_format(o.container.c_str(), nullptr, nullptr);
-    if (!ofmt) throw Error("UNSUPPORTED_FORMAT", "unknown container '" + o.container + "'");
-    AVFormatContext* oc = nullptr;
-    int ret = avformat_alloc_output_context2(&oc, ofmt, nullptr, o.path.c_str());
-    if (ret < 0 || !oc) throwAvError(ret, "cannot create a '" + o.container + "' output", "INVALID_ARGUMENT");
-    out_.reset(oc);
+    out_ = newOutput(o.container, o.path);
+    AVFormatContext* oc = out_.get();
+    const AVOutputFormat* ofmt = oc->oformat;
     const AVStream* is = first->streams[0];
-    ret = avcodec_parameters_copy(firstPar_.get(), is->codecpar);
+    int ret = avcodec_parameters_copy(firstPar_.get(), is->codecpar);
     if (ret < 0) throwAvError(ret, "avcodec_parameters_copy", "ENOMEM");
     first_ = firstPar_.get();
     vst_ = addStreamLike(oc, is);

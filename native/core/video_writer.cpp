@@ -50,15 +50,20 @@ std::string muxerForExtension(const std::string& extIn) {
   return "";
 }
 
+OutputContextPtr newOutput(const std::string& container, const std::string& path) {
+  const AVOutputFormat* ofmt = av_guess_format(container.c_str(), nullptr, nullptr);
+  if (!ofmt) throw Error("UNSUPPORTED_FORMAT", "unknown container '" + container + "'");
+  AVFormatContext* oc = nullptr;
+  int ret = avformat_alloc_output_context2(&oc, ofmt, nullptr, path.c_str());
+  if (ret < 0 || !oc) throwAvError(ret, "cannot create a '" + container + "' output", "INVALID_ARGUMENT");
+  return OutputContextPtr(oc);
+}
+
 std::unique_ptr<VideoWriter> VideoWriter::open(const WriterOptions& o, AVBufferRef* hwFrames) {
   std::unique_ptr<VideoWriter> w(new VideoWriter());
   w->opts_ = o;
-  const AVOutputFormat* ofmt = av_guess_format(o.container.c_str(), nullptr, nullptr);
-  if (!ofmt) throw Error("UNSUPPORTED_FORMAT", "unknown container '" + o.container + "'");
-  AVFormatContext* oc = nullptr;
-  int ret = avformat_alloc_output_context2(&oc, ofmt, nullptr, o.path.c_str());
-  if (ret < 0 || !oc) throwAvError(ret, "cannot create a '" + o.container + "' output", "INVALID_ARGUMENT");
-  w->out_.reset(oc);
+  w->out_ = newOutput(o.container, o.path);
+  const AVOutputFormat* ofmt = w->out_->oformat;
   w->guard_ = std::make_unique<InputGuard>();
   w->guard_->interrupted = w->interrupted_;
 

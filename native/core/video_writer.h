@@ -180,6 +180,11 @@ class VideoWriter {
   WriterStats stats_;
 };
 
+// An output context for the muxer `container` (a short name) writing `path`.
+// Throws UNSUPPORTED_FORMAT for an unknown muxer, INVALID_ARGUMENT when libav
+// refuses the context.
+OutputContextPtr newOutput(const std::string& container, const std::string& path);
+
 // A new stream in `oc` with `s`'s codec parameters, time base, rates,
 // disposition and tags: a copy for packets that are not re-encoded.
 AVStream* addStreamLike(AVFormatContext* oc, const AVStream* s);
