@@ -1,14 +1,103 @@
 #include "mat_ops.h"
 
+#include <dlfcn.h>
+
+#include <mutex>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <type_traits>
 
 #include "error.h"
 #include "image.h"
 
 namespace avcv {
 namespace {
+
+// OpenCV's image codecs, loaded on first use. libopencv_imgcodecs brings
+// about 140 shared libraries with it (GDAL, GDCM, OpenEXR, ...): linked, it
+// cost every process that loads avcv 29 MB of RSS and a tenth of a second
+// of relocations at start-up, for two functions that only imencode/imdecode
+// (and imread/imwrite, the thumbs and frames commands) call. The build
+// links with --as-needed, so nothing here references the library: its two
+// entry points are found with dlsym, under their C++ names, and their types
+// are checked against OpenCV's header at compile time. A static build
+// (AVCV_STATIC_DEPS, where the codecs are inside the .node and cost nothing
+// until used) calls them directly.
+using EncodeFn = bool (*)(const cv::String&, cv::InputArray, std::vector<uchar>&, const std::vector<int>&);
+using DecodeFn = cv::Mat (*)(cv::InputArray, int);
+// these compile only while OpenCV's header declares exactly these overloads
+// (unevaluated: no reference to the library is emitted)
+static_assert(std::is_same_v<decltype(static_cast<EncodeFn>(&cv::imencode)), EncodeFn>);
+static_assert(std::is_same_v<decltype(static_cast<DecodeFn>(&cv::imdecode)), DecodeFn>);
+
+struct ImageCodecs {
+  EncodeFn encode = nullptr;
+  DecodeFn decode = nullptr;
+  std::string error;  // why they could not be loaded
+};
+
+#ifdef AVCV_STATIC_BUILD
+const ImageCodecs& imageCodecs() {
+  static const ImageCodecs c{static_cast<EncodeFn>(&cv::imencode), static_cast<DecodeFn>(&cv::imdecode), ""};
+  return c;
+}
+#else
+// The libopencv_imgcodecs beside the libopencv_core this process loaded
+// (same directory, same version suffix), then the names the loader finds.
+std::vector<std::string> imgcodecsCandidates() {
+  std::vector<std::string> out;
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&cv::getVersionString), &info) && info.dli_fname) {
+    std::string core = info.dli_fname;
+    const std::string name = "opencv_core";
+    const size_t at = core.rfind(name);
+    if (at != std::string::npos) out.push_back(core.replace(at, name.size(), "opencv_imgcodecs"));
+  }
+  const std::string base = "libopencv_imgcodecs.so.";
+  out.push_back(base + std::to_string(CV_VERSION_MAJOR * 100 + CV_VERSION_MINOR));                  // Debian: .so.406
+  out.push_back(base + std::to_string(CV_VERSION_MAJOR) + "." + std::to_string(CV_VERSION_MINOR));  // upstream
+  out.push_back("libopencv_imgcodecs.so");
+  return out;
+}
+
+const ImageCodecs& imageCodecs() {
+  static ImageCodecs c;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    std::string tried;
+    for (const std::string& path : imgcodecsCandidates()) {
+      void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (!h) {
+        const char* e = dlerror();
+        tried += (tried.empty() ? "" : "; ") + std::string(e ? e : path);
+        continue;
+      }
+      // the Itanium C++ ABI names of cv::imencode and cv::imdecode(InputArray, int)
+      void* enc = dlsym(h,
+                        "_ZN2cv8imencodeERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERKNS_11_InputArrayERSt6"
+                        "vectorIhSaIhEERKSB_IiSaIiEE");
+      void* dec = dlsym(h, "_ZN2cv8imdecodeERKNS_11_InputArrayEi");
+      if (enc && dec) {
+        c.encode = reinterpret_cast<EncodeFn>(enc);
+        c.decode = reinterpret_cast<DecodeFn>(dec);
+        c.error.clear();
+        return;  // the handle stays open for the life of the process
+      }
+      tried += (tried.empty() ? "" : "; ") + path + ": no cv::imencode/cv::imdecode in it";
+      dlclose(h);
+    }
+    c.error = "OpenCV's image codecs (libopencv_imgcodecs) could not be loaded: " + tried;
+  });
+  return c;
+}
+#endif
+
+const ImageCodecs& needImageCodecs() {
+  const ImageCodecs& c = imageCodecs();
+  if (!c.encode || !c.decode) throw Error("UNSUPPORTED", c.error);
+  return c;
+}
 
 // The image's bytes as OpenCV sees them: packed rows of the format's
 // channels, or the (H*3/2) x W single-channel layout of 4:2:0 YUV.
@@ -326,13 +415,13 @@ std::vector<uint8_t> encodeImage(const Img& img, const std::string& ext, const O
     else if (ext == ".png") params = {cv::IMWRITE_PNG_COMPRESSION, static_cast<int>(q)};
   }
   std::vector<uint8_t> out;
-  if (!cv::imencode(ext, bgr, out, params)) throw Error("ENCODE", "cannot encode " + ext);
+  if (!needImageCodecs().encode(ext, bgr, out, params)) throw Error("ENCODE", "cannot encode " + ext);
   return out;
 }
 
 Decoded decodeImage(const uint8_t* data, size_t size, bool gray) {
   cv::Mat buf(1, static_cast<int>(size), CV_8UC1, const_cast<uint8_t*>(data));
-  cv::Mat m = cv::imdecode(buf, gray ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+  cv::Mat m = needImageCodecs().decode(buf, gray ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
   if (m.empty()) throw Error("INVALID_DATA", "cannot decode the image (not PNG/JPEG/WebP, or corrupt)");
   Decoded d;
   d.width = m.cols;
