@@ -46,6 +46,7 @@ async function child(job) {
     for await (const frame of reader) {
       if (frames === 0) first = Buffer.from(frame.data);
       frames++;
+      if (job.release) frame.release();
     }
     await reader.close();
   } else if (kind === 'pipe') {
@@ -258,6 +259,7 @@ async function main() {
     { id: 'cli', label: 'ffmpeg CLI -f null (limit)', copies: '-', run: (clip) => runCli(clip.file) },
     { id: 'avcv', label: 'avcv for-await', copies: '0', job: { kind: 'avcv', opts: {} } },
     { id: 'avcv-reuse', label: 'avcv reuseBuffers', copies: '0', job: { kind: 'avcv', opts: { reuseBuffers: true } } },
+    { id: 'avcv-release', label: 'avcv for-await + release()', copies: '0', job: { kind: 'avcv', opts: {}, release: true } },
     ...args.threads.map((t) => ({ id: `avcv-t${t}`, label: `avcv threads:${t}`, copies: '0', job: { kind: 'avcv', opts: { threads: t } } })),
     { id: 'pipe', label: 'child_process pipe', copies: '1', job: { kind: 'pipe' } },
   ];

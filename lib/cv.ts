@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fromNative } from './errors';
-import { Frame } from './frame';
+import { Frame, holdMemory } from './frame';
 import { CV_INTERPOLATION_NAMES, PIXEL_FORMATS, byteLength, channelsOf, defaultLayout, type PixelFormat } from './formats';
 import { ioError, writeAtomic, writeAtomicSync } from './files';
 import { native } from './native';
@@ -340,11 +340,15 @@ function runSync(op: string, p: Planned): { frame: Frame; value: number } {
 
 async function runAsync(op: string, p: Planned): Promise<{ frame: Frame; value: number }> {
   const frame = outFrame(op, p);
+  const inputs = p.inputs.map(plain);
+  const done = inputs.map((i) => holdMemory(i.data));  // a release() meanwhile waits for the operation
   try {
-    const value = await (native().cvRun(op, p.inputs.map(plain), plain(frame), p.args, true) as Promise<number>);
+    const value = await (native().cvRun(op, inputs, plain(frame), p.args, true) as Promise<number>);
     return { frame, value };
   } catch (err) {
     throw fromNative(err);
+  } finally {
+    for (const d of done) d();
   }
 }
 
@@ -456,10 +460,14 @@ function build(): CvNamespace {
   };
   const encodeAsync = async (frame: Image, ext: string, options?: unknown): Promise<Uint8Array> => {
     const { img, e, args } = encodeArgs(frame, ext, options);
+    const image = plain(img);
+    const done = holdMemory(image.data);
     try {
-      return await (native().imencode(plain(img), e, args, true) as Promise<Uint8Array>);
+      return await (native().imencode(image, e, args, true) as Promise<Uint8Array>);
     } catch (err) {
       throw fromNative(err);
+    } finally {
+      done();
     }
   };
   const contoursArgs = (frame: Image, options: unknown) => {

@@ -49,6 +49,7 @@ export const ERROR_CODES = {
   PEER_MISSING: 'an optional peer module (@u4/opencv4nodejs) is not installed',
   FN_FAILED: 'the frame function threw on a worker (chunked transform); the message names the chunk and frame, cause is what it threw',
   CLOSED: 'the reader or writer is closed',
+  RELEASED: 'the frame was released (frame.release()): its memory went back to the reader',
   ABORTED: 'the operation was aborted (signal, close, or environment teardown)',
   BUSY: 'another read is already pending on this object',
   INTERNAL: 'a bug in avcv: please report it',

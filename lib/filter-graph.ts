@@ -4,7 +4,7 @@
 // amix), or split into several outputs.
 import type { NativeFilterGraph, NativeGraphInput, NativeGraphOutput, NativeGraphPad, NativeRational } from '../types/native';
 import { AvcvError, fromNative } from './errors';
-import { Frame } from './frame';
+import { Frame, holdMemory } from './frame';
 import { PIXEL_FORMATS, byteLength, type PixelFormat } from './formats';
 import { native } from './native';
 import { bool, checkKeys, describe, filterGraph, int, isObject, oneOf } from './validate';
@@ -233,7 +233,10 @@ export class FilterGraph {
     spec.last = pts;
     const nat = this.#native;
     if (!nat) return Promise.reject(new AvcvError('CLOSED', 'the filter graph is closed'));
-    return this.#run(() => nat.push(i, bytes, pts, samples));
+    const done = holdMemory(bytes);  // a release() of the frame meanwhile waits for the push
+    const pushed = this.#run(() => nat.push(i, bytes, pts, samples));
+    pushed.then(done, done);
+    return pushed;
   }
 
   /** Ends every input: later pulls drain what the graph still holds. */

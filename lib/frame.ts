@@ -1,5 +1,5 @@
 import { native } from './native';
-import { fromNative } from './errors';
+import { AvcvError, fromNative } from './errors';
 import {
   LAYOUTS, PIXEL_FORMATS, byteLength, channelsOf, defaultLayout, isPlanarYuv, planesOf, shapeOf,
   type Layout, type PixelFormat, type Plane,
@@ -28,13 +28,63 @@ export interface FrameInit {
   receivedAt?: number;
 }
 
+// Buffers an avcv call is using on another thread (writer.write, the async
+// cv operations, FilterGraph.push), counted per ArrayBuffer: a frame released
+// meanwhile gives its memory back only when the last of them is done.
+const inUse = new WeakMap<ArrayBufferLike, number>();
+const afterUse = new WeakMap<ArrayBufferLike, () => void>();
+
+/**
+ * Internal: marks `data`'s memory as in use by a native call until the
+ * returned function is called (once, when the call has settled).
+ */
+export function holdMemory(data: Uint8Array): () => void {
+  const b = data.buffer;
+  inUse.set(b, (inUse.get(b) ?? 0) + 1);
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    const n = inUse.get(b)! - 1;
+    if (n > 0) {
+      inUse.set(b, n);
+      return;
+    }
+    inUse.delete(b);
+    const then = afterUse.get(b);
+    if (then) {
+      afterUse.delete(b);
+      then();
+    }
+  };
+}
+
+/** Internal: how a reader takes a released frame's memory back (see Frame.release). */
+export const setRecycler = Symbol('avcv.setRecycler');
+/** Where a released frame's memory goes: the reader's pool of buffers to decode into. */
+export type Recycler = (memory: ArrayBuffer) => void;
+
 /**
  * One video frame: `data` holds exactly the bytes of `shape` (no stride padding),
  * in the pixel `format` and `layout` it names. Nothing converts implicitly:
  * `to()` and `toLayout()` are the named conversions.
+ *
+ * A frame's memory is its own: nothing avcv does later changes it. A loop
+ * that is done with a frame can give its memory back to the reader for the
+ * next frames, which spares the allocation, page faults and garbage
+ * collection of a new buffer per frame:
+ *
+ * ```ts
+ * for await (const frame of reader) {
+ *   use(frame);
+ *   frame.release();      // or, in TypeScript: for await (using frame of reader)
+ * }
+ * ```
  */
 export class Frame {
-  readonly data: Uint8Array;
+  #data: Uint8Array;
+  #released = false;
+  #recycle: Recycler | null = null;
   readonly width: number;
   readonly height: number;
   readonly format: PixelFormat;
@@ -69,7 +119,7 @@ export class Frame {
 
   constructor(init: FrameInit) {
     const layout = init.layout ?? defaultLayout(init.format);
-    this.data = init.data;
+    this.#data = init.data;
     this.width = init.width;
     this.height = init.height;
     this.format = init.format;
@@ -86,6 +136,73 @@ export class Frame {
     this.corrupt = init.corrupt ?? false;
     this.discontinuity = init.discontinuity ?? false;
     this.receivedAt = init.receivedAt ?? 0;
+  }
+
+  /**
+   * The pixels: exactly the bytes of `shape`. Reading it after `release()`
+   * throws AvcvError 'RELEASED'.
+   */
+  get data(): Uint8Array {
+    if (this.#released) {
+      throw new AvcvError('RELEASED', `frame ${this.index} was released: its memory went back to the reader; ` +
+        'keep a frame (do not release it) or copy it (frame.clone()) to use it later');
+    }
+    return this.#data;
+  }
+
+  /** True once `release()` was called: the frame can no longer be used. */
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /**
+   * Gives the frame's memory back to the reader it came from, to decode a
+   * later frame into, and makes this frame unusable: `data` (and everything
+   * that reads it) throws AvcvError 'RELEASED', and views of `data` taken
+   * before become empty (length 0), so they can never show another frame's
+   * pixels. A write or cv operation still running on the frame finishes
+   * first. Frames not from a reader's sequential read (random access,
+   * conversions, `Frame.from`) are only marked released. Calling it again
+   * does nothing. `[Symbol.dispose]` is the same, for `using`.
+   */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    const recycle = this.#recycle;
+    this.#recycle = null;
+    if (!recycle) return;
+    const buffer = this.#data.buffer;
+    const give = () => {
+      // moving the memory out detaches `buffer`: every view of it is now empty
+      if (buffer.byteLength === 0 || !(buffer instanceof ArrayBuffer)) return;  // transferred elsewhere already
+      let moved: ArrayBuffer;
+      try {
+        moved = structuredClone(buffer, { transfer: [buffer] });
+      } catch {
+        return;  // not transferable: left to the garbage collector, as before
+      }
+      recycle(moved);
+    };
+    if (inUse.has(buffer)) afterUse.set(buffer, give);
+    else give();
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  /** Internal: set by the reader on frames whose memory it can take back. */
+  [setRecycler](recycle: Recycler): void {
+    this.#recycle = recycle;
+  }
+
+  /** A copy of the frame in memory of its own (same pixels and timing). */
+  clone(): Frame {
+    return new Frame({
+      data: new Uint8Array(this.data), width: this.width, height: this.height, format: this.format, layout: this.layout,
+      pts: this.pts, time: this.time, rawTime: this.rawTime, duration: this.duration, durationSeconds: this.durationSeconds,
+      index: this.index, keyframe: this.keyframe, corrupt: this.corrupt, discontinuity: this.discontinuity, receivedAt: this.receivedAt,
+    });
   }
 
   /**

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import type { NativeFrameResult, NativeIndexFrames, NativeIndexPackets, NativeReader, NativeReaderStats } from '../types/native';
 import { AvcvError, fromNative } from './errors';
-import { Frame } from './frame';
+import { Frame, setRecycler, type Recycler } from './frame';
 import { shapeOf, channelsOf, type Layout, type PixelFormat } from './formats';
 import { writeAtomic } from './files';
 import { cancellableBy } from './cancel';
@@ -55,6 +55,12 @@ export interface ReaderInfo {
 
 export type ReaderStats = NativeReaderStats & {
   framesRead: number;
+  /**
+   * Frame buffers allocated for sequential reads. Without reuseBuffers or
+   * frame.release() it grows by one a frame; with frame.release() it stays
+   * near prefetch + 2, the released frames' memory being decoded into again.
+   */
+  buffersAllocated: number;
   /**
    * Live sources: how long frames waited between leaving the decoder
    * (frame.receivedAt) and reaching the caller, in ms, over the last 1000
@@ -127,6 +133,8 @@ export class VideoReader implements AsyncIterable<Frame> {
   #prefetch: number;
   #reuse: boolean;
   #held: Uint8Array | null = null;
+  #spare: Uint8Array[] = [];  // memory of released frames, decoded into before anything new is allocated
+  #recycler: Recycler = (memory) => this.#takeBack(memory);
   #queue: Promise<unknown> = Promise.resolve();
   #closePromise: Promise<void> | null = null;
   #done = false;
@@ -261,7 +269,7 @@ export class VideoReader implements AsyncIterable<Frame> {
     // the native stats are complete (zeros before anything was read); after
     // close() the last ones
     const s = this.#native ? this.#native.stats() : this.#finalStats!;
-    return { ...s, framesRead: this.#framesRead, latency: this.#latencyStats() };
+    return { ...s, framesRead: this.#framesRead, buffersAllocated: this.#allocated, latency: this.#latencyStats() };
   }
 
   #latencyStats(): ReaderStats['latency'] {
@@ -332,8 +340,17 @@ export class VideoReader implements AsyncIterable<Frame> {
     if (this.#reuse) this.#held = res.data;
     // the reader may have been closed while this frame was on its way: the
     // frame is still good, but nothing more is lent
-    if (this.#native === nat && (!this.#reuse || this.#allocated < this.#prefetch + 1)) nat.push(this.#alloc());
-    return this.#frameOf(res);
+    if (this.#native === nat && (!this.#reuse || this.#allocated < this.#prefetch + 1)) nat.push(this.#spare.pop() ?? this.#alloc());
+    const frame = this.#frameOf(res);
+    if (!this.#reuse) frame[setRecycler](this.#recycler);
+    return frame;
+  }
+
+  /** A released frame's memory: kept for the next frames (at most prefetch + 1 of them). */
+  #takeBack(memory: ArrayBuffer): void {
+    const bytes = this.#info.frameBytes;
+    if (this.#native === null || this.#spare.length > this.#prefetch || memory.byteLength < bytes + this.#padding) return;
+    this.#spare.push(new Uint8Array(memory, 0, bytes));
   }
 
   // ---- random access (exact) ----
@@ -665,6 +682,7 @@ export class VideoReader implements AsyncIterable<Frame> {
       this.#finalStats = nat.stats();
       this.#native = null;
       this.#held = null;
+      this.#spare = [];
       await nat.close();  // interrupts a random access in flight and waits for it
     })();
     return this.#closePromise;

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import type { NativeWriter, NativeWriterStats } from '../types/native';
 import { AvcvError, fromNative } from './errors';
-import { Frame } from './frame';
+import { Frame, holdMemory } from './frame';
 import { byteLength, type Layout, type PixelFormat } from './formats';
 import { commitSync } from './files';
 import { native } from './native';
@@ -152,8 +152,9 @@ export class VideoWriter {
     if (pts <= this.#lastPts) throw new RangeError(`pts must increase: ${pts} after ${this.#lastPts}`);
     this.#lastPts = pts;
     this.#count++;
-    if (this.#realtime) await this.#pace(pts);
+    const done = holdMemory(data);  // a release() of the frame meanwhile waits for this write
     try {
+      if (this.#realtime) await this.#pace(pts);
       await nat.write(data, pts);
     } catch (err) {
       const e = fromNative(err, i.target);
@@ -163,6 +164,8 @@ export class VideoWriter {
         await this.#discard(nat);
       }
       throw e;
+    } finally {
+      done();
     }
   }
 
