@@ -4,12 +4,15 @@ import type { NativeAudioReaderOptions } from '../types/native';
 import { resolveInput, type InputOptions } from './source';
 import { checkKeys, describe, filterGraph, int, isObject, oneOf } from './validate';
 
+/** An output sample format: 'f32' (32-bit float, a Float32Array) or 's16' (16-bit signed, an Int16Array). */
 export type SampleFormat = 'f32' | 's16';
+/** How channels share a chunk's array: 'interleaved' (L R L R ...) or 'planar' (channel 0's samples, then channel 1's, ...). */
 export type SampleLayout = 'interleaved' | 'planar';
 
 /** 1 hour of 48 kHz stereo: readAll()/samplesAt() refuse more samples (across all channels) unless maxSamples says so. */
 export const DEFAULT_MAX_SAMPLES = 3600 * 48000 * 2;
 
+/** Options of {@link AudioReader.open}: the output's rate, channels and format, the window read, and chunking. */
 export interface AudioReaderOptions extends InputOptions {
   /** Audio stream index (default: libav's best audio stream). */
   stream?: number;

@@ -7,12 +7,17 @@ import { normaliseAudio, seconds, type AudioReaderOptions, type NormalisedAudio,
 
 export type { AudioReaderOptions, SampleFormat, SampleLayout } from './audio-options';
 
+/** What {@link AudioReader.info} holds: the output's sample rate, channels and format, and the source's. */
 export interface AudioReaderInfo {
+  /** The source as opened: a path, or a URL's href. */
   source: string;
+  /** The container's probe. */
   container: ProbeResult;
+  /** The decoded audio stream's probe. */
   stream: AudioStreamInfo;
   /** The stream's codec name (e.g. 'aac', 'opus', 'mp3', 'pcm_s16le'). */
   codec: string;
+  /** The libavcodec decoder used (e.g. 'aac', 'mp3float', 'opus'). */
   decoder: string;
   /** Output sample rate (Hz). */
   sampleRate: number;
@@ -20,12 +25,17 @@ export interface AudioReaderInfo {
   channels: number;
   /** Output channel layout, libav's name (e.g. 'mono', 'stereo', '5.1'). */
   channelLayout: string;
+  /** Output sample format: 'f32' or 's16'. */
   format: SampleFormat;
+  /** Output layout: 'interleaved' or 'planar'. */
   layout: SampleLayout;
   /** What the decoder gives (its first frame). */
   sourceSampleRate: number;
+  /** The decoder's channel count (its first frame). */
   sourceChannels: number;
+  /** The decoder's channel layout, libav's name (its first frame). */
   sourceChannelLayout: string;
+  /** The decoder's sample format, libav's name (e.g. 'fltp'). */
   sourceSampleFormat: string;
   /** Seconds of the stream's first decoded sample (after the priming samples libavcodec trims): sample i lies at startTime + i / sampleRate. */
   startTime: number;
@@ -33,8 +43,11 @@ export interface AudioReaderInfo {
   duration: number | null;
   /** The window sequential reading covers (seconds; end null = to the end). */
   start: number;
+  /** The window's end in seconds, or null: to the end of the stream. */
   end: number | null;
+  /** Samples per channel of a full chunk. */
   chunkSamples: number;
+  /** The most samples (across all channels) readAll() and samplesAt() return. */
   maxSamples: number;
 }
 
@@ -42,9 +55,13 @@ export interface AudioReaderInfo {
 export interface AudioChunk {
   /** samples * channels values: interleaved, or planar (channel 0's samples, then channel 1's, ...). */
   data: Float32Array | Int16Array;
+  /** Samples per second per channel (Hz). */
   sampleRate: number;
+  /** Channel count. */
   channels: number;
+  /** 'f32' (data is a Float32Array) or 's16' (an Int16Array). */
   format: SampleFormat;
+  /** 'interleaved' or 'planar'. */
   layout: SampleLayout;
   /** Samples per channel. */
   samples: number;
@@ -56,7 +73,18 @@ export interface AudioChunk {
   time: number;
 }
 
-export type AudioReaderStats = NativeAudioStats & { chunksRead: number; samplesRead: number };
+/**
+ * What {@link AudioReader.stats} holds: the decoder's counters, plus the
+ * chunks and samples read.
+ *
+ * @interface
+ */
+export type AudioReaderStats = NativeAudioStats & {
+  /** Chunks returned by read() and iteration. */
+  chunksRead: number;
+  /** Samples per channel returned by read() and iteration. */
+  samplesRead: number;
+};
 
 function abortError(signal: AbortSignal, source: string): AvcvError {
   return new AvcvError('ABORTED', 'the read was aborted', { source, cause: signal.reason });
@@ -67,9 +95,11 @@ function abortError(signal: AbortSignal, source: string): AvcvError {
  * with the ffmpeg CLI's defaults) and converted on a native thread straight
  * into JS-owned memory, at most `prefetch` chunks ahead of the consumer.
  *
+ * @example
  * ```ts
  * await using audio = await AudioReader.open('in.m4a', { sampleRate: 16000, channels: 1 });
  * for await (const chunk of audio) { chunk.data; chunk.samples; chunk.time; }
+ * const clip = await audio.samplesAt(1.0, 1.5);   // 0.5 s: 8000 samples at 16 kHz
  * ```
  */
 export class AudioReader implements AsyncIterable<AudioChunk> {
@@ -102,7 +132,16 @@ export class AudioReader implements AsyncIterable<AudioChunk> {
     }
   }
 
-  /** Opens a source's audio. Rejects with AvcvError for missing or invalid media, NO_AUDIO_STREAM without audio. */
+  /**
+   * Opens a source's audio. Rejects with AvcvError for missing or invalid media, NO_AUDIO_STREAM without audio.
+   *
+   * @example
+   * ```ts
+   * const audio = await AudioReader.open('talk.m4a', { sampleRate: 16000, channels: 1, format: 's16' });
+   * const all = await audio.readAll();   // one chunk: every sample, an Int16Array
+   * await audio.close();
+   * ```
+   */
   static async open(source: string | URL, options: AudioReaderOptions = {}): Promise<AudioReader> {
     const caller = new Error();
     const n = normaliseAudio(source, options);
@@ -147,6 +186,7 @@ export class AudioReader implements AsyncIterable<AudioChunk> {
     return reader;
   }
 
+  /** The stream's probe and the output's rate, channels and format. */
   get info(): AudioReaderInfo {
     return this.#info;
   }
@@ -157,6 +197,7 @@ export class AudioReader implements AsyncIterable<AudioChunk> {
     return { ...s, chunksRead: this.#chunksRead, samplesRead: this.#samplesRead };
   }
 
+  /** True once close() was called (or an abort closed the reader). */
   get closed(): boolean {
     return this.#native === null;
   }
@@ -213,6 +254,7 @@ export class AudioReader implements AsyncIterable<AudioChunk> {
     return this.#chunkOf(res);
   }
 
+  /** `for await (const chunk of audio)`: read() until the end of the window. */
   async *[Symbol.asyncIterator](): AsyncIterator<AudioChunk> {
     for (;;) {
       const c = await this.read();
@@ -293,6 +335,7 @@ export class AudioReader implements AsyncIterable<AudioChunk> {
     return this.#closePromise;
   }
 
+  /** `await using audio = ...`: close() when the scope ends. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

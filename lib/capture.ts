@@ -3,6 +3,11 @@ import type { Frame } from './frame';
 import { VideoReader, type VideoReaderOptions } from './reader';
 import { int, oneOf } from './validate';
 
+/**
+ * What VideoCapture.get() reads: 'fps', 'frameCount' (0 when unknown),
+ * 'width', 'height', 'posFrames' (frames read so far: the next frame's
+ * index) and 'posMsec' (the last frame read's time, in ms).
+ */
 export type CaptureProperty = 'fps' | 'frameCount' | 'width' | 'height' | 'posFrames' | 'posMsec';
 const PROPS: readonly CaptureProperty[] = ['fps', 'frameCount', 'width', 'height', 'posFrames', 'posMsec'];
 
@@ -18,6 +23,15 @@ const PROPS: readonly CaptureProperty[] = ['fps', 'frameCount', 'width', 'height
  * | `cap.get(cv2.CAP_PROP_FRAME_COUNT)`  | `cap.get('frameCount')`                     |
  * | `cap.set(cv2.CAP_PROP_POS_FRAMES, n)`| `await cap.set('posFrames', n)` (exact)     |
  * | `cap.release()`                      | `await cap.release()`                       |
+ *
+ * @example
+ * ```ts
+ * const cap = await VideoCapture.open('in.mp4');
+ * console.log(cap.get('fps'), cap.get('frameCount'));
+ * await cap.set('posFrames', 100);                  // the next read() is frame 100, exactly
+ * for (let r = await cap.read(); r.ok; r = await cap.read()) console.log(r.frame!.index);
+ * await cap.release();
+ * ```
  */
 export class VideoCapture {
   #reader: VideoReader | null;
@@ -30,17 +44,24 @@ export class VideoCapture {
     this.#reader = reader;
   }
 
+  /** Opens `source` with VideoReader's options (format defaults to 'bgr24', as OpenCV's). */
   static async open(source: string | URL, options: VideoReaderOptions = {}): Promise<VideoCapture> {
     const opts = { format: 'bgr24' as const, ...options };
     return new VideoCapture(await VideoReader.open(source, opts));
   }
 
+  /** True until release(). */
   isOpened(): boolean {
     return this.#reader !== null;
   }
 
   /** Like cv2: `{ ok: false, frame: null }` at the end of the video (errors still throw). */
-  async read(): Promise<{ ok: boolean; frame: Frame | null }> {
+  async read(): Promise<{
+    /** False at the end of the video, or after release(). */
+    ok: boolean;
+    /** The next frame, or null when ok is false. */
+    frame: Frame | null;
+  }> {
     if (!this.#reader) return { ok: false, frame: null };
     let frame: Frame | null;
     if (this.#seeking) {  // continues decoding forward from the seek: no re-seek per frame
@@ -55,6 +76,7 @@ export class VideoCapture {
     return { ok: true, frame };
   }
 
+  /** A property's value (see {@link CaptureProperty}); 0 after release(). */
   get(prop: CaptureProperty): number {
     const p = oneOf('prop', prop, PROPS);
     const r = this.#reader;
@@ -85,6 +107,7 @@ export class VideoCapture {
     return n <= ix.frameCount;
   }
 
+  /** Closes the reader; later reads give `{ ok: false, frame: null }`. Idempotent. */
   async release(): Promise<void> {
     const r = this.#reader;
     this.#reader = null;

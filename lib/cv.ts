@@ -14,7 +14,16 @@ function int(name: string, v: unknown, min: number, max: number): number {
 }
 
 /** A Frame, or a plain image with the same fields (hwc). */
-export type Image = Frame | { data: Uint8Array; width: number; height: number; format: PixelFormat };
+export type Image = Frame | {
+  /** The pixels: exactly width * height * channels bytes (yuv420p/nv12: width * height * 3/2), hwc. */
+  data: Uint8Array;
+  /** Width in pixels. */
+  width: number;
+  /** Height in pixels. */
+  height: number;
+  /** The pixel format of `data`. */
+  format: PixelFormat;
+};
 
 interface Planned {
   inputs: Image[];
@@ -24,8 +33,13 @@ interface Planned {
   dst?: unknown;
 }
 
-/** Every operation takes `dst`: a frame of exactly the output's size and format to write into (no allocation). */
-export interface DstOption { dst?: Image }
+/**
+ * Every operation takes `dst`: a frame of exactly the output's size and format to write into (no allocation).
+ */
+export interface DstOption {
+  /** The frame to write the result into: exactly the output's size and format (no allocation); it is also returned. */
+  dst?: Image;
+}
 
 const PACKED: readonly PixelFormat[] = ['bgr24', 'rgb24', 'bgra', 'rgba', 'gray'];
 
@@ -353,24 +367,124 @@ async function runAsync(op: string, p: Planned): Promise<{ frame: Frame; value: 
 }
 
 type Plans = typeof PLANS;
-type Async = { [K in keyof Plans]: K extends 'threshold' ? (...a: Parameters<Plans[K]>) => Promise<{ frame: Frame; thresh: number }> : (...a: Parameters<Plans[K]>) => Promise<Frame> };
-type Sync = { [K in keyof Plans as `${K}Sync`]: K extends 'threshold' ? (...a: Parameters<Plans[K]>) => { frame: Frame; thresh: number } : (...a: Parameters<Plans[K]>) => Frame };
+type Async = { [K in keyof Plans]: K extends 'threshold' ? (...a: Parameters<Plans[K]>) => Promise<{
+  /** The thresholded frame. */
+  frame: Frame;
+  /** The threshold level used (Otsu's choice with `otsu`). */
+  thresh: number;
+}> : (...a: Parameters<Plans[K]>) => Promise<Frame> };
+type Sync = { [K in keyof Plans as `${K}Sync`]: K extends 'threshold' ? (...a: Parameters<Plans[K]>) => {
+  /** The thresholded frame. */
+  frame: Frame;
+  /** The threshold level used (Otsu's choice with `otsu`). */
+  thresh: number;
+} : (...a: Parameters<Plans[K]>) => Frame };
 
+/**
+ * The type of {@link cv}: every operation in an async form (run on the libuv
+ * pool, off the event loop) and a `…Sync` form (on the calling thread).
+ * Operations take hwc frames (gray may be either layout) or plain images
+ * (see {@link Image}); each returns a new frame unless the last argument's
+ * `dst` names a frame of exactly the output's size and format to write into.
+ * Gray-only operations throw a TypeError naming the frame's format.
+ *
+ * @property cvtColor Converts `frame` from its own format to the pixel format `to` (any of the seven; yuv420p and nv12 need an even size). Options: `dst`.
+ * @property resize Resizes to `width` x `height` pixels; `interpolation` 'nearest', 'bilinear' (default), 'bicubic', 'area' or 'lanczos'. Packed formats (bgr24, rgb24, bgra, rgba, gray), as for every operation but cvtColor.
+ * @property flip Mirrors the frame: `axis` 'horizontal' (left-right), 'vertical' (top-bottom) or 'both'.
+ * @property rotate Rotates by `angle` 90, 180 or 270 degrees clockwise (90 and 270 swap width and height).
+ * @property crop The rectangle `x`, `y`, `width`, `height` (pixels) as a new frame (a copy); `view: true` returns a frame sharing the source's memory instead, for whole rows only (x 0, the full width: else a RangeError), with no `dst`.
+ * @property gaussianBlur Gaussian blur: `ksize` an odd kernel size (or [width, height], 1..255), `sigmaX`/`sigmaY` in pixels (default 0: from ksize).
+ * @property medianBlur Median filter over an odd `ksize` x `ksize` window (3..255).
+ * @property bilateralFilter Edge-preserving smoothing (bgr24, rgb24 or gray): `d` the neighbourhood's diameter (-1..64; -1: from sigmaSpace), `sigmaColor` and `sigmaSpace` as OpenCV's.
+ * @property boxFilter Box filter over `ksize` (a number or [width, height]): the mean (`normalize` true, the default) or the sum, saturated to 0..255.
+ * @property canny Canny edges of a gray frame (a TypeError otherwise): `threshold1`, `threshold2` (hysteresis), `apertureSize` 3 (default), 5 or 7, `L2gradient` (default false). The result is gray, 0 or 255.
+ * @property threshold Fixed-level threshold: `thresh`, `maxval`, `type` 'binary' (default), 'binary_inv', 'trunc', 'tozero' or 'tozero_inv'; `otsu: true` (gray frames) picks the level itself. Resolves to `{ frame, thresh }`, thresh the level used.
+ * @property adaptiveThreshold Threshold against each pixel's neighbourhood (gray frames): `maxValue`, `method` 'mean' or 'gaussian', `type` 'binary' (default) or 'binary_inv', `blockSize` odd (3..255), `C` subtracted from the mean.
+ * @property equalizeHist Histogram equalisation of a gray frame.
+ * @property dilate Dilation: `ksize` (default 3, or [width, height]), `shape` 'rect' (default), 'ellipse' or 'cross', `iterations` 1..100 (default 1).
+ * @property erode Erosion, with the options of dilate.
+ * @property absdiff |a - b| per byte of two frames of the same size and format.
+ * @property bitwiseAnd a AND b per byte (same size and format).
+ * @property bitwiseOr a OR b per byte (same size and format).
+ * @property bitwiseXor a XOR b per byte (same size and format).
+ * @property bitwiseNot NOT a per byte.
+ * @property addWeighted a * alpha + b * beta + gamma per byte (gamma default 0), saturated to 0..255; `(a, alpha, b, beta, gamma?, { dst }?)`.
+ * @property warpAffine Affine warp: `matrix` the 2x3 transform from source to output, row-major (6 numbers); `width`/`height` of the output (default the input's), `interpolation` (default 'bilinear'), `borderValue` the colour outside the source (default 0s, in the frame's channel order).
+ * @property filter2D Convolution with `kernel` (kernelWidth x kernelHeight numbers, row-major, anchored at its centre), plus `delta`; saturated to 0..255.
+ * @property sobel Sobel derivative: order `dx` and `dy` (0..2, not both 0), `ksize` 1, 3 (default), 5 or 7, `scale` (default 1), `delta` (default 0). The output keeps 8 bits: negative values become 0.
+ * @property morphologyEx Morphological operation `op` 'open', 'close', 'gradient', 'tophat' or 'blackhat', with the kernel options of dilate.
+ * @property rectangle Draws a rectangle at `x`, `y` of `width` x `height` pixels in `color` (the frame's channel order), `thickness` (default 1; -1 fills), on a copy (pass `dst: frame` to draw in place).
+ * @property line Draws a line from `x1`, `y1` to `x2`, `y2` in `color`, `thickness` (default 1), on a copy (`dst: frame` draws in place).
+ * @property circle Draws a circle at `x`, `y` of `radius` pixels in `color`, `thickness` (default 1; -1 fills), on a copy (`dst: frame` draws in place).
+ * @property putText Draws `text` with its baseline starting at `x`, `y`: `color`, `fontScale` (default 1), `thickness` (default 1), `font` 'simplex' (default), 'plain', 'duplex', 'complex', 'triplex', 'script_simplex' or 'script_complex' (OpenCV's Hershey fonts), on a copy (`dst: frame` draws in place).
+ * @property drawContours Draws contours (Int32Arrays of x0, y0, x1, y1, ..., as findContours gives them): `index` the one to draw (default -1: all), `color`, `thickness` (default 1; -1 fills), on a copy (`dst: frame` draws in place).
+ * @property inRange A gray mask: 255 where every channel lies within `lower`..`upper` (arrays of one value per channel, inclusive), else 0.
+ * @property cvtColorSync As `cvtColor`, on the calling thread.
+ * @property resizeSync As `resize`, on the calling thread.
+ * @property flipSync As `flip`, on the calling thread.
+ * @property rotateSync As `rotate`, on the calling thread.
+ * @property cropSync As `crop`, on the calling thread.
+ * @property gaussianBlurSync As `gaussianBlur`, on the calling thread.
+ * @property medianBlurSync As `medianBlur`, on the calling thread.
+ * @property bilateralFilterSync As `bilateralFilter`, on the calling thread.
+ * @property boxFilterSync As `boxFilter`, on the calling thread.
+ * @property cannySync As `canny`, on the calling thread.
+ * @property thresholdSync As `threshold`, on the calling thread.
+ * @property adaptiveThresholdSync As `adaptiveThreshold`, on the calling thread.
+ * @property equalizeHistSync As `equalizeHist`, on the calling thread.
+ * @property dilateSync As `dilate`, on the calling thread.
+ * @property erodeSync As `erode`, on the calling thread.
+ * @property absdiffSync As `absdiff`, on the calling thread.
+ * @property bitwiseAndSync As `bitwiseAnd`, on the calling thread.
+ * @property bitwiseOrSync As `bitwiseOr`, on the calling thread.
+ * @property bitwiseXorSync As `bitwiseXor`, on the calling thread.
+ * @property bitwiseNotSync As `bitwiseNot`, on the calling thread.
+ * @property addWeightedSync As `addWeighted`, on the calling thread.
+ * @property warpAffineSync As `warpAffine`, on the calling thread.
+ * @property filter2DSync As `filter2D`, on the calling thread.
+ * @property sobelSync As `sobel`, on the calling thread.
+ * @property morphologyExSync As `morphologyEx`, on the calling thread.
+ * @property rectangleSync As `rectangle`, on the calling thread.
+ * @property lineSync As `line`, on the calling thread.
+ * @property circleSync As `circle`, on the calling thread.
+ * @property putTextSync As `putText`, on the calling thread.
+ * @property drawContoursSync As `drawContours`, on the calling thread.
+ * @property inRangeSync As `inRange`, on the calling thread.
+ */
 export interface CvNamespace extends Async, Sync {
   /**
    * Contours of a binary gray image: each an Int32Array of x0, y0, x1, y1, ...;
    * hierarchy holds next, prev, firstChild, parent per contour (OpenCV's order).
+   * Nonzero pixels are the foreground. `mode` 'external' (default: outer
+   * contours only), 'list', 'ccomp' or 'tree'; `method` 'simple' (default:
+   * straight runs compressed to their ends) or 'none' (every point).
    */
-  findContours(frame: Image, options?: { mode?: 'external' | 'list' | 'ccomp' | 'tree'; method?: 'none' | 'simple' }): Promise<{ contours: Int32Array[]; hierarchy: Int32Array }>;
-  findContoursSync(frame: Image, options?: { mode?: 'external' | 'list' | 'ccomp' | 'tree'; method?: 'none' | 'simple' }): { contours: Int32Array[]; hierarchy: Int32Array };
+  findContours(frame: Image, options?: { mode?: 'external' | 'list' | 'ccomp' | 'tree'; method?: 'none' | 'simple' }): Promise<{
+    /** One Int32Array per contour: x0, y0, x1, y1, ... */
+    contours: Int32Array[];
+    /** Four values per contour: next, previous, first child, parent (-1: none). */
+    hierarchy: Int32Array;
+  }>;
+  /** As `findContours`, on the calling thread. */
+  findContoursSync(frame: Image, options?: { mode?: 'external' | 'list' | 'ccomp' | 'tree'; method?: 'none' | 'simple' }): {
+    /** One Int32Array per contour: x0, y0, x1, y1, ... */
+    contours: Int32Array[];
+    /** Four values per contour: next, previous, first child, parent (-1: none). */
+    hierarchy: Int32Array;
+  };
   /** Encodes to PNG/JPEG/WebP. quality: JPEG/WebP 0..100, PNG compression 0..9. */
   imencode(frame: Image, ext: '.png' | '.jpg' | '.jpeg' | '.webp', options?: { quality?: number }): Promise<Uint8Array>;
+  /** As `imencode`, on the calling thread. */
   imencodeSync(frame: Image, ext: '.png' | '.jpg' | '.jpeg' | '.webp', options?: { quality?: number }): Uint8Array;
   /** Decodes PNG/JPEG/WebP bytes to a bgr24 (or gray) frame. */
   imdecode(bytes: Uint8Array, options?: { format?: 'bgr24' | 'gray' }): Promise<Frame>;
+  /** As `imdecode`, on the calling thread. */
   imdecodeSync(bytes: Uint8Array, options?: { format?: 'bgr24' | 'gray' }): Frame;
+  /** Reads and decodes a PNG/JPEG/WebP file to a bgr24 (default) or gray frame. */
   imread(file: string, options?: { format?: 'bgr24' | 'gray' }): Promise<Frame>;
+  /** As `imread`, on the calling thread. */
   imreadSync(file: string, options?: { format?: 'bgr24' | 'gray' }): Frame;
+  /** As `imwrite`, on the calling thread (still atomic). */
   imwriteSync(file: string, frame: Image, options?: { quality?: number }): void;
   /** Writes atomically (temp file + rename); the format follows the extension. */
   imwrite(file: string, frame: Image, options?: { quality?: number }): Promise<void>;
@@ -533,5 +647,20 @@ function build(): CvNamespace {
   return Object.freeze(ns) as unknown as CvNamespace;
 }
 
-/** OpenCV operations on frames: async forms run off the event loop, Sync forms on the caller's thread. */
+/**
+ * OpenCV operations on frames: async forms run off the event loop, Sync forms
+ * on the caller's thread. Inputs and outputs are wrapped in cv::Mat headers,
+ * with no copy in or out; see {@link CvNamespace} for every operation.
+ *
+ * @example
+ * ```ts
+ * import { cv } from 'avcv';
+ * const blurred = await cv.gaussianBlur(frame, { ksize: 5 });          // off the event loop
+ * const gray = cv.cvtColorSync(frame, 'gray');                         // from frame.format
+ * const edges = await cv.canny(gray, { threshold1: 50, threshold2: 150 });
+ * const small = cv.resizeSync(frame, { width: 640, height: 360 });
+ * cv.rectangleSync(small, { x: 10, y: 10, width: 100, height: 50, color: [0, 255, 0], thickness: 2, dst: small });  // in place
+ * await cv.imwrite('edges.png', edges);                                // PNG from the extension, atomic
+ * ```
+ */
 export const cv: CvNamespace = build();

@@ -12,27 +12,59 @@ import type { AudioChunk, SampleFormat, SampleLayout } from './audio';
 
 /** A video input: frames of this size and format (hwc, or planar for YUV). */
 export interface VideoGraphInput {
+  /** Frame width in pixels (1..16384). */
   width: number;
+  /** Frame height in pixels (1..16384). */
   height: number;
+  /** The frames' pixel format (hwc, or planar for yuv420p/nv12; chw is refused). */
   format: PixelFormat;
   /** The time base of the pts you push (default 1/fps). */
-  timeBase?: { num: number; den: number };
+  timeBase?: {
+    /** Numerator. */
+    num: number;
+    /** Denominator. */
+    den: number;
+  };
   /** Frame rate (default 25): the graph's frame_rate, and the step for frames pushed without increasing pts. */
-  fps?: number | { num: number; den: number };
+  fps?: number | {
+    /** Numerator. */
+    num: number;
+    /** Denominator. */
+    den: number;
+  };
 }
 /** An audio input: chunks of samples in this rate, channel count and sample format. */
 export interface AudioGraphInput {
+  /** Samples per second per channel, 1000..768000 Hz. */
   sampleRate: number;
+  /** Channel count, 1..64 (libav's default layout for that count). */
   channels: number;
+  /** 'f32' (default: Float32Array data) or 's16' (Int16Array). */
   format?: SampleFormat;
+  /** 'interleaved' (default) or 'planar'. */
   layout?: SampleLayout;
   /** The time base of the pts you push (default 1/sampleRate). */
-  timeBase?: { num: number; den: number };
+  timeBase?: {
+    /** Numerator. */
+    num: number;
+    /** Denominator. */
+    den: number;
+  };
 }
 /** An output's format: a pixel format for video outputs, 'f32' | 's16' (and a layout) for audio ones. */
-export type GraphOutput = { format: PixelFormat } | { format: SampleFormat; layout?: SampleLayout };
+export type GraphOutput = {
+  /** The video output's pixel format. */
+  format: PixelFormat;
+} | {
+  /** The audio output's sample format. */
+  format: SampleFormat;
+  /** 'interleaved' (default) or 'planar'. */
+  layout?: SampleLayout;
+};
 
+/** Options of `new FilterGraph(graph, options)`. */
 export interface FilterGraphOptions {
+  /** The graph's inputs, in the order the graph string leaves them open: video ({ width, height, format }) or audio ({ sampleRate, channels }). */
   inputs: Array<VideoGraphInput | AudioGraphInput>;
   /** The outputs' formats, in the graph's order of open outputs; default: one output in the first input's format. */
   outputs?: GraphOutput[];
@@ -42,15 +74,35 @@ export interface FilterGraphOptions {
   threads?: number;
 }
 
+/** One output of a configured graph (FilterGraph.outputs). */
 export interface GraphOutputInfo {
+  /** 'video' (pull() gives Frames) or 'audio' (pull() gives AudioChunks). */
   type: 'video' | 'audio';
-  timeBase: { num: number; den: number };
+  /** The time base of the pulled frames' pts. */
+  timeBase: {
+    /** Numerator. */
+    num: number;
+    /** Denominator. */
+    den: number;
+  };
+  /** Video: width in pixels. */
   width?: number;
+  /** Video: height in pixels. */
   height?: number;
-  frameRate?: { num: number; den: number };
+  /** Video: the frame rate the graph declares (0/1 when it does not know). */
+  frameRate?: {
+    /** Numerator. */
+    num: number;
+    /** Denominator. */
+    den: number;
+  };
+  /** Audio: samples per second per channel. */
   sampleRate?: number;
+  /** Audio: channel count. */
   channels?: number;
+  /** The pixel format (video) or sample format (audio) of what pull() gives. */
   format: PixelFormat | SampleFormat;
+  /** Audio: 'interleaved' or 'planar'. */
   layout?: SampleLayout;
 }
 
@@ -126,6 +178,19 @@ function outputSpec(i: number, v: unknown): NativeGraphOutput {
  * const out = await g.pull();  // a Frame, or null when the graph needs more input
  * ```
  *
+ * @example
+ * ```ts
+ * // reader: a VideoReader of 1280x720 bgr24 frames
+ * const g = new FilterGraph('hflip,scale=640:-2', { inputs: [{ width: 1280, height: 720, format: 'bgr24', fps: 25 }] });
+ * for await (const frame of reader) {
+ *   await g.push(frame);
+ *   for (let f = await g.pull(); f; f = await g.pull()) console.log(f.pts);   // 640x360 Frames
+ * }
+ * await g.flush();                                  // end of input: drain what the graph holds
+ * for (let f = await g.pull(); f; f = await g.pull()) console.log(f.pts);
+ * await g.close();
+ * ```
+ *
  * Filtering runs off the event loop (the libuv pool), one call at a time, in
  * the order the calls were made. Frames pushed with a pts that does not
  * increase get the previous one plus one frame (video) or the samples pushed
@@ -139,8 +204,16 @@ export class FilterGraph {
   #outputs: GraphOutputInfo[];
   #ended: boolean[];
   #queue: Promise<unknown> = Promise.resolve();
+  /** The graph string, as given (the CLI's -vf/-af/-filter_complex syntax). */
   readonly graph: string;
 
+  /**
+   * Parses and configures `graph` (libavfilter's syntax, e.g.
+   * '[0][1]overlay=10:10' or 'split[a][b];[a]hflip[o1];[b]vflip[o2]') for the
+   * inputs and outputs given. Throws AvcvError 'INVALID_FILTER' when
+   * libavfilter cannot, and 'NESTED_INPUT_BLOCKED' for a file-opening filter
+   * without allowNestedInputs.
+   */
   constructor(graph: string, options: FilterGraphOptions) {
     this.graph = filterGraph('graph', graph);
     if (!isObject(options)) throw new TypeError('FilterGraph: options must be an object {inputs, outputs}');
@@ -289,6 +362,7 @@ export class FilterGraph {
     this.#native = null;
   }
 
+  /** `await using g = new FilterGraph(...)`: close() when the scope ends. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -3,7 +3,9 @@ export type PixelFormat = 'bgr24' | 'rgb24' | 'gray' | 'bgra' | 'rgba' | 'yuv420
 /** hwc: interleaved rows; chw: one plane per channel in the format's order; planar: YUV planes. */
 export type Layout = 'hwc' | 'chw' | 'planar';
 
+/** Every {@link PixelFormat}, for validating or listing them. */
 export const PIXEL_FORMATS: readonly PixelFormat[] = ['bgr24', 'rgb24', 'gray', 'bgra', 'rgba', 'yuv420p', 'nv12'];
+/** Every {@link Layout}: 'hwc', 'chw' and 'planar'. */
 export const LAYOUTS: readonly Layout[] = ['hwc', 'chw', 'planar'];
 
 /**
@@ -15,7 +17,19 @@ export const INTERPOLATIONS = {
   nearest: { opencv: true }, bilinear: { opencv: true }, bicubic: { opencv: true }, area: { opencv: true },
   lanczos: { opencv: true }, fast_bilinear: { opencv: false }, spline: { opencv: false }, gauss: { opencv: false },
 } as const;
+/**
+ * A resize interpolation: 'nearest', 'bilinear', 'bicubic', 'area' and
+ * 'lanczos' (also accepted by the cv namespace and letterbox), and
+ * 'fast_bilinear', 'spline' and 'gauss' (swscale only: the reader's resize).
+ *
+ * @useDeclaredType
+ */
 export type Interpolation = keyof typeof INTERPOLATIONS;
+/**
+ * The interpolations OpenCV has too: 'nearest', 'bilinear', 'bicubic', 'area', 'lanczos'.
+ *
+ * @inline
+ */
 export type CvInterpolation = { [K in Interpolation]: (typeof INTERPOLATIONS)[K]['opencv'] extends true ? K : never }[Interpolation];
 export const INTERPOLATION_NAMES = Object.keys(INTERPOLATIONS) as Interpolation[];
 export const CV_INTERPOLATION_NAMES = INTERPOLATION_NAMES.filter((k) => INTERPOLATIONS[k].opencv) as CvInterpolation[];
@@ -63,11 +77,15 @@ export function shapeOf(f: PixelFormat, layout: Layout, width: number, height: n
   return layout === 'chw' ? [c, height, width] : [height, width, c];
 }
 
+/** One plane of a frame's data (see Frame.planes): a view, not a copy. */
 export interface Plane {
   /** 'y' | 'u' | 'v' | 'uv' for YUV formats, the channel letter for chw, 'packed' for hwc. */
   name: string;
+  /** The plane's bytes: a view into the frame's data (width * height * elementBytes bytes). */
   data: Uint8Array;
+  /** Elements per row (pixels; half the frame's width for chroma planes). */
   width: number;
+  /** Rows (half the frame's height for chroma planes). */
   height: number;
   /** bytes per element: 2 for nv12's interleaved UV, the channel count for packed, else 1 */
   elementBytes: number;

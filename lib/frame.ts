@@ -10,21 +10,41 @@ import {
   type FromTensorOptions, type LetterboxOptions, type LetterboxResult, type Tensor, type TensorOptions,
 } from './tensor';
 
+/**
+ * The fields of `new Frame(init)`: the pixels and their description, plus
+ * optional timing (each defaults to 0 or false). The data is used as is, not
+ * copied or checked: {@link Frame.from} is the checked way to wrap bytes.
+ */
 export interface FrameInit {
+  /** Exactly the bytes of the shape (see {@link Frame.shape}), no stride padding. */
   data: Uint8Array;
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
+  /** The pixel format of `data`. */
   format: PixelFormat;
+  /** The layout of `data` (default 'hwc', 'planar' for yuv420p/nv12). */
   layout?: Layout;
+  /** Presentation timestamp in the stream's time base (default 0). */
   pts?: number;
+  /** Seconds on the reader's continuous timeline (default 0). */
   time?: number;
+  /** pts in seconds as the stream says (default: `time`). */
   rawTime?: number;
+  /** Duration in the stream's time base (default 0). */
   duration?: number;
+  /** Duration in seconds (default 0). */
   durationSeconds?: number;
+  /** 0-based display index (default 0). */
   index?: number;
+  /** Whether the frame is a keyframe (default false). */
   keyframe?: boolean;
+  /** Decoded with errors (default false). */
   corrupt?: boolean;
+  /** The first frame after a live reconnect (default false). */
   discontinuity?: boolean;
+  /** Wall-clock ms since the epoch when it left the decoder (default 0). */
   receivedAt?: number;
 }
 
@@ -80,16 +100,30 @@ export type Recycler = (memory: ArrayBuffer) => void;
  *   frame.release();      // or, in TypeScript: for await (using frame of reader)
  * }
  * ```
+ *
+ * @example
+ * ```ts
+ * const frame = Frame.from(new Uint8Array(640 * 360 * 3), { width: 640, height: 360, format: 'rgb24' });
+ * frame.shape;                              // [360, 640, 3]
+ * const bgr = frame.to('bgr24');            // an explicit conversion, a new frame
+ * const planes = frame.toLayout('chw');     // [3, 360, 640]: one plane per channel
+ * ```
  */
 export class Frame {
   #data: Uint8Array;
   #released = false;
   #recycle: Recycler | null = null;
+  /** Width in pixels. */
   readonly width: number;
+  /** Height in pixels. */
   readonly height: number;
+  /** The pixel format of `data` (see {@link PixelFormat}). */
   readonly format: PixelFormat;
+  /** How `data` is laid out: 'hwc', 'chw', or 'planar' for yuv420p/nv12. */
   readonly layout: Layout;
+  /** Components per pixel: 3 (BGR/RGB, and YUV's three), 4 with alpha, 1 for gray. */
   readonly channels: number;
+  /** The shape of `data`: [H, W, C] (hwc), [C, H, W] (chw), [H * 3/2, W] (yuv420p, nv12). */
   readonly shape: readonly number[];
   /** Presentation timestamp in the stream's time base (best_effort_timestamp). */
   readonly pts: number;
@@ -109,6 +143,7 @@ export class Frame {
   readonly durationSeconds: number;
   /** 0-based index in display order. */
   readonly index: number;
+  /** The decoder marked this frame as a keyframe. */
   readonly keyframe: boolean;
   /** The decoder flagged this frame as decoded with errors (concealed). */
   readonly corrupt: boolean;
@@ -187,11 +222,16 @@ export class Frame {
     else give();
   }
 
+  /** The same as `release()`, for `using frame = ...` and `for await (using frame of reader)`. */
   [Symbol.dispose](): void {
     this.release();
   }
 
-  /** Internal: set by the reader on frames whose memory it can take back. */
+  /**
+   * Internal: set by the reader on frames whose memory it can take back.
+   *
+   * @internal
+   */
   [setRecycler](recycle: Recycler): void {
     this.#recycle = recycle;
   }
@@ -299,7 +339,14 @@ export function checkLayout(format: PixelFormat, layout: Layout, width: number, 
 
 /**
  * A batch tensor [N, C, H, W] (chw) or [N, H, W, C] (hwc) from frames of one
- * size and format, written straight into one preallocated buffer.
+ * size and format, written straight into one preallocated buffer. Options as
+ * {@link Frame.toTensor}'s (`out` then holds the whole batch).
+ *
+ * @example
+ * ```ts
+ * const batch = stackFrames(frames, { scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
+ * new ort.Tensor('float32', batch.data, batch.shape);   // [N, 3, H, W], what onnxruntime-node takes
+ * ```
  */
 export function stackFrames(frames: readonly Frame[], options: TensorOptions = {}): Tensor {
   if (!Array.isArray(frames) || frames.length === 0 || !frames.every((f) => f instanceof Frame)) {
@@ -310,7 +357,16 @@ export function stackFrames(frames: readonly Frame[], options: TensorOptions = {
 
 /**
  * Detector-style preprocessing: resize keeping the aspect ratio, then pad to
- * width x height with `color` (default gray 114), centred. hwc frames only.
+ * width x height with `color` (default gray 114), centred. hwc frames only
+ * (bgr24, rgb24, bgra, rgba, gray). Options: `width` and `height` of the
+ * result in pixels, `color` (1 to 4 values 0..255 in the frame's channel
+ * order) and `interpolation` (default 'bilinear', OpenCV's INTER_LINEAR).
+ *
+ * @example
+ * ```ts
+ * const { frame: input, scale, padX, padY, toOriginal } = letterbox(frame, { width: 640, height: 640 });
+ * const [x, y] = toOriginal(320, 320);   // a point of the detector's input, in the original frame
+ * ```
  */
 export function letterbox(frame: Frame, options: LetterboxOptions): LetterboxResult<Frame> {
   if (!(frame instanceof Frame)) throw new TypeError('letterbox takes a Frame');

@@ -9,20 +9,31 @@ import { bool, checkKeys, describe, isObject, oneOf } from './validate';
 
 /** The part of an opencv4nodejs `Mat` that avcv uses (rows, cols, type, getData). */
 export interface OpenCvMat {
+  /** Rows: the image's height (H * 3/2 for yuv420p/nv12). */
   readonly rows: number;
+  /** Columns: the image's width. */
   readonly cols: number;
+  /** OpenCV's type code (CV_8UC1 0, CV_8UC3 16, CV_8UC4 24 are the ones avcv takes). */
   readonly type: number;
+  /** Channels per element. */
   readonly channels: number;
+  /** Dimensions (2 for an image). */
   readonly dims?: number;
+  /** A copy of the Mat's bytes (opencv4nodejs hands them out only as a copy). */
   getData(): Uint8Array;
+  /** A continuous copy of the Mat (used for regions, whose getData() fails). */
   copy?(): OpenCvMat;
 }
 
 /** The part of the opencv4nodejs module that toMat uses. */
 export interface OpenCvModule {
-  Mat: new (...args: never[]) => OpenCvMat;
+  /** opencv4nodejs's Mat class. */
+  Mat:
+    /** Mat's constructors: avcv calls `new Mat(data, rows, cols, type)` (a copy) and `new Mat(rows, cols, type, data)` (a view). */
+    new (...args: never[]) => OpenCvMat;
 }
 
+/** Options of {@link toMat}. */
 export interface ToMatOptions {
   /**
    * true (default): the Mat owns a copy of the pixels (one memcpy).
@@ -41,6 +52,7 @@ export interface ToMatOptions {
   module?: OpenCvModule;
 }
 
+/** Options of {@link fromMat}. */
 export interface FromMatOptions {
   /**
    * The pixel format the Mat holds. Default by type: CV_8UC3 'bgr24',
@@ -95,7 +107,15 @@ const viewOwners = new WeakMap<object, Uint8Array>();
  * bgra, CV_8UC1 for gray, and a (H*3/2) x W CV_8UC1 for yuv420p/nv12 (the
  * layout OpenCV's COLOR_YUV2BGR_I420/_NV12 take). Copies once by default;
  * `{ copy: false }` makes a view (see ToMatOptions). chw frames are refused
- * (Mats are interleaved): use frame.toLayout('hwc').
+ * (Mats are interleaved): use frame.toLayout('hwc'). Without @u4/opencv4nodejs
+ * installed (and no `module`), AvcvError 'PEER_MISSING'.
+ *
+ * @example
+ * ```ts
+ * import * as cv4 from '@u4/opencv4nodejs';
+ * const mat = toMat<cv4.Mat>(frame);                  // CV_8UC3 for bgr24: one copy
+ * const view = toMat<cv4.Mat>(frame, { copy: false }); // a Mat over frame.data: no copy
+ * ```
  */
 export function toMat<M extends object = OpenCvMat>(frame: Frame, options: ToMatOptions = {}): M {
   if (!(frame instanceof Frame)) throw new TypeError(`toMat: frame must be a Frame; got ${describe(frame)}`);
@@ -128,6 +148,12 @@ export function toMat<M extends object = OpenCvMat>(frame: Frame, options: ToMat
  * CV_8UC3 'bgr24', CV_8UC4 'bgra' and CV_8UC1 'gray' unless `format` says
  * otherwise; other depths and channel counts are refused (convert with
  * `mat.convertTo(cv.CV_8UC3)` first). Regions (getRegion) are copied out.
+ *
+ * @example
+ * ```ts
+ * const blurred = fromMat(toMat<cv4.Mat>(frame).gaussianBlur(new cv4.Size(5, 5), 0));   // a bgr24 Frame
+ * const rgb = fromMat(mat, { format: 'rgb24' });                                       // a Mat known to hold RGB
+ * ```
  */
 export function fromMat(mat: OpenCvMat, options: FromMatOptions = {}): Frame {
   if (!isObject(mat) || typeof (mat as { getData?: unknown }).getData !== 'function' ||

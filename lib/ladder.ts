@@ -201,8 +201,10 @@ const even = (n: number) => Math.max(2, 2 * Math.round(n / 2));
  * written. The tree appears under `outDir` only when complete.
  *
  * @example
+ * ```ts
  * const r = await ladder('talk.mp4', 'public/talk', { renditions: [{ height: 720 }, { height: 360 }], format: 'both' });
  * console.log(r.master, r.renditions.map((x) => `${x.name} ${x.bandwidth}`));
+ * ```
  */
 export async function ladder(input: string, outDir: string, options: LadderOptions = {}): Promise<LadderResult> {
   const t0 = performance.now();

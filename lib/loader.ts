@@ -3,6 +3,7 @@ import type { Layout, PixelFormat } from './formats';
 import { VideoReader, allocFrames, framesInto, type VideoReaderOptions } from './reader';
 import { checkKeys, describe, int, isObject, oneOf } from './validate';
 
+/** Options of `new VideoLoader(sources, options)`: clip length and spacing, batching, shuffling and the frames' shape. */
 export interface VideoLoaderOptions {
   /** Frames per clip (consecutive displayed frames). */
   clipLength: number;
@@ -14,22 +15,31 @@ export interface VideoLoaderOptions {
   shuffle?: 'none' | 'videos' | 'clips';
   /** Seed of the shuffle (default 0); epoch k uses seed + k. */
   seed?: number;
+  /** The frames' pixel format: 'rgb24' (default), 'bgr24', 'gray', 'bgra' or 'rgba'. */
   format?: PixelFormat;
   /** 'hwc' gives batches [B, T, H, W, C]; 'chw' gives [B, C, T, H, W]. */
   layout?: 'hwc' | 'chw';
+  /** Resize every video's frames, as VideoReaderOptions.resize; all videos must give the same size (else a RangeError). */
   resize?: VideoReaderOptions['resize'];
   /** Batches decoded ahead (default 1): memory is bounded by it. */
   concurrency?: number;
+  /** libav protocols the sources may use (default ['file']). */
   protocols?: string[];
 }
 
+/** One batch of clips, as iterating a {@link VideoLoader} yields it. */
 export interface ClipBatch {
   /** One buffer: B clips x T frames, in the layout's shape. */
   data: Uint8Array;
+  /** [B, T, H, W, C] (hwc) or [B, C, T, H, W] (chw); B may be smaller in an epoch's last batch. */
   shape: number[];
+  /** The layout of `data`. */
   layout: 'hwc' | 'chw';
+  /** The frames' pixel format. */
   format: PixelFormat;
+  /** Each clip's video, as given to the loader. */
   sources: string[];
+  /** Each clip's first frame, as a display index in its video. */
   startIndices: number[];
   /** Presentation time (s) of every frame of every clip: [B][T]. */
   times: number[][];
@@ -65,8 +75,19 @@ function shuffled<T>(items: T[], rand: () => number): T[] {
  * Clips from many videos in (optionally shuffled, seeded) batches, decoded
  * exactly by random access: Decord's VideoLoader, done right. Iterating the
  * loader runs one epoch in which every clip of every video appears once.
+ *
+ * @example
+ * ```ts
+ * const loader = new VideoLoader(['a.mp4', 'b.mp4'], { clipLength: 16, stride: 8, batchSize: 4,
+ *   shuffle: 'clips', seed: 1, format: 'rgb24', layout: 'chw', resize: { width: 224, height: 224 } });
+ * for await (const batch of loader) {   // one epoch: every clip of every video exactly once
+ *   batch.data; batch.shape;            // [4, 3, 16, 224, 224]
+ * }
+ * await loader.close();
+ * ```
  */
 export class VideoLoader implements AsyncIterable<ClipBatch> {
+  /** The videos, as given. */
   readonly sources: readonly string[];
   #opts: Required<Pick<VideoLoaderOptions, 'clipLength' | 'stride' | 'batchSize' | 'shuffle' | 'seed' | 'concurrency'>> & {
     format: PixelFormat; layout: 'hwc' | 'chw'; resize?: VideoReaderOptions['resize']; protocols?: string[];
@@ -126,8 +147,13 @@ export class VideoLoader implements AsyncIterable<ClipBatch> {
     return this.#readers;
   }
 
-  /** The clips of one epoch, in order. */
-  async clips(epoch = this.#epoch): Promise<Array<{ source: string; start: number }>> {
+  /** The clips of one epoch, in order (default: the epoch the next iteration runs). */
+  async clips(epoch = this.#epoch): Promise<Array<{
+    /** The clip's video. */
+    source: string;
+    /** The clip's first frame, as a display index. */
+    start: number;
+  }>> {
     const readers = await this.#open();
     return (await this.#plan(readers, epoch)).map((c) => ({ source: this.sources[c.video], start: c.start }));
   }

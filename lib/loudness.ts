@@ -20,9 +20,13 @@ export interface LoudnessTarget {
 
 /** What the first pass measured (loudnorm's JSON, as numbers). */
 export interface LoudnessMeasurement {
+  /** Integrated loudness, LUFS (-99 for silence). */
   integrated: number;
+  /** True peak, dBTP. */
   truePeak: number;
+  /** Loudness range, LU. */
   range: number;
+  /** The gating threshold, LUFS. */
   threshold: number;
   /** The offset gain loudnorm suggests for the second pass (its target_offset). */
   offset: number;
@@ -54,7 +58,13 @@ const targetArgs = (t: Required<LoudnessTarget>) => `I=${t.integrated}:TP=${t.tr
 /**
  * The first pass: decodes the source's audio (after `filter`, when given)
  * through loudnorm and returns its measurements. Rejects with AvcvError
- * (NO_AUDIO_STREAM, ...) as AudioReader.open does.
+ * (NO_AUDIO_STREAM, ...) as AudioReader.open does. Options: `filter` (a graph
+ * applied first), `stream`, `protocols`, `allowNestedInputs`, `signal`.
+ *
+ * @example
+ * ```ts
+ * const m = await measureLoudness('in.mp4', { integrated: -16 });   // { integrated, truePeak, range, threshold, offset }
+ * ```
  */
 export async function measureLoudness(source: string, target: LoudnessTarget = {},
   options: { filter?: string; stream?: number; protocols?: string[]; allowNestedInputs?: boolean; signal?: AbortSignal } = {}): Promise<LoudnessMeasurement> {
@@ -83,7 +93,18 @@ export async function measureLoudness(source: string, target: LoudnessTarget = {
   return { integrated: num('input_i'), truePeak: num('input_tp'), range: num('input_lra'), threshold: num('input_thresh'), offset: num('target_offset') };
 }
 
-/** The second pass: loudnorm with the first pass's measurements. */
+/**
+ * The second pass: loudnorm with the first pass's measurements, as a filter
+ * graph string for AudioReader's `filter`, VideoWriter's `audio.filter` or
+ * transform's `audioFilter`.
+ *
+ * @example
+ * ```ts
+ * const target = { integrated: -16, truePeak: -1.5, range: 11 };
+ * const graph = loudnormGraph(target, await measureLoudness('in.mp4', target));
+ * await using audio = await AudioReader.open('in.mp4', { filter: graph });
+ * ```
+ */
 export function loudnormGraph(target: LoudnessTarget, m: LoudnessMeasurement): string {
   const t = loudnessTarget('target', target);
   return `loudnorm=${targetArgs(t)}:measured_I=${m.integrated}:measured_TP=${m.truePeak}:measured_LRA=${m.range}` +

@@ -1,6 +1,8 @@
 /** Progress of a job over frames: frames done, the total when known, speed and time left. */
 export interface TransformProgress {
+  /** Frames done so far. */
   frames: number;
+  /** Frames in all, when known (from the source's frame count), else null. */
   total: number | null;
   /** Frames per second so far. */
   fps: number;

@@ -42,6 +42,7 @@ export interface TransformQueueOptions {
   attempts?: number;
 }
 
+/** Options of {@link startWorker}. */
 export interface WorkerOptions {
   /** Redis, as TransformQueueOptions.connection. */
   connection: string | RedisOptions;
@@ -59,11 +60,52 @@ export interface WorkerOptions {
   onEvent?: (e: WorkerEvent) => void;
 }
 
+/** What WorkerOptions.onEvent receives: a job started, finished or failed on this worker. */
 export type WorkerEvent =
-  | { event: 'start'; job: string; kind: 'chunk' | 'stitch'; chunk?: number; output: string }
-  | { event: 'done'; job: string; kind: 'chunk' | 'stitch'; chunk?: number; output: string; seconds: number; cached?: boolean }
-  | { event: 'failed'; job: string; kind: 'chunk' | 'stitch'; chunk?: number; output: string; error: string };
+  | {
+    /** The job started. */
+    event: 'start';
+    /** The BullMQ job's id. */
+    job: string;
+    /** 'chunk' (frames through fn into a piece) or 'stitch' (the pieces joined into the output). */
+    kind: 'chunk' | 'stitch';
+    /** kind 'chunk': the chunk's number in the job, from 0. */
+    chunk?: number;
+    /** The transform's output path. */
+    output: string;
+  }
+  | {
+    /** The job finished. */
+    event: 'done';
+    /** The BullMQ job's id. */
+    job: string;
+    /** 'chunk' or 'stitch'. */
+    kind: 'chunk' | 'stitch';
+    /** kind 'chunk': the chunk's number in the job, from 0. */
+    chunk?: number;
+    /** The transform's output path. */
+    output: string;
+    /** Wall time the job took on this worker, in seconds. */
+    seconds: number;
+    /** Meant to mark a chunk whose saved result was reused; not set by this version (such chunks report as done). */
+    cached?: boolean;
+  }
+  | {
+    /** The job failed (it may be tried again, up to the queue's attempts). */
+    event: 'failed';
+    /** The BullMQ job's id. */
+    job: string;
+    /** 'chunk' or 'stitch'. */
+    kind: 'chunk' | 'stitch';
+    /** kind 'chunk': the chunk's number in the job, from 0. */
+    chunk?: number;
+    /** The transform's output path. */
+    output: string;
+    /** The error's message. */
+    error: string;
+  };
 
+/** A running worker, as {@link startWorker} returns it. */
 export interface AvcvWorker {
   /** Stops taking jobs, waits for the running ones, and closes. */
   close(): Promise<void>;
@@ -320,7 +362,15 @@ function cachedResult(t: Omit<ChunkTask, 'progress'>): ChunkResult | null {
 /**
  * Runs the chunks and stitches of transform() jobs enqueued with the
  * `queue` option, on this machine's threads, until close(). The machine
- * must see the jobs' files at the same paths (a shared folder).
+ * must see the jobs' files at the same paths (a shared folder). Rejects
+ * with AvcvError 'CONNECT' when Redis cannot be reached.
+ *
+ * @example
+ * ```ts
+ * const w = await startWorker({ connection: 'redis://10.0.0.5:6379', concurrency: 4,
+ *   onEvent: (e) => console.log(e.event, e.kind, e.chunk ?? '', e.output) });
+ * process.once('SIGINT', () => void w.close());   // finishes the running chunks first
+ * ```
  */
 export async function startWorker(options: WorkerOptions): Promise<AvcvWorker> {
   if (!isObject(options)) throw new TypeError('startWorker: options must be an object');

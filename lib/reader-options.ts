@@ -8,22 +8,51 @@ import { checkDevice, type Device } from './device';
 import { resolveInput, type InputOptions } from './source';
 import { bool, checkKeys, describe, filterGraph, int, isObject, oneOf } from './validate';
 
+/**
+ * Options of {@link VideoReader.open}: the output's format, layout and size,
+ * the decoder's settings, random access and live sources. Every option is
+ * optional; unknown keys are TypeErrors.
+ */
 export interface VideoReaderOptions extends InputOptions {
   /** Output pixel format. Default 'bgr24' (OpenCV's order). */
   format?: PixelFormat;
   /** 'hwc' (default) or 'chw' (one plane per channel, written in the same pass). YUV formats are 'planar'. */
   layout?: Layout;
   /** Output size; give one side to keep the aspect ratio. Default interpolation 'bicubic' (the ffmpeg CLI's). */
-  resize?: { width?: number; height?: number; interpolation?: Interpolation };
-  /** Crop rectangle in source (displayed) pixels, applied before resize in the same pass. */
-  crop?: { x: number; y: number; width: number; height: number };
+  resize?: {
+    /** Output width in pixels (1..16384); omitted: from the height, keeping the aspect ratio. */
+    width?: number;
+    /** Output height in pixels (1..16384); omitted: from the width, keeping the aspect ratio. */
+    height?: number;
+    /** The scaler's interpolation (default 'bicubic'). */
+    interpolation?: Interpolation;
+  };
+  /**
+   * Crop rectangle in source (displayed) pixels, applied before resize in the
+   * same pass. For subsampled sources x and y are rounded down to the chroma
+   * grid, as the CLI's crop filter does (info.crop gives what was applied).
+   */
+  crop?: {
+    /** Left edge in pixels. */
+    x: number;
+    /** Top edge in pixels. */
+    y: number;
+    /** Width in pixels. */
+    width: number;
+    /** Height in pixels. */
+    height: number;
+  };
   /** Video stream index (default: libav's best video stream). */
   stream?: number;
-  /** Codec threads (default 0 = auto). */
+  /**
+   * Codec threads, 0..64 (default 0 = auto). On damaged input frame threads
+   * conceal errors differently from run to run; 1 makes every run identical
+   * (and random access exact on damaged frames).
+   */
   threads?: number;
   /** Frames decoded ahead of the consumer (1..64, default 3). Memory is bounded by this. */
   prefetch?: number;
-  /** Cancels a pending read promptly and closes the reader. */
+  /** Aborts the open (probing included) and a pending read promptly (AvcvError 'ABORTED') and closes the reader. */
   signal?: AbortSignal;
   /**
    * Recycle frame buffers: zero allocations per frame, but a frame's data is
@@ -80,6 +109,7 @@ export interface VideoReaderOptions extends InputOptions {
   live?: LiveOptions;
 }
 
+/** A live source's timeouts, start-up probing, reconnects and queue policy (VideoReaderOptions.live). */
 export interface LiveOptions {
   /** Seconds to connect and read the stream's parameters; then AvcvError 'TIMEOUT'. Default 10. */
   openTimeout?: number;
@@ -90,7 +120,14 @@ export interface LiveOptions {
   /** RTSP transport (default 'tcp'). */
   transport?: 'tcp' | 'udp';
   /** Reopen the source after a stall or an end: attempts (Infinity: without limit), backoff delay and its cap in seconds. Default none. */
-  reconnect?: { attempts?: number; delay?: number; maxDelay?: number } | false;
+  reconnect?: {
+    /** Tries before giving up with 'DISCONNECTED' (default Infinity). */
+    attempts?: number;
+    /** Seconds before the first try, doubled after each failure (default 1). */
+    delay?: number;
+    /** The longest wait between tries, in seconds (default 30, or delay if longer). */
+    maxDelay?: number;
+  } | false;
   /**
    * A consumer slower than the source: 'block' (default: decoding waits,
    * nothing is lost), 'dropOldest' (the oldest frame not yet taken makes
@@ -114,10 +151,15 @@ export interface LiveOptions {
   onEvent?: (e: LiveEvent) => void;
 }
 
+/** What LiveOptions.onEvent receives. */
 export interface LiveEvent {
+  /** 'stall' (no packet for stallTimeout), 'reconnecting' (an attempt starts), 'reconnected', or 'drop' (the queue policy dropped frames). */
   type: 'stall' | 'reconnecting' | 'reconnected' | 'drop';
+  /** 'reconnecting': which attempt this is, from 1. */
   attempt?: number;
+  /** 'drop': frames dropped since the last event. */
   count?: number;
+  /** The reader's stats.lastError: libav's message for what went wrong, or null. */
   reason: string | null;
 }
 

@@ -15,28 +15,53 @@ export type { Interpolation } from './formats';
 export type { VideoReaderOptions } from './reader-options';
 
 
+/** What {@link VideoReader.info} holds: the source's probe and the shape of the frames the reader gives. */
 export interface ReaderInfo {
+  /** The source as opened: a path, or a URL's href. */
   source: string;
+  /** The container's probe, as {@link probe} gives it. */
   container: ProbeResult;
+  /** The decoded video stream's probe. */
   stream: VideoStreamInfo;
+  /** The libavcodec decoder used (e.g. 'h264', 'hevc', 'libdav1d'). */
   decoder: string;
   /** Where frames are decoded: { type: 'cpu' | 'cuda', index?, fallbackReason? }. */
   device: DeviceInfo;
+  /** The frames' width in pixels (after autorotate, filter, crop and resize). */
   width: number;
+  /** The frames' height in pixels (after autorotate, filter, crop and resize). */
   height: number;
+  /** The frames' pixel format. */
   format: PixelFormat;
+  /** The frames' layout. */
   layout: Layout;
+  /** Components per pixel of `format`. */
   channels: number;
+  /** Every frame's shape, e.g. [H, W, 3] for bgr24 hwc. */
   shape: readonly number[];
+  /** Bytes of one frame's data. */
   frameBytes: number;
+  /** Frames per second: the stream's average rate, or the filter graph's (0 when unknown). */
   fps: number;
+  /** Seconds (the stream's, else the container's), or null when unknown. */
   duration: number | null;
+  /** Frames in the stream (exact or estimated, see frameCountExact); null when unknown or changed by a filter. */
   frameCount: number | null;
+  /** True when frameCount is the container's own count; index().frameCount counts the frames (seekMode 'exact'). */
   frameCountExact: boolean;
   /** Clockwise rotation applied to frames (0 unless autorotate). */
   rotation: number;
   /** The crop actually applied (rounded down to the chroma grid, as the CLI's crop filter does), or null. */
-  crop: { x: number; y: number; width: number; height: number } | null;
+  crop: {
+    /** Left edge in source pixels. */
+    x: number;
+    /** Top edge in source pixels. */
+    y: number;
+    /** Width in source pixels. */
+    width: number;
+    /** Height in source pixels. */
+    height: number;
+  } | null;
   /** Random access mode: 'exact' (frame index) or 'approximate' (metadata + constant frame rate). */
   seekMode: 'exact' | 'approximate';
   /**
@@ -47,13 +72,44 @@ export interface ReaderInfo {
    * index are then refused with 'FILTER_NOT_SEEKABLE'. null without a filter.
    */
   filter: {
-    graph: string; width: number; height: number; format: string;
-    timeBase: { num: number; den: number }; frameRate: { num: number; den: number };
-    randomAccess: boolean; why?: string;
+    /** The graph string, as given. */
+    graph: string;
+    /** The graph's output width in pixels. */
+    width: number;
+    /** The graph's output height in pixels. */
+    height: number;
+    /** libav's name of the graph's output pixel format. */
+    format: string;
+    /** The graph's output time base: frames' pts are in it. */
+    timeBase: {
+      /** Numerator. */
+      num: number;
+      /** Denominator. */
+      den: number;
+    };
+    /** The graph's output frame rate (0/1 when the graph does not say). */
+    frameRate: {
+      /** Numerator. */
+      num: number;
+      /** Denominator. */
+      den: number;
+    };
+    /** Whether frame(i), frameAt() and the index work (every filter per-frame). */
+    randomAccess: boolean;
+    /** Why random access is refused: the filter that carries state. */
+    why?: string;
   } | null;
 }
 
+/**
+ * What {@link VideoReader.stats} holds: the decoder's counters (damage,
+ * errors, truncation), a live source's reconnects, stalls and drops, random
+ * access's work, and the frames and buffers handed out.
+ *
+ * @interface
+ */
 export type ReaderStats = NativeReaderStats & {
+  /** Frames returned by read() and iteration (not random access). */
   framesRead: number;
   /**
    * Frame buffers allocated for sequential reads. Without reuseBuffers or
@@ -66,21 +122,39 @@ export type ReaderStats = NativeReaderStats & {
    * (frame.receivedAt) and reaching the caller, in ms, over the last 1000
    * frames read; null before any.
    */
-  latency: { p50: number; p95: number; max: number; samples: number } | null;
+  latency: {
+    /** The median wait, ms. */
+    p50: number;
+    /** The 95th percentile, ms. */
+    p95: number;
+    /** The longest wait, ms. */
+    max: number;
+    /** Frames measured (at most 1000). */
+    samples: number;
+  } | null;
 };
 
 /** frames(indices, { batch: true }): one buffer, [N, H, W, C] (hwc) or [N, C, H, W] (chw). */
 export interface FrameBatch {
+  /** Every frame's bytes, one after the other, in request order. */
   data: Uint8Array;
+  /** The batch's shape, N then info.shape: [N, H, W, C] (hwc) or [N, C, H, W] (chw). */
   shape: number[];
+  /** The frames' pixel format. */
   format: PixelFormat;
+  /** The frames' layout. */
   layout: Layout;
+  /** Each frame's display index (negative requests resolved). */
   indices: number[];
+  /** Each frame's pts, in the stream's time base. */
   pts: number[];
+  /** Each frame's time in seconds (frame.time). */
   times: number[];
 }
 
+/** The frame index, as {@link VideoReader.index} gives it: what sequential decoding yields. */
 export interface FrameIndexInfo {
+  /** Frames sequential decoding yields (ffprobe -count_frames); seekMode 'approximate': the container's count. */
   frameCount: number;
   /** pts of every frame in display order (stream time base). */
   pts: Float64Array;
@@ -94,7 +168,13 @@ export interface FrameIndexInfo {
   discontinuous?: boolean;
   /** display indices of keyframes */
   keyframes: Uint32Array;
-  timeBase: { num: number; den: number };
+  /** The stream's time base: pts × num / den is seconds. */
+  timeBase: {
+    /** Numerator. */
+    num: number;
+    /** Denominator. */
+    den: number;
+  };
   /**
    * How the index was built: 'packets' (one scan of the packets, no
    * decoding) or 'decode' (the stream was decoded once, because its packets
@@ -104,6 +184,7 @@ export interface FrameIndexInfo {
    * approximate.
    */
   method: 'packets' | 'decode' | 'approximate';
+  /** method 'decode': why the packets could not say it. */
   reason?: string;
 }
 
@@ -112,21 +193,25 @@ function abortError(signal: AbortSignal, source: string): AvcvError {
 }
 
 /**
- * Decodes a video into explicit frames. Decoding and conversion run on a
- * native thread that stays at most `prefetch` frames ahead of the consumer.
- *
- * ```ts
- * await using reader = await VideoReader.open('in.mp4', { format: 'rgb24' });
- * for await (const frame of reader) { frame.data; frame.shape; frame.time; }
- * ```
- */
-/**
  * Internal: VideoReader[allocFrames](count) gives a batch buffer with the
  * conversion's padding after it, and VideoReader[framesInto] decodes into it.
  */
 export const framesInto = Symbol('avcv.framesInto');
 export const allocFrames = Symbol('avcv.allocFrames');
 
+/**
+ * Decodes a video into explicit frames. Decoding and conversion run on a
+ * native thread that stays at most `prefetch` frames ahead of the consumer.
+ * Frames come in display order through read() or `for await`; frame(),
+ * frames(), frameAt(), range() and rangeByTime() give exact random access
+ * without disturbing iteration.
+ *
+ * @example
+ * ```ts
+ * await using reader = await VideoReader.open('in.mp4', { format: 'rgb24' });
+ * for await (const frame of reader) { frame.data; frame.shape; frame.time; }
+ * ```
+ */
 export class VideoReader implements AsyncIterable<Frame> {
   #native: NativeReader | null;
   #info: ReaderInfo;
@@ -190,7 +275,20 @@ export class VideoReader implements AsyncIterable<Frame> {
     this.#eventTimer.unref();
   }
 
-  /** Opens a source for decoding. Rejects with AvcvError for missing or invalid media. */
+  /**
+   * Opens a source for decoding: a file path, a `file:` URL, or a network URL
+   * whose protocol `protocols` allows. Rejects with AvcvError for missing or
+   * invalid media (e.g. 'ENOENT', 'INVALID_DATA', 'NO_VIDEO_STREAM'); bad
+   * options are TypeError/RangeError.
+   *
+   * @example
+   * ```ts
+   * const reader = await VideoReader.open('in.mp4', {
+   *   format: 'rgb24', layout: 'chw', resize: { width: 640, height: 360 },
+   * });
+   * console.log(reader.info.shape, reader.info.fps, reader.info.frameCount);
+   * ```
+   */
   static async open(source: string | URL, options: VideoReaderOptions = {}): Promise<VideoReader> {
     const caller = new Error();
     const n = normalise(source, options);
@@ -279,6 +377,7 @@ export class VideoReader implements AsyncIterable<Frame> {
     return { p50: at(0.5), p95: at(0.95), max: w[w.length - 1], samples: w.length };
   }
 
+  /** True once close() was called (or an abort closed the reader). */
   get closed(): boolean {
     return this.#native === null;
   }
@@ -295,7 +394,16 @@ export class VideoReader implements AsyncIterable<Frame> {
 
   /**
    * The next frame in display order, or null at the end. Reads are served in
-   * call order; concurrent calls queue rather than race.
+   * call order; concurrent calls queue rather than race. After close() it
+   * rejects with 'CLOSED'.
+   *
+   * @example
+   * ```ts
+   * for (let f = await reader.read(); f; f = await reader.read()) {
+   *   console.log(f.index, f.time, f.keyframe);
+   *   f.release();   // done with it: its memory is decoded into again
+   * }
+   * ```
    */
   read(): Promise<Frame | null> {
     const p = this.#queue.then(() => this.#readOne());
@@ -439,7 +547,17 @@ export class VideoReader implements AsyncIterable<Frame> {
     return this.#index;
   }
 
-  /** The i-th displayed frame, exactly (negative i counts from the end). */
+  /**
+   * The i-th displayed frame, exactly (negative i counts from the end): the
+   * frame sequential reading gives as frame i, decoded from the keyframe
+   * before it. A RangeError when there is no such frame.
+   *
+   * @example
+   * ```ts
+   * const f = await reader.frame(120);     // the 121st displayed frame
+   * const last = await reader.frame(-1);
+   * ```
+   */
   async frame(i: number): Promise<Frame> {
     if (typeof i !== 'number' || !Number.isInteger(i)) throw new TypeError(`frame index must be an integer; got ${describe(i)}`);
     const ix = await this.index();
@@ -452,6 +570,13 @@ export class VideoReader implements AsyncIterable<Frame> {
   /**
    * Frames by display index, in request order. Indices are decoded in
    * ascending order, duplicates once, and each GOP at most once per call.
+   * With `{ batch: true }`, one {@link FrameBatch}: every frame in one buffer.
+   *
+   * @example
+   * ```ts
+   * const [a, b, c] = await reader.frames([50, 3, 50]);            // request order; 50 decoded once
+   * const batch = await reader.frames([0, 10, 20], { batch: true }); // batch.shape: [3, H, W, C]
+   * ```
    */
   async frames(indices: readonly number[]): Promise<Frame[]>;
   async frames(indices: readonly number[], options: { batch: true }): Promise<FrameBatch>;
@@ -498,7 +623,11 @@ export class VideoReader implements AsyncIterable<Frame> {
     });
   }
 
-  /** Internal: a buffer for `count` frames of this reader, padded as framesInto needs. */
+  /**
+   * Internal: a buffer for `count` frames of this reader, padded as framesInto needs.
+   *
+   * @internal
+   */
   [allocFrames](count: number): Uint8Array {
     return this.#allocBatch(count);
   }
@@ -516,6 +645,8 @@ export class VideoReader implements AsyncIterable<Frame> {
    * bytes; `out`'s ArrayBuffer must leave the padding after the last slot.
    * Ascending order matters: each slot's conversion may overrun into the
    * next slot, which is written after it.
+   *
+   * @internal
    */
   async [framesInto](indices: readonly number[], out: Uint8Array, offset: number): Promise<Frame[]> {
     const fb = this.#info.frameBytes;
@@ -538,6 +669,12 @@ export class VideoReader implements AsyncIterable<Frame> {
   /**
    * The frame being displayed at `seconds` (its pts <= t < the next frame's
    * pts; the last frame lasts one frame duration), TorchCodec's "played at".
+   * `seconds` is on the frames' `time` timeline; a RangeError outside it.
+   *
+   * @example
+   * ```ts
+   * const f = await reader.frameAt(4.2);   // f.time <= 4.2 < the next frame's time
+   * ```
    */
   async frameAt(seconds: number): Promise<Frame> {
     if (typeof seconds !== 'number' || !Number.isFinite(seconds)) throw new TypeError(`seconds must be a finite number; got ${describe(seconds)}`);
@@ -556,6 +693,11 @@ export class VideoReader implements AsyncIterable<Frame> {
    * Frames start, start+step, ... before end (display indices; end defaults
    * to the frame count), fetched in batches of `batch` (default 16) so memory
    * stays bounded.
+   *
+   * @example
+   * ```ts
+   * for await (const f of reader.range({ start: 0, end: 300, step: 10 })) console.log(f.index);
+   * ```
    */
   async *range(options: { start?: number; end?: number; step?: number; batch?: number } = {}): AsyncGenerator<Frame> {
     if (!isObject(options)) throw new TypeError('range: options must be an object');
@@ -574,6 +716,11 @@ export class VideoReader implements AsyncIterable<Frame> {
    * The frame displayed at each instant start, start + 1/fps, ... before end
    * (seconds; fps defaults to the stream's): resampling to a new frame rate
    * by "played at" semantics. A frame shown at several instants repeats.
+   *
+   * @example
+   * ```ts
+   * for await (const f of reader.rangeByTime({ start: 2, end: 8, fps: 5 })) console.log(f.time);
+   * ```
    */
   async *rangeByTime(options: { start?: number; end?: number; fps?: number; batch?: number } = {}): AsyncGenerator<Frame> {
     if (!isObject(options)) throw new TypeError('rangeByTime: options must be an object');
@@ -639,7 +786,12 @@ export class VideoReader implements AsyncIterable<Frame> {
   }
 
   /** Display indices and times of the keyframes. */
-  async keyframes(): Promise<{ indices: number[]; times: number[] }> {
+  async keyframes(): Promise<{
+    /** The keyframes' display indices, ascending (none in seekMode 'approximate'). */
+    indices: number[];
+    /** Their times in seconds (frame.time). */
+    times: number[];
+  }> {
     const ix = await this.index();
     const indices = Array.from(ix.keyframes);
     return { indices, times: indices.map((i) => ix.times[i]) };
@@ -663,6 +815,7 @@ export class VideoReader implements AsyncIterable<Frame> {
     return this.#frameOf(res);
   }
 
+  /** `for await (const frame of reader)`: read() until the end. */
   async *[Symbol.asyncIterator](): AsyncIterator<Frame> {
     for (;;) {
       const f = await this.read();
@@ -688,6 +841,7 @@ export class VideoReader implements AsyncIterable<Frame> {
     return this.#closePromise;
   }
 
+  /** `await using reader = ...`: close() when the scope ends. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -11,11 +11,26 @@ import { resolveInput } from './source';
 import { bool, checkKeys, describe, isObject, oneOf } from './validate';
 import { CONTAINERS, MUXER, containerOf, networkScheme, writerProtocols, type Container } from './writer-options';
 
+/** Options of {@link remux}: the source's and target's sides, how long, pacing and looping, and stopping. */
 export interface RemuxOptions {
   /** The source's side: protocols it may use (default ['file']), a live source's timeouts and reconnects, a forced input format. */
-  input?: { protocols?: string[]; live?: Omit<LiveOptions, 'queue' | 'onEvent'>; inputFormat?: string; allowNestedInputs?: boolean };
+  input?: {
+    /** libav protocols the source may use (default ['file']; rtsp:// needs ['rtsp', 'tcp']). */
+    protocols?: string[];
+    /** A live source's timeouts and reconnects, as VideoReaderOptions.live (without queue and onEvent). */
+    live?: Omit<LiveOptions, 'queue' | 'onEvent'>;
+    /** A libav input format or device instead of probing (e.g. 'v4l2'); never with an untrusted source. */
+    inputFormat?: string;
+    /** Let the source open other inputs (HLS playlists, concat lists); default false. */
+    allowNestedInputs?: boolean;
+  };
   /** The target's side: protocols it may use (default ['file']), the container (default: from the name or the URL's scheme). */
-  output?: { protocols?: string[]; container?: Exclude<Container, 'hls'> };
+  output?: {
+    /** libav protocols the target may use (default ['file']; rtmp:// needs ['rtmp', 'tcp']). */
+    protocols?: string[];
+    /** The container (default: from the extension; rtmp:// is flv, srt://, udp:// and tcp:// are ts); not 'hls'. */
+    container?: Exclude<Container, 'hls'>;
+  };
   /**
    * Seconds of output, counted from the first keyframe (default: until the
    * source ends). Cut as the CLI's -t with -c copy: video by decode time, so
@@ -35,25 +50,35 @@ export interface RemuxOptions {
   onProgress?: (p: RemuxProgress) => void;
 }
 
+/** What RemuxOptions.onProgress receives. */
 export interface RemuxProgress {
   /** Output seconds written. */
   seconds: number;
+  /** Packets written so far. */
   packets: number;
+  /** Times a live source was reconnected so far. */
   reconnects: number;
 }
 
+/** What {@link remux} resolves with once the output is complete. */
 export interface RemuxResult {
+  /** The target written: an absolute file path, or the network URL. */
   target: string;
+  /** The container written. */
   container: Container;
   /** The streams copied, in output order: 'video h264', 'audio aac'. */
   streams: string[];
   /** Seconds of output. */
   duration: number;
+  /** Packets written. */
   packets: number;
+  /** Bytes written. */
   bytes: number;
   /** Packets cut: before the first keyframe, beyond duration, overlapping across a reconnect. */
   dropped: number;
+  /** Times a live source was reconnected. */
   reconnects: number;
+  /** Times a looped file source started again (`loop`). */
   loops: number;
   /**
    * A live source lost for good (stalled or failed with no reconnects left):
@@ -71,10 +96,14 @@ const KEYS = ['input', 'output', 'duration', 'realtime', 'loop', 'signal', 'stop
  * target is written to a temp name and renamed when complete; a network
  * target (rtmp://, srt://, udp://) is written as it goes.
  *
- *     // record 60 s of a camera, reconnecting if it drops
- *     await remux('rtsp://cam/stream', 'clip.mkv', { input: { protocols: ['rtsp'], live: { reconnect: {} } }, duration: 60 });
- *     // stream a file to a server, looping, paced like ffmpeg -re
- *     await remux('talk.mp4', 'rtmp://host/live/key', { output: { protocols: ['rtmp', 'tcp'] }, realtime: true, loop: true, signal });
+ * @example
+ * ```ts
+ * // record 60 s of a camera, reconnecting if it drops
+ * await remux('rtsp://cam/stream', 'clip.mkv', { input: { protocols: ['rtsp', 'tcp'], live: { reconnect: {} } }, duration: 60 });
+ * // stream a file to a server, looping, paced like ffmpeg -re, until stop.abort()
+ * const stop = new AbortController();
+ * await remux('talk.mp4', 'rtmp://host/live/key', { output: { protocols: ['rtmp', 'tcp'] }, realtime: true, loop: true, stop: stop.signal });
+ * ```
  */
 export async function remux(source: string | URL, target: string, options: RemuxOptions = {}): Promise<RemuxResult> {
   const caller = new Error();

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { NativeInputOptions } from '../types/native';
 import { bool, checkKeys, describe, isObject } from './validate';
 
+/** Which inputs a source may reach: its protocols, and whether it may open other inputs. */
 export interface InputOptions {
   /**
    * libav protocols the source may use. Only 'file' by default: list others

@@ -3,6 +3,7 @@ import { native } from './native';
 import { CV_INTERPOLATION_NAMES, type CvInterpolation, type PixelFormat } from './formats';
 import { checkKeys, describe, int, isObject, oneOf } from './validate';
 
+/** How {@link Frame.toTensor} and {@link stackFrames} lay out and normalise a tensor. */
 export interface TensorOptions {
   /** 'chw' (default; [C, H, W], what PyTorch/ONNX models take) or 'hwc' ([H, W, C]). */
   layout?: 'chw' | 'hwc';
@@ -12,7 +13,9 @@ export interface TensorOptions {
   channelOrder?: 'rgb' | 'bgr';
   /** float32 value = (pixel * scale - mean[c]) / std[c]. Default scale 1 (use 1/255 for 0..1). */
   scale?: number;
+  /** Subtracted after scaling: one number for every channel, or one per channel in channelOrder (default 0). */
   mean?: number | readonly number[];
+  /** Divided by after subtracting mean: one number, or one per channel (default 1; never 0). */
   std?: number | readonly number[];
   /**
    * Write into this array instead of a new one: a Float32Array (float32) or
@@ -23,12 +26,17 @@ export interface TensorOptions {
   out?: Float32Array | Uint8Array;
 }
 
+/** An ML tensor: one array of values with its shape, as {@link Frame.toTensor} and {@link stackFrames} make it. */
 export interface Tensor {
+  /** The values: a Float32Array for 'float32', a Uint8Array for 'uint8'. */
   data: Float32Array | Uint8Array;
   /** [C, H, W] or [H, W, C]; batches [N, C, H, W] or [N, H, W, C]. */
   shape: number[];
+  /** The element type: 'float32' (normalised values) or 'uint8' (pixel values). */
   dtype: 'float32' | 'uint8';
+  /** 'chw' (channel planes) or 'hwc' (interleaved). */
   layout: 'chw' | 'hwc';
+  /** The channels' order: 'rgb', 'bgr', or 'gray' for one channel. */
   channelOrder: 'rgb' | 'bgr' | 'gray';
 }
 
@@ -158,7 +166,17 @@ export function stackImages(frames: readonly TensorImage[], options: TensorOptio
  * round((x * std + mean) / scale) (half away from zero), clamped to 0..255;
  * NaN becomes 0. The frame's format follows the channel order unless given.
  */
-export interface FromTensorOptions { format?: PixelFormat; scale?: number; mean?: number | number[]; std?: number | number[] }
+/** Options of Frame.fromTensor(). */
+export interface FromTensorOptions {
+  /** The frame's format: 'bgr24', 'rgb24', 'bgra', 'rgba' or 'gray' (default: gray for 1 channel, else the tensor's channel order). */
+  format?: PixelFormat;
+  /** The scale the tensor was made with (default 1); float32 only. */
+  scale?: number;
+  /** The mean the tensor was made with (default 0); float32 only. */
+  mean?: number | number[];
+  /** The std the tensor was made with (default 1); float32 only. */
+  std?: number | number[];
+}
 
 export function tensorToImage(tensor: Tensor, options: FromTensorOptions = {}): { data: Uint8Array; width: number; height: number; format: PixelFormat } {
   if (!isObject(tensor)) throw new TypeError('fromTensor takes a tensor {data, shape, dtype, layout, channelOrder}');
@@ -180,11 +198,15 @@ export function tensorToImage(tensor: Tensor, options: FromTensorOptions = {}): 
   return { data, width: W, height: H, format };
 }
 
+/** What {@link letterbox} returns: the padded frame and how to map points between it and the original. */
 export interface LetterboxResult<F = Frame> {
+  /** The letterboxed frame: the requested width x height, in the input's format. */
   frame: F;
   /** Original -> letterboxed: x' = x * scale + padX, y' = y * scale + padY. */
   scale: number;
+  /** Pixels of padding left of the resized image. */
   padX: number;
+  /** Pixels of padding above the resized image. */
   padY: number;
   /** Map a point of the letterboxed image back to the original frame. */
   toOriginal(x: number, y: number): [number, number];
@@ -194,7 +216,16 @@ export interface LetterboxResult<F = Frame> {
  * Detector-style preprocessing: resize keeping the aspect ratio, then pad to
  * width x height with `color` (default gray 114), centred. hwc frames only.
  */
-export interface LetterboxOptions { width: number; height: number; color?: number[]; interpolation?: CvInterpolation }
+export interface LetterboxOptions {
+  /** Width of the result in pixels. */
+  width: number;
+  /** Height of the result in pixels. */
+  height: number;
+  /** The padding's colour: 1 to 4 values 0..255 in the frame's channel order (default [114, 114, 114]). */
+  color?: number[];
+  /** The resize's interpolation (default 'bilinear', OpenCV's INTER_LINEAR). */
+  interpolation?: CvInterpolation;
+}
 
 /** letterbox() on plain images: the padded image's bytes and the mapping (frame.ts wraps them in a Frame). */
 export function letterboxImage(frame: TensorImage, options: LetterboxOptions): { data: Uint8Array; width: number; height: number; scale: number; padX: number; padY: number } {

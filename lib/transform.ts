@@ -18,13 +18,31 @@ import { WRITER_KEYS, containerOf, networkScheme, pickStats, planWriter, type Vi
 
 export type { TransformProgress } from './progress';
 
+/**
+ * The frame function: called with each decoded frame (sync or async);
+ * returns a Frame (the writer takes the first result's size and format),
+ * bytes of the `output` shape, or null/undefined to drop the frame.
+ */
 export type TransformFn = (frame: Frame) => Frame | Uint8Array | null | undefined | Promise<Frame | Uint8Array | null | undefined>;
 
-export interface TransformOptions extends Omit<VideoReaderOptions, 'signal'>,
+/**
+ * Options of transform(): the reader's (format, resize, crop, ...), the
+ * writer's (codec, crf, preset, ...), and the pipeline's own below.
+ */
+export interface TransformOptions extends Omit<VideoReaderOptions, 'signal' | 'index' | 'seekMode' | 'filter' | 'live'>,
   Pick<VideoWriterOptions, 'codec' | 'crf' | 'bitrate' | 'rateControl' | 'preset' | 'tune' | 'profile' | 'gop' | 'codecOptions' |
     'pixelFormat' | 'container' | 'faststart' | 'metadata'> {
   /** Shape of fn's output when it returns bytes: default the reader's output shape. */
-  output?: { width?: number; height?: number; format?: PixelFormat; layout?: Layout };
+  output?: {
+    /** Width in pixels of the bytes fn returns (default: the reader's output width). */
+    width?: number;
+    /** Height in pixels of the bytes fn returns (default: the reader's output height). */
+    height?: number;
+    /** Pixel format of the bytes fn returns (default: the reader's format). */
+    format?: PixelFormat;
+    /** Layout of the bytes fn returns (default: the reader's layout). */
+    layout?: Layout;
+  };
   // pipeline
   /**
    * Keep the input's audio: 'auto' (default; copy when possible), 'copy',
@@ -33,7 +51,12 @@ export interface TransformOptions extends Omit<VideoReaderOptions, 'signal'>,
    * applied with the measurements), e.g.
    * `{ normalize: { integrated: -16, truePeak: -1.5, range: 11 } }`.
    */
-  audio?: 'auto' | 'copy' | 'encode' | 'none' | { mode?: 'auto' | 'encode'; normalize?: LoudnessTarget };
+  audio?: 'auto' | 'copy' | 'encode' | 'none' | {
+    /** 'auto' (default) or 'encode'; normalised audio is always re-encoded. */
+    mode?: 'auto' | 'encode';
+    /** EBU R128 targets (integrated LUFS, truePeak dBTP, range LU; defaults -16, -1.5, 11): measured in a first pass, applied by loudnorm in the second. */
+    normalize?: LoudnessTarget;
+  };
   /**
    * A libavfilter graph for the video, as the CLI's -vf ('yadif,fps=15'):
    * with fn it runs before frames reach fn; with fn null natively. The
@@ -64,7 +87,9 @@ export interface TransformOptions extends Omit<VideoReaderOptions, 'signal'>,
   queue?: TransformQueueOptions;
   /** With workers or queue: seconds per chunk, rounded up to the next keyframe (default: about 4 chunks per worker, at least 2 s). */
   chunkDuration?: number;
+  /** Aborts the job: no output is left (with workers or a queue, waiting chunks are removed and running ones stop). */
   signal?: AbortSignal;
+  /** Called with { frames, total, fps, eta } as frames are done (polled every 200 ms when fn is null). */
   onProgress?: (p: TransformProgress) => void;
   /**
    * Transcoding only (fn null): whether NVDEC frames stay on the GPU into
@@ -74,18 +99,27 @@ export interface TransformOptions extends Omit<VideoReaderOptions, 'signal'>,
   gpuPassthrough?: boolean;
 }
 
+/** What transform() resolves with once the output is complete. */
 export interface TransformSummary {
+  /** The input, as given. */
   input: string;
+  /** The output path, as given. */
   output: string;
+  /** Frames decoded from the input. */
   framesIn: number;
+  /** Frames written (framesIn less those fn dropped). */
   framesOut: number;
   /** Seconds of video written. */
   duration: number;
+  /** The encoder used (e.g. 'libx264', 'h264_nvenc'). */
   encoder: string;
+  /** What was done with the audio: 'none', 'copy' or 'encode'. */
   audio: 'none' | 'copy' | 'encode';
+  /** The output's audio codec (e.g. 'aac'), or null without audio. */
   audioCodec: string | null;
   /** Wall time in seconds. */
   wallTime: number;
+  /** The writer's final stats (frames, bytes, encoder, audio durations, ...). */
   writer: WriterStats;
   /**
    * How frames travelled: 'js' (through fn), 'native' (fn null: decoded and
@@ -99,12 +133,17 @@ export interface TransformSummary {
   passthroughReason: string | null;
   /** Chunked (workers): how many chunks the source was split into, and the worker threads. */
   chunks?: number;
+  /** Chunked: the worker threads used (the workers option). */
   workers?: number;
-  /**
-   * Chunked: seconds spent planning (the first frame and the frame index),
-   * running the chunks (all of them, wall time), and stitching.
-   */
-  timings?: { plan: number; chunks: number; stitch: number };
+  /** Chunked: where the time went. */
+  timings?: {
+    /** Seconds spent planning: the first frame and the frame index. */
+    plan: number;
+    /** Seconds running all the chunks (wall time). */
+    chunks: number;
+    /** Seconds joining the pieces into the output. */
+    stitch: number;
+  };
 }
 
 // transform() takes the reader's and the writer's options, less those it
@@ -186,6 +225,17 @@ export async function addNormalization(input: string, split: ReturnType<typeof s
  * `fn` null transcodes without frames reaching JS: decode, resize and encode
  * run natively (YUV to YUV, no RGB round trip), and with device 'cuda' and
  * an NVENC encoder the frames stay on the GPU end to end (`gpuPassthrough`).
+ *
+ * @example
+ * ```ts
+ * import { transform, cv } from 'avcv';
+ * // a JS edit on every frame, the audio kept
+ * const s = await transform('in.mp4', 'out.mp4', (f) => cv.gaussianBlurSync(f, { ksize: 5 }), {
+ *   crf: 20, onProgress: (p) => console.log(p.frames, p.total),
+ * });
+ * // native transcoding (no frame in JS), resized, the audio kept
+ * await transform('in.mp4', 'small.mp4', null, { codec: 'h264', resize: { width: 1280 } });
+ * ```
  */
 export async function transform(input: string, output: string, fn: TransformFn | string | URL | null, options: TransformOptions = {}): Promise<TransformSummary> {
   const t0 = performance.now();

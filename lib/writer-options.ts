@@ -13,6 +13,11 @@ import { liveOptions } from './reader-options';
 import { resolveInput } from './source';
 import { bool, checkKeys, describe, filterGraph, int, isObject, oneOf } from './validate';
 
+/**
+ * An output container: 'mp4', 'mov', 'mkv', 'webm', 'avi', 'flv', 'ts'
+ * (MPEG-TS), 'nut' (FFmpeg's NUT: exact time bases) or 'hls' (a live HLS
+ * output, a .m3u8 target).
+ */
 export type Container = 'mp4' | 'mov' | 'mkv' | 'webm' | 'avi' | 'flv' | 'ts' | 'nut' | 'hls';
 export const CONTAINERS: readonly Container[] = ['mp4', 'mov', 'mkv', 'webm', 'avi', 'flv', 'ts', 'nut', 'hls'];
 export const MUXER: Record<Container, string> = { mp4: 'mp4', mov: 'mov', mkv: 'matroska', webm: 'webm', avi: 'avi', flv: 'flv', ts: 'mpegts', nut: 'nut', hls: 'hls' };
@@ -23,8 +28,17 @@ export function networkScheme(target: string): string | null {
   return m && m[1].toLowerCase() !== 'file' ? m[1].toLowerCase() : null;
 }
 
-export interface RationalInput { num: number; den: number }
+/**
+ * A rational number: num / den (e.g. 30000/1001 frames per second).
+ */
+export interface RationalInput {
+  /** Numerator, a positive integer. */
+  num: number;
+  /** Denominator, a positive integer. */
+  den: number;
+}
 
+/** VideoWriterOptions.audio: another file's audio, muxed into the output beside the frames you write. */
 export interface AudioOptions {
   /** The file whose audio streams are muxed into the output. */
   from: string;
@@ -34,6 +48,7 @@ export interface AudioOptions {
   shift?: number;
   /** Source audio before this time (seconds) is dropped. */
   start?: number;
+  /** libav protocols `from` may use (default ['file']). */
   protocols?: string[];
   /** A libav input format/device for `from` (e.g. 'lavfi' with 'sine=frequency=440'). Never with untrusted input. */
   inputFormat?: string;
@@ -48,8 +63,15 @@ export interface AudioOptions {
   allowNestedInputs?: boolean;
 }
 
+/**
+ * Options of {@link VideoWriter.open}: the frames you write (size, rate,
+ * format), the encoder and its settings, the container and target, audio,
+ * and a network target's behaviour. width, height and fps are required.
+ */
 export interface VideoWriterOptions {
+  /** Width of the frames you write, in pixels (1..16384; even for yuv420p/nv12). */
   width: number;
+  /** Height of the frames you write, in pixels (1..16384; even for yuv420p/nv12). */
   height: number;
   /** Frames per second: a number (29.97 becomes 30000/1001) or a rational. */
   fps: number | RationalInput;
@@ -71,8 +93,11 @@ export interface VideoWriterOptions {
    * and/or bitrate are passed as given (NVENC turns crf into cq).
    */
   rateControl?: 'cq' | 'vbr' | 'cbr';
+  /** The encoder's preset (x264/x265: 'ultrafast'..'veryslow'; NVENC: 'p1'..'p7'); default the encoder's. */
   preset?: string;
+  /** The encoder's tune (x264: 'film', 'animation', 'zerolatency', ...; NVENC: 'hq', 'll', 'ull', 'lossless'). */
   tune?: string;
+  /** The encoder's profile (e.g. 'baseline', 'main', 'high' for H.264); default the encoder's. */
   profile?: string;
   /** Keyframe interval in frames. */
   gop?: number;
@@ -88,6 +113,7 @@ export interface VideoWriterOptions {
   container?: Container;
   /** mp4/mov: move the index to the front for streaming. */
   faststart?: boolean;
+  /** Container metadata tags, e.g. { title: 'Talk', comment: '...' }. */
   metadata?: Record<string, string>;
   /**
    * Protocols the target may use (default ['file']): a network target such as
@@ -103,7 +129,14 @@ export interface VideoWriterOptions {
    * `deleteSegments`. Segments and playlists are written to temp names and
    * renamed, so a player never reads half a file.
    */
-  hls?: { segmentDuration?: number; listSize?: number; deleteSegments?: boolean };
+  hls?: {
+    /** Target segment length in seconds, 0.1..3600 (default 2). */
+    segmentDuration?: number;
+    /** Segments the playlist lists: the last N (default 5; 0: all). */
+    listSize?: number;
+    /** Delete segments once they leave the playlist (default false). */
+    deleteSegments?: boolean;
+  };
   /**
    * A network target's timeouts and reconnects (rtmp://, srt://, udp://,
    * tcp://; not files). openTimeout (default 10 s) bounds connecting and the
@@ -123,6 +156,7 @@ export interface VideoWriterOptions {
   audio?: AudioOptions;
   /** Time base of the pts you pass (default 1/fps). */
   timeBase?: RationalInput;
+  /** Encoder threads, 0..64 (default 0: the encoder's choice). */
   threads?: number;
   /** Aborts the write: the temp file is removed, the target untouched. */
   signal?: AbortSignal;
@@ -134,11 +168,21 @@ export interface VideoWriterOptions {
   device?: Device;
 }
 
+/** VideoWriterOptions.live: a network target's timeouts and reconnects. */
 export interface WriterLiveOptions {
+  /** Seconds to connect and write the header, 0.1..3600 (default 10); then AvcvError 'TIMEOUT'. */
   openTimeout?: number;
+  /** Seconds one write may block on a server that stopped reading, 0.1..3600 (default 5). */
   stallTimeout?: number;
   /** Default: none (a lost connection is 'DISCONNECTED' at once); {} is attempts Infinity, delay 1 s, maxDelay 30 s. */
-  reconnect?: { attempts?: number; delay?: number; maxDelay?: number } | false;
+  reconnect?: {
+    /** Tries before write() and close() reject 'DISCONNECTED' (default Infinity). */
+    attempts?: number;
+    /** Seconds before the first try, doubled after each failure (default 1). */
+    delay?: number;
+    /** The longest wait between tries, in seconds (default 30, or delay if longer). */
+    maxDelay?: number;
+  } | false;
 }
 
 export const WRITER_KEYS = ['width', 'height', 'fps', 'codec', 'crf', 'bitrate', 'rateControl', 'preset', 'tune', 'profile', 'gop',
@@ -185,7 +229,11 @@ export function defaultCodec(c: Container): string {
   return c === 'webm' ? 'vp9' : c === 'avi' ? 'mpeg4' : 'h264';
 }
 
-/** What the writer reports: the native counters less the packet counts. */
+/**
+ * What the writer reports: the native counters less the packet counts.
+ *
+ * @interface
+ */
 export type WriterStats = Omit<NativeWriterStats, 'packets' | 'audioPackets'>;
 
 export interface WriterPlan {

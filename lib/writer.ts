@@ -11,21 +11,33 @@ import {
   pickStats, planWriter, type Container, type RationalInput, type VideoWriterOptions, type WriterStats,
 } from './writer-options';
 
-export type { AudioOptions, Container, VideoWriterOptions, WriterLiveOptions, WriterStats } from './writer-options';
+export type { AudioOptions, Container, RationalInput, VideoWriterOptions, WriterLiveOptions, WriterStats } from './writer-options';
 
+/** What {@link VideoWriter.info} holds: the output's settings as opened. */
 export interface WriterInfo {
+  /** The target: an absolute file path, or the network URL. */
   target: string;
+  /** The container written. */
   container: Container;
+  /** Frame width in pixels. */
   width: number;
+  /** Frame height in pixels. */
   height: number;
+  /** Frames per second as a rational (29.97 is 30000/1001). */
   fps: RationalInput;
+  /** The unit of write()'s `pts` (default 1/fps). */
   timeBase: RationalInput;
   /** The encoder actually used (e.g. 'libx264' for codec 'h264'). */
   encoder: string;
+  /** The encoded pixel format (e.g. 'yuv420p'; 'yuvj420p' for MJPEG). */
   pixelFormat: string;
+  /** The pixel format write() takes. */
   inputFormat: PixelFormat;
+  /** The layout write() takes. */
   inputLayout: Layout;
+  /** Bytes of one frame write() takes (a Uint8Array must have exactly this many). */
   frameBytes: number;
+  /** Where encoding runs: { type: 'cpu' | 'cuda', index?, fallbackReason? }. */
   device: DeviceInfo;
 }
 
@@ -35,6 +47,14 @@ export interface WriterInfo {
  * beside the target, renamed onto it by a successful close(); an error, an
  * abort, or a writer disposed without close() leaves no file and an existing
  * target untouched.
+ *
+ * @example
+ * ```ts
+ * const writer = await VideoWriter.open('out.mp4', { width: 1280, height: 720, fps: 30, codec: 'h264', crf: 20,
+ *   audio: { from: 'in.mp4' } });
+ * for await (const frame of reader) await writer.write(frame);   // bgr24 hwc frames of 1280x720
+ * const stats = await writer.close();                            // flush, trailer, rename onto out.mp4
+ * ```
  */
 export class VideoWriter {
   #native: NativeWriter | null;
@@ -66,6 +86,20 @@ export class VideoWriter {
     }
   }
 
+  /**
+   * Opens an encoder and the output (a temp file beside `target`, or a
+   * network target such as rtmp://, which `protocols` must allow). Bad
+   * options fail before anything is written: TypeError/RangeError, AvcvError
+   * 'UNSUPPORTED_CODEC' for an unknown codec, 'NO_DEVICE' for device 'cuda'
+   * without a usable NVENC.
+   *
+   * @example
+   * ```ts
+   * await using writer = await VideoWriter.open('out.webm', { width: 640, height: 360, fps: 25, inputFormat: 'rgb24' });
+   * await writer.write(new Uint8Array(640 * 360 * 3));   // one black frame
+   * await writer.close();                                // without close(), the dispose aborts: no file
+   * ```
+   */
   static async open(target: string, options: VideoWriterOptions): Promise<VideoWriter> {
     const caller = new Error();
     const plan = planWriter(target, options, false);
@@ -101,10 +135,12 @@ export class VideoWriter {
     if (due > now) await new Promise((r) => setTimeout(r, due - now));
   }
 
+  /** The output's settings: target, container, size, rates, encoder, input shape, device. */
   get info(): WriterInfo {
     return this.#info;
   }
 
+  /** Counters so far (after close(), the final ones): frames, bytes, audio, and a network target's connection. */
   get stats(): WriterStats {
     const s = this.#native ? this.#native.stats() : null;
     return s ? pickStats(s) : (this.#finalStats ?? { frames: this.#count, bytes: 0, encoder: this.#info.encoder, pixelFormat: this.#info.pixelFormat, audioMode: 'none', audioCodec: null, videoDuration: 0, audioDuration: 0, dropped: 0, reconnects: 0, reconnectAttempts: 0, connected: false, lastError: null });
@@ -114,7 +150,15 @@ export class VideoWriter {
    * Queues one frame. Resolves once the frame has been taken out of your
    * buffer (you may reuse it then); encoding continues in the background.
    * `pts` is in info.timeBase units, or give `time` in seconds; by default
-   * frames are spaced at the nominal fps.
+   * frames are spaced at the nominal fps. Timestamps must increase
+   * (RangeError). A Frame must have the writer's size, inputFormat and
+   * inputLayout; a Uint8Array exactly info.frameBytes bytes.
+   *
+   * @example
+   * ```ts
+   * await writer.write(frame);                   // at the next 1/fps step
+   * await writer.write(frame, { time: 2.5 });    // shown at 2.5 s
+   * ```
    */
   async write(frame: Frame | Uint8Array, options: { pts?: number; time?: number } = {}): Promise<void> {
     const nat = this.#native;
@@ -169,7 +213,15 @@ export class VideoWriter {
     }
   }
 
-  /** Flushes the encoder, writes the trailer and renames the file onto the target. */
+  /**
+   * Flushes the encoder, writes the trailer and renames the file onto the
+   * target. Resolves with the final stats; idempotent.
+   *
+   * @example
+   * ```ts
+   * const { frames, bytes, encoder, audioMode } = await writer.close();
+   * ```
+   */
   close(): Promise<WriterStats> {
     if (this.#closePromise) return this.#closePromise;
     this.#closePromise = (async () => {

@@ -129,19 +129,31 @@ export interface NativeReaderInfo {
 }
 
 export interface NativeReaderStats {
+  /** Frames the decoder gave for sequential reading. */
   framesDecoded: number;
+  /** Packets of the video stream read. */
   packetsRead: number;
   /** the video stream's packet bytes read */
   bytesIn: number;
+  /** Packets the demuxer flagged as corrupt (skipped under onCorrupt 'skip'). */
   corruptPackets: number;
+  /** Frames the decoder flagged as decoded with errors (concealed). */
   corruptFrames: number;
+  /** Packets the decoder failed on. */
   decodeErrors: number;
+  /** Read errors the demuxer recovered from. */
   demuxErrors: number;
+  /** The file ends before what its container promises. */
   truncated: boolean;
+  /** Live sources: times the source was reopened after a stall or an end. */
   reconnects: number;
+  /** Live sources: attempts to reopen it, successful or not. */
   reconnectAttempts: number;
+  /** Live sources: times no packet came for live.stallTimeout seconds. */
   stalls: number;
+  /** Live sources: frames the live.queue policy dropped ('dropOldest', 'latest'). */
   dropped: number;
+  /** libav's message for the last error (damage, a lost connection), or null. */
   lastError: string | null;
   /** frames decoded by random access (frame/frames/frameAt), skipped ones included */
   randomAccessFramesDecoded?: number;
@@ -213,13 +225,21 @@ export interface NativeAudioReaderInfo {
 }
 
 export interface NativeAudioStats {
+  /** Audio frames the decoder gave for sequential reading. */
   framesDecoded: number;
+  /** Packets of the audio stream read. */
   packetsRead: number;
+  /** Packets the demuxer flagged as corrupt (skipped under onCorrupt 'skip'). */
   corruptPackets: number;
+  /** Frames the decoder flagged as decoded with errors. */
   corruptFrames: number;
+  /** Packets the decoder failed on. */
   decodeErrors: number;
+  /** Read errors the demuxer recovered from. */
   demuxErrors: number;
+  /** The file ends before what its container promises. */
   truncated: boolean;
+  /** libav's message for the last error, or null. */
   lastError: string | null;
 }
 
@@ -353,20 +373,31 @@ export interface NativeTranscode {
 }
 
 export interface NativeWriterStats {
+  /** Frames encoded. */
   frames: number;
   packets: number;
+  /** Bytes written to the output (a network target: sent). */
   bytes: number;
   audioPackets: number;
+  /** The encoder used (e.g. 'libx264', 'h264_nvenc'). */
   encoder: string;
+  /** The encoded pixel format (e.g. 'yuv420p'). */
   pixelFormat: string;
+  /** What was done with the audio: 'none', 'copy' or 'encode'. */
   audioMode: 'none' | 'copy' | 'encode';
+  /** The output's audio codec (e.g. 'aac'), or null without audio. */
   audioCodec: string | null;
+  /** Seconds of video written. */
   videoDuration: number;
+  /** Seconds of audio written. */
   audioDuration: number;
   /** network targets: frames that did not reach the server (the connection was down) */
   dropped: number;
+  /** Network targets: connections restored after a loss. */
   reconnects: number;
+  /** Network targets: reconnection tries, successful or not. */
   reconnectAttempts: number;
+  /** Network targets: whether the connection is up now (files: true while open). */
   connected: boolean;
   /** why the last connection was lost, or null */
   lastError: string | null;
@@ -382,8 +413,38 @@ export interface NativeWriter {
   stats(): NativeWriterStats;
 }
 
-export interface NativeCudaInfo { available: boolean; reason: string | null; deviceCount: number; names: string[] }
-export interface NativeCapabilities { hwDeviceTypes: string[]; cuda: NativeCudaInfo; nvdec: string[]; nvenc: string[]; scaleCuda: boolean }
+/**
+ * Whether CUDA is usable on this machine (capabilities().cuda).
+ *
+ * @inline
+ */
+export interface NativeCudaInfo {
+  /** CUDA works: the driver loads, reports a GPU, and libav opens a CUDA device on it. */
+  available: boolean;
+  /** Why CUDA is not usable (e.g. 'no CUDA driver (libcuda.so.1 not found)'), or null. */
+  reason: string | null;
+  /** GPUs the driver reports. */
+  deviceCount: number;
+  /** Their names, by device index. */
+  names: string[];
+}
+/**
+ * What this machine and build can do with hardware (capabilities()).
+ *
+ * @inline
+ */
+export interface NativeCapabilities {
+  /** Hardware device types libav was built with (e.g. 'cuda', 'vaapi'). */
+  hwDeviceTypes: string[];
+  /** CUDA's state: available, why not, and the GPUs. */
+  cuda: NativeCudaInfo;
+  /** Codecs NVDEC can decode in this build (e.g. 'h264', 'hevc', 'av1'). */
+  nvdec: string[];
+  /** NVENC encoders in this build ('h264_nvenc', 'hevc_nvenc', 'av1_nvenc'). */
+  nvenc: string[];
+  /** Whether the scale_cuda filter exists (GPU-side resizing). */
+  scaleCuda: boolean;
+}
 
 export interface NativeImageDesc { format: string; layout: string; width: number; height: number }
 
