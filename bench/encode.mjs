@@ -95,6 +95,47 @@ async function child(job) {
       [ffmpegRssKB, ffmpegCpuS] = readTimeFile(rssFile);
       rmSync(rssFile, { force: true });
     }
+  } else if (kind === 'pattern3') {
+    // The seeds' Pattern 3 in Node: ffmpeg decodes to bgr24 on stdout, Node
+    // cuts whole frames (where the edit would go), a second ffmpeg encodes
+    // them from stdin and muxes the input's audio back in (-map 1:a -c:a copy).
+    const { input } = job;
+    const rss = [0, 1].map((i) => (TIME ? join(os.tmpdir(), `avcv-bench-rss-${process.pid}-${i}`) : null));
+    const wrap = (i, args) => (TIME ? spawn(TIME, ['-f', '%M %U %S', '-o', rss[i], 'ffmpeg', ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+      : spawn('ffmpeg', args, { stdio: ['pipe', 'pipe', 'pipe'] }));
+    t0 = performance.now();
+    const dec = wrap(0, ['-hide_banner', '-nostdin', '-v', 'error', '-i', input, '-map', '0:v:0', '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-']);
+    const enc = wrap(1, ['-hide_banner', '-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-s', `${W}x${H}`, '-r', String(FPS), '-i', '-',
+      '-i', input, '-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'copy', out]);
+    let stderr = '';
+    for (const p of [dec, enc]) p.stderr.on('data', (d) => { stderr += d; });
+    const closed = [dec, enc].map((p) => new Promise((res, rej) => { p.on('error', rej); p.on('close', res); }));
+    enc.stdin.on('error', () => { /* EPIPE if ffmpeg dies: reported by its exit code */ });
+    const frame = Buffer.allocUnsafe(FRAME_BYTES);
+    let have = 0;
+    for await (const chunk of dec.stdout) {
+      let off = 0;
+      while (off < chunk.length) {
+        const n = Math.min(chunk.length - off, FRAME_BYTES - have);
+        chunk.copy(frame, have, off, off + n);
+        have += n;
+        off += n;
+        if (have === FRAME_BYTES) {
+          have = 0;
+          written++;
+          if (!enc.stdin.write(Buffer.from(frame))) await Promise.race([once(enc.stdin, 'drain'), closed[1]]);
+        }
+      }
+    }
+    enc.stdin.end();
+    const codes = await Promise.all(closed);
+    if (codes.some((c) => c !== 0)) throw new Error(`ffmpeg exited ${codes.join('/')}: ${stderr}`);
+    if (TIME) {
+      const t = rss.map((f) => readTimeFile(f));
+      ffmpegRssKB = t[0][0] + t[1][0];
+      ffmpegCpuS = t[0][1] + t[1][1];
+      for (const f of rss) rmSync(f, { force: true });
+    }
   } else if (kind === 'transform') {
     const { transform } = await import(pathToFileURL(join(ROOT, 'dist/index.mjs')).href);
     t0 = performance.now();
@@ -114,10 +155,12 @@ async function child(job) {
 
 // ---------------------------------------------------------------- parent mode
 function parseArgs(argv) {
-  const a = { quick: false, runs: null, frames: null, pool: 30, paths: null };
-  readFlags(argv, 'node bench/encode.mjs [--quick] [--runs N] [--frames N] [--pool N] [--paths id,...]' +
-    '\n' + '  paths: A: avcv, pipe, cli-file, cli (the limit; always kept)   B: transform, transform-yuv, transcode, cli-transcode (always kept)', (k, val, num) => {
+  const a = { quick: false, runs: null, frames: null, pool: 30, paths: null, installPeers: false };
+  readFlags(argv, 'node bench/encode.mjs [--quick] [--runs N] [--frames N] [--pool N] [--paths id,...] [--install-peers]' +
+    '\n' + '  paths: A: avcv, pipe, cli-file, cli (the limit; always kept)   B: transform, transform-yuv, transcode, pattern3, pyav, cli-transcode (always kept)' +
+    '\n' + '  --install-peers: apt-get install python3-av (PyAV) when it is missing', (k, val, num) => {
     if (k === '--quick') a.quick = true;
+    else if (k === '--install-peers') a.installPeers = true;
     else if (k === '--runs') a.runs = num(val());
     else if (k === '--frames') a.frames = num(val());
     else if (k === '--pool') a.pool = num(val());
@@ -170,6 +213,28 @@ async function runChild(job) {
   const r = JSON.parse(out.trim().split('\n').pop());
   return { ...r, procMs, rssKB: r.nodeRssKB + (r.ffmpegRssKB ?? 0) };
 }
+
+/** PyAV (python3-av) running bench/pyav_transform.py: process wall, CPU and peak RSS as the CLI's. */
+async function runPyav(input, out) {
+  const rssFile = TIME ? join(os.tmpdir(), `avcv-bench-rss-pyav-${process.pid}`) : null;
+  const args = [join(HERE, 'pyav_transform.py'), input, out];
+  const t0 = performance.now();
+  if (TIME) await runProcess(TIME, ['-f', '%M %U %S', '-o', rssFile, PYTHON, ...args]);
+  else await runProcess(PYTHON, args);
+  const ms = performance.now() - t0;
+  let rssKB = null;
+  let cpuS = null;
+  if (rssFile) {
+    [rssKB, cpuS] = readTimeFile(rssFile);
+    rmSync(rssFile, { force: true });
+  }
+  return { ms, procMs: ms, cpuS, rssKB };
+}
+
+/** Debian's python (python3-av is a Debian package; a python3 earlier on PATH, e.g. pyenv's, does not see it). */
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+/** Debian's python3-av (PyAV) is importable. */
+const hasPyav = () => spawnSync(PYTHON, ['-c', 'import av'], { stdio: 'ignore' }).status === 0;
 
 /** ffprobe -count_frames: per stream type, codec, decoded frames and packets. */
 function probe(file) {
@@ -279,6 +344,13 @@ async function main() {
     `${N} frames ${W}x${H}@${FPS}, libx264 -preset veryfast, yuv420p, crf default; ` +
     `peak RSS via ${TIME ? '/usr/bin/time -f %M (ffmpeg) + process.resourceUsage().maxRSS (node)' : 'process.resourceUsage().maxRSS (ffmpeg RSS n/a)'}`);
 
+  if (args.installPeers && !hasPyav()) {
+    console.log('installing python3-av (PyAV) with apt-get...');
+    const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
+    const r = spawnSync(sudo.length ? 'sudo' : 'apt-get', [...(sudo.length ? ['apt-get'] : []), 'install', '-y', '-qq', '--no-install-recommends', 'python3-av'],
+      { encoding: 'utf8', timeout: 300e3, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (r.status !== 0) console.log(`  apt-get install python3-av failed: ${(r.stderr || String(r.error)).slice(-500)}`);
+  }
   const mediaDir = join(os.tmpdir(), 'avcv-bench-media');
   mkdirSync(mediaDir, { recursive: true });
   const outDir = mkdtempSync(join(os.tmpdir(), 'avcv-bench-encode-'));
@@ -362,7 +434,10 @@ async function main() {
       { id: 'transform', label: "avcv transform() identity", run: (out) => runChild({ kind: 'transform', input: clip.file, out }) },
       { id: 'transform-yuv', label: "avcv transform() format:'yuv420p'", run: (out) => runChild({ kind: 'transform', input: clip.file, out, opts: { format: 'yuv420p' } }) },
       { id: 'transcode', label: 'avcv transform() fn null (native)', run: (out) => runChild({ kind: 'transform', input: clip.file, out, native: true }) },
+      { id: 'pattern3', label: 'Pattern 3: ffmpeg | node | ffmpeg', run: (out) => runChild({ kind: 'pattern3', input: clip.file, out }) },
+      ...(hasPyav() ? [{ id: 'pyav', label: 'PyAV ndarray bgr24 loop', run: (out) => runPyav(clip.file, out) }] : []),
     ].filter((p) => p.id === 'cli-transcode' || keep(p.id));
+    if (!hasPyav()) console.log('  PyAV: python3-av is not installed, its row is left out (--install-peers: apt-get install python3-av)');
     const infoB = new Map();
     const resB = await rounds(pathsB, args.runs, outDir, (p, out) => {
       if (!infoB.has(p.id)) infoB.set(p.id, { x264: x264Options(out), bytes: statSync(out).size });
@@ -401,6 +476,8 @@ async function main() {
   console.log('  (ffmpeg -c:a copy keeps them all, the AAC priming packet at pts < 0 included).');
     console.log("  transform() identity decodes to bgr24 and converts back to yuv420p; format:'yuv420p' keeps the decoder's planes;");
     console.log('  fn null never hands a frame to JS (decode -> swscale -> encode on one native thread).');
+    console.log('  Pattern 3: ffmpeg -f rawvideo bgr24 | node (whole frames) | ffmpeg -i - -i in -map 1:a -c:a copy; cpu and RSS are all three');
+    console.log('  processes. PyAV: bench/pyav_transform.py (to_ndarray(bgr24) -> from_ndarray -> libx264, audio packets remuxed).');
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }
