@@ -355,9 +355,11 @@ function runSync(op: string, p: Planned): { frame: Frame; value: number } {
 async function runAsync(op: string, p: Planned): Promise<{ frame: Frame; value: number }> {
   const frame = outFrame(op, p);
   const inputs = p.inputs.map(plain);
-  const done = inputs.map((i) => holdMemory(i.data));  // a release() meanwhile waits for the operation
+  const out = plain(frame);
+  // a release() of an input or of the dst frame meanwhile waits for the operation
+  const done = [...inputs, out].map((i) => holdMemory(i.data));
   try {
-    const value = await (native().cvRun(op, inputs, plain(frame), p.args, true) as Promise<number>);
+    const value = await (native().cvRun(op, inputs, out, p.args, true) as Promise<number>);
     return { frame, value };
   } catch (err) {
     throw fromNative(err);

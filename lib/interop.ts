@@ -3,7 +3,7 @@
 // too: a Mat carries no colour tag, so nothing goes in or comes out without a
 // stated pixel format, and OpenCV's BGR convention is the default.
 import { AvcvError } from './errors';
-import { Frame } from './frame';
+import { Frame, holdMemory } from './frame';
 import { PIXEL_FORMATS, isPlanarYuv, type PixelFormat } from './formats';
 import { bool, checkKeys, describe, isObject, oneOf } from './validate';
 
@@ -101,6 +101,8 @@ function openCv(mod: unknown): OpenCvModule {
 
 /** Frames whose memory a view Mat uses: the Mat object keeps its frame's bytes alive. */
 const viewOwners = new WeakMap<object, Uint8Array>();
+// a view Mat holds its frame's memory (see Frame.release) until it is collected
+const matViews = new FinalizationRegistry<() => void>((done) => done());
 
 /**
  * An opencv4nodejs Mat of the frame's pixels: CV_8UC3 for bgr24, CV_8UC4 for
@@ -139,6 +141,8 @@ export function toMat<M extends object = OpenCvMat>(frame: Frame, options: ToMat
   if (copy) return new Mat(frame.data, rows, width, type); // memcpy into a Mat of its own
   const mat = new Mat(rows, width, type, frame.data); // a header over frame.data
   viewOwners.set(mat, frame.data);
+  // a release() of the frame gives its memory back only once the Mat is gone
+  matViews.register(mat, holdMemory(frame.data));
   return mat;
 }
 

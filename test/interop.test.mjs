@@ -115,6 +115,26 @@ test('toMat copies by default; { copy: false } is a view of the frame memory', (
   assert.deepEqual(Array.from(f.data.subarray(o, o + 3)), [1, 2, 3]);
 }, T);
 
+test('toMat { copy: false } then frame.release(): the view Mat keeps its pixels while the reader decodes on', async () => {
+  const clip = join(dir, 'release.mp4');
+  makeClip(clip, { size: '64x48', frames: 20 });
+  const ref = cliFrames(clip, 'bgr24');
+  const fb = 64 * 48 * 3;
+  const reader = await VideoReader.open(clip, { format: 'bgr24' });
+  const first = await reader.read();
+  const view = toMat(first, { copy: false });
+  first.release();  // its memory must not go back to the reader while the Mat uses it
+  let n = 1;
+  for await (const f of reader) {
+    assert.ok(Buffer.from(f.data).equals(ref.subarray(f.index * fb, (f.index + 1) * fb)), `frame ${f.index}`);
+    f.release();
+    n++;
+  }
+  assert.equal(n, 20);
+  await reader.close();
+  assert.ok(Buffer.from(view.getData()).equals(ref.subarray(0, fb)), 'the view Mat changed after its frame was released');
+}, T);
+
 test('toMat { copy: false }: the Mat keeps the frame memory alive after the frame is dropped', () => {
   // in a child with --expose-gc: drop every reference to the frame, collect, churn memory, then read the Mat
   const script = `
