@@ -93,8 +93,8 @@ export const ERROR_CODES = {
   NO_FRAME_COUNT: 'approximate seeking needs a frame count and rate the metadata lacks',
   /** An OpenCV operation failed. */
   OPENCV: 'an OpenCV operation failed',
-  /** An optional peer module (@u4/opencv4nodejs) is not installed. */
-  PEER_MISSING: 'an optional peer module (@u4/opencv4nodejs) is not installed',
+  /** An optional peer module (@u4/opencv4nodejs, node-av) is not installed. */
+  PEER_MISSING: 'an optional peer module (@u4/opencv4nodejs, node-av) is not installed',
   /** The frame function threw on a worker (chunked transform); the message names the chunk and frame, cause is what it threw. */
   FN_FAILED: 'the frame function threw on a worker (chunked transform); the message names the chunk and frame, cause is what it threw',
   /** The reader or writer is closed. */

@@ -5,6 +5,7 @@ import {
   type Layout, type PixelFormat, type Plane,
 } from './formats';
 import { checkKeys, int, isObject, oneOf } from './validate';
+import { fromNodeAvFrame, toNodeAvFrame, type FromNodeAvOptions, type NodeAvFrame, type ToNodeAvOptions } from './node-av';
 import {
   frameToTensor, letterboxImage, stackImages, tensorToImage,
   type FromTensorOptions, type LetterboxOptions, type LetterboxResult, type Tensor, type TensorOptions,
@@ -263,6 +264,73 @@ export class Frame {
       throw new RangeError(`data has ${data.byteLength} bytes; a ${width}x${height} ${format} ${layout} frame has ${need}`);
     }
     return new Frame({ data, width, height, format, layout });
+  }
+
+  /**
+   * A node-av video Frame (any software pixel format node-av decodes:
+   * yuv420p, nv12, yuv422p10le, gbrp, rgb24, ...) as an avcv Frame of
+   * `format` (default 'bgr24', as VideoReader's) and `layout`: one swscale
+   * pass from node-av's planes (their strides as they are) into the new
+   * frame's memory (a copy when the frame is already in that format), set
+   * up as the reader converts decoded frames, so the bytes equal
+   * `ffmpeg -i X -pix_fmt bgr24 -f rawvideo` for the same decoded frame.
+   * Pixel formats cross by name: node-av's FFmpeg may number
+   * them differently. Keeps pts (pts, else best_effort_timestamp), `time`
+   * and `durationSeconds` when the frame has a time base, keyframe and
+   * corrupt. A hardware frame, an audio frame or anything else is a
+   * TypeError naming `frame`; a format the libav avcv links lacks is
+   * AvcvError 'UNSUPPORTED'. node-av is loaded on first use (see
+   * {@link loadNodeAv}; without it, AvcvError 'PEER_MISSING').
+   *
+   * @example
+   * ```ts
+   * import { Demuxer, Decoder } from 'node-av';
+   * const input = await Demuxer.open('in.mkv');
+   * const decoder = await Decoder.create(input.video()!);
+   * for await (const f of decoder.frames(input.packets(input.video()!.index))) {
+   *   if (!f) break;
+   *   const frame = Frame.fromNodeAv(f);                        // bgr24, what VideoReader gives
+   *   const rgb = Frame.fromNodeAv(f, { format: 'rgb24', layout: 'chw' });
+   *   f.free();
+   * }
+   * ```
+   */
+  static fromNodeAv(frame: NodeAvFrame, options: FromNodeAvOptions = {}): Frame {
+    if (!isObject(options)) throw new TypeError('Frame.fromNodeAv: options must be an object');
+    checkKeys('Frame.fromNodeAv', options, ['format', 'layout', 'module']);
+    const format = options.format === undefined ? 'bgr24' : oneOf('format', options.format, PIXEL_FORMATS);
+    const layout = options.layout === undefined ? defaultLayout(format) : oneOf('layout', options.layout, LAYOUTS);
+    const w = (frame as { width?: unknown } | null)?.width;
+    const h = (frame as { height?: unknown } | null)?.height;
+    if (typeof w === 'number' && typeof h === 'number' && w > 0 && h > 0) checkLayout(format, layout, w, h);
+    return new Frame(fromNodeAvFrame(frame, format, layout, options.module));
+  }
+
+  /**
+   * A node-av video Frame holding a copy of this frame, for node-av's
+   * encoders and filters: the same width, height and pixel format (by name
+   * in node-av's FFmpeg; chw frames become planar 'gbrp'/'gbrap'), the bytes
+   * copied into node-av's own (strided) planes, pts set, and `timeBase` if
+   * given. The generic parameter types the result, e.g.
+   * `frame.toNodeAv<av.Frame>()`. node-av is loaded on first use (see
+   * {@link loadNodeAv}).
+   *
+   * @example
+   * ```ts
+   * import * as av from 'node-av';
+   * const reader = await VideoReader.open('in.mp4', { format: 'yuv420p' });
+   * const encoder = await av.Encoder.create(av.FF_ENCODER_LIBX264);
+   * for await (const frame of reader) {
+   *   const f = frame.toNodeAv<av.Frame>({ timeBase: reader.info.stream.timeBase });
+   *   for (const packet of await encoder.encodeAll(f)) { ...; packet.free(); }
+   *   f.free();
+   * }
+   * ```
+   */
+  toNodeAv<F extends object = NodeAvFrame>(options: ToNodeAvOptions = {}): F {
+    if (!isObject(options)) throw new TypeError('toNodeAv: options must be an object');
+    checkKeys('toNodeAv', options, ['timeBase', 'module']);
+    return toNodeAvFrame(this, options) as unknown as F;
   }
 
   /** Views of each plane of `data` (no copies). */

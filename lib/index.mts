@@ -2,7 +2,7 @@
 import avcv from './index.js';
 
 export const {
-  AvcvError, ERROR_CODES, Frame, PIXEL_FORMATS, LAYOUTS, probe, VideoReader, AudioReader, VideoCapture, VideoWriter, VideoLoader, transform, ladder, remux, startWorker, FilterGraph, measureLoudness, loudnormGraph, versions, stackFrames, letterbox, cv, capabilities, toMat, fromMat,
+  AvcvError, ERROR_CODES, Frame, PIXEL_FORMATS, LAYOUTS, probe, VideoReader, AudioReader, VideoCapture, VideoWriter, VideoLoader, transform, ladder, remux, startWorker, FilterGraph, measureLoudness, loudnormGraph, versions, stackFrames, letterbox, cv, capabilities, toMat, fromMat, loadNodeAv,
 } = avcv;
 export type * from './index.js';
 export default avcv;

@@ -2,6 +2,7 @@ export { AvcvError, ERROR_CODES, type AvcvErrorCode } from './errors';
 export { Frame, stackFrames, letterbox, type FrameInit } from './frame';
 export { cv, type CvNamespace, type Image, type DstOption } from './cv';
 export { toMat, fromMat, type OpenCvMat, type OpenCvModule, type ToMatOptions, type FromMatOptions } from './interop';
+export { loadNodeAv, type NodeAvFrame, type NodeAvModule, type FromNodeAvOptions, type ToNodeAvOptions } from './node-av';
 export type { Tensor, TensorOptions, LetterboxResult, LetterboxOptions, FromTensorOptions } from './tensor';
 export { PIXEL_FORMATS, LAYOUTS, type PixelFormat, type Layout, type Plane } from './formats';
 export { probe, type ProbeResult, type StreamInfo, type VideoStreamInfo, type AudioStreamInfo, type Rational } from './probe';

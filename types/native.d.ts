@@ -506,6 +506,16 @@ export interface NativeAddon {
    */
   chooseEncoder(codecName: string, device: string): { encoder: string; device: { type: 'cpu' | 'cuda'; index?: number; fallbackReason?: string } };
   convertImage(data: Uint8Array, src: NativeImageDesc, dst: NativeImageDesc): Uint8Array;
+  /**
+   * Another libav's frame (node-av's planes, read in place on the calling
+   * thread; its pixel format by libav name) converted into a new image of
+   * dst (the frame's size), as the reader converts decoded frames.
+   */
+  convertForeign(
+    planes: (Uint8Array | undefined)[], strides: number[],
+    src: { format: string; width: number; height: number; colorspace: number; colorRange: number },
+    dst: NativeImageDesc,
+  ): Uint8Array;
   /** Bytes every destination buffer needs after the image (SIMD stores run past its end). */
   padding: number;
   versions(): Record<string, string | boolean>;

@@ -1,6 +1,7 @@
 // Module entry: probe(), openReader(), image helpers, versions.
 #include <napi.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -92,6 +93,49 @@ Napi::Value ConvertImage(const Napi::CallbackInfo& info) {
   }
   try {
     avcv::convertImage(sd, srcData, dd, out.Data());
+  } catch (const avcv::Error& e) {
+    throw makeError(env, toInfo(e));
+  }
+  return out;
+}
+
+// convertForeign(planes, strides, src {format, width, height, colorspace,
+// colorRange}, dstDesc) -> Uint8Array (new, V8-owned): another libav's frame
+// (node-av's planes, read in place on this thread) in an avcv format
+Napi::Value ConvertForeign(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsArray() || !info[1].IsArray() || !info[2].IsObject() || !info[3].IsObject())
+    throw Napi::TypeError::New(env, "convertForeign(planes, strides, src, dst)");
+  Napi::Array planes = info[0].As<Napi::Array>();
+  Napi::Array strides = info[1].As<Napi::Array>();
+  Fields f(env, info[2], "frame");
+  avcv::ForeignFrame src;
+  src.format = f.str("format");
+  src.width = f.integer("width");
+  src.height = f.integer("height");
+  src.colorspace = f.integer("colorspace");
+  src.colorRange = f.integer("colorRange");
+  src.planeCount = static_cast<int>(std::min<uint32_t>(planes.Length(), 4));
+  for (int i = 0; i < src.planeCount; i++) {
+    Napi::Value p = planes.Get(static_cast<uint32_t>(i));
+    Napi::Value st = strides.Get(static_cast<uint32_t>(i));
+    if (p.IsUndefined() || p.IsNull()) continue;  // a plane the frame lacks
+    if (!p.IsTypedArray() || p.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array || !st.IsNumber())
+      throw Napi::TypeError::New(env,
+                                 "convertForeign: plane " + std::to_string(i) + " must be a Uint8Array with a stride");
+    Napi::Uint8Array a = p.As<Napi::Uint8Array>();
+    src.data[i] = a.Data();
+    src.bytes[i] = a.ByteLength();
+    src.stride[i] = st.As<Napi::Number>().Int32Value();
+  }
+  avcv::ImageDesc dd = imageDesc(env, info[3]);
+  if (dd.width != src.width || dd.height != src.height)
+    throw Napi::RangeError::New(env, "convertForeign: the output has the frame's size");
+  // padded ArrayBuffer (swscale may write past the end), exact-length view
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, dd.bytes + avcv::kDstPadding);
+  Napi::Uint8Array out = Napi::Uint8Array::New(env, dd.bytes, ab, 0);
+  try {
+    avcv::convertForeign(src, dd, out.Data());
   } catch (const avcv::Error& e) {
     throw makeError(env, toInfo(e));
   }
@@ -204,6 +248,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ladder", Napi::Function::New(env, Ladder, "ladder"));
   exports.Set("chooseEncoder", Napi::Function::New(env, ChooseEncoder, "chooseEncoder"));
   exports.Set("convertImage", Napi::Function::New(env, ConvertImage, "convertImage"));
+  exports.Set("convertForeign", Napi::Function::New(env, ConvertForeign, "convertForeign"));
   exports.Set("versions", Napi::Function::New(env, Versions, "versions"));
   exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));
   exports.Set("probeCuda", Napi::Function::New(env, ProbeCuda, "probeCuda"));

@@ -1,5 +1,6 @@
 #include "image.h"
 
+#include <algorithm>
 #include <cstring>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -270,7 +271,7 @@ void FrameConverter::setup(const AVFrame* src, const Rect& crop) {
   colorspace_ = range_ = -1;
 }
 
-void FrameConverter::convert(const AVFrame* src, const Rect& cropIn, uint8_t* dst) {
+void FrameConverter::convert(const AVFrame* src, const Rect& cropIn, uint8_t* dst, bool copyTail) {
   Rect crop = cropIn;
   if (crop.width <= 0 || crop.height <= 0) crop = {0, 0, src->width, src->height};
   if (crop.x + crop.width > src->width || crop.y + crop.height > src->height)
@@ -308,16 +309,66 @@ void FrameConverter::convert(const AVFrame* src, const Rect& cropIn, uint8_t* ds
     srcPlanes[i] = src->data[i] + (crop.y >> vsub) * src->linesize[i] + (crop.x >> hsub) * maxStep[i];
     srcStrides[i] = src->linesize[i];
   }
-  if (dst_.layout != Layout::CHW) {
-    scaleInto(sws_.get(), srcPlanes, srcStrides, crop.height, dst_, dst, &rows_);
+  // The same format at the same size is a copy, as in the CLI (which then
+  // converts nothing). swscale 5.1's own copy skips the second plane of a
+  // two-plane format (planarCopyWrapper's "ignore palette for GRAY8"), which
+  // left nv12's UV plane unwritten.
+  if (src->format == scaled_.avFormat && crop.width == scaled_.width && crop.height == scaled_.height) {
+    uint8_t* out = dst_.layout == Layout::CHW ? packed_.data() : dst;
+    for (int i = 0; i < scaled_.planes; i++) {
+      const size_t row = size_t(scaled_.planeWidth[i]) * scaled_.planeElemBytes[i];
+      for (int y = 0; y < scaled_.planeHeight[i]; y++)
+        std::memcpy(out + scaled_.offset[i] + y * row, srcPlanes[i] + size_t(y) * srcStrides[i], row);
+    }
+    if (dst_.layout == Layout::CHW) hwcToChw(scaled_, packed_.data(), dst);
     return;
   }
-  scaleInto(sws_.get(), srcPlanes, srcStrides, crop.height, scaled_, packed_.data(), &rows_);
+  SourceTail tail;
+  if (copyTail) {
+    // the last (at least two) rows, from a slice boundary swscale accepts: a
+    // multiple of the vertical chroma subsampling
+    const bool rgb = desc->flags & AV_PIX_FMT_FLAG_RGB;
+    const int vsub = rgb ? 0 : desc->log2_chroma_h;
+    const int step = 1 << vsub;
+    tail.from = std::max(0, crop.height - 2) / step * step;
+    // swscale converts Bayer input through a second context, which takes
+    // only whole frames: the whole frame comes from the copy
+    if (desc->flags & AV_PIX_FMT_FLAG_BAYER) tail.from = 0;
+    int rowBytes[4] = {0, 0, 0, 0};
+    av_image_fill_linesizes(rowBytes, static_cast<AVPixelFormat>(src->format), crop.width);
+    int rows[4] = {0, 0, 0, 0}, first[4] = {0, 0, 0, 0};
+    size_t need = kDstPadding;
+    for (int i = 0; i < 4 && srcPlanes[i]; i++) {
+      const bool chroma = (i == 1 || i == 2) && !rgb;
+      const bool palette = i == 1 && (desc->flags & AV_PIX_FMT_FLAG_PAL);
+      if (palette) continue;  // not rows: read where it is
+      first[i] = chroma ? tail.from >> vsub : tail.from;
+      rows[i] = (chroma ? AV_CEIL_RSHIFT(crop.height, vsub) : crop.height) - first[i];
+      need += size_t(rows[i]) * srcStrides[i];
+    }
+    if (tail_.size() < need) tail_.resize(need);
+    size_t off = 0;
+    for (int i = 0; i < 4 && srcPlanes[i]; i++) {
+      tail.planes[i] = srcPlanes[i];
+      if (rows[i] == 0) continue;
+      const uint8_t* from = srcPlanes[i] + size_t(first[i]) * srcStrides[i];
+      for (int y = 0; y < rows[i]; y++)  // each row's own bytes: the last one may end the memory
+        std::memcpy(tail_.data() + off + size_t(y) * srcStrides[i], from + size_t(y) * srcStrides[i], rowBytes[i]);
+      tail.planes[i] = tail_.data() + off;
+      off += size_t(rows[i]) * srcStrides[i];
+    }
+  }
+  const SourceTail* t = copyTail ? &tail : nullptr;
+  if (dst_.layout != Layout::CHW) {
+    scaleInto(sws_.get(), srcPlanes, srcStrides, crop.height, dst_, dst, &rows_, t);
+    return;
+  }
+  scaleInto(sws_.get(), srcPlanes, srcStrides, crop.height, scaled_, packed_.data(), &rows_, t);
   hwcToChw(scaled_, packed_.data(), dst);
 }
 
 void scaleInto(SwsContext* sws, const uint8_t* const srcPlanes[4], const int srcStrides[4], int srcH,
-               const ImageDesc& dst, uint8_t* dstData, std::vector<uint8_t>* rows) {
+               const ImageDesc& dst, uint8_t* dstData, std::vector<uint8_t>* rows, const SourceTail* tail) {
   // In place only when every plane's rows are whole 64-byte blocks: then no
   // SIMD store of one row reaches into the next plane or is cut short.
   bool direct = true;
@@ -340,7 +391,13 @@ void scaleInto(SwsContext* sws, const uint8_t* const srcPlanes[4], const int src
     if (rows->size() < total + kDstPadding) rows->resize(total + kDstPadding);
     for (int i = 0; i < dst.planes; i++) dstPlanes[i] = rows->data() + offsets[i];
   }
-  const int ret = sws_scale(sws, srcPlanes, srcStrides, 0, srcH, dstPlanes, dstStrides);
+  int ret = 0;
+  if (!tail) {
+    ret = sws_scale(sws, srcPlanes, srcStrides, 0, srcH, dstPlanes, dstStrides);
+  } else {
+    if (tail->from > 0) ret = sws_scale(sws, srcPlanes, srcStrides, 0, tail->from, dstPlanes, dstStrides);
+    if (ret >= 0) ret = sws_scale(sws, tail->planes, srcStrides, tail->from, srcH - tail->from, dstPlanes, dstStrides);
+  }
   if (ret < 0) throwAvError(ret, "sws_scale", "CONVERT");
   if (direct) return;
   for (int i = 0; i < dst.planes; i++) {
@@ -348,6 +405,56 @@ void scaleInto(SwsContext* sws, const uint8_t* const srcPlanes[4], const int src
     for (int y = 0; y < dst.planeHeight[i]; y++)
       std::memcpy(dstData + dst.offset[i] + y * row, dstPlanes[i] + size_t(y) * dstStrides[i], row);
   }
+}
+
+void convertForeign(const ForeignFrame& src, const ImageDesc& dst, uint8_t* dstData) {
+  const AVPixelFormat fmt = av_get_pix_fmt(src.format.c_str());
+  if (fmt == AV_PIX_FMT_NONE)
+    throw Error("UNSUPPORTED", "pixel format '" + src.format + "' is unknown to the libav avcv runs with (FFmpeg " +
+                                   av_version_info() + "): convert the frame to a format it knows first");
+  const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(fmt);
+  if (desc->flags & AV_PIX_FMT_FLAG_HWACCEL)
+    throw Error("UNSUPPORTED", "'" + src.format +
+                                   "' is a hardware frame: transfer it to system memory first (node-av: "
+                                   "frame.hwframeTransferData)");
+  if (!sws_isSupportedInput(fmt)) throw Error("UNSUPPORTED", "swscale cannot read pixel format '" + src.format + "'");
+  if (src.width <= 0 || src.height <= 0 || src.width > 16384 || src.height > 16384)
+    throw Error("INVALID_ARGUMENT", "frame size " + std::to_string(src.width) + "x" + std::to_string(src.height) +
+                                        " is out of range (1..16384)");
+  int rowBytes[4] = {0, 0, 0, 0};
+  int ret = av_image_fill_linesizes(rowBytes, fmt, src.width);
+  if (ret < 0) throwAvError(ret, "av_image_fill_linesizes", "INVALID_ARGUMENT");
+  const bool rgb = desc->flags & AV_PIX_FMT_FLAG_RGB;
+  const bool pal = desc->flags & AV_PIX_FMT_FLAG_PAL;
+  const int planes = av_pix_fmt_count_planes(fmt) + (pal ? 1 : 0);
+  FramePtr f(av_frame_alloc());
+  if (!f) throw Error("ENOMEM", "av_frame_alloc failed");
+  for (int i = 0; i < planes; i++) {
+    const std::string which = "plane " + std::to_string(i) + " of the " + src.format + " frame";
+    if (i >= src.planeCount || !src.data[i]) throw Error("INVALID_ARGUMENT", which + " is missing");
+    if (pal && i == 1) {
+      if (src.bytes[i] < AVPALETTE_SIZE) throw Error("INVALID_ARGUMENT", which + " (the palette) is short");
+    } else {
+      const bool chroma = (i == 1 || i == 2) && !rgb;
+      const int rows = chroma ? AV_CEIL_RSHIFT(src.height, desc->log2_chroma_h) : src.height;
+      if (src.stride[i] < rowBytes[i])
+        throw Error("INVALID_ARGUMENT", which + " has a stride of " + std::to_string(src.stride[i]) +
+                                            " bytes; rows need " + std::to_string(rowBytes[i]));
+      const size_t need = size_t(src.stride[i]) * (rows - 1) + rowBytes[i];
+      if (src.bytes[i] < need)
+        throw Error("INVALID_ARGUMENT", which + " has " + std::to_string(src.bytes[i]) + " bytes; its " +
+                                            std::to_string(rows) + " rows need " + std::to_string(need));
+    }
+    f->data[i] = const_cast<uint8_t*>(src.data[i]);  // read only: swscale's source
+    f->linesize[i] = src.stride[i];
+  }
+  f->format = fmt;
+  f->width = src.width;
+  f->height = src.height;
+  f->colorspace = static_cast<AVColorSpace>(src.colorspace);
+  f->color_range = static_cast<AVColorRange>(src.colorRange);
+  FrameConverter conv(dst, swsFlagsFor("bicubic", "fast"));
+  conv.convert(f.get(), Rect{}, dstData, true);
 }
 
 void convertImage(const ImageDesc& src, const uint8_t* srcData, const ImageDesc& dst, uint8_t* dstData) {

@@ -79,8 +79,10 @@ int swsFlagsFor(const std::string& interpolation, const std::string& quality);
 class FrameConverter {
  public:
   FrameConverter(const ImageDesc& dst, int swsFlags);
-  // crop in source pixels (width 0 = whole frame)
-  void convert(const AVFrame* src, const Rect& crop, uint8_t* dst);
+  // crop in source pixels (width 0 = whole frame). copyTail: the source's
+  // memory may end right after its last row (memory libav did not allocate,
+  // without its padding), so its last rows are read from a padded copy.
+  void convert(const AVFrame* src, const Rect& crop, uint8_t* dst, bool copyTail = false);
 
  private:
   void setup(const AVFrame* src, const Rect& crop);
@@ -88,11 +90,32 @@ class FrameConverter {
   ImageDesc scaled_;             // what swscale writes: dst_, or its hwc form for chw
   std::vector<uint8_t> packed_;  // the hwc image of a chw output
   std::vector<uint8_t> rows_;    // rows with room for swscale's whole-block stores (see scaleInto)
+  std::vector<uint8_t> tail_;    // the padded copy of the source's last rows (copyTail)
   int flags_;
   SwsPtr sws_;
   int srcW_ = -1, srcH_ = -1, srcFmt_ = -1, cropX_ = -1, cropY_ = -1;
   int colorspace_ = -1, range_ = -1;
 };
+
+// A frame in another libav's memory (node-av's, whose FFmpeg may number pixel
+// formats differently): its format by libav name, its planes by pointer, row
+// stride and the byte length its owner vouches for.
+struct ForeignFrame {
+  std::string format;
+  int width = 0, height = 0;
+  int colorspace = 2, colorRange = 0;  // AVColorSpace, AVColorRange (H.273 numbers: the same in every libav)
+  int planeCount = 0;
+  const uint8_t* data[4] = {nullptr, nullptr, nullptr, nullptr};
+  size_t bytes[4] = {0, 0, 0, 0};
+  int stride[4] = {0, 0, 0, 0};
+};
+
+// Converts a foreign frame into dst as the reader converts decoded frames (a
+// FrameConverter with the CLI's bicubic flags), reading its planes in place
+// and its last rows from a padded copy. Throws Error UNSUPPORTED for formats
+// this libav or swscale lacks and for hardware formats, INVALID_ARGUMENT for
+// missing or short planes.
+void convertForeign(const ForeignFrame& src, const ImageDesc& dst, uint8_t* dstData);
 
 // Crop rectangle rounded down to the chroma grid of `fmt`, as the CLI's crop
 // filter does; clamps nothing (the caller validated bounds).
@@ -106,8 +129,15 @@ Rect alignCrop(const Rect& r, AVPixelFormat fmt);
 // into the next plane. Images whose rows are all whole 64-byte blocks (1080p,
 // 720p, 640x360 in every format) are written in place; any other is
 // converted into `rows`, whose rows have room, and copied out.
+// With `tail`, source rows [tail->from, srcH) are read from tail->planes (a
+// padded copy with the same strides) in a second slice of the same pass: the
+// result is the one-slice result.
+struct SourceTail {
+  int from = 0;  // a multiple of the source's vertical chroma subsampling
+  const uint8_t* planes[4] = {nullptr, nullptr, nullptr, nullptr};
+};
 void scaleInto(SwsContext* sws, const uint8_t* const srcPlanes[4], const int srcStrides[4], int srcH,
-               const ImageDesc& dst, uint8_t* dstData, std::vector<uint8_t>* rows);
+               const ImageDesc& dst, uint8_t* dstData, std::vector<uint8_t>* rows, const SourceTail* tail = nullptr);
 
 // Splits a packed (hwc) image into the planes of the same format's chw image.
 void hwcToChw(const ImageDesc& hwc, const uint8_t* src, uint8_t* dst);
