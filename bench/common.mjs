@@ -105,3 +105,27 @@ export function runsAndFrames(argv, usage, defaults) {
   });
   return args;
 }
+
+/**
+ * The whole frames of `frameBytes` in a raw byte stream (an ffmpeg
+ * -f rawvideo pipe), each in the same reused buffer: copy what you keep.
+ * Bytes left over at the end (a partial frame) throw.
+ */
+export async function* wholeFrames(readable, frameBytes) {
+  const frame = Buffer.allocUnsafe(frameBytes);
+  let have = 0;
+  for await (const chunk of readable) {
+    let off = 0;
+    while (off < chunk.length) {
+      const n = Math.min(chunk.length - off, frameBytes - have);
+      chunk.copy(frame, have, off, off + n);
+      have += n;
+      off += n;
+      if (have === frameBytes) {
+        have = 0;
+        yield frame;
+      }
+    }
+  }
+  if (have !== 0) throw new Error(`${have} trailing bytes after the last whole frame`);
+}

@@ -27,7 +27,7 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, readSync, closeSync, read
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { runProcess, median, readTimeFile, ffmpegVersion, round, printTable, readFlags } from './common.mjs';
+import { runProcess, median, readTimeFile, ffmpegVersion, round, printTable, readFlags, wholeFrames } from './common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -111,21 +111,9 @@ async function child(job) {
     for (const p of [dec, enc]) p.stderr.on('data', (d) => { stderr += d; });
     const closed = [dec, enc].map((p) => new Promise((res, rej) => { p.on('error', rej); p.on('close', res); }));
     enc.stdin.on('error', () => { /* EPIPE if ffmpeg dies: reported by its exit code */ });
-    const frame = Buffer.allocUnsafe(FRAME_BYTES);
-    let have = 0;
-    for await (const chunk of dec.stdout) {
-      let off = 0;
-      while (off < chunk.length) {
-        const n = Math.min(chunk.length - off, FRAME_BYTES - have);
-        chunk.copy(frame, have, off, off + n);
-        have += n;
-        off += n;
-        if (have === FRAME_BYTES) {
-          have = 0;
-          written++;
-          if (!enc.stdin.write(Buffer.from(frame))) await Promise.race([once(enc.stdin, 'drain'), closed[1]]);
-        }
-      }
+    for await (const frame of wholeFrames(dec.stdout, FRAME_BYTES)) {
+      written++;  // (the edit would go here)
+      if (!enc.stdin.write(Buffer.from(frame))) await Promise.race([once(enc.stdin, 'drain'), closed[1]]);
     }
     enc.stdin.end();
     const codes = await Promise.all(closed);
@@ -188,13 +176,12 @@ function cached(dir, name, args) {
 }
 
 
-/** An ffmpeg CLI run; wall time of the whole process (its start included), peak RSS and CPU via /usr/bin/time. */
-async function runCli(args) {
-  const rssFile = TIME ? join(os.tmpdir(), `avcv-bench-rss-cli-${process.pid}`) : null;
-  const full = ['-hide_banner', '-nostdin', '-v', 'error', '-y', ...args];
+/** A process run; wall time of the whole process (its start included), peak RSS and CPU via /usr/bin/time. */
+async function runTimed(cmd, args) {
+  const rssFile = TIME ? join(os.tmpdir(), `avcv-bench-rss-${process.pid}-${++timedRuns}`) : null;
   const t0 = performance.now();
-  if (TIME) await runProcess(TIME, ['-f', '%M %U %S', '-o', rssFile, 'ffmpeg', ...full]);
-  else await runProcess('ffmpeg', full);
+  if (TIME) await runProcess(TIME, ['-f', '%M %U %S', '-o', rssFile, cmd, ...args]);
+  else await runProcess(cmd, args);
   const ms = performance.now() - t0;
   let rssKB = null;
   let cpuS = null;
@@ -204,6 +191,10 @@ async function runCli(args) {
   }
   return { ms, procMs: ms, cpuS, rssKB };
 }
+let timedRuns = 0;
+
+/** An ffmpeg CLI run (runTimed). */
+const runCli = (args) => runTimed('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-y', ...args]);
 
 async function runChild(job) {
   const payload = Buffer.from(JSON.stringify(job)).toString('base64url');
@@ -214,22 +205,8 @@ async function runChild(job) {
   return { ...r, procMs, rssKB: r.nodeRssKB + (r.ffmpegRssKB ?? 0) };
 }
 
-/** PyAV (python3-av) running bench/pyav_transform.py: process wall, CPU and peak RSS as the CLI's. */
-async function runPyav(input, out) {
-  const rssFile = TIME ? join(os.tmpdir(), `avcv-bench-rss-pyav-${process.pid}`) : null;
-  const args = [join(HERE, 'pyav_transform.py'), input, out];
-  const t0 = performance.now();
-  if (TIME) await runProcess(TIME, ['-f', '%M %U %S', '-o', rssFile, PYTHON, ...args]);
-  else await runProcess(PYTHON, args);
-  const ms = performance.now() - t0;
-  let rssKB = null;
-  let cpuS = null;
-  if (rssFile) {
-    [rssKB, cpuS] = readTimeFile(rssFile);
-    rmSync(rssFile, { force: true });
-  }
-  return { ms, procMs: ms, cpuS, rssKB };
-}
+/** PyAV (python3-av) running bench/pyav_transform.py: process wall, CPU and peak RSS as the CLI's (runTimed). */
+const runPyav = (input, out) => runTimed(PYTHON, [join(HERE, 'pyav_transform.py'), input, out]);
 
 /** Debian's python (python3-av is a Debian package; a python3 earlier on PATH, e.g. pyenv's, does not see it). */
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';

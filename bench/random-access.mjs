@@ -203,7 +203,7 @@ with open(out, 'wb') as fh:
 print(json.dumps({'ms': ms, 'shapes': shapes, 'version': cv2.__version__,
                   'threads': cv2.getNumThreads()}))
 `;
-import { runProcess, median, readFlags } from './common.mjs';
+import { runProcess, median, readFlags, wholeFrames } from './common.mjs';
 import { mulberry32 } from '../test/helpers.mjs';
 
 function opencvAvailable() {
@@ -232,27 +232,18 @@ async function runOpencv(file, indices, outFile) {
 async function cliFrames(file, frameBytes, visit) {
   const ff = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-fps_mode', 'passthrough',
     '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const frame = Buffer.allocUnsafe(frameBytes);
-  let off = 0;
   let j = 0;
   let stderr = '';
   ff.stderr.on('data', (d) => { stderr += d; });
-  for await (const chunk of ff.stdout) {
-    let p = 0;
-    while (p < chunk.length) {
-      const k = Math.min(chunk.length - p, frameBytes - off);
-      chunk.copy(frame, off, p, p + k);
-      off += k;
-      p += k;
-      if (off === frameBytes) {
-        visit(j++, frame);
-        off = 0;
-      }
-    }
+  let partial = null;
+  try {
+    for await (const frame of wholeFrames(ff.stdout, frameBytes)) visit(j++, frame);
+  } catch (e) {
+    partial = e;
   }
   const code = await new Promise((res) => (ff.exitCode !== null ? res(ff.exitCode) : ff.on('close', res)));
   if (code !== 0) throw new Error(`ffmpeg exited ${code}: ${stderr}`);
-  if (off !== 0) throw new Error(`ffmpeg: ${off} trailing bytes`);
+  if (partial) throw new Error(`ffmpeg: ${partial.message}`);
   return j;
 }
 
