@@ -3,7 +3,8 @@
 // builds, served beside it). The page switches rendition at every segment
 // so that each one is fetched, decoded and shown, and reports what
 // happened: MediaSource support for the codecs, the renditions played,
-// fatal errors, the audio tracks and where playback ended.
+// fatal errors, the audio tracks, where playback ended, what each
+// SourceBuffer held then (by MIME type) and the media element's events.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -25,7 +26,7 @@ const DASH_JS = join(pkgDir('dashjs'), 'dist', 'modern', 'umd', 'dash.all.min.js
 const PAGE = `<!doctype html><html><body><video id="v" muted playsinline></video>
 <script src="/hls.min.js"></script><script src="/dash.all.min.js"></script></body></html>`;
 
-/* global document, MediaSource, Hls, dashjs -- playInPage runs in the browser page, beside hls.js and dash.js */
+/* global document, window, MediaSource, Hls, dashjs -- playInPage runs in the browser page, beside hls.js and dash.js */
 // Runs in the page: plays `manifest` to its end with the player `kind`,
 // moving to the next rendition after every segment.
 function playInPage(kind, manifest, codecs, timeoutMs) {
@@ -40,9 +41,25 @@ function playInPage(kind, manifest, codecs, timeoutMs) {
       out.currentTime = v.currentTime;
       out.duration = v.duration;
       out.why = why;
+      const ranges = (b) => Array.from({ length: b.length }, (_, i) => [b.start(i), b.end(i)]);
+      out.buffered = ranges(v.buffered);
+      out.readyState = v.readyState;
+      out.paused = v.paused;
+      // what each SourceBuffer holds, by its MIME type (recorded when the player added it)
+      out.sourceBuffers = (window.__sourceBuffers ?? []).map(({ type, sb }) => {
+        try {
+          return { type, ranges: ranges(sb.buffered) };
+        } catch {
+          return { type, ranges: null };  // removed from its MediaSource
+        }
+      });
       resolve(out);
     };
     setTimeout(() => finish('timeout'), timeoutMs);
+    out.events = [];
+    for (const ev of ['seeking', 'seeked', 'pause', 'play', 'waiting', 'stalled', 'ratechange', 'durationchange']) {
+      v.addEventListener(ev, () => out.events.push(`${ev}@${v.currentTime.toFixed(3)}${ev === 'ratechange' ? `=${v.playbackRate}` : ''}`));
+    }
     v.addEventListener('ended', () => {
       out.ended = true;
       finish('ended');
@@ -74,6 +91,11 @@ function playInPage(kind, manifest, codecs, timeoutMs) {
         out.errors.push(JSON.stringify(e.error ?? e));
         finish('fatal');
       });
+      // dash.js declares the end itself when currentTime reaches the
+      // period's end, and then seeks there and pauses: on a loaded machine
+      // that can come before the element's own 'ended', which then never
+      // fires. Either one ends the run; the test checks currentTime.
+      p.on(dashjs.MediaPlayer.events.PLAYBACK_ENDED, () => finish('ended (dash.js)'));
       p.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, () => {
         const reps = p.getRepresentationsByType('video');
         out.levels = reps.length;
@@ -110,6 +132,18 @@ export async function play(root, manifest, kind, { codecs = [], timeoutMs = 60_0
     const logs = [];
     page.on('console', (m) => logs.push(m.text()));
     page.on('pageerror', (e) => logs.push(String(e)));
+    page.on('response', (res) => { if (res.status() >= 400) logs.push(`${res.status()} ${res.url()}`); });
+    // the SourceBuffers the player adds, with their MIME types, so that the
+    // page can report what each one holds
+    await page.evaluateOnNewDocument(() => {
+      const add = MediaSource.prototype.addSourceBuffer;
+      window.__sourceBuffers = [];
+      MediaSource.prototype.addSourceBuffer = function addSourceBuffer(type) {
+        const sb = add.call(this, type);
+        window.__sourceBuffers.push({ type, sb });
+        return sb;
+      };
+    });
     await page.goto(`${server.url}/player.html`, { waitUntil: 'load' });
     const r = await page.evaluate(playInPage, kind, `${server.url}/${manifest}`, codecs, timeoutMs);
     r.logs = logs.slice(-20);
