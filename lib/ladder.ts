@@ -329,7 +329,7 @@ export async function ladder(input: string, outDir: string, options: LadderOptio
   // the work, in a hidden folder beside outDir
   const tmp = tempBeside(target);
   const ext = segmentFormat === 'ts' ? 'ts' : 'm4s';
-  const muxerOptions = (dir: string): Record<string, string> => ({
+  const muxerOptions = (dir: string, audio = false): Record<string, string> => ({
     hls_time: String(seg),
     hls_playlist_type: 'vod',
     hls_list_size: '0',
@@ -337,11 +337,23 @@ export async function ladder(input: string, outDir: string, options: LadderOptio
     hls_segment_filename: path.join(dir, `seg_%05d.${ext}`),
     ...(segmentFormat === 'fmp4' ? {
       hls_fmp4_init_filename: 'init.mp4',
-      // the first frame shown at its decode time (negative composition
-      // offsets), so that players that ignore edit lists (MSE) keep the
-      // audio and video in step
-      hls_segment_options: 'movflags=+negative_cts_offsets:use_editlist=0',
+      // video: the first frame shown at its decode time (negative
+      // composition offsets), so that no edit list is needed for it.
+      // Audio: the encoder's priming samples (AAC's first 1024, at negative
+      // pts) cut by an edit list in init.mp4, as CMAF allows; MSE
+      // (Chromium's, under hls.js and dash.js), Safari and ffmpeg apply
+      // it. Without it, the audio plays one AAC frame (21 ms at 48 kHz)
+      // late and ends that much after the video.
+      hls_segment_options: audio ? 'use_editlist=1' : 'movflags=+negative_cts_offsets:use_editlist=0',
     } : {}),
+    // fMP4: the priming packet's negative pts kept through the HLS muxer
+    // to the segment muxer, which turns it into the edit list
+    ...(audio && segmentFormat === 'fmp4' ? { avoid_negative_ts: 'disabled' } : {}),
+    // MPEG-TS: every stream's timestamps moved by the same 10 s, so that
+    // none is negative (B-frames' first decode times, the priming packet)
+    // and no segment muxer shifts its own by its own amount: the audio
+    // stays in step with the video (the player starts at the first pts)
+    ...(segmentFormat === 'ts' ? { output_ts_offset: '10' } : {}),
   });
   try {
     fs.mkdirSync(tmp);
@@ -361,7 +373,7 @@ export async function ladder(input: string, outDir: string, options: LadderOptio
     segmentDuration: seg,
     maxFps: planned.map((p) => p.fps),
     audio: audioOpt && hasAudio ? {
-      path: path.join(tmp, 'audio', 'index.m3u8'), muxerOptions: muxerOptions(path.join(tmp, 'audio')),
+      path: path.join(tmp, 'audio', 'index.m3u8'), muxerOptions: muxerOptions(path.join(tmp, 'audio'), true),
       source, protocols: n.native.protocols, inputFormat: n.inputFormat ?? '', allowNestedInputs: n.native.allowNestedInputs,
       bitrate: audioOpt.bitrate, channels: audioOpt.channels,
     } : null,

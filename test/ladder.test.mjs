@@ -263,7 +263,62 @@ test('real players: hls.js and dash.js in chromium play every rendition to the e
     assert.equal(p.levels, r.renditions.length);
     assert.equal(p.audioTracks, 1, `${kind}: the audio track`);
     assert.deepEqual([...new Set(p.played)].sort(), r.renditions.map((_, i) => i), `${kind}: every rendition played`);
-    assert.ok(p.ended || p.currentTime >= r.duration - 0.1, `${kind}: played to the end (${p.why} at ${p.currentTime} of ${r.duration})`);
+    const state = JSON.stringify({ buffered: p.buffered, sourceBuffers: p.sourceBuffers, paused: p.paused, events: p.events });
+    assert.ok(p.ended || p.currentTime >= r.duration - 0.1, `${kind}: played to the end (${p.why} at ${p.currentTime} of ${r.duration}; ${state})`);
+    // A/V sync as the browser's MediaSource saw it: the source's audio and
+    // video both last exactly 9.5 s, so the buffered audio must end where
+    // the video does. AAC's 1024 priming samples left in (no edit list, or
+    // one the player does not apply) end it 21 ms later.
+    // (hls.js drops played video from its buffer, so only the ends compare.)
+    const end = (type) => {
+      const b = p.sourceBuffers.filter((x) => x.type.startsWith(type));
+      assert.equal(b.length, 1, `${kind}: one ${type} SourceBuffer (${state})`);
+      assert.ok(b[0].ranges?.length > 0, `${kind}: ${type} buffered (${state})`);
+      return b[0].ranges.at(-1)[1];
+    };
+    const [v, a] = [end('video/'), end('audio/')];
+    assert.ok(Math.abs(a - v) < 0.002, `${kind}: the buffered audio ends at ${a}, the video at ${v} (${state})`);
+  }
+}, T);
+
+test('audio in step with the video, fMP4 and MPEG-TS: the tone onset where the source has it (ffmpeg decodes, ffprobe places)', async () => {
+  // silence, then a tone from exactly 1.000 s; the source's first frame at 0
+  const source = join(dir, 'onset.mp4');
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-f', 'lavfi', '-i', "aevalsrc='if(gte(t,1),0.5*sin(2*PI*440*t),0)':s=48000",
+    '-t', '3', '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '3', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', source]);
+  const startTime = (file, sel) => Number(ffprobe(file, ['-select_streams', sel, '-show_entries', 'stream=start_time']).streams[0].start_time);
+  // when the tone starts: the ffmpeg CLI decodes every sample; ffprobe's
+  // start_time (fMP4: from the edit list) places the first
+  const onset = (file) => {
+    const pcm = ffmpeg(['-i', file, '-map', '0:a', '-ac', '1', '-f', 'f32le', '-']);
+    const x = new Float32Array(pcm.buffer, pcm.byteOffset, pcm.length >> 2);
+    const i = x.findIndex((v) => Math.abs(v) > 0.2);
+    assert.ok(i > 0, `${file}: the tone found`);
+    return startTime(file, 'a:0') + i / 48000;
+  };
+  const want = onset(source) - startTime(source, 'v:0');
+  assert.ok(Math.abs(want - 1) < 0.001, `the source's tone starts at ${want} s`);
+  const joined = (folder, ext, init) => {
+    const segs = HLS.parse(readFileSync(join(folder, 'index.m3u8'), 'utf8')).segments.map((x) => join(folder, x.uri));
+    const file = join(dir, `onset-${ext}-${segs.length}-${folder.split('/').at(-1)}.${ext}`);
+    writeFileSync(file, Buffer.concat([...(init ? [join(folder, 'init.mp4')] : []), ...segs].map((f) => readFileSync(f))));
+    return file;
+  };
+  for (const segmentFormat of ['fmp4', 'ts']) {
+    const out = join(dir, `onset-${segmentFormat}`);
+    const r = await ladder(source, out, { renditions: [{ height: 120 }], segmentDuration: 1, segmentFormat, preset: 'veryfast' });
+    const fmp4 = segmentFormat === 'fmp4';
+    const audio = joined(join(out, 'audio'), fmp4 ? 'mp4' : 'ts', fmp4);
+    // the first video frame's time: MPEG-TS, ffprobe's start_time; fMP4,
+    // 0 (the first fragment's decode time and composition offset, which
+    // MSE shows: test 'real players'; ffprobe adds its own shift for
+    // negative composition offsets)
+    const video0 = fmp4 ? 0 : startTime(joined(join(out, '120p'), 'ts', false), 'v:0');
+    const got = onset(audio) - video0;
+    // within 2 samples: the priming samples played would make it one AAC
+    // frame late, a segment muxer's own shift a B-frame delay early
+    assert.ok(Math.abs(got - want) <= 2 / 48000, `${segmentFormat}: the rendition's tone starts ${got} s after its first frame, the source's ${want} s`);
+    assert.ok(Math.abs(r.audio.duration - r.duration) <= AAC_FRAME, `audio ${r.audio.duration} s, video ${r.duration} s`);
   }
 }, T);
 
