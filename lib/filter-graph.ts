@@ -7,6 +7,7 @@ import { AvcvError, fromNative } from './errors';
 import { Frame, holdMemory } from './frame';
 import { PIXEL_FORMATS, byteLength, type PixelFormat } from './formats';
 import { native } from './native';
+import { toRational } from './writer-options';
 import { bool, checkKeys, describe, filterGraph, int, isObject, oneOf } from './validate';
 import type { AudioChunk, SampleFormat, SampleLayout } from './audio';
 
@@ -122,7 +123,11 @@ function fpsOf(v: unknown): NativeRational {
   if (v === undefined) return { num: 25, den: 1 };
   if (typeof v === 'number') {
     if (!Number.isFinite(v) || v <= 0 || v > 1000) throw new RangeError(`fps must be within (0, 1000]; got ${v}`);
-    return Number.isInteger(v) ? { num: v, den: 1 } : { num: Math.round(v * 1001), den: 1001 };
+    // 29.97 -> 30000/1001, 12.5 -> 25/2 (exact, as the writer reads fps)
+    const r = toRational('fps', v);
+    const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+    const g = gcd(r.num, r.den);
+    return { num: r.num / g, den: r.den / g };
   }
   return rational('fps', v);
 }

@@ -140,6 +140,24 @@ test('audio: amix of two AudioReaders equals the CLI\'s -filter_complex amix', a
   assert.ok(got.equals(cli), `${got.length} bytes vs the CLI's ${cli.length}`);
 });
 
+test('a fractional frame rate (12.5, 29.97) is exact: frames pushed without pts land at n / fps', async () => {
+  for (const [fps, num, den] of [[12.5, 25, 2], [29.97, 30000, 1001]]) {
+    const g = new FilterGraph('null', { inputs: [{ width: 16, height: 16, format: 'gray', fps }] });
+    const out = [];
+    for (let n = 0; n <= 100; n++) {
+      await g.push(Frame.from(new Uint8Array(256).fill(n), { width: 16, height: 16, format: 'gray' }));
+      await drain(g, 0, out);
+    }
+    await g.push(null);
+    await drain(g, 0, out);
+    await g.close();
+    assert.equal(out.length, 101);
+    // hand-computed: frame n at n * den / num seconds
+    out.forEach((f, n) => assert.ok(Math.abs(f.time - (n * den) / num) < 1e-9, `fps ${fps}, frame ${n}: ${f.time} s, not ${(n * den) / num}`));
+    assert.deepEqual(g.outputs[0].frameRate, { num, den });
+  }
+});
+
 describe('errors', () => {
   const input = { width: 64, height: 48, format: 'bgr24' };
   test('a bad graph: AvcvError INVALID_FILTER naming it', () => {
