@@ -15,7 +15,11 @@ export interface VideoLoaderOptions {
   shuffle?: 'none' | 'videos' | 'clips';
   /** Seed of the shuffle (default 0); epoch k uses seed + k. */
   seed?: number;
-  /** The frames' pixel format: 'rgb24' (default), 'bgr24', 'gray', 'bgra' or 'rgba'. */
+  /**
+   * The frames' pixel format: 'rgb24' (default: the order models trained in
+   * PyTorch expect; note that VideoReader's default is OpenCV's 'bgr24'),
+   * 'bgr24', 'gray', 'bgra' or 'rgba'.
+   */
   format?: PixelFormat;
   /** 'hwc' gives batches [B, T, H, W, C]; 'chw' gives [B, C, T, H, W]. */
   layout?: 'hwc' | 'chw';
