@@ -311,7 +311,7 @@ async function cmdWorker(o: { redis: string; concurrency?: number; queue?: strin
       else {
         const what = e.kind === 'chunk' ? `chunk ${e.chunk} of ${e.output}` : `stitch of ${e.output}`;
         if (e.event === 'start') console.log(`${what}: started`);
-        else if (e.event === 'done') console.log(`${what}: done in ${e.seconds.toFixed(1)} s`);
+        else if (e.event === 'done') console.log(e.cached ? `${what}: done (an earlier try's result)` : `${what}: done in ${e.seconds.toFixed(1)} s`);
         else console.log(`${what}: failed: ${e.error}`);
       }
     },

@@ -87,7 +87,7 @@ export type WorkerEvent =
     output: string;
     /** Wall time the job took on this worker, in seconds. */
     seconds: number;
-    /** Meant to mark a chunk whose saved result was reused; not set by this version (such chunks report as done). */
+    /** kind 'chunk': true when an earlier try's saved result was reused (the chunk was not run again). */
     cached?: boolean;
   }
   | {
@@ -406,11 +406,11 @@ export async function startWorker(options: WorkerOptions): Promise<AvcvWorker> {
     return e instanceof TypeError || e instanceof RangeError || code === 'FN_FAILED' || code === 'ABORTED' || code === 'NO_FRAMES';
   };
 
-  const chunk = async (job: Job): Promise<ChunkResult> => {
+  const chunk = async (job: Job): Promise<{ result: ChunkResult; cached: boolean }> => {
     const { task, run } = job.data as { task: Omit<ChunkTask, 'progress'>; run: string };
     if (await isCancelled(run)) throw new bull.UnrecoverableError(encodeError(new AvcvError('ABORTED', 'the job was cancelled')));
-    const cached = cachedResult(task);
-    if (cached) return cached;
+    const saved = cachedResult(task);
+    if (saved) return { result: saved, cached: true };
     const progress = new SharedArrayBuffer(8);
     const done = new Int32Array(progress);
     const tick = setInterval(() => {
@@ -429,7 +429,7 @@ export async function startWorker(options: WorkerOptions): Promise<AvcvWorker> {
     }
     writeAtomicSync(`${task.piece}.json`, JSON.stringify(r), 'save the chunk result to');
     await job.updateProgress(r.framesIn).catch(() => undefined);
-    return r;
+    return { result: r, cached: false };
   };
 
   const stitch = async (job: Job): Promise<StitchSummary> => {
@@ -454,9 +454,14 @@ export async function startWorker(options: WorkerOptions): Promise<AvcvWorker> {
     const t0 = performance.now();
     emit({ event: 'start', ...info });
     try {
-      const r = kind === 'stitch' ? await stitch(job) : await chunk(job);
-      emit({ event: 'done', ...info, seconds: (performance.now() - t0) / 1000 });
-      return r;
+      if (kind === 'stitch') {
+        const r = await stitch(job);
+        emit({ event: 'done', ...info, seconds: (performance.now() - t0) / 1000 });
+        return r;
+      }
+      const { result, cached } = await chunk(job);
+      emit({ event: 'done', ...info, seconds: (performance.now() - t0) / 1000, ...(cached ? { cached } : {}) });
+      return result;
     } catch (e) {
       emit({ event: 'failed', ...info, error: (e as Error).message });
       throw e;

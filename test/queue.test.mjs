@@ -153,6 +153,10 @@ test('a chunk that fails for good fails the caller with its error; called again,
   const second = new Set(readFileSync(logFile, 'utf8').trim().split('\n').map(Number));
   for (const c of whole) assert.ok(!Array.from({ length: 50 }, (_, i) => 50 * c + i).some((f) => second.has(f)), `chunk ${c} was redone`);
   assert.ok(second.has(170));
+  // the workers said which chunks they took from the first try
+  const done = [...w1.events, ...w2.events].filter((e) => e.event === 'done' && e.kind === 'chunk');
+  for (const c of whole) assert.ok(done.some((e) => e.chunk === c && e.cached === true), `chunk ${c}: a 'done' event with cached: true`);
+  assert.ok(done.some((e) => e.chunk === 3 && e.cached === undefined), 'chunk 3 ran: no cached flag');
   // the same output as threads on this machine
   const local = join(d, 'threads.mp4');
   await transform(src, local, logged, { chunkDuration: 2, workers: 2 });
