@@ -13,6 +13,17 @@
 # removing its output (e.g. rm -rf build-static/prefix/lib/libavcodec.a).
 # Re-running the ffmpeg step with a changed component list (FF_* below)
 # reconfigures and rebuilds FFmpeg.
+# Licence: AVCV_STATIC_LICENSE=gpl (default) or lgpl.
+#   gpl:  H.264/HEVC encoding through x264/x265 (FFmpeg --enable-gpl): the
+#         build carried to a GPU machine for scripts/device-check.sh, the
+#         same encoders as the Debian build the tests are written against.
+#   lgpl: what an MIT package may ship (build-static-lgpl/): no
+#         --enable-gpl, H.264 encoding through Cisco's libopenh264 (BSD),
+#         no HEVC software encoder (hevc_nvenc stays), VP8/VP9 through libvpx,
+#         AV1 through libaom (BSD). Its step 'prebuild' puts the addon into
+#         prebuilds/linux-x64/ with LICENSES.txt beside it.
+#   Both write LICENSES.txt (what is linked in, with each library's Debian
+#   copyright file) into bundle/.
 # Usage: bash scripts/build-static.sh [STEP ...]
 #   default: deps src ffmpeg opencv addon check bundle
 #   test:    the whole test suite against the static addon in a clone
@@ -21,8 +32,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-B=$ROOT/build-static
-SRC=$B/src
+LICENSE=${AVCV_STATIC_LICENSE:-gpl}
+case $LICENSE in
+  gpl) B=$ROOT/build-static ;;
+  lgpl) B=$ROOT/build-static-lgpl ;;
+  *) echo "build-static.sh: AVCV_STATIC_LICENSE must be gpl or lgpl; got '$LICENSE'" >&2; exit 2 ;;
+esac
+SRC=$ROOT/build-static/src  # the Debian sources, shared by both
 PREFIX=$B/prefix
 LOGS=$B/logs
 JOBS=${JOBS:-2}
@@ -41,7 +57,7 @@ run_logged() {
 }
 
 # ---------------------------------------------------------------- 1. deps
-APT_PACKAGES=(nasm clang libffmpeg-nvenc-dev libx264-dev libx265-dev libnuma-dev libvpx-dev libopus-dev
+APT_PACKAGES=(nasm clang libffmpeg-nvenc-dev libx264-dev libx265-dev libnuma-dev libopenh264-dev libvpx-dev libopus-dev
   libaom-dev libvorbis-dev libogg-dev libmp3lame-dev libmbedtls-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libwebp-dev cmake pkg-config make g++ dpkg-dev xz-utils)
 step_deps() {
   local missing=() p
@@ -100,9 +116,17 @@ SOURCES
 # Debian's source packages (same versions as the installed headers that
 # FFmpeg and OpenCV were compiled against); libnuma too (x265 needs it, and
 # its TLS is local-exec). The others are Debian's own .a, linked.
-STATIC_DEPS=(libx265.a libvpx.a libaom.a libvorbis.a libvorbisenc.a libogg.a libz.a libwebp.a
+# lgpl: Debian's libopenh264.a is PIC already (GOTPCREL relocations only);
+# no x264, x265 or libnuma.
+STATIC_DEPS=(libvpx.a libaom.a libvorbis.a libvorbisenc.a libogg.a libz.a libwebp.a
   libmbedtls.a libmbedx509.a libmbedcrypto.a)
-PIC_SOURCES=(x264 opus lame libpng1.6 libjpeg-turbo)
+PIC_SOURCES=(opus lame libpng1.6 libjpeg-turbo)
+if [ "$LICENSE" = gpl ]; then
+  STATIC_DEPS+=(libx265.a)
+  PIC_SOURCES+=(x264)
+else
+  STATIC_DEPS+=(libopenh264.a)
+fi
 link_static_deps() {
   local a multi
   multi=/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)
@@ -111,7 +135,7 @@ link_static_deps() {
     [ -f "$multi/$a" ] || { log "missing $multi/$a"; exit 1; }
     ln -sfn "$multi/$a" "$PREFIX/lib/$a"
   done
-  step_numa
+  if [ "$LICENSE" = gpl ]; then step_numa; fi
   step_piclibs
 }
 
@@ -139,7 +163,7 @@ fetch_source() { # fetch_source PKG DIR
 step_src() {
   fetch_source ffmpeg ffmpeg
   fetch_source opencv opencv
-  fetch_source numactl numactl
+  if [ "$LICENSE" = gpl ]; then fetch_source numactl numactl; fi
   local p
   for p in "${PIC_SOURCES[@]}"; do fetch_source "$p" "$p"; done
 }
@@ -225,7 +249,7 @@ build_libjpeg-turbo() {
   cmake --build . -j "$JOBS" --target jpeg-static
 }
 step_piclibs() {
-  pic_build x264 libx264.a
+  if [ "$LICENSE" = gpl ]; then pic_build x264 libx264.a; fi
   pic_build opus .libs/libopus.a
   pic_build lame libmp3lame/.libs/libmp3lame.a
   pic_build libpng1.6 .libs/libpng16.a
@@ -266,8 +290,17 @@ FF_MUXERS=(mp4 mov ipod matroska webm mpegts avi ivf rawvideo null framecrc fram
   wav adts ogg hls segment data pcm_s16le mp3 flac)
 FF_DECODERS=(h264 hevc vp8 vp9 av1 mpeg4 mjpeg ffv1 rawvideo png aac opus mp3 mp3float pcm_s16le pcm_f32le
   flac vorbis h264_cuvid hevc_cuvid vp9_cuvid av1_cuvid)
-FF_ENCODERS=(libx264 libx264rgb libx265 libvpx_vp8 libvpx_vp9 libaom_av1 mpeg4 mjpeg ffv1 rawvideo png wrapped_avframe
+FF_ENCODERS=(libvpx_vp8 libvpx_vp9 libaom_av1 mpeg4 mjpeg ffv1 rawvideo png wrapped_avframe
   aac libopus libvorbis libmp3lame flac pcm_s16le pcm_f32le h264_nvenc hevc_nvenc)
+if [ "$LICENSE" = gpl ]; then
+  FF_ENCODERS+=(libx264 libx264rgb libx265)
+  FF_LICENSE_FLAGS=(--enable-gpl --enable-version3 --enable-libx264 --enable-libx265)
+  FF_LIBS_CHECK=(LIBX264 LIBX265)
+else
+  FF_ENCODERS+=(libopenh264)
+  FF_LICENSE_FLAGS=(--enable-version3 --enable-libopenh264)  # version3: mbedTLS (Apache-2.0)
+  FF_LIBS_CHECK=(LIBOPENH264)
+fi
 FF_HWACCELS=(h264_nvdec hevc_nvdec vp9_nvdec av1_nvdec)
 FF_PARSERS=(h264 hevc vp8 vp9 av1 mpeg4video mjpeg aac opus mpegaudio vorbis flac png)
 FF_BSFS=(h264_mp4toannexb hevc_mp4toannexb extract_extradata vp9_superframe vp9_superframe_split
@@ -292,11 +325,11 @@ step_ffmpeg() {
     --pkg-config-flags=--static
     --extra-ldflags="-L$PREFIX/lib"
     --disable-shared --enable-static --enable-pic
-    --enable-gpl --enable-version3
+    "${FF_LICENSE_FLAGS[@]}"
     --disable-doc --disable-programs --enable-ffmpeg --enable-ffprobe
     --disable-autodetect --enable-pthreads --enable-zlib
     --enable-ffnvcodec --enable-cuda --enable-cuda-llvm --enable-cuvid --enable-nvdec --enable-nvenc
-    --enable-libx264 --enable-libx265 --enable-libvpx --enable-libopus --enable-libaom
+    --enable-libvpx --enable-libopus --enable-libaom
     --enable-libvorbis --enable-libmp3lame --enable-mbedtls
     --disable-everything
     $(ff_enable protocol "${FF_PROTOCOLS[@]}")
@@ -333,7 +366,7 @@ step_ffmpeg() {
         grep -q "^CONFIG_${n^^}_${kind^^}=yes" "$build/ffbuild/config.mak" || { echo "ffmpeg: NOT enabled: $kind $n"; miss=1; }
       done
     done
-    for n in CUDA_LLVM FFNVCODEC NVENC NVDEC CUVID LIBX264 LIBX265 LIBVPX LIBOPUS LIBAOM ZLIB PTHREADS; do
+    for n in CUDA_LLVM FFNVCODEC NVENC NVDEC CUVID "${FF_LIBS_CHECK[@]}" LIBVPX LIBOPUS LIBAOM ZLIB PTHREADS; do
       grep -q "^CONFIG_${n}=yes\|^HAVE_${n}=yes" "$build/ffbuild/config.mak" "$build/config.h" 2>/dev/null \
         || grep -q "#define CONFIG_${n} 1\|#define HAVE_${n} 1" "$build/config.h" || { echo "ffmpeg: NOT enabled: $n"; miss=1; }
     done
@@ -402,7 +435,7 @@ step_opencv() {
 }
 
 # ---------------------------------------------------------------- 4. addon
-# cmake-js, as scripts/build-native.js drives it, into build-static/addon (the
+# cmake-js, as scripts/build-native.js drives it, into $B/addon (the
 # normal build/ is untouched). Always run: make is incremental. Only the
 # prefix's .pc files are visible to pkg-config (PKG_CONFIG_LIBDIR).
 ADDON=$B/addon/Release/avcv.node
@@ -417,9 +450,9 @@ step_addon() {
     log "addon: .pc files changed since the last configure: removing $cache"
     rm -f "$cache"
   fi
-  log "addon: cmake-js build --out build-static/addon --CDAVCV_STATIC_DEPS=ON"
+  log "addon: cmake-js build --out ${B#"$ROOT"/}/addon --CDAVCV_STATIC_DEPS=ON"
   PKG_CONFIG_LIBDIR="$PREFIX/lib/pkgconfig" PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" \
-    run_logged addon node node_modules/cmake-js/bin/cmake-js build --directory . --out build-static/addon \
+    run_logged addon node node_modules/cmake-js/bin/cmake-js build --directory . --out "${B#"$ROOT"/}/addon" \
       --CDAVCV_STATIC_DEPS=ON --CDAVCV_NO_EXTERNAL_BUFFERS=OFF --CDAVCV_SANITIZE=OFF --parallel "$JOBS"
 }
 
@@ -503,6 +536,75 @@ README
   ls -l "$BUNDLE"
 }
 
+# ---------------------------------------------------------------- 7. licences
+# bundle/LICENSES.txt: FFmpeg's licence as the built ffmpeg reports it
+# (ffmpeg -L follows the configure flags), its configure line, and the
+# Debian copyright file of every library linked into the addon. The lgpl
+# variant fails here if FFmpeg says GPL or anything GPL-only is linked.
+LICENSE_PACKAGES=(libavcodec-dev:FFmpeg libopencv-core-dev:OpenCV libvpx-dev:libvpx libaom-dev:libaom
+  libopus-dev:Opus libvorbis-dev:libvorbis libogg-dev:libogg libmp3lame-dev:LAME libmbedtls-dev:'Mbed TLS'
+  zlib1g-dev:zlib libpng-dev:libpng libjpeg62-turbo-dev:libjpeg-turbo libwebp-dev:libwebp
+  libffmpeg-nvenc-dev:'nv-codec-headers (ffnvcodec)')
+if [ "$LICENSE" = gpl ]; then
+  LICENSE_PACKAGES+=(libx264-dev:x264 libx265-dev:x265 libnuma-dev:libnuma)
+else
+  LICENSE_PACKAGES+=(libopenh264-dev:OpenH264)
+fi
+step_licenses() {
+  [ -x "$PREFIX/bin/ffmpeg" ] || { log "no $PREFIX/bin/ffmpeg: run the ffmpeg step"; exit 1; }
+  mkdir -p "$BUNDLE"
+  local out=$BUNDLE/LICENSES.txt ff_license
+  ff_license=$("$PREFIX/bin/ffmpeg" -hide_banner -L 2>&1 | sed -n '/free software/,/^$/p')
+  if [ "$LICENSE" = lgpl ]; then
+    echo "$ff_license" | grep -q 'GNU Lesser General Public License' \
+      || { log "licences: FFmpeg does not say LGPL:"; echo "$ff_license"; exit 1; }
+    if grep -q -E -e '--enable-(gpl|nonfree)|libx26[45]' "$B/ffmpeg/avcv-configure.args"; then
+      log "licences: the lgpl FFmpeg was configured with GPL parts"; exit 1
+    fi
+  fi
+  {
+    echo "avcv.node ($LICENSE build, scripts/build-static.sh): the libraries linked into it, and their licences."
+    echo "avcv itself is MIT-licensed (see the package's LICENSE). glibc, libstdc++ and libgcc_s are the system's."
+    echo
+    echo "==== FFmpeg $(sed -n 's/.*FFMPEG_VERSION "\(.*\)"/\1/p' "$B/ffmpeg/libavutil/ffversion.h") ===="
+    echo "$ff_license"
+    echo
+    echo "configured with:"
+    grep -v -e '^--prefix=' -e '^--extra-ldflags=' "$B/ffmpeg/avcv-configure.args" | sed 's/^/  /'
+    local entry pkg name doc
+    for entry in "${LICENSE_PACKAGES[@]}"; do
+      pkg=${entry%%:*}; name=${entry#*:}
+      doc=/usr/share/doc/$pkg/copyright
+      [ -f "$doc" ] || { log "licences: no $doc ($name)"; exit 1; }
+      echo
+      echo "==== $name (Debian package $pkg $(dpkg-query -W -f='${Version}' "$pkg")) ===="
+      cat "$doc"
+    done
+  } >"$out.tmp"
+  mv "$out.tmp" "$out"
+  log "licences: $out ($(wc -c <"$out") bytes, ${#LICENSE_PACKAGES[@]} libraries)"
+}
+
+# ---------------------------------------------------------------- 8. prebuild (lgpl)
+# The npm package's prebuild: the stripped addon as
+# prebuilds/linux-x64/avcv.napi.node (prebuildify's name; node-gyp-build
+# loads it) with LICENSES.txt beside it. Only from the lgpl build: the
+# package is MIT.
+step_prebuild() {
+  [ "$LICENSE" = lgpl ] || { log "prebuild: only AVCV_STATIC_LICENSE=lgpl builds go into the package"; exit 1; }
+  [ -f "$ADDON" ] || { log "no $ADDON: run the addon step"; exit 1; }
+  [ -f "$BUNDLE/LICENSES.txt" ] || step_licenses
+  local dir=$ROOT/prebuilds/linux-$(node -p process.arch)
+  mkdir -p "$dir"
+  strip --strip-unneeded -o "$dir/.avcv.napi.node.tmp" "$ADDON"
+  mv "$dir/.avcv.napi.node.tmp" "$dir/avcv.napi.node"
+  cp "$BUNDLE/LICENSES.txt" "$dir/LICENSES.txt"
+  local size
+  size=$(stat -c %s "$dir/avcv.napi.node")
+  log "prebuild: $dir/avcv.napi.node ($size bytes)"
+  [ "$size" -lt $((30 * 1024 * 1024)) ] || { log "prebuild: over 30 MB"; exit 1; }
+}
+
 # ---------------------------------------------------------------- test (optional)
 # The project's whole test suite against the static addon, in a separate
 # clone (never in this checkout): bash scripts/build-static.sh test
@@ -531,12 +633,12 @@ step_test() {
 
 # ---------------------------------------------------------------- main
 STEPS=("$@")
-if [ ${#STEPS[@]} = 0 ]; then STEPS=(deps src ffmpeg opencv addon check bundle); fi
+if [ ${#STEPS[@]} = 0 ]; then STEPS=(deps src ffmpeg opencv addon check bundle licenses); fi
 T0=$SECONDS
 for s in "${STEPS[@]}"; do
   case $s in
-    deps|src|numa|piclibs|ffmpeg|opencv|addon|check|bundle|test) ;;
-    *) echo "build-static.sh: unknown step '$s' (steps: deps src numa piclibs ffmpeg opencv addon check bundle test)" >&2; exit 2 ;;
+    deps|src|numa|piclibs|ffmpeg|opencv|addon|check|bundle|licenses|prebuild|test) ;;
+    *) echo "build-static.sh: unknown step '$s' (steps: deps src numa piclibs ffmpeg opencv addon check bundle licenses prebuild test)" >&2; exit 2 ;;
   esac
 done
 for s in "${STEPS[@]}"; do
