@@ -151,10 +151,19 @@ describe('remux with nginx-rtmp', () => {
     let pub = publish(src, server.url('rec2'));
     const out = join(dir, 'rec2.mkv');
     try {
+      let recorded = 0, failed = null;
       const job = remux(server.url('rec2'), out, {
         input: { protocols: RTMP, live: { openTimeout: 10, stallTimeout: 2, reconnect: { attempts: 10, delay: 0.2, maxDelay: 1 } } }, duration: 5,
+        onProgress: (p) => { recorded = p.seconds; },
       });
-      await sleep(2000);
+      job.catch((e) => { failed = e; });
+      // the restart once the first connection has recorded 1.5 s (a fixed
+      // 2 s wait could restart nginx before a slow start had received
+      // anything: then the job recorded all 5 s from the second publisher,
+      // with no reconnect)
+      for (const t0 = Date.now(); recorded < 1.5 && !failed; await sleep(50)) {
+        assert.ok(Date.now() - t0 < 20_000, `1.5 s recorded within 20 s; got ${recorded} s`);
+      }
       await pub.stop();
       await server.stop();
       await server.start();
