@@ -454,12 +454,7 @@ export async function startWorker(options: WorkerOptions): Promise<AvcvWorker> {
     const t0 = performance.now();
     emit({ event: 'start', ...info });
     try {
-      if (kind === 'stitch') {
-        const r = await stitch(job);
-        emit({ event: 'done', ...info, seconds: (performance.now() - t0) / 1000 });
-        return r;
-      }
-      const { result, cached } = await chunk(job);
+      const { result, cached } = kind === 'stitch' ? { result: await stitch(job), cached: false } : await chunk(job);
       emit({ event: 'done', ...info, seconds: (performance.now() - t0) / 1000, ...(cached ? { cached } : {}) });
       return result;
     } catch (e) {

@@ -43,7 +43,6 @@ function playInPage(kind, manifest, codecs, timeoutMs) {
       out.why = why;
       const ranges = (b) => Array.from({ length: b.length }, (_, i) => [b.start(i), b.end(i)]);
       out.buffered = ranges(v.buffered);
-      out.readyState = v.readyState;
       out.paused = v.paused;
       // what each SourceBuffer holds, by its MIME type (recorded when the player added it)
       out.sourceBuffers = (window.__sourceBuffers ?? []).map(({ type, sb }) => {
