@@ -25,6 +25,14 @@ test('capabilities(): shape, build facts, and CUDA unavailable with the reason',
   assert.equal(c.cuda.deviceCount, 0);
   assert.deepEqual(c.cuda.names, []);
   for (const codec of ['h264', 'hevc']) assert.ok(c.nvdec.includes(codec), `nvdec ${codec}`);
+  // the CLI's own decoder of each codec (libav's, not a wrapper such as
+  // libdav1d, which avcodec_find_decoder returns first for AV1) is the
+  // reference for which codecs NVDEC takes
+  for (const codec of ['h264', 'hevc', 'av1', 'vp9', 'vp8', 'mpeg2video', 'mjpeg']) {
+    const help = spawnSync('ffmpeg', ['-hide_banner', '-h', `decoder=${codec}`], { encoding: 'utf8' }).stdout;
+    const cuda = /Supported hardware devices:.*\bcuda\b/.test(help);
+    assert.equal(c.nvdec.includes(codec), cuda, `nvdec ${codec}: the CLI says ${cuda}`);
+  }
   // the CLI's encoder list is the reference for what this build has
   const enc = spawnSync('ffmpeg', ['-hide_banner', '-encoders'], { encoding: 'utf8' }).stdout;
   for (const e of ['h264_nvenc', 'hevc_nvenc', 'av1_nvenc']) assert.equal(c.nvenc.includes(e), new RegExp(`\\b${e}\\b`).test(enc), e);
@@ -48,6 +56,25 @@ test("reader: 'auto' decodes on the CPU and says why; frames are the CLI's", asy
   const c = await VideoReader.open(clip, { device: 'cpu' });
   assert.deepEqual(c.info.device, { type: 'cpu' });
   await c.close();
+});
+
+test("reader: AV1 on 'auto' decodes on the CPU with the CLI's decoder and says the GPU is missing, not that NVDEC lacks AV1", async () => {
+  const clip = makeClip(join(dir, 'av1.mkv'), { size: '64x48', frames: 6, codec: 'libaom-av1', extra: ['-cpu-used', '8'] });
+  // the CLI's default AV1 decoder is the first one it lists (libdav1d on Debian)
+  const decoders = spawnSync('ffmpeg', ['-hide_banner', '-decoders'], { encoding: 'utf8' }).stdout;
+  const first = decoders.split('\n').map((l) => / V\S* (\S+)\s.*\(codec av1\)|^ V\S* (av1) /.exec(l)).find(Boolean);
+  const r = await VideoReader.open(clip, { device: 'auto', format: 'gray' });
+  try {
+    assert.equal(r.info.decoder, first[1] ?? first[2]);
+    assert.equal(r.info.device.type, 'cpu');
+    assert.match(r.info.device.fallbackReason, /libcuda\.so\.1/);
+    const parts = [];
+    for await (const f of r) parts.push(Buffer.from(f.data));
+    assert.ok(Buffer.concat(parts).equals(cliFrames(clip, 'gray')));
+  } finally {
+    await r.close();
+  }
+  await assert.rejects(VideoReader.open(clip, { device: 'cuda' }), (e) => e instanceof AvcvError && e.code === 'NO_DEVICE' && /libcuda\.so\.1/.test(e.message));
 });
 
 test("reader: 'cuda' / 'cuda:N' fail with NO_DEVICE and the reason, never silently on the CPU", async () => {

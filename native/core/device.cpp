@@ -41,6 +41,18 @@ bool hasCudaConfig(const AVCodec* codec) {
   }
 }
 
+// A decoder of `id` with a CUDA hw config, not a hardware wrapper (cuvid):
+// libav's own decoder with its nvdec hwaccel, as for every other codec.
+const AVCodec* cudaDecoder(AVCodecID id) {
+  const AVCodec* d = avcodec_find_decoder(id);
+  if (d && hasCudaConfig(d)) return d;
+  void* it = nullptr;
+  while (const AVCodec* c = av_codec_iterate(&it))
+    if (av_codec_is_decoder(c) && c->id == id && !(c->capabilities & AV_CODEC_CAP_HARDWARE) && hasCudaConfig(c))
+      return c;
+  return nullptr;
+}
+
 // NVDEC: take CUDA frames when the decoder offers them, else the first
 // software format (e.g. a stream the hardware cannot decode).
 AVPixelFormat pickCuda(AVCodecContext*, const AVPixelFormat* fmts) {
@@ -155,8 +167,7 @@ Capabilities capabilities() {
   c.cuda = probeCuda(0);
   for (AVCodecID id : {AV_CODEC_ID_H264, AV_CODEC_ID_HEVC, AV_CODEC_ID_AV1, AV_CODEC_ID_VP9, AV_CODEC_ID_VP8,
                        AV_CODEC_ID_MPEG2VIDEO, AV_CODEC_ID_MJPEG}) {
-    const AVCodec* d = avcodec_find_decoder(id);
-    if (d && hasCudaConfig(d)) c.nvdecCodecs.push_back(avcodec_get_name(id));
+    if (cudaDecoder(id)) c.nvdecCodecs.push_back(avcodec_get_name(id));
   }
   for (const char* e : {"h264_nvenc", "hevc_nvenc", "av1_nvenc"})
     if (avcodec_find_encoder_by_name(e)) c.nvencEncoders.push_back(e);
@@ -225,6 +236,21 @@ void CudaScaler::scale(AVFrame* in, AVFrame* out) {
 
 // ---- decoding ----
 
+const AVCodec* findDecoder(AVCodecID id, const std::string& device) {
+  const AVCodec* def = avcodec_find_decoder(id);
+  std::string type;
+  int index = 0;
+  parseDevice(device, &type, &index);
+  if (type == "cpu" || (def && hasCudaConfig(def))) return def;
+  const AVCodec* hw = cudaDecoder(id);
+  if (!hw) return def;
+  std::string reason;
+  AVBufferRef* ctx = cudaDevice(index, &reason);
+  if (!ctx) return def;  // attachNvdec says why (or throws NO_DEVICE for 'cuda')
+  av_buffer_unref(&ctx);
+  return hw;
+}
+
 DeviceChoice attachNvdec(AVCodecContext* dec, const std::string& device, const std::string& codecName) {
   DeviceChoice choice;
   choice.requested = device;
@@ -234,8 +260,18 @@ DeviceChoice attachNvdec(AVCodecContext* dec, const std::string& device, const s
   if (type == "cpu") return choice;
   std::string reason;
   AVBufferRef* hw = nullptr;
-  if (!hasCudaConfig(dec->codec)) reason = "NVDEC cannot decode " + codecName + " in this libav build";
-  else hw = cudaDevice(index, &reason);
+  if (hasCudaConfig(dec->codec)) {
+    hw = cudaDevice(index, &reason);
+  } else if (cudaDecoder(dec->codec_id)) {
+    // findDecoder kept the CPU decoder: no usable CUDA device; say why
+    AVBufferRef* probe = cudaDevice(index, &reason);
+    if (probe) {
+      av_buffer_unref(&probe);
+      reason = "decoder '" + std::string(dec->codec->name) + "' has no NVDEC (open it through findDecoder)";
+    }
+  } else {
+    reason = "NVDEC cannot decode " + codecName + " in this libav build";
+  }
   if (hw) {
     dec->hw_device_ctx = hw;
     dec->get_format = pickCuda;

@@ -48,6 +48,13 @@ void parseDevice(const std::string& s, std::string* type, int* index);
 
 // ---- decoding ----
 
+// The decoder avcv opens for codec `id` on `device`: avcodec_find_decoder's
+// choice, except on a device other than 'cpu' when that one has no CUDA hw
+// config but another decoder of the codec has one and a CUDA device is
+// usable (AV1: libdav1d is found first, the native "av1" decoder is the one
+// with av1_nvdec). nullptr when the build has no decoder for `id`.
+const AVCodec* findDecoder(AVCodecID id, const std::string& device);
+
 // Sets up NVDEC on a decoder about to be opened when `device` asks for it:
 // 'cuda' must get it (else Error NO_DEVICE), 'auto' falls back to the CPU
 // and says why. `codecName` names the stream's codec in messages.

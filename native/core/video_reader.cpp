@@ -99,7 +99,7 @@ void VideoReader::openStream() {
 void VideoReader::openDecoder() {
   const AVCodecParameters* par = st_->codecpar;
   const std::string& src = opts_.input.source;
-  const AVCodec* codec = avcodec_find_decoder(par->codec_id);
+  const AVCodec* codec = findDecoder(par->codec_id, opts_.device);
   if (!codec)
     throw Error("UNSUPPORTED_CODEC", "no decoder for codec '" + stream().codec + "' in '" + src + "'",
                 AVERROR_DECODER_NOT_FOUND);
