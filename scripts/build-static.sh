@@ -20,8 +20,13 @@
 #   lgpl: what an MIT package may ship (build-static-lgpl/): no
 #         --enable-gpl, H.264 encoding through Cisco's libopenh264 (BSD),
 #         no HEVC software encoder (hevc_nvenc stays), VP8/VP9 through libvpx,
-#         AV1 through libaom (BSD). Its step 'prebuild' puts the addon into
-#         prebuilds/linux-x64/ with LICENSES.txt beside it.
+#         AV1 through SVT-AV1 (encoder) and dav1d (decoder), both BSD and
+#         built here from Debian's sources; no libaom (SVT-AV1 is the one
+#         codec: 'av1' picks) and no libvorbis (Opus is webm's audio; the
+#         native vorbis decoder stays), so that the .node stays under
+#         30 MB. Its step
+#         'prebuild' puts the addon into prebuilds/linux-x64/ with
+#         LICENSES.txt beside it.
 #   Both write LICENSES.txt (what is linked in, with each library's Debian
 #   copyright file) into bundle/.
 # Usage: bash scripts/build-static.sh [STEP ...]
@@ -58,7 +63,8 @@ run_logged() {
 
 # ---------------------------------------------------------------- 1. deps
 APT_PACKAGES=(nasm clang libffmpeg-nvenc-dev libx264-dev libx265-dev libnuma-dev libopenh264-dev libvpx-dev libopus-dev
-  libaom-dev libvorbis-dev libogg-dev libmp3lame-dev libmbedtls-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libwebp-dev cmake pkg-config make g++ dpkg-dev xz-utils)
+  libaom-dev libvorbis-dev libogg-dev libmp3lame-dev libmbedtls-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libwebp-dev cmake pkg-config make g++ dpkg-dev xz-utils
+  meson ninja-build)
 step_deps() {
   local missing=() p
   for p in "${APT_PACKAGES[@]}"; do
@@ -92,13 +98,6 @@ SOURCES
     log "installing ${missing[*]}"
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
-  # dav1d: bookworm's libdav1d-dev ships only the shared library, so it
-  # cannot be linked in statically. FFmpeg's native AV1 decoder ("av1")
-  # decodes only through a hwaccel (av1_nvdec here); av1_cuvid also works on
-  # the GPU machine. Without a GPU there is no AV1 decoding in this build.
-  if [ -e /usr/lib/x86_64-linux-gnu/libdav1d.a ]; then
-    log "note: libdav1d.a exists but this script does not use it (see comment)"
-  fi
 }
 
 # The external libraries' static archives go into prefix/lib: every link
@@ -116,13 +115,15 @@ SOURCES
 # Debian's source packages (same versions as the installed headers that
 # FFmpeg and OpenCV were compiled against); libnuma too (x265 needs it, and
 # its TLS is local-exec). The others are Debian's own .a, linked.
+# dav1d and SVT-AV1: bookworm ships only their shared libraries
+# (libdav1d-dev, libsvtav1enc-dev have no .a), so both are built here,
+# static and PIC, from Debian's source packages.
 # lgpl: Debian's libopenh264.a is PIC already (GOTPCREL relocations only);
-# no x264, x265 or libnuma.
-STATIC_DEPS=(libvpx.a libaom.a libvorbis.a libvorbisenc.a libogg.a libz.a libwebp.a
-  libmbedtls.a libmbedx509.a libmbedcrypto.a)
-PIC_SOURCES=(opus lame libpng1.6 libjpeg-turbo)
+# no x264, x265, libnuma or libaom.
+STATIC_DEPS=(libvpx.a libz.a libwebp.a libmbedtls.a libmbedx509.a libmbedcrypto.a)
+PIC_SOURCES=(opus lame libpng1.6 libjpeg-turbo dav1d svt-av1)
 if [ "$LICENSE" = gpl ]; then
-  STATIC_DEPS+=(libx265.a)
+  STATIC_DEPS+=(libx265.a libaom.a libvorbis.a libvorbisenc.a libogg.a)
   PIC_SOURCES+=(x264)
 else
   STATIC_DEPS+=(libopenh264.a)
@@ -248,6 +249,25 @@ build_libjpeg-turbo() {
     -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DWITH_TURBOJPEG=OFF -DWITH_JAVA=0 -DWITH_SIMD=1
   cmake --build . -j "$JOBS" --target jpeg-static
 }
+# pic/NAME/inst: headers and .pc files for FFmpeg's configure (its
+# PKG_CONFIG_PATH); the .a is copied into prefix/lib like the others.
+build_dav1d() {
+  meson setup . "$SRC/dav1d" --buildtype=release --default-library=static -Db_staticpic=true \
+    -Denable_tools=false -Denable_tests=false --prefix="$B/pic/dav1d/inst" --libdir=lib
+  ninja -j"$JOBS" install
+}
+build_svt-av1() {
+  # encoder library only (FFmpeg has no libsvtav1 decoder); nasm, as yasm is
+  # not installed. -O2 rather than CMake's Release -O3: 1.1 MB less in the
+  # .node (its SIMD kernels are intrinsics and assembly either way), which
+  # keeps the prebuild under 30 MB.
+  cmake -S "$SRC/svt-av1" -B . -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" \
+    -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DBUILD_SHARED_LIBS=OFF -DBUILD_DEC=OFF \
+    -DBUILD_APPS=OFF -DBUILD_TESTING=OFF -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DENABLE_NASM=ON \
+    -DCMAKE_INSTALL_PREFIX="$B/pic/svt-av1/inst" -DCMAKE_INSTALL_LIBDIR=lib
+  cmake --build . -j "$JOBS"
+  cmake --install .
+}
 step_piclibs() {
   if [ "$LICENSE" = gpl ]; then pic_build x264 libx264.a; fi
   pic_build opus .libs/libopus.a
@@ -255,6 +275,8 @@ step_piclibs() {
   pic_build libpng1.6 .libs/libpng16.a
   ln -sfn libpng16.a "$PREFIX/lib/libpng.a"
   pic_build libjpeg-turbo libjpeg.a
+  pic_build dav1d inst/lib/libdav1d.a
+  pic_build svt-av1 inst/lib/libSvtAv1Enc.a
 }
 
 # ---------------------------------------------------------------- 2. FFmpeg
@@ -272,13 +294,12 @@ step_piclibs() {
 # No av1_nvenc: it first appeared in FFmpeg 6.0 (and needs nv-codec-headers
 # 12; bookworm has 11.1.5.2). FFmpeg 5.1 has AV1 NVDEC (av1_nvdec, av1_cuvid)
 # but no AV1 NVENC.
-# AV1: bookworm's libdav1d-dev has no static libdav1d.a, so there is no
-# dav1d here. FFmpeg's native "av1" decoder decodes only through a hwaccel
-# (av1_nvdec), and av1_cuvid also needs the GPU: without a GPU this build
-# cannot decode AV1. The libaom decoder is left out on purpose: it would be
-# picked before the native av1 decoder by avcodec_find_decoder() and has no
-# CUDA hw config, so AV1 would never reach NVDEC. libaom is linked for its
-# encoder (libaom-av1) only.
+# AV1: dav1d decodes on the CPU (libdav1d, which avcodec_find_decoder()
+# returns first); FFmpeg's native "av1" decoder decodes only through a
+# hwaccel (av1_nvdec) and is the one avcv opens for device 'cuda'/'auto'
+# when a GPU is there (native/core/device.cpp, findDecoder). Encoding:
+# SVT-AV1 (libsvtav1), and in the gpl build also libaom (encoder only: its
+# decoder would add nothing to dav1d).
 # http/https/tcp: avcv allows only file by default; its tests check that these
 # are refused by the whitelist (PROTOCOL_NOT_ALLOWED), not missing. TLS: mbedTLS
 # (Debian's .a; small, Apache-2.0, needs --enable-version3).
@@ -288,14 +309,15 @@ FF_DEMUXERS=(mov matroska mpegts avi ivf mjpeg rawvideo image2 image2pipe image_
 FF_INDEVS=(lavfi)
 FF_MUXERS=(mp4 mov ipod matroska webm mpegts avi ivf rawvideo null framecrc framemd5 md5 image2 image2pipe
   wav adts ogg hls segment data pcm_s16le mp3 flac)
-FF_DECODERS=(h264 hevc vp8 vp9 av1 mpeg4 mjpeg ffv1 rawvideo png aac opus mp3 mp3float pcm_s16le pcm_f32le
+FF_DECODERS=(h264 hevc vp8 vp9 av1 libdav1d mpeg4 mjpeg ffv1 rawvideo png aac opus mp3 mp3float pcm_s16le pcm_f32le
   flac vorbis h264_cuvid hevc_cuvid vp9_cuvid av1_cuvid)
-FF_ENCODERS=(libvpx_vp8 libvpx_vp9 libaom_av1 mpeg4 mjpeg ffv1 rawvideo png wrapped_avframe
-  aac libopus libvorbis libmp3lame flac pcm_s16le pcm_f32le h264_nvenc hevc_nvenc)
+FF_ENCODERS=(libvpx_vp8 libvpx_vp9 libsvtav1 mpeg4 mjpeg ffv1 rawvideo png wrapped_avframe
+  aac libopus libmp3lame flac pcm_s16le pcm_f32le h264_nvenc hevc_nvenc)
 if [ "$LICENSE" = gpl ]; then
-  FF_ENCODERS+=(libx264 libx264rgb libx265)
-  FF_LICENSE_FLAGS=(--enable-gpl --enable-version3 --enable-libx264 --enable-libx265)
-  FF_LIBS_CHECK=(LIBX264 LIBX265)
+  FF_ENCODERS+=(libx264 libx264rgb libx265 libaom_av1 libvorbis)
+  FF_LICENSE_FLAGS=(--enable-gpl --enable-version3 --enable-libx264 --enable-libx265 --enable-libaom
+    --enable-libvorbis)
+  FF_LIBS_CHECK=(LIBX264 LIBX265 LIBAOM LIBVORBIS)
 else
   FF_ENCODERS+=(libopenh264)
   FF_LICENSE_FLAGS=(--enable-version3 --enable-libopenh264)  # version3: mbedTLS (Apache-2.0)
@@ -329,8 +351,8 @@ step_ffmpeg() {
     --disable-doc --disable-programs --enable-ffmpeg --enable-ffprobe
     --disable-autodetect --enable-pthreads --enable-zlib
     --enable-ffnvcodec --enable-cuda --enable-cuda-llvm --enable-cuvid --enable-nvdec --enable-nvenc
-    --enable-libvpx --enable-libopus --enable-libaom
-    --enable-libvorbis --enable-libmp3lame --enable-mbedtls
+    --enable-libvpx --enable-libopus --enable-libdav1d --enable-libsvtav1
+    --enable-libmp3lame --enable-mbedtls
     --disable-everything
     $(ff_enable protocol "${FF_PROTOCOLS[@]}")
     $(ff_enable demuxer "${FF_DEMUXERS[@]}")
@@ -354,8 +376,10 @@ step_ffmpeg() {
   if [ ! -f "$build/ffbuild/config.mak" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     rm -f "$stamp"
     log "ffmpeg: configure"
-    # ffnvcodec.pc lives in /usr/share/pkgconfig; x264/vpx/... in the multiarch dir
-    ( cd "$build" && PKG_CONFIG_PATH=/usr/share/pkgconfig "$SRC/ffmpeg/configure" "${conf[@]}" ) \
+    # ffnvcodec.pc lives in /usr/share/pkgconfig; x264/vpx/... in the multiarch dir;
+    # dav1d/SVT-AV1 in pic/*/inst (before the system's .pc of their shared libraries)
+    ( cd "$build" && PKG_CONFIG_PATH="$B/pic/dav1d/inst/lib/pkgconfig:$B/pic/svt-av1/inst/lib/pkgconfig:/usr/share/pkgconfig" \
+        "$SRC/ffmpeg/configure" "${conf[@]}" ) \
       >"$LOGS/ffmpeg-configure.log" 2>&1 || { tail -n 30 "$build/ffbuild/config.log"; exit 1; }
     # every component asked for must be enabled (configure silently drops
     # one whose dependency is missing)
@@ -366,7 +390,7 @@ step_ffmpeg() {
         grep -q "^CONFIG_${n^^}_${kind^^}=yes" "$build/ffbuild/config.mak" || { echo "ffmpeg: NOT enabled: $kind $n"; miss=1; }
       done
     done
-    for n in CUDA_LLVM FFNVCODEC NVENC NVDEC CUVID "${FF_LIBS_CHECK[@]}" LIBVPX LIBOPUS LIBAOM ZLIB PTHREADS; do
+    for n in CUDA_LLVM FFNVCODEC NVENC NVDEC CUVID "${FF_LIBS_CHECK[@]}" LIBVPX LIBOPUS LIBDAV1D LIBSVTAV1 ZLIB PTHREADS; do
       grep -q "^CONFIG_${n}=yes\|^HAVE_${n}=yes" "$build/ffbuild/config.mak" "$build/config.h" 2>/dev/null \
         || grep -q "#define CONFIG_${n} 1\|#define HAVE_${n} 1" "$build/config.h" || { echo "ffmpeg: NOT enabled: $n"; miss=1; }
     done
@@ -541,12 +565,16 @@ README
 # (ffmpeg -L follows the configure flags), its configure line, and the
 # Debian copyright file of every library linked into the addon. The lgpl
 # variant fails here if FFmpeg says GPL or anything GPL-only is linked.
-LICENSE_PACKAGES=(libavcodec-dev:FFmpeg libopencv-core-dev:OpenCV libvpx-dev:libvpx libaom-dev:libaom
-  libopus-dev:Opus libvorbis-dev:libvorbis libogg-dev:libogg libmp3lame-dev:LAME libmbedtls-dev:'Mbed TLS'
+# PKG:NAME: Debian package PKG's copyright file; src/DIR:NAME: the
+# copyright file of a source package built here (dav1d, SVT-AV1)
+LICENSE_PACKAGES=(libavcodec-dev:FFmpeg libopencv-core-dev:OpenCV libvpx-dev:libvpx
+  src/dav1d:dav1d src/svt-av1:SVT-AV1
+  libopus-dev:Opus libmp3lame-dev:LAME libmbedtls-dev:'Mbed TLS'
   zlib1g-dev:zlib libpng-dev:libpng libjpeg62-turbo-dev:libjpeg-turbo libwebp-dev:libwebp
   libffmpeg-nvenc-dev:'nv-codec-headers (ffnvcodec)')
 if [ "$LICENSE" = gpl ]; then
-  LICENSE_PACKAGES+=(libx264-dev:x264 libx265-dev:x265 libnuma-dev:libnuma)
+  LICENSE_PACKAGES+=(libx264-dev:x264 libx265-dev:x265 libnuma-dev:libnuma libaom-dev:libaom
+    libvorbis-dev:libvorbis libogg-dev:libogg)
 else
   LICENSE_PACKAGES+=(libopenh264-dev:OpenH264)
 fi
@@ -574,10 +602,17 @@ step_licenses() {
     local entry pkg name doc
     for entry in "${LICENSE_PACKAGES[@]}"; do
       pkg=${entry%%:*}; name=${entry#*:}
-      doc=/usr/share/doc/$pkg/copyright
-      [ -f "$doc" ] || { log "licences: no $doc ($name)"; exit 1; }
-      echo
-      echo "==== $name (Debian package $pkg $(dpkg-query -W -f='${Version}' "$pkg")) ===="
+      if [[ $pkg == src/* ]]; then
+        doc=$SRC/${pkg#src/}/debian/copyright
+        [ -f "$doc" ] || { log "licences: no $doc ($name)"; exit 1; }
+        echo
+        echo "==== $name (built from Debian source package $(dpkg-parsechangelog -l "$SRC/${pkg#src/}/debian/changelog" -S Source) $(dpkg-parsechangelog -l "$SRC/${pkg#src/}/debian/changelog" -S Version)) ===="
+      else
+        doc=/usr/share/doc/$pkg/copyright
+        [ -f "$doc" ] || { log "licences: no $doc ($name)"; exit 1; }
+        echo
+        echo "==== $name (Debian package $pkg $(dpkg-query -W -f='${Version}' "$pkg")) ===="
+      fi
       cat "$doc"
     done
   } >"$out.tmp"
@@ -602,7 +637,7 @@ step_prebuild() {
   local size
   size=$(stat -c %s "$dir/avcv.napi.node")
   log "prebuild: $dir/avcv.napi.node ($size bytes)"
-  [ "$size" -lt $((30 * 1024 * 1024)) ] || { log "prebuild: over 30 MB"; exit 1; }
+  [ "$size" -lt 30000000 ] || { log "prebuild: $size bytes, over 30 MB"; exit 1; }
 }
 
 # ---------------------------------------------------------------- test (optional)

@@ -4,7 +4,7 @@
 # the tarball into a fresh folder inside a minimal Debian 12 root
 # (debootstrap --variant=minbase: no libav, no OpenCV, no compiler, no
 # python) and runs a 10-line script there that decodes, converts, writes
-# H.264 and keeps the audio. The host's ffmpeg makes the input and its
+# H.264 and keeps the audio, and decodes AV1 on the CPU (dav1d). The host's ffmpeg makes the input and its
 # ffprobe checks the output.
 # Needs: root (chroot, mounts), the prebuild
 #   (AVCV_STATIC_LICENSE=lgpl bash scripts/build-static.sh deps src ffmpeg opencv addon check licenses prebuild),
@@ -75,7 +75,9 @@ $SUDO mkdir -p "$APP"
 $SUDO cp "$TARBALL" "$RFS/work/avcv.tgz"
 ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 \
   -t 2 -c:v libx264 -pix_fmt yuv420p -c:a aac -shortest "$PACK/in.mp4"
-$SUDO cp "$PACK/in.mp4" "$APP/in.mp4"
+ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=320x240:rate=25 -t 1 -c:v libaom-av1 -cpu-used 8 \
+  -pix_fmt yuv420p "$PACK/av1.mkv"
+$SUDO cp "$PACK/in.mp4" "$PACK/av1.mkv" "$APP/"
 $SUDO tee "$APP/check.mjs" >/dev/null <<'JS'
 import { VideoReader, transform, versions } from 'avcv';
 const r = await VideoReader.open('in.mp4', { format: 'rgb24', layout: 'chw' });     // decode + convert
@@ -83,8 +85,11 @@ let n = 0, sum = 0;
 for await (const f of r) { n++; sum += f.data[0]; f.release(); }
 await r.close();
 const s = await transform('in.mp4', 'out.mp4', (f) => f, { codec: 'h264' });        // H.264, audio kept
+const a = await VideoReader.open('av1.mkv');                                          // AV1 on the CPU
+let av1 = 0;
+for await (const f of a) { av1++; f.release(); }
 console.log(JSON.stringify({ decoded: n, sum, encoder: s.encoder, audio: s.audio, audioCodec: s.audioCodec, framesOut: s.framesOut,
-  libavcodec: versions().libavcodec }));
+  av1, av1Decoder: a.info.decoder, libavcodec: versions().libavcodec }));
 JS
 
 # 4. install and run, inside the root
@@ -109,10 +114,16 @@ echo "$OUT"
 RESULT=$(echo "$OUT" | tail -n 1)
 node -e '
   const r = JSON.parse(process.argv[1]);
-  const ok = r.decoded === 50 && r.framesOut === 50 && r.audio !== "none" && r.audioCodec === "aac" && /264/.test(r.encoder);
+  const ok = r.decoded === 50 && r.framesOut === 50 && r.audio !== "none" && r.audioCodec === "aac" && /264/.test(r.encoder)
+    && r.av1 === 25 && r.av1Decoder === "libdav1d";
   if (!ok) { console.error("pack-check: unexpected result", r); process.exit(1); }' "$RESULT"
 PROBE=$(ffprobe -v error -show_entries stream=codec_type,codec_name,nb_frames -of csv=p=0 "$APP/out.mp4")
 echo "$PROBE"
 echo "$PROBE" | grep -q '^h264,video,50$' || { log "out.mp4: no 50-frame H.264 video"; exit 1; }
 echo "$PROBE" | grep -q '^aac,audio' || { log "out.mp4: no AAC audio"; exit 1; }
-log "ok: installed from the tarball with no libav, OpenCV or compiler; decoded, converted, wrote H.264 with the audio"
+# OpenH264 without a bitrate: 0.1 bit per pixel and frame (320x240 at 25 fps:
+# 192 kb/s), not the wrapper's 2 Mb/s
+VBR=$(ffprobe -v error -select_streams v:0 -show_entries stream=bit_rate -of csv=p=0 "$APP/out.mp4")
+echo "video bit rate: $VBR b/s (target 192000)"
+[ "$VBR" -gt 96000 ] && [ "$VBR" -lt 288000 ] || { log "out.mp4: $VBR b/s, not within 0.5-1.5x of 192 kb/s"; exit 1; }
+log "ok: installed from the tarball with no libav, OpenCV or compiler; decoded, converted, wrote H.264 with the audio, decoded AV1"

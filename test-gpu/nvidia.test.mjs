@@ -26,22 +26,26 @@ async function readBytes(file, options) {
   return { bytes: Buffer.concat(parts), info: r.info, count: parts.length, stats: r.stats };
 }
 
-test('capabilities(): CUDA is available, with NVDEC and NVENC for h264 and hevc', () => {
+test('capabilities(): CUDA is available, with NVDEC for h264, hevc and av1 and NVENC for h264 and hevc', () => {
   const c = capabilities();
   assert.equal(c.cuda.available, true, `CUDA unavailable: ${c.cuda.reason}`);
   assert.ok(c.cuda.deviceCount >= 1);
   assert.ok(c.cuda.names.length >= 1 && c.cuda.names.every((n) => typeof n === 'string' && n.length > 0));
-  for (const codec of ['h264', 'hevc']) assert.ok(c.nvdec.includes(codec), `nvdec ${codec}`);
+  for (const codec of ['h264', 'hevc', 'av1']) assert.ok(c.nvdec.includes(codec), `nvdec ${codec}`);
   for (const e of ['h264_nvenc', 'hevc_nvenc']) assert.ok(c.nvenc.includes(e), `nvenc ${e}`);
   console.log(`# GPU: ${c.cuda.names.join(', ')}; nvdec ${c.nvdec.join(',')}; nvenc ${c.nvenc.join(',')}; scale_cuda ${c.scaleCuda}`);
 });
 
-for (const [codec, name] of [['libx264', 'h264'], ['hevc_nvenc', 'hevc']]) {
+// AV1: libdav1d is the CPU decoder avcodec_find_decoder returns; on cuda
+// avcv opens libav's own "av1" decoder, the one with av1_nvdec
+const ENCODER_EXTRA = { libx264: ['-bf', '2'], 'libaom-av1': ['-cpu-used', '8'] };
+for (const [codec, name, ext] of [['libx264', 'h264', 'mp4'], ['hevc_nvenc', 'hevc', 'mp4'], ['libaom-av1', 'av1', 'mkv']]) {
   test(`reader on cuda (${name}): decoded on the GPU, frames equal the CPU decode`, async () => {
-    const clip = makeClip(join(dir, `dec-${name}.mp4`), { size: '640x360', frames: 48, codec, extra: ['-g', '12', ...(codec === 'libx264' ? ['-bf', '2'] : [])] });
+    const clip = makeClip(join(dir, `dec-${name}.${ext}`), { size: '640x360', frames: 48, codec, extra: ['-g', '12', ...(ENCODER_EXTRA[codec] ?? [])] });
     for (const format of ['yuv420p', 'nv12', 'gray']) {
       const gpu = await readBytes(clip, { device: 'cuda', format });
       assert.equal(gpu.info.device.type, 'cuda', JSON.stringify(gpu.info.device));
+      assert.equal(gpu.info.decoder, name);
       assert.equal(gpu.count, 48);
       const cpu = cliFrames(clip, format);
       assert.ok(gpu.bytes.equals(cpu), `${name} ${format}: GPU decode differs from the CLI's CPU decode`);

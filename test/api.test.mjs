@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as esm from '../dist/index.mjs';
 import { VideoReader, VideoCapture, probe, Frame, AvcvError } from '../dist/index.mjs';
 import { tempDir, ffprobe, makeClip, cliFrames } from './helpers.mjs';
@@ -417,6 +417,41 @@ test('an addon that cannot load says why and what to run', () => {
   assert.notEqual(missing.status, 0);
   assert.match(missing.stderr, /AVCV_ADDON names \(.*nope\.node\)/);
 });
+
+test('npm pack refuses a package without the self-contained prebuild (prepack)', () => {
+  // a copy of package.json and the hook; the real LGPL prebuild is packed and
+  // installed in a bare root by scripts/pack-check.sh (last step of .ci/run)
+  const pkg = tempDir('avcv-prepack-');
+  const root = new URL('..', import.meta.url).pathname;
+  cpSync(join(root, 'package.json'), join(pkg, 'package.json'));
+  mkdirSync(join(pkg, 'scripts'));
+  cpSync(join(root, 'scripts', 'prepack-check.js'), join(pkg, 'scripts', 'prepack-check.js'));
+  const pack = (env = {}) => spawnSync('npm', ['pack', '--dry-run', '--json'], { cwd: pkg, encoding: 'utf8', env: { ...process.env, ...env } });
+  const none = pack();
+  assert.notEqual(none.status, 0);
+  assert.match(none.stderr, /prepack: no prebuilds\/linux-x64\/avcv\.napi\.node/);
+  // the addon this machine built links Debian's shared libav (ldd is the reference): refused, named
+  const addon = join(root, 'build', 'Release', 'avcv.node');
+  const shared = spawnSync('ldd', [addon], { encoding: 'utf8' }).stdout.match(/libav\w+\.so\.\d+/g);
+  assert.ok(shared && shared.length > 0);
+  mkdirSync(join(pkg, 'prebuilds', 'linux-x64'), { recursive: true });
+  cpSync(addon, join(pkg, 'prebuilds', 'linux-x64', 'avcv.napi.node'));
+  const noLicenses = pack();
+  assert.notEqual(noLicenses.status, 0);
+  assert.match(noLicenses.stderr, /no LICENSES\.txt/);
+  writeFileSync(join(pkg, 'prebuilds', 'linux-x64', 'LICENSES.txt'), 'avcv.node (lgpl build, scripts/build-static.sh): ...\n');
+  const systemAddon = pack();
+  assert.notEqual(systemAddon.status, 0);
+  for (const lib of shared) assert.ok(systemAddon.stderr.includes(lib), `names ${lib}`);
+  // a source-only package on purpose: no prebuilds/ allowed, then it packs
+  const both = pack({ AVCV_PACK_SOURCE_ONLY: '1' });
+  assert.notEqual(both.status, 0);
+  assert.match(both.stderr, /prebuilds\/ exists/);
+  rmSync(join(pkg, 'prebuilds'), { recursive: true });
+  const src = pack({ AVCV_PACK_SOURCE_ONLY: '1' });
+  assert.equal(src.status, 0, src.stderr);
+  assert.equal(JSON.parse(src.stdout)[0].name, 'avcv');
+}, 60_000);
 
 // ---- error codes ----
 
