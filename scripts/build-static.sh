@@ -220,6 +220,7 @@ pic_build() {
     log "pic: $name done in $((SECONDS - t0))s"
   fi
   local dst=$PREFIX/lib/$(basename "$out")
+  mkdir -p "$PREFIX/lib"
   if [ -L "$dst" ] || ! cmp -s "$out" "$dst"; then rm -f "$dst"; cp -p "$out" "$dst"; fi
 }
 PIC_CFLAGS="-O2 -fPIC"
