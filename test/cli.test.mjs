@@ -5,7 +5,6 @@ import { test, describe, beforeAll, afterAll } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { tempDir, ffmpeg, ffprobe, grayFrames, assertConsecutive, runCli } from './helpers.mjs';
 import { nginxRtmp, publish } from './servers.mjs';
 
@@ -81,7 +80,7 @@ describe('avcv record / stream with nginx-rtmp', () => {
     const r = await runCli(['stream', src, server.url('c'), '--loop', '--duration', '6']);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(Date.now() - t0 >= 5500, `6 s streamed in ${Date.now() - t0} ms`);
-    await sleep(500); // nginx closes the recording when the publisher leaves
+    await server.recordingDone('c'); // nginx closes the recording after the publisher leaves
     const frames = gray(server.recording('c'), 5.8);
     assert.ok(frames.length >= 140, `${frames.length} frames recorded`);
     consecutive(frames, 'streamed');

@@ -448,7 +448,8 @@ describe('writing to a network target', () => {
       await write(local, {});
       const stats = await write(server.url('pushed'), { protocols: ['rtmp', 'tcp'] });
       assert.equal(stats.frames, N);
-      await server.stop(); // nginx finishes the recording when the publisher leaves; stopping makes sure
+      await server.recordingDone('pushed'); // nginx closes the recording after the publisher leaves
+      await server.stop();
       const got = ffmpeg(['-i', server.recording('pushed'), '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
       const want = ffmpeg(['-i', local, '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
       assertExact(got, want, W * H, 'rtmp push');

@@ -55,7 +55,10 @@ export async function nginxRtmp(dir, { record = false } = {}) {
     `pid ${join(prefix, 'nginx.pid')};`,
     `error_log ${join(prefix, 'logs', 'error.log')} warn;`,
     'events { worker_connections 64; }',
-    `rtmp { server { listen 127.0.0.1:${port}; application live { live on; ${record ? `record all; record_path ${prefix}; record_unique off;` : 'record off;'} } } }`,
+    // exec_record_done: nginx touches <recording>.done once it has closed a
+    // recording (the publisher left and everything it sent is written)
+    `rtmp { server { listen 127.0.0.1:${port}; application live { live on; ${record
+      ? `record all; record_path ${prefix}; record_unique off; exec_record_done /usr/bin/touch $path.done;` : 'record off;'} } } }`,
     '',
   ].join('\n'));
   let proc = null;
@@ -64,6 +67,18 @@ export async function nginxRtmp(dir, { record = false } = {}) {
     url: (key) => `rtmp://127.0.0.1:${port}/live/${key}`,
     /** where nginx recorded stream `key` (with record) */
     recording: (key) => join(prefix, `${key}.flv`),
+    /**
+     * Resolves once nginx has closed the recording of stream `key` (one
+     * publish per key): killing it before then loses what it has not written.
+     */
+    async recordingDone(key, ms = 20_000) {
+      const done = `${join(prefix, `${key}.flv`)}.done`;
+      const t0 = Date.now();
+      while (!existsSync(done)) {
+        if (Date.now() - t0 > ms) throw new Error(`nginx did not close the recording of '${key}' within ${ms} ms`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
     async start() {
       proc = spawn('nginx', ['-c', conf, '-p', prefix], { stdio: 'ignore' });
       await waitForPort(port);
