@@ -24,9 +24,8 @@
 #         built here from Debian's sources; no libaom (SVT-AV1 is the one
 #         codec: 'av1' picks) and no libvorbis (Opus is webm's audio; the
 #         native vorbis decoder stays), so that the .node stays under
-#         30 MB. Its step
-#         'prebuild' puts the addon into prebuilds/linux-x64/ with
-#         LICENSES.txt beside it.
+#         30 MB. Its step 'prebuild' puts the addon into
+#         prebuilds/linux-x64/ with LICENSES.txt beside it.
 #   Both write LICENSES.txt (what is linked in, with each library's Debian
 #   copyright file) into bundle/.
 # Usage: bash scripts/build-static.sh [STEP ...]
@@ -601,20 +600,20 @@ step_licenses() {
     echo
     echo "configured with:"
     grep -v -e '^--prefix=' -e '^--extra-ldflags=' "$B/ffmpeg/avcv-configure.args" | sed 's/^/  /'
-    local entry pkg name doc
+    local entry pkg name doc origin cl
     for entry in "${LICENSE_PACKAGES[@]}"; do
       pkg=${entry%%:*}; name=${entry#*:}
       if [[ $pkg == src/* ]]; then
         doc=$SRC/${pkg#src/}/debian/copyright
-        [ -f "$doc" ] || { log "licences: no $doc ($name)"; exit 1; }
-        echo
-        echo "==== $name (built from Debian source package $(dpkg-parsechangelog -l "$SRC/${pkg#src/}/debian/changelog" -S Source) $(dpkg-parsechangelog -l "$SRC/${pkg#src/}/debian/changelog" -S Version)) ===="
+        cl=${doc%copyright}changelog
+        origin="built from Debian source package $(dpkg-parsechangelog -l "$cl" -S Source) $(dpkg-parsechangelog -l "$cl" -S Version)"
       else
         doc=/usr/share/doc/$pkg/copyright
-        [ -f "$doc" ] || { log "licences: no $doc ($name)"; exit 1; }
-        echo
-        echo "==== $name (Debian package $pkg $(dpkg-query -W -f='${Version}' "$pkg")) ===="
+        origin="Debian package $pkg $(dpkg-query -W -f='${Version}' "$pkg")"
       fi
+      [ -f "$doc" ] || { log "licences: no $doc ($name)"; exit 1; }
+      echo
+      echo "==== $name ($origin) ===="
       cat "$doc"
     done
   } >"$out.tmp"

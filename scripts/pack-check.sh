@@ -4,8 +4,8 @@
 # the tarball into a fresh folder inside a minimal Debian 12 root
 # (debootstrap --variant=minbase: no libav, no OpenCV, no compiler, no
 # python) and runs a 10-line script there that decodes, converts, writes
-# H.264 and keeps the audio, and decodes AV1 on the CPU (dav1d). The host's ffmpeg makes the input and its
-# ffprobe checks the output.
+# H.264 and keeps the audio, and decodes AV1 on the CPU (dav1d). The host's
+# ffmpeg makes the inputs and its ffprobe checks the output.
 # Needs: root (chroot, mounts), the prebuild
 #   (AVCV_STATIC_LICENSE=lgpl bash scripts/build-static.sh deps src ffmpeg opencv addon check licenses prebuild),
 #   dist/ (npx tsc -p tsconfig.json), debootstrap (installed here) and the
