@@ -180,6 +180,10 @@ describe('remux with nginx-rtmp', () => {
       for (let k = 1; k < pts.length; k++) assert.ok(pts[k] > pts[k - 1], `pts rise at ${k}`);
       // cut by decode time, as the CLI's -t: frames shown up to the B-frame delay after 5 s stay
       assert.ok(pts.at(-1) > 4.9 && pts.at(-1) < 5.2, `ends at ${pts.at(-1)}`);
+      // the audio goes on after the reconnect too (nginx's FLV can give the
+      // new connection its audio as stream 0: matched by type, not by index)
+      const apts = ffprobe(out, ['-select_streams', 'a:0', '-show_entries', 'packet=pts_time']).packets.map((p) => Number(p.pts_time));
+      assert.ok(apts.at(-1) > 4.5, `audio ends at ${apts.at(-1)}`);
     } finally {
       await pub.stop();
     }

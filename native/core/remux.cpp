@@ -98,7 +98,7 @@ class Remuxer {
       if (result_.packets == 0) throw Error("INVALID_DATA", "'" + io_.source + "' has no packets to loop");
       in_.ctx.reset();
       in_ = openInput(io_);
-      checkSameStreams(in_.ctx.get(), "the source changed between loops");
+      remapStreams(in_.ctx.get(), "the source changed between loops");
       result_.loops++;
       rebase();
       return true;
@@ -121,7 +121,7 @@ class Remuxer {
       reopenLive(
           io_, why, nullptr, [] {},
           [&](OpenedInput&& fresh) {
-            checkSameStreams(fresh.ctx.get(), "the stream changed across the reconnect");
+            remapStreams(fresh.ctx.get(), "the stream changed across the reconnect");
             in_ = std::move(fresh);
           });
     } catch (const Error& e) {
@@ -135,14 +135,27 @@ class Remuxer {
     return true;
   }
 
-  void checkSameStreams(const AVFormatContext* ic, const char* what) const {
-    bool same = ic->nb_streams == map_.size();
-    for (unsigned i = 0; same && i < ic->nb_streams; i++)
-      if (map_[i].out >= 0)
-        same =
-            ic->streams[i]->codecpar->codec_type == map_[i].type && ic->streams[i]->codecpar->codec_id == map_[i].codec;
-    if (!same)
-      throw Error("INVALID_DATA", std::string(what) + ": its streams are not the ones the output was made for");
+  // The new input's streams matched to the output's by type and codec, in
+  // order: an FLV (RTMP) makes its streams in the order their first packets
+  // come, so after a reconnect the audio can be stream 0 where the video was.
+  // An output stream with no match is an error; an extra input stream is left.
+  void remapStreams(const AVFormatContext* ic, const char* what) {
+    std::vector<Map> fresh(ic->nb_streams, Map());
+    for (const Map& m : map_) {
+      if (m.out < 0) continue;
+      bool found = false;
+      for (unsigned i = 0; !found && i < ic->nb_streams; i++) {
+        const AVCodecParameters* par = ic->streams[i]->codecpar;
+        if (fresh[i].out < 0 && par->codec_type == m.type && par->codec_id == m.codec) {
+          fresh[i] = m;
+          found = true;
+        }
+      }
+      if (!found)
+        throw Error("INVALID_DATA", std::string(what) + ": it has no " + av_get_media_type_string(m.type) +
+                                        " stream (" + avcodec_get_name(m.codec) + ") for the output's");
+    }
+    map_ = std::move(fresh);
   }
 
   // A new connection or loop continues where the output ended.
