@@ -29,7 +29,8 @@ export function deviceIndex(d: Device): number {
 
 /**
  * What {@link capabilities} reports: `hwDeviceTypes`, `cuda` ({ available,
- * reason, deviceCount, names }), `nvdec`, `nvenc` and `scaleCuda`.
+ * reason, deviceCount, names }), `nvdec`, `nvenc`, `nvencUsable` (the NVENC
+ * encoders that open a session on this GPU), `nvencReason` and `scaleCuda`.
  *
  * @interface
  */

@@ -8,6 +8,7 @@
 # AVCV_ADDON at the static addon, then runs test-gpu/ and bench/gpu.mjs.
 # Logs go to $OUT when set (the device tool's output folder), else /tmp.
 #   bash scripts/device-check.sh [--no-bench]
+# AVCV_BENCH_TIMEOUT (seconds, default 360) bounds bench/gpu.mjs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bench=1
@@ -38,6 +39,6 @@ rc=0
 node --test --test-reporter=spec test-gpu/ 2>&1 | tee "$out/test-gpu.log" || rc=1
 if [ "$bench" = 1 ]; then
   # bounded so that the whole call stays inside one 10-minute device command
-  timeout 360 node bench/gpu.mjs --runs 2 --frames 180 2>&1 | tee "$out/bench-gpu.log" || rc=1
+  timeout "${AVCV_BENCH_TIMEOUT:-360}" node bench/gpu.mjs --runs 2 --frames 180 2>&1 | tee "$out/bench-gpu.log" || rc=1
 fi
 exit $rc

@@ -36,6 +36,9 @@ test('capabilities(): shape, build facts, and CUDA unavailable with the reason',
   // the CLI's encoder list is the reference for what this build has
   const enc = spawnSync('ffmpeg', ['-hide_banner', '-encoders'], { encoding: 'utf8' }).stdout;
   for (const e of ['h264_nvenc', 'hevc_nvenc', 'av1_nvenc']) assert.equal(c.nvenc.includes(e), new RegExp(`\\b${e}\\b`).test(enc), e);
+  // none opens a session without a GPU, and the reason says why
+  assert.deepEqual(c.nvencUsable, []);
+  if (c.nvenc.length) assert.match(c.nvencReason, /libcuda\.so\.1/);
   const filters = spawnSync('ffmpeg', ['-hide_banner', '-filters'], { encoding: 'utf8' }).stdout;
   assert.equal(c.scaleCuda, /\bscale_cuda\b/.test(filters));
 });
@@ -97,6 +100,12 @@ test("writer: 'auto' picks the CPU encoder and says why; 'cuda' fails before any
   const bad = join(dir, 'never.mp4');
   await assert.rejects(VideoWriter.open(bad, { width: 64, height: 48, fps: 25, device: 'cuda' }), (e) => e instanceof AvcvError && e.code === 'NO_DEVICE');
   await assert.rejects(VideoWriter.open(bad, { width: 64, height: 48, fps: 25, codec: 'vp9', container: 'mkv', device: 'cuda' }), (e) => e.code === 'NO_DEVICE' && /NVENC has no encoder/.test(e.message));
+  // an NVENC encoder by name needs a GPU whatever the device says (it was an
+  // ENCODE error, "Generic error in an external library", from avcodec_open2)
+  for (const device of ['cpu', 'auto']) {
+    await assert.rejects(VideoWriter.open(bad, { width: 64, height: 48, fps: 25, codec: 'h264_nvenc', device }),
+      (e) => e.code === 'NO_DEVICE' && /h264_nvenc.*libcuda\.so\.1/.test(e.message));
+  }
   assert.equal(existsSync(bad), false);
   assert.deepEqual(readdirSync(dir).filter((f) => f.includes('avcv-tmp')), []);
 });

@@ -442,6 +442,15 @@ export interface NativeCapabilities {
   nvdec: string[];
   /** NVENC encoders in this build ('h264_nvenc', 'hevc_nvenc', 'av1_nvenc'). */
   nvenc: string[];
+  /**
+   * Those of `nvenc` that open an encoding session on CUDA device 0: empty
+   * without a GPU, and on GPUs that have NVDEC but no NVENC engine (H100,
+   * A100), where `device: 'auto'` encodes on the CPU and `'cuda'` is a
+   * NO_DEVICE error.
+   */
+  nvencUsable: string[];
+  /** Why an encoder of `nvenc` is not in `nvencUsable` (libav's words); absent when all are usable. */
+  nvencReason?: string;
   /** Whether the scale_cuda filter exists (GPU-side resizing). */
   scaleCuda: boolean;
 }

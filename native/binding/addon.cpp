@@ -159,7 +159,7 @@ Napi::Array strings(Napi::Env env, const std::vector<std::string>& v) {
   return a;
 }
 
-// capabilities() -> {hwDeviceTypes, cuda, nvdec, nvenc, scaleCuda}
+// capabilities() -> {hwDeviceTypes, cuda, nvdec, nvenc, nvencUsable, nvencReason?, scaleCuda}
 Napi::Value Capabilities(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   avcv::Capabilities c = avcv::capabilities();
@@ -168,6 +168,8 @@ Napi::Value Capabilities(const Napi::CallbackInfo& info) {
   o.Set("cuda", cudaToJs(env, c.cuda));
   o.Set("nvdec", strings(env, c.nvdecCodecs));
   o.Set("nvenc", strings(env, c.nvencEncoders));
+  o.Set("nvencUsable", strings(env, c.nvencUsable));
+  if (!c.nvencReason.empty()) o.Set("nvencReason", c.nvencReason);
   o.Set("scaleCuda", c.scaleCuda);
   return o;
 }

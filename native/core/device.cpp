@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "image.h"
+#include "log.h"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -72,6 +73,13 @@ std::string lower(std::string s) {
 }
 
 bool encoderExists(const char* name) { return avcodec_find_encoder_by_name(name) != nullptr; }
+
+// NVENC sessions that opened (or cannot ever open) per encoder and device
+// index. A GPU without NVENC engines (H100, A100) refuses every session with
+// NV_ENC_ERR_UNSUPPORTED_DEVICE; a failure for another reason (all sessions
+// of a consumer GPU in use) is not kept, so the next writer tries again.
+std::mutex nvencMu;
+std::map<std::pair<std::string, int>, std::string> nvencSeen;  // "" = opens
 
 std::string firstAvailable(std::initializer_list<const char*> names) {
   for (const char* n : names)
@@ -160,6 +168,57 @@ AVBufferRef* cudaDevice(int index, std::string* reason) {
   return av_buffer_ref(it->second);
 }
 
+bool nvencOpens(const std::string& encoder, int index, std::string* reason) {
+  const auto key = std::make_pair(encoder, index);
+  std::lock_guard<std::mutex> lk(nvencMu);
+  auto it = nvencSeen.find(key);
+  if (it != nvencSeen.end()) {
+    *reason = it->second;
+    return reason->empty();
+  }
+  const AVCodec* codec = avcodec_find_encoder_by_name(encoder.c_str());
+  if (!codec) {
+    *reason = "no " + encoder + " in this libav build";
+    return false;
+  }
+  std::string why;
+  AVBufferRef* dev = cudaDevice(index, &why);
+  if (!dev) {
+    *reason = why;
+    return false;
+  }
+  AVCodecContext* enc = avcodec_alloc_context3(codec);
+  if (!enc) {
+    av_buffer_unref(&dev);
+    *reason = "avcodec_alloc_context3 failed";
+    return false;
+  }
+  // a small session on the same device as the writers': the NVENC engine
+  // answers for any size it supports
+  enc->width = 640;
+  enc->height = 360;
+  enc->pix_fmt = AV_PIX_FMT_YUV420P;
+  enc->time_base = AVRational{1, 25};
+  enc->framerate = AVRational{25, 1};
+  enc->hw_device_ctx = dev;  // taken by the context
+  LogCatcher log;
+  log.watch(enc);
+  const int ret = avcodec_open2(enc, codec, nullptr);
+  log.unwatch(enc);
+  avcodec_free_context(&enc);
+  if (ret >= 0) {
+    nvencSeen[key] = "";
+    reason->clear();
+    return true;
+  }
+  const std::string said = log.recentErrors();
+  *reason = encoder + " cannot open a session on CUDA device " + std::to_string(index) + ": " +
+            (said.empty() ? avErrorString(ret) : said);
+  if (said.find("unsupported device") != std::string::npos || said.find("No capable devices") != std::string::npos)
+    nvencSeen[key] = *reason;  // this GPU has no NVENC: it will not get one
+  return false;
+}
+
 Capabilities capabilities() {
   Capabilities c;
   for (AVHWDeviceType t = av_hwdevice_iterate_types(AV_HWDEVICE_TYPE_NONE); t != AV_HWDEVICE_TYPE_NONE;
@@ -170,16 +229,24 @@ Capabilities capabilities() {
                        AV_CODEC_ID_MPEG2VIDEO, AV_CODEC_ID_MJPEG}) {
     if (cudaDecoder(id)) c.nvdecCodecs.push_back(avcodec_get_name(id));
   }
-  for (const char* e : {"h264_nvenc", "hevc_nvenc", "av1_nvenc"})
-    if (avcodec_find_encoder_by_name(e)) c.nvencEncoders.push_back(e);
+  for (const char* e : {"h264_nvenc", "hevc_nvenc", "av1_nvenc"}) {
+    if (!avcodec_find_encoder_by_name(e)) continue;
+    c.nvencEncoders.push_back(e);
+    std::string why;
+    if (!c.cuda.available) continue;
+    if (nvencOpens(e, 0, &why)) c.nvencUsable.push_back(e);
+    else if (c.nvencReason.empty()) c.nvencReason = why;
+  }
+  if (!c.cuda.available && !c.nvencEncoders.empty()) c.nvencReason = c.cuda.reason;
   c.scaleCuda = avfilter_get_by_name("scale_cuda") != nullptr;
   return c;
 }
 
 std::string cudaInterp(int swsFlags) {
-  // the algorithm bits; SWS_ACCURATE_RND etc. sit above them
+  // the algorithm bits (SWS_FAST_BILINEAR 0x1 to SWS_SPLINE 0x400);
+  // SWS_FULL_CHR_H_INT, SWS_ACCURATE_RND etc. sit above them
   for (const auto& i : interpolations())
-    if (i.swsFlags == (swsFlags & 0xff)) return i.cuda;
+    if (i.swsFlags == (swsFlags & 0x7ff)) return i.cuda;
   return "";
 }
 
@@ -286,8 +353,44 @@ DeviceChoice attachNvdec(AVCodecContext* dec, const std::string& device, const s
   return choice;
 }
 
+bool keepBuffers(AVFrame* f, int format, int width, int height) {
+  bool keep = f->buf[0] && f->format == format && f->width == width && f->height == height;
+  for (int i = 0; keep && i < AV_NUM_DATA_POINTERS && f->buf[i]; i++) keep = av_buffer_get_ref_count(f->buf[i]) == 1;
+  for (int i = 0; keep && i < AV_NUM_DATA_POINTERS; i++) keep = !f->buf[i] || f->buf[i]->data <= f->data[i];
+  if (!keep || f->extended_data != f->data) {
+    av_frame_unref(f);
+    return false;
+  }
+  // the same buffers in a bare frame: the last frame's side data and
+  // metadata go (av_frame_copy_props adds to what a frame holds)
+  AVFrame* bare = av_frame_alloc();
+  if (!bare) {
+    av_frame_unref(f);
+    return false;
+  }
+  bare->format = format;
+  bare->width = width;
+  bare->height = height;
+  for (int i = 0; i < AV_NUM_DATA_POINTERS; i++) {
+    bare->data[i] = f->data[i];
+    bare->linesize[i] = f->linesize[i];
+    if (f->buf[i]) {
+      bare->buf[i] = f->buf[i];  // moved
+      f->buf[i] = nullptr;
+    }
+  }
+  av_frame_unref(f);
+  av_frame_move_ref(f, bare);
+  av_frame_free(&bare);
+  return true;
+}
+
 void downloadFrame(AVFrame* dst, const AVFrame* cuda) {
-  av_frame_unref(dst);
+  // into the last download's memory when nothing else holds it: a fresh
+  // 12 MB buffer per 4K frame is page faults and a trim per frame
+  const auto* pool =
+      cuda->hw_frames_ctx ? reinterpret_cast<const AVHWFramesContext*>(cuda->hw_frames_ctx->data) : nullptr;
+  if (!pool || !keepBuffers(dst, pool->sw_format, cuda->width, cuda->height)) av_frame_unref(dst);
   int ret = av_hwframe_transfer_data(dst, cuda, 0);
   if (ret < 0) throwAvError(ret, "downloading a CUDA frame failed", "DECODE");
   av_frame_copy_props(dst, cuda);
@@ -330,10 +433,18 @@ EncoderChoice chooseEncoder(const std::string& codecName, const std::string& dev
   c.encoder = resolveEncoder(codecName);
   if (c.encoder.empty())
     throw Error("UNSUPPORTED_CODEC", "no video encoder for codec '" + codecName + "' in this libav build");
-  if (isNvenc(avcodec_find_encoder_by_name(c.encoder.c_str()))) c.device.type = "cuda";
   std::string type;
   int index = 0;
   parseDevice(device, &type, &index);
+  if (isNvenc(avcodec_find_encoder_by_name(c.encoder.c_str()))) {
+    // an NVENC encoder by name: a GPU that has NVENC, whatever `device` says
+    std::string why;
+    if (!nvencOpens(c.encoder, type == "cuda" ? index : 0, &why))
+      throw Error("NO_DEVICE", "encoder '" + c.encoder + "' is not usable: " + why);
+    c.device.type = "cuda";
+    c.device.index = type == "cuda" ? index : 0;
+    return c;
+  }
   if (type == "cpu") return c;
   const std::string nvenc = nvencFor(c.encoder);
   std::string reason;
@@ -342,6 +453,7 @@ EncoderChoice chooseEncoder(const std::string& codecName, const std::string& dev
   } else {
     const CudaInfo cuda = probeCuda(index);
     if (!cuda.available) reason = cuda.reason.empty() ? "CUDA is not usable" : cuda.reason;
+    else nvencOpens(nvenc, index, &reason);
   }
   if (reason.empty()) {
     c.encoder = nvenc;

@@ -60,8 +60,12 @@ const AVCodec* findDecoder(AVCodecID id, const std::string& device);
 // and says why. `codecName` names the stream's codec in messages.
 DeviceChoice attachNvdec(AVCodecContext* dec, const std::string& device, const std::string& codecName);
 
-// A CUDA frame downloaded into `dst` (unreferenced first), with its props.
+// A CUDA frame downloaded into `dst`, with its props: into dst's own buffers
+// when they fit and nothing else holds them (see keepBuffers), else new ones.
 void downloadFrame(AVFrame* dst, const AVFrame* cuda);
+// Keeps f's buffers, and drops everything else it holds, when they have this
+// format and size and no other reference (true); else unreferences f (false).
+bool keepBuffers(AVFrame* f, int format, int width, int height);
 
 // ---- encoding ----
 
@@ -73,6 +77,11 @@ std::string resolveEncoder(const std::string& name);
 std::string nvencFor(const std::string& encoder);
 // An NVENC encoder (libav marks them by their wrapper, "nvenc").
 bool isNvenc(const AVCodec* codec);
+
+// True when `encoder` (an *_nvenc) opens a session on CUDA device `index`;
+// else false with the reason (libav's words: "unsupported device" on a GPU
+// without NVENC engines, such as an H100). Kept per process once known.
+bool nvencOpens(const std::string& encoder, int index, std::string* reason);
 
 // The encoder a writer uses for `codecName` on `device`: the NVENC one on a
 // usable GPU ('cuda' must get it, 'auto' falls back with the reason), else
@@ -101,6 +110,8 @@ struct Capabilities {
   CudaInfo cuda;
   std::vector<std::string> nvdecCodecs;    // codecs whose decoder has a CUDA hw config
   std::vector<std::string> nvencEncoders;  // *_nvenc encoders in this build
+  std::vector<std::string> nvencUsable;    // those that open a session on CUDA device 0
+  std::string nvencReason;                 // why one in nvencEncoders is not usable ("" when all are)
   bool scaleCuda = false;
 };
 Capabilities capabilities();

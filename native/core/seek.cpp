@@ -24,6 +24,9 @@ std::vector<IndexEntry> VideoReader::scanPackets(bool* errors) {
   std::vector<IndexEntry> packets;
   PacketPtr pkt(av_packet_alloc());
   int failures = 0;
+  for (const PacketPtr& p : pending_)  // read at open by probeNvdec: the stream's first packets
+    if (p->stream_index == streamIndex_) packets.push_back(entryOf(p.get()));
+  pending_.clear();
   for (;;) {
     if (cancel_->load()) throw Error("ABORTED", "indexing was interrupted", AVERROR_EXIT);
     int ret = av_read_frame(ctx, pkt.get());
@@ -191,6 +194,7 @@ void VideoReader::reopen() {
   for (unsigned i = 0; i < ctx->nb_streams; i++)
     if (static_cast<int>(i) != streamIndex_) ctx->streams[i]->discard = AVDISCARD_ALL;
   log_->unwatch(input_.ctx.get());
+  pending_.clear();
   input_ = std::move(in);
   st_ = ctx->streams[streamIndex_];
 }
@@ -208,6 +212,7 @@ bool VideoReader::seekAttempt(int attempt, int32_t k) {
     return v != kNoPts ? v : (x.dts != kNoPts ? x.dts : x.pts);
   };
   int ret = 0;
+  pending_.clear();  // packets from before the seek
   switch (attempt) {
     case 0: ret = avformat_seek_file(ctx, streamIndex_, INT64_MIN, ts(e, false), ts(e, false), 0); break;  // mp4, mkv
     case 1: ret = avformat_seek_file(ctx, streamIndex_, INT64_MIN, ts(e, true), ts(e, true), 0); break;    // mpegts
@@ -337,6 +342,7 @@ void VideoReader::frameAtPts(int64_t target, int64_t index, uint8_t* dst, FrameM
   // continue when the target is ahead by less than ~2 s of frames, else seek
   const int64_t near = defaultDuration_ > 0 ? defaultDuration_ * 60 : 0;
   if (!raValid_ || raEof_ || target <= lastPts_ || target - lastPts_ > near) {
+    pending_.clear();
     int ret = avformat_seek_file(ctx, streamIndex_, INT64_MIN, target, target, 0);
     if (ret < 0) ret = av_seek_frame(ctx, streamIndex_, target, AVSEEK_FLAG_BACKWARD);
     if (ret < 0) throwAvError(ret, "seeking in '" + opts_.input.source + "' failed", "SEEK");

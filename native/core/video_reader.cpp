@@ -119,6 +119,132 @@ void VideoReader::openDecoder() {
   if (ret < 0) throwAvError(ret, "cannot open decoder '" + std::string(codec->name) + "'", "DECODE");
   if (par->width <= 0 || par->height <= 0)
     throw Error("INVALID_DATA", "video stream " + str(streamIndex_) + " of '" + src + "' has no frame size");
+  if (device_.type == "cuda") probeNvdec();
+}
+
+namespace {
+// get_format for the NVDEC probe: CUDA when offered; libav offers the list
+// again without CUDA when its hwaccel did not initialise, which is the failure
+struct NvdecProbeState {
+  int calls = 0;
+  bool failed = false;
+};
+AVPixelFormat probeFormat(AVCodecContext* c, const AVPixelFormat* fmts) {
+  auto* st = static_cast<NvdecProbeState*>(c->opaque);
+  bool cuda = false;
+  for (const AVPixelFormat* p = fmts; *p != AV_PIX_FMT_NONE; p++) cuda = cuda || *p == AV_PIX_FMT_CUDA;
+  if (cuda) {
+    st->calls++;
+    return AV_PIX_FMT_CUDA;
+  }
+  st->failed = true;
+  return fmts[0];
+}
+}  // namespace
+
+void VideoReader::probeNvdec() {
+  pending_.clear();
+  const AVCodecParameters* par = st_->codecpar;
+  CodecContextPtr probe(avcodec_alloc_context3(dec_->codec));
+  PacketPtr pkt(av_packet_alloc());
+  FramePtr frame(av_frame_alloc());
+  if (!probe || !pkt || !frame) throw Error("ENOMEM", "allocation failed");
+  int ret = avcodec_parameters_to_context(probe.get(), par);
+  if (ret < 0) throwAvError(ret, "avcodec_parameters_to_context", "DECODE");
+  probe->pkt_timebase = st_->time_base;
+  probe->thread_count = 1;
+  probe->hw_device_ctx = av_buffer_ref(dec_->hw_device_ctx);
+  NvdecProbeState state;
+  probe->opaque = &state;
+  probe->get_format = probeFormat;
+  LogCatcher log;
+  log.watch(probe.get());
+  struct Unwatch {
+    LogCatcher& l;
+    const void* c;
+    ~Unwatch() { l.unwatch(c); }
+  } unwatch{log, probe.get()};
+  ret = avcodec_open2(probe.get(), dec_->codec, nullptr);
+  bool decided = ret < 0;
+  state.failed = ret < 0;
+  // until a frame comes out or the hwaccel fails; a stream that gives no
+  // frame in its first 256 packets stays on the device (as before the probe)
+  int64_t bytes = 0;
+  for (int n = 0; !decided && n < 256 && bytes < (64 << 20);) {
+    ret = demuxPacket(pkt.get());
+    if (ret == AVERROR(EAGAIN)) continue;
+    if (ret < 0) break;  // the main loop meets the end or the error again
+    const bool ours = pkt->stream_index == streamIndex_;
+    PacketPtr kept(av_packet_alloc());
+    if (!kept) throw Error("ENOMEM", "allocation failed");
+    av_packet_move_ref(kept.get(), pkt.get());
+    pending_.push_back(std::move(kept));
+    if (!ours) continue;
+    n++;
+    bytes += pending_.back()->size;
+    if (avcodec_send_packet(probe.get(), pending_.back().get()) < 0 && state.failed) break;
+    while (!decided) {
+      const int r = avcodec_receive_frame(probe.get(), frame.get());
+      if (r < 0) break;
+      decided = true;
+      state.failed = state.failed || frame->format != AV_PIX_FMT_CUDA;
+    }
+    decided = decided || state.failed;
+  }
+  if (!state.failed) return;
+  std::string said = log.recentErrors();
+  if (said.empty()) said = ret < 0 ? avErrorString(ret) : "the hardware decoder did not initialise";
+  const std::string why = "NVDEC cannot decode this " + stream().codec + " stream (" +
+                          (av_get_pix_fmt_name(static_cast<AVPixelFormat>(par->format))
+                               ? av_get_pix_fmt_name(static_cast<AVPixelFormat>(par->format))
+                               : "?") +
+                          ", " + str(par->width) + "x" + str(par->height) + "): " + said;
+  std::string type;
+  int index = 0;
+  parseDevice(opts_.device, &type, &index);
+  if (type == "cuda") throw Error("NO_DEVICE", "device '" + opts_.device + "' is not usable: " + why);
+  // 'auto': the CPU decoder, as device 'cpu' opens it
+  const AVCodec* codec = findDecoder(par->codec_id, "cpu");
+  if (!codec) throw Error("UNSUPPORTED_CODEC", "no CPU decoder for codec '" + stream().codec + "'");
+  log_->unwatch(dec_.get());
+  const int threads = dec_->thread_count, threadType = dec_->thread_type;
+  dec_.reset(avcodec_alloc_context3(codec));
+  if (!dec_) throw Error("ENOMEM", "avcodec_alloc_context3 failed");
+  ret = avcodec_parameters_to_context(dec_.get(), par);
+  if (ret < 0) throwAvError(ret, "avcodec_parameters_to_context", "DECODE");
+  dec_->pkt_timebase = st_->time_base;
+  dec_->thread_count = threads;
+  dec_->thread_type = threadType;
+  ret = avcodec_open2(dec_.get(), codec, nullptr);
+  if (ret < 0) throwAvError(ret, "cannot open decoder '" + std::string(codec->name) + "'", "DECODE");
+  log_->watch(dec_.get());
+  device_.type = "cpu";
+  device_.index = 0;
+  device_.fallbackReason = why;
+}
+
+AVFrame* VideoReader::asCpuDecoded(AVFrame* f) {
+  const AVPixelFormat want = static_cast<AVPixelFormat>(st_->codecpar->format);
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(want);
+  if (!d || (d->flags & AV_PIX_FMT_FLAG_HWACCEL) || f->format == want) return f;
+  if (!cpuFrame_) cpuFrame_.reset(av_frame_alloc());
+  if (!cpuFrame_) throw Error("ENOMEM", "allocation failed");
+  if (!keepBuffers(cpuFrame_.get(), want, f->width, f->height)) {
+    cpuFrame_->format = want;
+    cpuFrame_->width = f->width;
+    cpuFrame_->height = f->height;
+    const int ret = av_frame_get_buffer(cpuFrame_.get(), 0);
+    if (ret < 0) throwAvError(ret, "allocating a frame", "ENOMEM");
+  }
+  repack_.reset(sws_getCachedContext(repack_.release(), f->width, f->height, static_cast<AVPixelFormat>(f->format),
+                                     f->width, f->height, want, SWS_BICUBIC, nullptr, nullptr, nullptr));
+  if (!repack_)
+    throw Error("CONVERT", std::string("no conversion from ") +
+                               av_get_pix_fmt_name(static_cast<AVPixelFormat>(f->format)) + " to " +
+                               av_get_pix_fmt_name(want));
+  sws_scale(repack_.get(), f->data, f->linesize, 0, f->height, cpuFrame_->data, cpuFrame_->linesize);
+  av_frame_copy_props(cpuFrame_.get(), f);
+  return cpuFrame_.get();
 }
 
 // Geometry: crop and resize are given in displayed (rotated) coordinates.
@@ -318,14 +444,24 @@ bool VideoReader::readAndSend() {
 }
 
 int VideoReader::readPacket() {
+  if (!pending_.empty()) {
+    av_packet_move_ref(pkt_.get(), pending_.front().get());
+    pending_.pop_front();
+    return 0;
+  }
+  return demuxPacket(pkt_.get());
+}
+
+int VideoReader::demuxPacket(AVPacket* p) {
   const LiveOptions& live = opts_.input.live;
   if (live.enabled) input_.guard->armDeadline(live.stallTimeout);
-  const int ret = av_read_frame(input_.ctx.get(), pkt_.get());
+  const int ret = av_read_frame(input_.ctx.get(), p);
   input_.guard->disarm();
   return ret;
 }
 
 void VideoReader::reconnect(const std::string& why) {
+  pending_.clear();
   input_.ctx.reset();  // the old connection goes first (its guard outlives it)
   InputOptions io = opts_.input;
   io.cancel = cancel_;
@@ -460,7 +596,7 @@ AVFrame* VideoReader::graphInput() {
     av_frame_unref(swFrame_.get());
     downloadFrame(swFrame_.get(), f);
     av_frame_copy_props(swFrame_.get(), f);
-    f = swFrame_.get();
+    f = asCpuDecoded(swFrame_.get());  // the graph gets what a CPU decode gives it
   }
   f->pts = f->best_effort_timestamp;  // as the CLI feeds its graphs
   if (graph_->differs(f)) {
@@ -554,7 +690,12 @@ void VideoReader::emit(AVFrame* f, uint8_t* dst, FrameMeta* meta, int64_t index)
       std::lock_guard<std::mutex> lk(statsMu_);
       stats_.gpuScaledFrames++;
     }
-    f = swFrame_.get();
+    // NV12 and P010 planes split into the CPU decoder's format (exact):
+    // swscale converts yuv420p to RGB through its own path, NV12 through
+    // the generic one, and their results differ by up to 80 levels at sharp
+    // chroma edges. Gray, nv12 and yuv420p outputs are the same bytes either way.
+    const PixFmt o = opts_.format;
+    f = o == PixFmt::GRAY || o == PixFmt::NV12 || o == PixFmt::YUV420P ? swFrame_.get() : asCpuDecoded(swFrame_.get());
   }
   const Rect crop = gpuScaled ? Rect{0, 0, f->width, f->height} : cropFor(f);
   fillMeta(f, meta, index);

@@ -2,6 +2,7 @@
 // swscale pass (crop + scale + pixel format + layout) -> optional rotation.
 #pragma once
 #include <atomic>
+#include <deque>
 #include <cstdint>
 #include <memory>
 #include <functional>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "error.h"
+#include "ffptr.h"
 #include "filter_graph.h"
 #include "frame_index.h"
 #include "image.h"
@@ -151,8 +153,18 @@ class VideoReader {
   // Reads, tags and sends packets and receives frames until `want` takes one
   // (it stays in frame_) or stops; End when the decoder is drained.
   Got decodeUntil(const std::function<Want(const AVFrame*)>& want);
-  bool readAndSend();  // one demux step; false once the flush packet has been sent
-  int readPacket();    // av_read_frame under the live stall deadline
+  bool readAndSend();            // one demux step; false once the flush packet has been sent
+  int readPacket();              // the next packet into pkt_: a pending one (probeNvdec's), else demuxPacket
+  int demuxPacket(AVPacket* p);  // av_read_frame under the live stall deadline
+  // NVDEC finds out whether it can decode a stream (an H100 has no AV1
+  // engine; 4:4:4 H.264) only at the first frame: a throwaway decoder on the
+  // device decodes the first packets, kept in pending_ for the real decoder.
+  // Where NVDEC fails, 'cuda' is a NO_DEVICE error and 'auto' reopens the
+  // decoder on the CPU with the reason.
+  void probeNvdec();
+  // A downloaded NVDEC frame (NV12, P010) in the format the CPU decoder gives
+  // (yuv420p, ...), so that every conversion after it is the CPU path's
+  AVFrame* asCpuDecoded(AVFrame* f);
   // A live source stopped (why): reopen it with backoff, or throw DISCONNECTED
   // when live.attempts are spent. Returns once packets can be read again.
   void reconnect(const std::string& why);
@@ -220,6 +232,9 @@ class VideoReader {
   FramePtr gpuFrame_;                      // its output (a CUDA frame)
   bool gpuScaleFailed_ = false;            // then the CPU scales, as without a GPU
   PacketPtr pkt_;
+  std::deque<PacketPtr> pending_;  // read by probeNvdec, sent before any further demuxing
+  FramePtr cpuFrame_;              // asCpuDecoded's output
+  SwsPtr repack_;                  // its converter (NV12 -> yuv420p: a plane split, exact)
   DeviceChoice device_;
   ImageDesc out_;
   ImageDesc pre_;               // before rotation (== out_ when no rotation)
