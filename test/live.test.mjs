@@ -434,26 +434,25 @@ describe('listen: the source connects to avcv', () => {
 });
 
 describe('writing to a network target', () => {
-  test('RTMP to nginx: what nginx records decodes to the frames of the same write to a local .flv', async () => {
+  // Lossless x264 (crf 0): the reference is the file itself (the CLI's
+  // decode), not a second encode. Two x264 encodes of the same frames with
+  // the same settings in one process are not always the same bytes once
+  // readers have decoded in it (seen here with the whole of this file run;
+  // the cause is not found yet), so a comparison with a local .flv failed
+  // where nothing was lost.
+  test('RTMP to nginx: what nginx records decodes to the file\'s frames exactly (lossless x264 pushed)', async () => {
     const server = await nginxRtmp(dir, { record: true });
     try {
-      const write = async (target, extra) => {
-        const reader = await VideoReader.open(src, { format: 'yuv420p' });
-        const w = await VideoWriter.open(target, { width: W, height: H, fps: 25, inputFormat: 'yuv420p', codec: 'libx264', preset: 'veryfast', threads: 1, gop: 25, ...extra });
-        for await (const f of reader) await w.write(f);
-        await reader.close();
-        return w.close();
-      };
-      const local = join(dir, 'local.flv');
-      await write(local, {});
-      const stats = await write(server.url('pushed'), { protocols: ['rtmp', 'tcp'] });
+      const reader = await VideoReader.open(src, { format: 'yuv420p' });
+      const w = await VideoWriter.open(server.url('pushed'), { width: W, height: H, fps: 25, inputFormat: 'yuv420p', codec: 'libx264', preset: 'veryfast', crf: 0, gop: 25, protocols: ['rtmp', 'tcp'] });
+      for await (const f of reader) await w.write(f);
+      await reader.close();
+      const stats = await w.close();
       assert.equal(stats.frames, N);
       await server.recordingDone('pushed'); // nginx closes the recording after the publisher leaves
       await server.stop();
       const got = ffmpeg(['-i', server.recording('pushed'), '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
-      const want = ffmpeg(['-i', local, '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
-      assertExact(got, want, W * H, 'rtmp push');
-      assert.equal(got.length, N * W * H);
+      assertExact(got, Buffer.concat(fileFrames), W * H, 'rtmp push');
     } finally {
       await server.stop();
     }
@@ -476,8 +475,9 @@ describe('writing to a network target', () => {
     const { readdirSync, readFileSync, mkdirSync } = await import('node:fs');
     const out = join(dir, 'hls');
     mkdirSync(out, { recursive: true });
+    // lossless (crf 0): what the CLI reads back is the written frames themselves
     const w = await VideoWriter.open(join(out, 'live.m3u8'), {
-      width: W, height: H, fps: 25, inputFormat: 'gray', codec: 'libx264', gop: 25, threads: 1, hls: { segmentDuration: 1, listSize: 0 },
+      width: W, height: H, fps: 25, inputFormat: 'gray', codec: 'libx264', crf: 0, gop: 25, hls: { segmentDuration: 1, listSize: 0 },
     });
     for (const f of fileFrames) await w.write(f);
     await w.close();
@@ -489,13 +489,7 @@ describe('writing to a network target', () => {
     for (const seg of segments) assert.ok(playlist.includes(seg), `the playlist lists ${seg}`);
     assert.match(playlist, /#EXT-X-ENDLIST/);
     const back = ffmpeg(['-i', join(out, 'live.m3u8'), '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
-    assert.equal(back.length, N * W * H);
-    // the same frames written to one .ts file by the same encoder settings
-    const ts = join(dir, 'same.ts');
-    const w2 = await VideoWriter.open(ts, { width: W, height: H, fps: 25, inputFormat: 'gray', codec: 'libx264', gop: 25, threads: 1 });
-    for (const f of fileFrames) await w2.write(f);
-    await w2.close();
-    assertExact(back, ffmpeg(['-i', ts, '-f', 'rawvideo', '-pix_fmt', 'gray', '-']), W * H, 'hls read back');
+    assertExact(back, Buffer.concat(fileFrames), W * H, 'hls read back');
   });
 
   test('live HLS with deleteSegments: the playlist keeps listSize segments and old ones go', async () => {
