@@ -356,7 +356,6 @@ DeviceChoice attachNvdec(AVCodecContext* dec, const std::string& device, const s
 bool keepBuffers(AVFrame* f, int format, int width, int height) {
   bool keep = f->buf[0] && f->format == format && f->width == width && f->height == height;
   for (int i = 0; keep && i < AV_NUM_DATA_POINTERS && f->buf[i]; i++) keep = av_buffer_get_ref_count(f->buf[i]) == 1;
-  for (int i = 0; keep && i < AV_NUM_DATA_POINTERS; i++) keep = !f->buf[i] || f->buf[i]->data <= f->data[i];
   if (!keep || f->extended_data != f->data) {
     av_frame_unref(f);
     return false;
@@ -390,7 +389,8 @@ void downloadFrame(AVFrame* dst, const AVFrame* cuda) {
   // 12 MB buffer per 4K frame is page faults and a trim per frame
   const auto* pool =
       cuda->hw_frames_ctx ? reinterpret_cast<const AVHWFramesContext*>(cuda->hw_frames_ctx->data) : nullptr;
-  if (!pool || !keepBuffers(dst, pool->sw_format, cuda->width, cuda->height)) av_frame_unref(dst);
+  if (pool) keepBuffers(dst, pool->sw_format, cuda->width, cuda->height);  // else it unreferences dst
+  else av_frame_unref(dst);
   int ret = av_hwframe_transfer_data(dst, cuda, 0);
   if (ret < 0) throwAvError(ret, "downloading a CUDA frame failed", "DECODE");
   av_frame_copy_props(dst, cuda);

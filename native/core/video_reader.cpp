@@ -74,7 +74,7 @@ std::unique_ptr<VideoReader> VideoReader::openWith(const ReaderOptions& opts,
   io.cancel = r->cancel_;
   r->input_ = openInput(io, r->log_.get());
   r->openStream();
-  r->openDecoder();
+  r->openDecoder(r->opts_.device);
   r->log_->watch(r->dec_.get());
   r->frame_.reset(av_frame_alloc());
   r->pkt_.reset(av_packet_alloc());
@@ -96,10 +96,10 @@ void VideoReader::openStream() {
   indexedAtOpen_ = avformat_index_get_entries_count(st_);
 }
 
-void VideoReader::openDecoder() {
+void VideoReader::openDecoder(const std::string& device) {
   const AVCodecParameters* par = st_->codecpar;
   const std::string& src = opts_.input.source;
-  const AVCodec* codec = findDecoder(par->codec_id, opts_.device);
+  const AVCodec* codec = findDecoder(par->codec_id, device);
   if (!codec)
     throw Error("UNSUPPORTED_CODEC", "no decoder for codec '" + stream().codec + "' in '" + src + "'",
                 AVERROR_DECODER_NOT_FOUND);
@@ -114,35 +114,36 @@ void VideoReader::openDecoder() {
   // (every frame, throughput first) keeps frame threads.
   const bool lowDelay = opts_.input.live.enabled && opts_.input.live.queue != "block";
   dec_->thread_type = lowDelay ? FF_THREAD_SLICE : FF_THREAD_FRAME | FF_THREAD_SLICE;
-  device_ = attachNvdec(dec_.get(), opts_.device, stream().codec);
+  device_ = attachNvdec(dec_.get(), device, stream().codec);
   ret = avcodec_open2(dec_.get(), codec, nullptr);
   if (ret < 0) throwAvError(ret, "cannot open decoder '" + std::string(codec->name) + "'", "DECODE");
   if (par->width <= 0 || par->height <= 0)
     throw Error("INVALID_DATA", "video stream " + str(streamIndex_) + " of '" + src + "' has no frame size");
-  if (device_.type == "cuda") probeNvdec();
+  if (device_.type != "cuda") return;
+  const std::string why = probeNvdec();
+  if (why.empty()) return;
+  std::string type;
+  int index = 0;
+  parseDevice(device, &type, &index);
+  if (type == "cuda") throw Error("NO_DEVICE", "device '" + device + "' is not usable: " + why);
+  // 'auto': the CPU decoder, as device 'cpu' opens it (the probe's packets stay pending)
+  openDecoder("cpu");
+  device_.requested = device;
+  device_.fallbackReason = why;
 }
 
 namespace {
 // get_format for the NVDEC probe: CUDA when offered; libav offers the list
 // again without CUDA when its hwaccel did not initialise, which is the failure
-struct NvdecProbeState {
-  int calls = 0;
-  bool failed = false;
-};
 AVPixelFormat probeFormat(AVCodecContext* c, const AVPixelFormat* fmts) {
-  auto* st = static_cast<NvdecProbeState*>(c->opaque);
-  bool cuda = false;
-  for (const AVPixelFormat* p = fmts; *p != AV_PIX_FMT_NONE; p++) cuda = cuda || *p == AV_PIX_FMT_CUDA;
-  if (cuda) {
-    st->calls++;
-    return AV_PIX_FMT_CUDA;
-  }
-  st->failed = true;
+  for (const AVPixelFormat* p = fmts; *p != AV_PIX_FMT_NONE; p++)
+    if (*p == AV_PIX_FMT_CUDA) return *p;
+  *static_cast<bool*>(c->opaque) = true;  // offered again without CUDA: failed
   return fmts[0];
 }
 }  // namespace
 
-void VideoReader::probeNvdec() {
+std::string VideoReader::probeNvdec() {
   pending_.clear();
   const AVCodecParameters* par = st_->codecpar;
   CodecContextPtr probe(avcodec_alloc_context3(dec_->codec));
@@ -154,8 +155,8 @@ void VideoReader::probeNvdec() {
   probe->pkt_timebase = st_->time_base;
   probe->thread_count = 1;
   probe->hw_device_ctx = av_buffer_ref(dec_->hw_device_ctx);
-  NvdecProbeState state;
-  probe->opaque = &state;
+  bool failed = false;
+  probe->opaque = &failed;
   probe->get_format = probeFormat;
   LogCatcher log;
   log.watch(probe.get());
@@ -166,7 +167,7 @@ void VideoReader::probeNvdec() {
   } unwatch{log, probe.get()};
   ret = avcodec_open2(probe.get(), dec_->codec, nullptr);
   bool decided = ret < 0;
-  state.failed = ret < 0;
+  failed = ret < 0;
   // until a frame comes out or the hwaccel fails; a stream that gives no
   // frame in its first 256 packets stays on the device (as before the probe)
   int64_t bytes = 0;
@@ -182,45 +183,21 @@ void VideoReader::probeNvdec() {
     if (!ours) continue;
     n++;
     bytes += pending_.back()->size;
-    if (avcodec_send_packet(probe.get(), pending_.back().get()) < 0 && state.failed) break;
+    if (avcodec_send_packet(probe.get(), pending_.back().get()) < 0 && failed) break;
     while (!decided) {
       const int r = avcodec_receive_frame(probe.get(), frame.get());
       if (r < 0) break;
       decided = true;
-      state.failed = state.failed || frame->format != AV_PIX_FMT_CUDA;
+      failed = failed || frame->format != AV_PIX_FMT_CUDA;
     }
-    decided = decided || state.failed;
+    decided = decided || failed;
   }
-  if (!state.failed) return;
+  if (!failed) return "";
   std::string said = log.recentErrors();
   if (said.empty()) said = ret < 0 ? avErrorString(ret) : "the hardware decoder did not initialise";
-  const std::string why = "NVDEC cannot decode this " + stream().codec + " stream (" +
-                          (av_get_pix_fmt_name(static_cast<AVPixelFormat>(par->format))
-                               ? av_get_pix_fmt_name(static_cast<AVPixelFormat>(par->format))
-                               : "?") +
-                          ", " + str(par->width) + "x" + str(par->height) + "): " + said;
-  std::string type;
-  int index = 0;
-  parseDevice(opts_.device, &type, &index);
-  if (type == "cuda") throw Error("NO_DEVICE", "device '" + opts_.device + "' is not usable: " + why);
-  // 'auto': the CPU decoder, as device 'cpu' opens it
-  const AVCodec* codec = findDecoder(par->codec_id, "cpu");
-  if (!codec) throw Error("UNSUPPORTED_CODEC", "no CPU decoder for codec '" + stream().codec + "'");
-  log_->unwatch(dec_.get());
-  const int threads = dec_->thread_count, threadType = dec_->thread_type;
-  dec_.reset(avcodec_alloc_context3(codec));
-  if (!dec_) throw Error("ENOMEM", "avcodec_alloc_context3 failed");
-  ret = avcodec_parameters_to_context(dec_.get(), par);
-  if (ret < 0) throwAvError(ret, "avcodec_parameters_to_context", "DECODE");
-  dec_->pkt_timebase = st_->time_base;
-  dec_->thread_count = threads;
-  dec_->thread_type = threadType;
-  ret = avcodec_open2(dec_.get(), codec, nullptr);
-  if (ret < 0) throwAvError(ret, "cannot open decoder '" + std::string(codec->name) + "'", "DECODE");
-  log_->watch(dec_.get());
-  device_.type = "cpu";
-  device_.index = 0;
-  device_.fallbackReason = why;
+  const char* pf = av_get_pix_fmt_name(static_cast<AVPixelFormat>(par->format));
+  return "NVDEC cannot decode this " + stream().codec + " stream (" + (pf ? pf : "?") + ", " + str(par->width) + "x" +
+         str(par->height) + "): " + said;
 }
 
 AVFrame* VideoReader::asCpuDecoded(AVFrame* f) {
@@ -475,7 +452,7 @@ void VideoReader::reconnect(const std::string& why) {
       [&](OpenedInput&& fresh) {
         input_ = std::move(fresh);
         openStream();
-        openDecoder();
+        openDecoder(opts_.device);
       });
   log_->watch(dec_.get());
   flushed_ = false;

@@ -144,7 +144,8 @@ class VideoReader {
   VideoReader() = default;
   static std::unique_ptr<VideoReader> openWith(const ReaderOptions& opts, std::shared_ptr<std::atomic<bool>> cancel);
   void openStream();  // picks the stream, discards the others, probes the container
-  void openDecoder();
+  // Opens the decoder on `device` ('auto' that NVDEC cannot serve reopens it on 'cpu')
+  void openDecoder(const std::string& device);
   void planGeometry();
 
   // ---- the one decode loop (video_reader.cpp) ----
@@ -159,9 +160,9 @@ class VideoReader {
   // NVDEC finds out whether it can decode a stream (an H100 has no AV1
   // engine; 4:4:4 H.264) only at the first frame: a throwaway decoder on the
   // device decodes the first packets, kept in pending_ for the real decoder.
-  // Where NVDEC fails, 'cuda' is a NO_DEVICE error and 'auto' reopens the
-  // decoder on the CPU with the reason.
-  void probeNvdec();
+  // Returns "" when NVDEC decodes the stream, else why not (openDecoder: a
+  // NO_DEVICE error for 'cuda', the CPU decoder with that reason for 'auto').
+  std::string probeNvdec();
   // A downloaded NVDEC frame (NV12, P010) in the format the CPU decoder gives
   // (yuv420p, ...), so that every conversion after it is the CPU path's
   AVFrame* asCpuDecoded(AVFrame* f);
