@@ -204,6 +204,20 @@ function jobKey(input: string, output: string, module: string, options: Record<s
   return h.digest('hex').slice(0, 20);
 }
 
+/**
+ * A completed job's return value. The job may have been read before it completed (fromId, then
+ * getState said 'completed'): its returnvalue is then still null, so read it again.
+ */
+async function returnValue(reread: () => Promise<Job | undefined>, job: Job): Promise<StitchSummary> {
+  let j: Job | undefined = job;
+  for (let i = 0; i < 20 && j && (j.returnvalue === null || j.returnvalue === undefined); i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 50));
+    j = await reread();
+  }
+  if (!j || j.returnvalue === null || j.returnvalue === undefined) throw new AvcvError('INTERNAL', `job ${job.id} completed without a result`);
+  return j.returnvalue as StitchSummary;
+}
+
 const cancelKey = (name: string, run: string) => `avcv:${name}:cancelled:${run}`;
 
 /** transform(input, output, fnModule, { queue, chunkDuration }): see transform(). */
@@ -273,7 +287,7 @@ export async function transformQueued(input: string, output: string, fnModule: s
       const state = await parent.getState();
       if (state === 'completed' && fs.existsSync(p.output)) {
         keepWork = false;
-        return summary(parent.returnvalue as StitchSummary);
+        return summary(await returnValue(() => bull.Job.fromId(queue, parent!.id as string), parent));
       }
       if (state !== 'completed' && state !== 'failed' && state !== 'unknown') break;  // still going: wait for it
     }
@@ -317,7 +331,7 @@ export async function transformQueued(input: string, output: string, fnModule: s
         downSince = null;
         if (state === 'completed') {
           keepWork = false;
-          return summary(job.returnvalue as StitchSummary);
+          return summary(await returnValue(() => bull.Job.fromId(queue, run), job));
         }
         if (state === 'failed') {
           // the chunk that failed it, else the stitch; chunks still waiting go
