@@ -4,9 +4,9 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 
-export function runProcess(cmd, args, { timeoutMs = 20 * 60e3 } = {}) {
+export function runProcess(cmd, args, { timeoutMs = 20 * 60e3, env } = {}) {
   return new Promise((res, rej) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ? { ...process.env, ...env } : process.env });
     let out = '';
     let err = '';
     const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);

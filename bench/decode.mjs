@@ -220,7 +220,7 @@ async function runCli(file, { firstFrameOnly = false } = {}) {
 async function runChild(job) {
   const payload = Buffer.from(JSON.stringify(job)).toString('base64url');
   const t0 = performance.now();
-  const { out } = await runProcess(process.execPath, [SELF, '--child', payload]);
+  const { out } = await runProcess(process.execPath, [SELF, '--child', payload], { env: job.env });
   const procMs = performance.now() - t0; // node start + import + decode + exit, comparable to the CLI's wall time
   const r = JSON.parse(out.trim().split('\n').pop());
   return { frames: r.frames, ms: r.ms, procMs, cpuS: r.cpuS, hash: r.hash, rssKB: r.nodeRssKB + (r.ffmpegRssKB ?? 0), nodeRssKB: r.nodeRssKB, ffmpegRssKB: r.ffmpegRssKB };
@@ -258,6 +258,8 @@ async function main() {
   const paths = [
     { id: 'cli', label: 'ffmpeg CLI -f null (limit)', copies: '-', run: (clip) => runCli(clip.file) },
     { id: 'avcv', label: 'avcv for-await', copies: '0', job: { kind: 'avcv', opts: {} } },
+    // the same loop with fresh memory per frame instead of the frame pool (as in Electron, where external buffers are not allowed)
+    { id: 'avcv-nopool', label: 'avcv for-await, no frame pool', copies: '0', job: { kind: 'avcv', opts: {}, env: { AVCV_FRAME_POOL: '0' } } },
     { id: 'avcv-reuse', label: 'avcv reuseBuffers', copies: '0', job: { kind: 'avcv', opts: { reuseBuffers: true } } },
     { id: 'avcv-release', label: 'avcv for-await + release()', copies: '0', job: { kind: 'avcv', opts: {}, release: true } },
     ...args.threads.map((t) => ({ id: `avcv-t${t}`, label: `avcv threads:${t}`, copies: '0', job: { kind: 'avcv', opts: { threads: t } } })),

@@ -199,7 +199,7 @@ const runCli = (args) => runTimed('ffmpeg', ['-hide_banner', '-nostdin', '-v', '
 async function runChild(job) {
   const payload = Buffer.from(JSON.stringify(job)).toString('base64url');
   const t0 = performance.now();
-  const { out } = await runProcess(process.execPath, [SELF, '--child', payload]);
+  const { out } = await runProcess(process.execPath, [SELF, '--child', payload], { env: job.env });
   const procMs = performance.now() - t0; // node start + import + pool load + encode + exit
   const r = JSON.parse(out.trim().split('\n').pop());
   return { ...r, procMs, rssKB: r.nodeRssKB + (r.ffmpegRssKB ?? 0) };
@@ -409,6 +409,8 @@ async function main() {
     const pathsB = [
       { id: 'cli-transcode', label: 'ffmpeg CLI -c:v libx264 -c:a copy', run: (out) => runCli(['-i', clip.file, '-c:v', 'libx264', '-preset', 'veryfast', '-c:a', 'copy', out]) },
       { id: 'transform', label: "avcv transform() identity", run: (out) => runChild({ kind: 'transform', input: clip.file, out }) },
+      // fresh memory per frame instead of the frame pool (as in Electron, where external buffers are not allowed)
+      { id: 'transform-nopool', label: 'avcv transform() identity, no frame pool', run: (out) => runChild({ kind: 'transform', input: clip.file, out, env: { AVCV_FRAME_POOL: '0' } }) },
       { id: 'transform-yuv', label: "avcv transform() format:'yuv420p'", run: (out) => runChild({ kind: 'transform', input: clip.file, out, opts: { format: 'yuv420p' } }) },
       { id: 'transcode', label: 'avcv transform() fn null (native)', run: (out) => runChild({ kind: 'transform', input: clip.file, out, native: true }) },
       { id: 'pattern3', label: 'Pattern 3: ffmpeg | node | ffmpeg', run: (out) => runChild({ kind: 'pattern3', input: clip.file, out }) },

@@ -1,3 +1,4 @@
+import { isMainThread } from 'node:worker_threads';
 import { native } from './native';
 import { AvcvError, fromNative } from './errors';
 import {
@@ -47,6 +48,34 @@ export interface FrameInit {
   discontinuity?: boolean;
   /** Wall-clock ms since the epoch when it left the decoder (default 0). */
   receivedAt?: number;
+}
+
+let pooled: boolean | null = null;
+// the ArrayBuffers frameMemory() took from the pool: release() moves their memory natively
+const poolMemory = new WeakSet<ArrayBuffer>();
+
+/**
+ * Memory for one frame of `bytes` (plus `padding` scratch bytes after it in
+ * its ArrayBuffer). On the main thread, where the runtime allows external
+ * buffers: from the addon's frame pool, memory touched before, that returns
+ * to the pool when V8 has collected the frame's ArrayBuffer (release() hands
+ * it to the reader on a new ArrayBuffer first). Fresh memory per frame costs
+ * its page faults every frame: 4K decoding at 0.80x of the CLI, against 0.88x
+ * from the pool. Else a fresh buffer:
+ * - in Electron, which allows no external buffers;
+ * - in a worker thread: when a worker ends, Node hands back all the external
+ *   buffers it made at once, in no set order, while its reader's thread may
+ *   still decode into one of them;
+ * - with AVCV_FRAME_POOL=0 (the benchmarks' side-by-side run).
+ *
+ * @internal
+ */
+export function frameMemory(bytes: number, padding: number): Uint8Array {
+  if (pooled === null) pooled = isMainThread && native().versions().externalBuffers === true && process.env.AVCV_FRAME_POOL !== '0';
+  if (!pooled) return new Uint8Array(Buffer.allocUnsafeSlow(bytes + padding).buffer, 0, bytes);
+  const ab = native().frameBuffer(bytes + padding);
+  poolMemory.add(ab);
+  return new Uint8Array(ab, 0, bytes);
 }
 
 // Buffers an avcv call is using on another thread (writer.write, the async
@@ -212,10 +241,16 @@ export class Frame {
       // moving the memory out detaches `buffer`: every view of it is now empty
       if (buffer.byteLength === 0 || !(buffer instanceof ArrayBuffer)) return;  // transferred elsewhere already
       let moved: ArrayBuffer;
-      try {
-        moved = structuredClone(buffer, { transfer: [buffer] });
-      } catch {
-        return;  // not transferable: left to the garbage collector, as before
+      if (poolMemory.has(buffer)) {
+        // pooled (external) memory: structuredClone would copy it, not move it
+        moved = native().moveFrameBuffer(buffer);
+        poolMemory.add(moved);
+      } else {
+        try {
+          moved = structuredClone(buffer, { transfer: [buffer] });
+        } catch {
+          return;  // not transferable: left to the garbage collector, as before
+        }
       }
       recycle(moved);
     };

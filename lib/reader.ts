@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import type { NativeFrameResult, NativeIndexFrames, NativeIndexPackets, NativeReader, NativeReaderStats } from '../types/native';
 import { AvcvError, fromNative } from './errors';
-import { Frame, setRecycler, type Recycler } from './frame';
+import { Frame, frameMemory, setRecycler, type Recycler } from './frame';
 import { shapeOf, channelsOf, type Layout, type PixelFormat } from './formats';
 import { writeAtomic } from './files';
 import { cancellableBy } from './cancel';
@@ -388,8 +388,7 @@ export class VideoReader implements AsyncIterable<Frame> {
     this.#allocated++;
     // padded allocation (the native conversion may write scratch bytes past the
     // frame's end); frame.data is the exact-length view
-    const buf = Buffer.allocUnsafeSlow(this.#info.frameBytes + this.#padding);
-    return new Uint8Array(buf.buffer, buf.byteOffset, this.#info.frameBytes);
+    return frameMemory(this.#info.frameBytes, this.#padding);
   }
 
   /**

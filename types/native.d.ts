@@ -527,6 +527,11 @@ export interface NativeAddon {
   ): Uint8Array;
   /** Bytes every destination buffer needs after the image (SIMD stores run past its end). */
   padding: number;
+  /** Pooled frame memory (not where versions().externalBuffers is false): its block returns to the pool when the ArrayBuffer is collected or detached. */
+  frameBuffer(bytes: number): ArrayBuffer;
+  /** A new ArrayBuffer on a frameBuffer's memory; `buffer` is detached (its views are emptied). */
+  moveFrameBuffer(buffer: ArrayBuffer): ArrayBuffer;
+  framePoolStats(): { idleBytes: number; liveBytes: number; idleBlocks: number; reused: number; allocated: number; freed: number };
   versions(): Record<string, string | boolean>;
   capabilities(): NativeCapabilities;
   probeCuda(index: number): NativeCudaInfo;

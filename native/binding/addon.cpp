@@ -228,11 +228,13 @@ void initLogging() {
 void InitTensor(Napi::Env env, Napi::Object exports);
 void InitCv(Napi::Env env, Napi::Object exports);
 Napi::Function InitFilterGraph(Napi::Env env);
+void InitFramePool(Napi::Env env, Napi::Object exports);
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initLogging();
   InitTensor(env, exports);
   InitCv(env, exports);
+  InitFramePool(env, exports);
   auto* data = new AddonData();
   data->readerCtor = Napi::Persistent(ReaderWrap::Init(env));
   data->writerCtor = Napi::Persistent(WriterWrap::Init(env));

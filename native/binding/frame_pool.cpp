@@ -1,0 +1,181 @@
+// frameBuffer(bytes): frame memory that goes back to a pool, not to the
+// allocator, when its ArrayBuffer is collected.
+//
+// Why: a reader that hands out a fresh frame per iteration (the default
+// for-await loop, where frames may be kept) pays for fresh memory every
+// frame: the kernel maps and zeroes every page of it again (1,500 page
+// faults for one 1080p bgr24 frame). Memory from this pool was touched
+// before, so decoding into it costs what reusing a buffer costs, and a frame
+// still never changes while anything can see it: its block comes back only
+// when V8 has collected the ArrayBuffer; release() detaches the frame's
+// ArrayBuffer and hands the block to the reader on a new one.
+//
+// The pool is process-wide and keeps at most kIdleBytes of idle blocks, or
+// kIdleBlocks blocks of a size, whichever is more; the rest is freed.
+// lib/frame.ts (frameMemory) uses it on the main thread only, and not where
+// external buffers are not allowed (Electron's memory cage): when a worker
+// thread ends, Node runs the finalizers of the external buffers it made at
+// once, in whatever order, so a block could go back while that worker's
+// reader thread still decodes into it. (postMessage and structuredClone copy
+// external memory rather than transfer it: no block leaves its thread.)
+#include <napi.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <map>
+#include <mutex>
+#include <vector>
+
+namespace avcvjs {
+
+namespace {
+
+constexpr size_t kIdleBytes = size_t(256) << 20;
+constexpr size_t kIdleBlocks = 4;
+
+// A block: this header, then the frame's bytes (64-byte aligned, as the
+// header is 64 bytes). `owners` counts the ArrayBuffers on the block: a
+// release() moves the block to a new ArrayBuffer before the old one's
+// finalizer has run, and the block goes back only when the last one's has.
+struct alignas(64) Block {
+  size_t bytes;
+  std::atomic<int> owners;
+  uint8_t* data() { return reinterpret_cast<uint8_t*>(this) + sizeof(Block); }
+  static Block* of(void* data) { return reinterpret_cast<Block*>(static_cast<uint8_t*>(data) - sizeof(Block)); }
+};
+static_assert(sizeof(Block) == 64, "the frame's bytes start 64-byte aligned");
+
+struct Pool {
+  std::mutex mu;
+  std::map<size_t, std::vector<Block*>> idle;  // by size
+  size_t idleBytes = 0;
+  size_t liveBytes = 0;  // handed out, not yet back
+  uint64_t reused = 0, allocated = 0, freed = 0;
+};
+
+Pool& pool() {
+  static Pool* p = new Pool();  // never destroyed: finalizers may run at exit
+  return *p;
+}
+
+Block* take(size_t bytes) {
+  Pool& p = pool();
+  {
+    std::lock_guard<std::mutex> lk(p.mu);
+    auto it = p.idle.find(bytes);
+    if (it != p.idle.end() && !it->second.empty()) {
+      Block* b = it->second.back();
+      it->second.pop_back();
+      p.idleBytes -= bytes;
+      p.liveBytes += bytes;
+      p.reused++;
+      b->owners = 1;
+      return b;
+    }
+  }
+  void* mem = nullptr;
+  if (posix_memalign(&mem, alignof(Block), sizeof(Block) + bytes) != 0) return nullptr;
+  Block* b = new (mem) Block();
+  b->bytes = bytes;
+  b->owners = 1;
+  std::lock_guard<std::mutex> lk(p.mu);
+  p.liveBytes += bytes;
+  p.allocated++;
+  return b;
+}
+
+void giveBack(Block* b) {
+  const size_t bytes = b->bytes;
+  Pool& p = pool();
+  {
+    std::lock_guard<std::mutex> lk(p.mu);
+    p.liveBytes -= bytes;
+    std::vector<Block*>& v = p.idle[bytes];
+    if (p.idleBytes + bytes <= kIdleBytes || v.size() < kIdleBlocks) {
+      v.push_back(b);
+      p.idleBytes += bytes;
+      return;
+    }
+    p.freed++;
+  }
+  b->~Block();
+  free(b);
+}
+
+#ifndef NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED
+// An ArrayBuffer on the block; its finalizer drops its ownership.
+Napi::ArrayBuffer wrap(Napi::Env env, Block* b) {
+  return Napi::ArrayBuffer::New(
+      env, b->data(), b->bytes,
+      [](Napi::Env, void*, Block* blk) {
+        if (blk->owners.fetch_sub(1) == 1) giveBack(blk);
+      },
+      b);
+}
+#endif
+
+// frameBuffer(bytes) -> ArrayBuffer of exactly `bytes`, pooled
+Napi::Value FrameBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+#ifdef NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED
+  throw Napi::Error::New(env, "frameBuffer: external buffers are not allowed in this runtime");
+#else
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "frameBuffer(bytes)");
+  const double n = info[0].As<Napi::Number>().DoubleValue();
+  if (!(n >= 1) || n > double(size_t(1) << 40) || n != static_cast<double>(static_cast<size_t>(n)))
+    throw Napi::RangeError::New(env, "frameBuffer: bytes must be a positive integer");
+  const size_t bytes = static_cast<size_t>(n);
+  Block* b = take(bytes);
+  if (!b) throw Napi::RangeError::New(env, "frameBuffer: cannot allocate " + std::to_string(bytes) + " bytes");
+  return wrap(env, b);
+#endif
+}
+
+// moveFrameBuffer(ab) -> a new ArrayBuffer on ab's block; ab is detached
+// (every view of it is empty). frame.release() on pooled memory: the reader
+// decodes into the block again at once. (structuredClone cannot move
+// external memory out of an ArrayBuffer: Node copies it instead and leaves
+// the original intact.) Only for ArrayBuffers from frameBuffer(): lib/frame.ts
+// keeps them in a WeakSet.
+Napi::Value MoveFrameBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+#ifdef NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED
+  throw Napi::Error::New(env, "moveFrameBuffer: external buffers are not allowed in this runtime");
+#else
+  if (info.Length() < 1 || !info[0].IsArrayBuffer()) throw Napi::TypeError::New(env, "moveFrameBuffer(arrayBuffer)");
+  Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+  if (ab.IsDetached() || ab.ByteLength() == 0) throw Napi::TypeError::New(env, "moveFrameBuffer: detached");
+  Block* b = Block::of(ab.Data());
+  b->owners.fetch_add(1);  // the new ArrayBuffer's, before the old one can let go
+  ab.Detach();
+  return wrap(env, b);
+#endif
+}
+
+// framePoolStats() -> { idleBytes, liveBytes, idleBlocks, reused, allocated, freed }
+Napi::Value FramePoolStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lk(p.mu);
+  size_t blocks = 0;
+  for (const auto& [size, v] : p.idle) blocks += v.size();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("idleBytes", static_cast<double>(p.idleBytes));
+  o.Set("liveBytes", static_cast<double>(p.liveBytes));
+  o.Set("idleBlocks", static_cast<double>(blocks));
+  o.Set("reused", static_cast<double>(p.reused));
+  o.Set("allocated", static_cast<double>(p.allocated));
+  o.Set("freed", static_cast<double>(p.freed));
+  return o;
+}
+
+}  // namespace
+
+void InitFramePool(Napi::Env env, Napi::Object exports) {
+  exports.Set("frameBuffer", Napi::Function::New(env, FrameBuffer, "frameBuffer"));
+  exports.Set("moveFrameBuffer", Napi::Function::New(env, MoveFrameBuffer, "moveFrameBuffer"));
+  exports.Set("framePoolStats", Napi::Function::New(env, FramePoolStats, "framePoolStats"));
+}
+
+}  // namespace avcvjs

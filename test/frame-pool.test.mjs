@@ -1,0 +1,187 @@
+// The frame pool: a for-await loop that does not keep its frames decodes into
+// memory the collector gave back, not into fresh memory per frame; a frame
+// (or any view of its memory) that is kept never changes. Every frame is
+// checked against the CLI's decode. release() moves pooled memory back to
+// the reader at once. The pool is for the main thread only: a worker thread
+// takes nothing from it, and the frames it reads and posts are right.
+import { test, beforeAll } from '@jest/globals';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Worker, isMainThread } from 'node:worker_threads';
+import { VideoReader } from '../dist/index.mjs';
+import { tempDir, makeClip, cliFrames } from './helpers.mjs';
+
+const require = createRequire(import.meta.url);
+const { native } = require('../dist/native.js');
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc');
+
+const T = 120_000;
+const dir = tempDir('avcv-pool-');
+const W = 320;
+const H = 240;
+const N = 150;
+const FB = W * H * 3;
+let clip;
+let ref;
+
+beforeAll(() => {
+  clip = makeClip(join(dir, 'clip.mp4'), { size: `${W}x${H}`, rate: 25, frames: N, extra: ['-bf', '2'] });
+  ref = cliFrames(clip, 'bgr24');
+  assert.equal(ref.length, N * FB);
+});
+
+const cli = (i) => ref.subarray(i * FB, (i + 1) * FB);
+// a full collection, then the turn of the event loop in which Node runs the finalizers it queued
+const collect = async () => {
+  gc();
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+};
+
+test('a loop that keeps no frame decodes into pooled memory; kept frames and kept views of frame memory never change', async () => {
+  assert.ok(isMainThread);
+  assert.equal(native().versions().externalBuffers, true);
+  await collect();
+  const s0 = native().framePoolStats();
+  const r = await VideoReader.open(clip, { format: 'bgr24' });
+  const keptFrames = [];
+  const keptViews = [];
+  let n = 0;
+  for await (const f of r) {
+    assert.ok(Buffer.from(f.data).equals(cli(f.index)), `frame ${f.index} as read`);
+    if (f.index % 10 === 0) keptFrames.push(f);
+    // the frame goes, a view of its ArrayBuffer stays (the memory must not be lent again)
+    if (f.index % 10 === 5) keptViews.push({ index: f.index, view: new Uint8Array(f.data.buffer, f.data.byteOffset, FB) });
+    if (++n % 4 === 0) await collect();
+  }
+  assert.equal(n, N);
+  await r.close();
+  await collect();
+  const s1 = native().framePoolStats();
+  // fresh blocks: the 30 kept, the reader's prefetch (3) + the one being read, the 4 between
+  // collections, 2 to spare; every other frame reused a block the collector gave back
+  const allocated = s1.allocated - s0.allocated;
+  const reused = s1.reused - s0.reused;
+  assert.ok(allocated <= keptFrames.length + keptViews.length + 3 + 1 + 4 + 2, `fresh blocks ${allocated} for ${N} frames`);
+  assert.ok(allocated + reused >= N, `${allocated} + ${reused} blocks for ${N} frames`);
+  assert.ok(reused >= N - allocated, `reused ${reused}`);
+  for (const f of keptFrames) assert.ok(Buffer.from(f.data).equals(cli(f.index)), `kept frame ${f.index} changed`);
+  for (const { index, view } of keptViews) assert.ok(Buffer.from(view).equals(cli(index)), `kept view of frame ${index} changed`);
+  // another reader, while the kept frames still live: none of their memory is lent to it
+  const r2 = await VideoReader.open(clip, { format: 'bgr24' });
+  for await (const f of r2) {
+    assert.ok(Buffer.from(f.data).equals(cli(f.index)), `second reader, frame ${f.index}`);
+    await collect();
+  }
+  await r2.close();
+  for (const f of keptFrames) assert.ok(Buffer.from(f.data).equals(cli(f.index)), `kept frame ${f.index} changed during the second read`);
+  for (const { index, view } of keptViews) assert.ok(Buffer.from(view).equals(cli(index)), `kept view of frame ${index} changed during the second read`);
+}, T);
+
+test('release() with pooled memory: the reader decodes into the released frames and allocates no more', async () => {
+  await collect();
+  const s0 = native().framePoolStats();
+  const r = await VideoReader.open(clip, { format: 'bgr24' });
+  for await (const f of r) {
+    assert.ok(Buffer.from(f.data).equals(cli(f.index)), `frame ${f.index}`);
+    f.release();
+  }
+  await r.close();
+  const allocated = native().framePoolStats().allocated - s0.allocated;
+  const taken = (native().framePoolStats().reused - s0.reused) + allocated;
+  // prefetch (3) + the one being read from the pool, the rest from the released frames
+  assert.ok(taken <= 3 + 2, `blocks taken from the pool: ${taken}`);
+  assert.equal(r.stats.buffersAllocated, taken);
+}, T);
+
+test('a worker thread reads into memory of its own: a frame it transferred to the main thread is intact after it ended', async () => {
+  await collect();
+  const s0 = native().framePoolStats();
+  const url = new URL('../dist/index.mjs', import.meta.url).href;
+  const w = new Worker(`
+    const { parentPort, workerData } = require('node:worker_threads');
+    (async () => {
+      const { VideoReader } = await import(workerData.url);
+      const r = await VideoReader.open(workerData.clip, { format: 'bgr24' });
+      for await (const f of r) {
+        if (f.index === 7) parentPort.postMessage({ index: f.index, buffer: f.data.buffer }, [f.data.buffer]);
+        if (f.index === 20) break;
+      }
+      await r.close();
+    })();
+  `, { eval: true, workerData: { url, clip } });
+  const got = [];
+  w.on('message', (m) => got.push(m));
+  const code = await new Promise((res, rej) => {
+    w.on('exit', res);
+    w.on('error', rej);
+  });
+  assert.equal(code, 0);
+  assert.equal(got.length, 1);
+  const s1 = native().framePoolStats();
+  assert.equal(s1.allocated - s0.allocated + s1.reused - s0.reused, 0, 'the worker took nothing from the pool');
+  const frame7 = new Uint8Array(got[0].buffer, 0, FB);
+  assert.ok(Buffer.from(frame7).equals(cli(7)), 'as received');
+  // the main thread reads on with the pool, keeping every frame, so that it takes every idle
+  // block: the transferred memory is not among them
+  const idle = native().framePoolStats().idleBlocks;
+  const r = await VideoReader.open(clip, { format: 'bgr24' });
+  const all = [];
+  for await (const f of r) {
+    assert.ok(Buffer.from(f.data).equals(cli(f.index)), `frame ${f.index}`);
+    all.push(f);
+  }
+  await r.close();
+  assert.ok(all.length > idle, `${all.length} frames kept, ${idle} idle blocks`);
+  assert.ok(Buffer.from(frame7).equals(cli(7)), 'after the worker ended and another read');
+}, T);
+
+test('a pooled frame posted to a worker with a transfer list: the worker gets its pixels, the frame keeps them', async () => {
+  const r = await VideoReader.open(clip, { format: 'bgr24' });
+  const f = await r.read();
+  await r.close();
+  const w = new Worker(`
+    const { parentPort } = require('node:worker_threads');
+    const { createHash } = require('node:crypto');
+    parentPort.once('message', (ab) => {
+      parentPort.postMessage(createHash('md5').update(new Uint8Array(ab, 0, ${FB})).digest('hex'));
+    });
+  `, { eval: true });
+  const md5 = new Promise((res, rej) => {
+    w.once('message', res);
+    w.once('error', rej);
+  });
+  w.postMessage(f.data.buffer, [f.data.buffer]);
+  assert.equal(await md5, createHash('md5').update(cli(0)).digest('hex'));
+  await w.terminate();
+  // Node copies external memory rather than moving it: the frame is intact
+  assert.ok(Buffer.from(f.data).equals(cli(0)));
+}, T);
+
+test('without the pool (AVCV_FRAME_POOL=0, as in Electron): the same frames, nothing taken from the pool', () => {
+  const script = `
+    import { createHash } from 'node:crypto';
+    import { createRequire } from 'node:module';
+    const { VideoReader } = await import(${JSON.stringify(new URL('../dist/index.mjs', import.meta.url).href)});
+    const { native } = createRequire(import.meta.url)(${JSON.stringify(resolve('dist/native.js'))});
+    const h = createHash('md5');
+    let n = 0;
+    const r = await VideoReader.open(${JSON.stringify(clip)}, { format: 'bgr24' });
+    for await (const f of r) { h.update(f.data); n++; }
+    await r.close();
+    const s = native().framePoolStats();
+    console.log(JSON.stringify({ n, md5: h.digest('hex'), taken: s.allocated + s.reused }));
+  `;
+  const p = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, AVCV_FRAME_POOL: '0' }, encoding: 'utf8' });
+  assert.equal(p.status, 0, p.stderr);
+  const out = JSON.parse(p.stdout.trim().split('\n').pop());
+  assert.equal(out.n, N);
+  assert.equal(out.md5, createHash('md5').update(ref).digest('hex'));
+  assert.equal(out.taken, 0);
+}, T);
