@@ -51,6 +51,37 @@ export interface FrameInit {
 }
 
 let pooled: boolean | null = null;
+const usePool = (): boolean => {
+  if (pooled === null) pooled = isMainThread && native().versions().externalBuffers === true && process.env.AVCV_FRAME_POOL !== '0';
+  return pooled;
+};
+// readers that take from the pool and are not closed: the pool keeps idle memory only while there is one
+let poolReaders = 0;
+const readerCollected = new FinalizationRegistry<null>(() => leavePool(null));
+
+/**
+ * Internal: a reader that will take frame memory opens (`owner`, until
+ * leavePool(owner)); a reader collected without close() counts as closed.
+ *
+ * @internal
+ */
+export function joinPool(owner: object): void {
+  if (!usePool()) return;
+  if (poolReaders++ === 0) native().framePoolKeep(true);
+  readerCollected.register(owner, null, owner);
+}
+
+/**
+ * Internal: the reader `owner` closed (null: one was collected unclosed).
+ * After the last one, the pool frees its idle memory and what comes back.
+ *
+ * @internal
+ */
+export function leavePool(owner: object | null): void {
+  if (!usePool()) return;
+  if (owner) readerCollected.unregister(owner);
+  if (--poolReaders === 0) native().framePoolKeep(false);
+}
 // the ArrayBuffers frameMemory() took from the pool: release() moves their memory natively
 const poolMemory = new WeakSet<ArrayBuffer>();
 
@@ -71,8 +102,7 @@ const poolMemory = new WeakSet<ArrayBuffer>();
  * @internal
  */
 export function frameMemory(bytes: number, padding: number): Uint8Array {
-  if (pooled === null) pooled = isMainThread && native().versions().externalBuffers === true && process.env.AVCV_FRAME_POOL !== '0';
-  if (!pooled) return new Uint8Array(Buffer.allocUnsafeSlow(bytes + padding).buffer, 0, bytes);
+  if (!usePool()) return new Uint8Array(Buffer.allocUnsafeSlow(bytes + padding).buffer, 0, bytes);
   const ab = native().frameBuffer(bytes + padding);
   poolMemory.add(ab);
   return new Uint8Array(ab, 0, bytes);

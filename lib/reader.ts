@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import type { NativeFrameResult, NativeIndexFrames, NativeIndexPackets, NativeReader, NativeReaderStats } from '../types/native';
 import { AvcvError, fromNative } from './errors';
-import { Frame, frameMemory, setRecycler, type Recycler } from './frame';
+import { Frame, frameMemory, joinPool, leavePool, setRecycler, type Recycler } from './frame';
 import { shapeOf, channelsOf, type Layout, type PixelFormat } from './formats';
 import { writeAtomic } from './files';
 import { cancellableBy } from './cancel';
@@ -241,6 +241,7 @@ export class VideoReader implements AsyncIterable<Frame> {
     this.#reuse = n.reuse;
     this.#signal = n.signal;
     this.#padding = padding;
+    joinPool(this);
     for (let i = 0; i < this.#prefetch; i++) nat.push(this.#alloc());
     if (n.onEvent) this.#watchEvents(nat, n.onEvent);
     if (n.signal) {
@@ -807,7 +808,7 @@ export class VideoReader implements AsyncIterable<Frame> {
   }
 
   async #decodeAt(nat: NativeReader, k: number, into?: Uint8Array): Promise<Frame> {
-    const view = into ?? this.#allocBatch(1);
+    const view = into ?? frameMemory(this.#info.frameBytes, this.#padding);
     const res = this.#info.seekMode === 'approximate'
       ? await nat.frameAt(k, view, (await this.index()).pts[k])
       : await nat.frameAt(k, view);
@@ -835,6 +836,7 @@ export class VideoReader implements AsyncIterable<Frame> {
       this.#native = null;
       this.#held = null;
       this.#spare = [];
+      leavePool(this);
       await nat.close();  // interrupts a random access in flight and waits for it
     })();
     return this.#closePromise;

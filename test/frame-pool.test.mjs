@@ -187,3 +187,42 @@ test('without the pool (AVCV_FRAME_POOL=0, as in Electron): the same frames, not
   assert.equal(out.md5, createHash('md5').update(ref).digest('hex'));
   assert.equal(out.taken, 0);
 }, T);
+
+test(`after the last reader has closed the pool holds no memory${pooled ? '' : ' (nothing to hold in this build)'}; a reader collected unclosed counts as closed`, async () => {
+  // in a function of its own: a suspended async function may still hold the last frame it iterated
+  await (async () => {
+    const r = await VideoReader.open(clip, { format: 'bgr24' });
+    let n = 0;
+    for await (const f of r) {
+      assert.ok(Buffer.from(f.data).equals(cli(f.index)), `frame ${f.index}`);
+      if (++n % 4 === 0) await collect();
+    }
+    const during = native().framePoolStats();
+    if (pooled) assert.ok(during.idleBlocks > 0, 'blocks came back to the pool while the reader was open');
+    await r.close();
+  })();
+  // V8 frees ArrayBuffers on a background thread after a collection, and Node runs their
+  // finalizers on a later turn of the event loop: a few tries
+  const emptied = async () => {
+    for (let i = 0; i < 20; i++) {
+      await collect();
+      const s = native().framePoolStats();
+      if (s.idleBytes + s.liveBytes === 0) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    return native().framePoolStats();
+  };
+  const after = await emptied();
+  assert.equal(after.idleBytes, 0, JSON.stringify(after));
+  assert.equal(after.liveBytes, 0, JSON.stringify(after));
+  // random access takes from the pool as well; a reader never closed is collected
+  await (async () => {
+    const lost = await VideoReader.open(clip, { format: 'bgr24' });
+    const f = await lost.frameAt(1);
+    assert.ok(Buffer.from(f.data).equals(cli(f.index)));
+    for await (const g of lost) if (g.index === 30) break;
+  })();
+  const end = await emptied();
+  assert.equal(end.idleBytes + end.liveBytes, 0, JSON.stringify(end));
+}, T);
+

@@ -531,6 +531,8 @@ export interface NativeAddon {
   frameBuffer(bytes: number): ArrayBuffer;
   /** A new ArrayBuffer on a frameBuffer's memory; `buffer` is detached (its views are emptied). */
   moveFrameBuffer(buffer: ArrayBuffer): ArrayBuffer;
+  /** Whether a reader that takes from the pool is open: with false, idle blocks are freed and so are blocks that come back. */
+  framePoolKeep(keep: boolean): void;
   framePoolStats(): { idleBytes: number; liveBytes: number; idleBlocks: number; reused: number; allocated: number; freed: number };
   versions(): Record<string, string | boolean>;
   capabilities(): NativeCapabilities;

@@ -10,8 +10,9 @@
 // when V8 has collected the ArrayBuffer; release() detaches the frame's
 // ArrayBuffer and hands the block to the reader on a new one.
 //
-// The pool is process-wide and keeps at most kIdleBytes of idle blocks, or
-// kIdleBlocks blocks of a size, whichever is more; the rest is freed.
+// The pool is process-wide and, while a reader is open, keeps at most
+// kIdleBytes of idle blocks, or kIdleBlocks blocks of a size, whichever is
+// more; the rest is freed, and all of it once the last reader has closed.
 // lib/frame.ts (frameMemory) uses it on the main thread only, and not where
 // external buffers are not allowed (Electron's memory cage): when a worker
 // thread ends, Node runs the finalizers of the external buffers it made at
@@ -48,6 +49,7 @@ static_assert(sizeof(Block) == 64, "the frame's bytes start 64-byte aligned");
 
 struct Pool {
   std::mutex mu;
+  bool keep = false;                           // keep idle blocks: a reader is open (framePoolKeep)
   std::map<size_t, std::vector<Block*>> idle;  // by size
   size_t idleBytes = 0;
   size_t liveBytes = 0;  // handed out, not yet back
@@ -92,7 +94,7 @@ void giveBack(Block* b) {
     std::lock_guard<std::mutex> lk(p.mu);
     p.liveBytes -= bytes;
     std::vector<Block*>& v = p.idle[bytes];
-    if (p.idleBytes + bytes <= kIdleBytes || v.size() < kIdleBlocks) {
+    if (p.keep && (p.idleBytes + bytes <= kIdleBytes || v.size() < kIdleBlocks)) {
       v.push_back(b);
       p.idleBytes += bytes;
       return;
@@ -153,6 +155,34 @@ Napi::Value MoveFrameBuffer(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// framePoolKeep(keep): lib/ says whether a reader that takes from the pool
+// is open. When the last one has closed, the idle blocks are freed, and so
+// is every block that comes back later, until a reader opens again: a
+// process that read one video does not hold its frames' memory for good.
+Napi::Value FramePoolKeep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBoolean()) throw Napi::TypeError::New(env, "framePoolKeep(keep)");
+  std::vector<Block*> drop;
+  {
+    Pool& p = pool();
+    std::lock_guard<std::mutex> lk(p.mu);
+    p.keep = info[0].As<Napi::Boolean>().Value();
+    if (!p.keep) {
+      for (auto& [size, v] : p.idle) {
+        drop.insert(drop.end(), v.begin(), v.end());
+        p.freed += v.size();
+      }
+      p.idle.clear();
+      p.idleBytes = 0;
+    }
+  }
+  for (Block* b : drop) {
+    b->~Block();
+    free(b);
+  }
+  return env.Undefined();
+}
+
 // framePoolStats() -> { idleBytes, liveBytes, idleBlocks, reused, allocated, freed }
 Napi::Value FramePoolStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -175,6 +205,7 @@ Napi::Value FramePoolStats(const Napi::CallbackInfo& info) {
 void InitFramePool(Napi::Env env, Napi::Object exports) {
   exports.Set("frameBuffer", Napi::Function::New(env, FrameBuffer, "frameBuffer"));
   exports.Set("moveFrameBuffer", Napi::Function::New(env, MoveFrameBuffer, "moveFrameBuffer"));
+  exports.Set("framePoolKeep", Napi::Function::New(env, FramePoolKeep, "framePoolKeep"));
   exports.Set("framePoolStats", Napi::Function::New(env, FramePoolStats, "framePoolStats"));
 }
 
