@@ -50,35 +50,53 @@ export interface FrameInit {
   receivedAt?: number;
 }
 
-let pooled: boolean | null = null;
-const usePool = (): boolean => {
-  if (pooled === null) pooled = isMainThread && native().versions().externalBuffers === true && process.env.AVCV_FRAME_POOL !== '0';
-  return pooled;
+// Frames of at least this many bytes come from the pool (null: none do). 4K and up:
+// there a fresh buffer per frame costs page faults every frame (glibc gives the memory
+// of large blocks back to the system and maps it again), 4K HEVC decoding at 0.80x of
+// the CLI against 0.90x from the pool. Smaller frames keep V8's memory: V8 reclaims
+// its own buffers in cheap young-generation collections, but external ones only in
+// full ones, later (a 1080p transform in yuv420p held 63 dead frames, 573 MB RSS
+// against 414, for no speed), so the pool only pays where the page faults cost more.
+const POOL_FROM = 8 * 2 ** 20;
+let poolFrom: number | null | undefined;
+const poolThreshold = (): number | null => {
+  if (poolFrom === undefined) {
+    const env = process.env.AVCV_FRAME_POOL;
+    poolFrom = !isMainThread || native().versions().externalBuffers !== true || env === '0' ? null
+      : env === '1' ? 0 : POOL_FROM;
+  }
+  return poolFrom;
+};
+const pooledSize = (bytes: number): boolean => {
+  const from = poolThreshold();
+  return from !== null && bytes >= from;
 };
 // readers that take from the pool and are not closed: the pool keeps idle memory only while there is one
 let poolReaders = 0;
 const readerCollected = new FinalizationRegistry<null>(() => leavePool(null));
 
 /**
- * Internal: a reader that will take frame memory opens (`owner`, until
- * leavePool(owner)); a reader collected without close() counts as closed.
+ * Internal: a reader whose frames are `frameBytes` opens. True when they
+ * come from the pool: the reader then calls leavePool(owner) when it
+ * closes (a reader collected unclosed counts as closed).
  *
  * @internal
  */
-export function joinPool(owner: object): void {
-  if (!usePool()) return;
+export function joinPool(owner: object, frameBytes: number): boolean {
+  if (!pooledSize(frameBytes)) return false;
   if (poolReaders++ === 0) native().framePoolKeep(true);
   readerCollected.register(owner, null, owner);
+  return true;
 }
 
 /**
- * Internal: the reader `owner` closed (null: one was collected unclosed).
- * After the last one, the pool frees its idle memory and what comes back.
+ * Internal: a reader that joined the pool closed (null: one was collected
+ * unclosed). After the last one, the pool frees its idle memory and what
+ * comes back later.
  *
  * @internal
  */
 export function leavePool(owner: object | null): void {
-  if (!usePool()) return;
   if (owner) readerCollected.unregister(owner);
   if (--poolReaders === 0) native().framePoolKeep(false);
 }
@@ -87,22 +105,23 @@ const poolMemory = new WeakSet<ArrayBuffer>();
 
 /**
  * Memory for one frame of `bytes` (plus `padding` scratch bytes after it in
- * its ArrayBuffer). On the main thread, where the runtime allows external
- * buffers: from the addon's frame pool, memory touched before, that returns
- * to the pool when V8 has collected the frame's ArrayBuffer (release() hands
- * it to the reader on a new ArrayBuffer first). Fresh memory per frame costs
- * its page faults every frame: 4K decoding at 0.80x of the CLI, against 0.88x
- * from the pool. Else a fresh buffer:
+ * its ArrayBuffer). For frames of 8 MiB and more (4K), on the main thread,
+ * where the runtime allows external buffers: from the addon's frame pool,
+ * memory touched before, that returns to the pool when V8 has collected the
+ * frame's ArrayBuffer (release() hands it to the reader on a new ArrayBuffer
+ * first). Else a fresh buffer from V8:
+ * - for smaller frames (see POOL_FROM);
  * - in Electron, which allows no external buffers;
  * - in a worker thread: when a worker ends, Node hands back all the external
  *   buffers it made at once, in no set order, while its reader's thread may
  *   still decode into one of them;
- * - with AVCV_FRAME_POOL=0 (the benchmarks' side-by-side run).
+ * - with AVCV_FRAME_POOL=0 (the benchmarks' side-by-side run);
+ *   AVCV_FRAME_POOL=1 pools frames of every size.
  *
  * @internal
  */
 export function frameMemory(bytes: number, padding: number): Uint8Array {
-  if (!usePool()) return new Uint8Array(Buffer.allocUnsafeSlow(bytes + padding).buffer, 0, bytes);
+  if (!pooledSize(bytes)) return new Uint8Array(Buffer.allocUnsafeSlow(bytes + padding).buffer, 0, bytes);
   const ab = native().frameBuffer(bytes + padding);
   poolMemory.add(ab);
   return new Uint8Array(ab, 0, bytes);

@@ -229,6 +229,7 @@ export class VideoReader implements AsyncIterable<Frame> {
   #eventTimer: ReturnType<typeof setInterval> | null = null;
   #allocated = 0;
   #padding: number;
+  #pooled: boolean;  // its frames come from the frame pool (joinPool)
   #finalStats: NativeReaderStats | null = null;
   #signal?: AbortSignal;
   #onAbort?: () => void;
@@ -241,7 +242,7 @@ export class VideoReader implements AsyncIterable<Frame> {
     this.#reuse = n.reuse;
     this.#signal = n.signal;
     this.#padding = padding;
-    joinPool(this);
+    this.#pooled = joinPool(this, info.frameBytes);
     for (let i = 0; i < this.#prefetch; i++) nat.push(this.#alloc());
     if (n.onEvent) this.#watchEvents(nat, n.onEvent);
     if (n.signal) {
@@ -836,7 +837,7 @@ export class VideoReader implements AsyncIterable<Frame> {
       this.#native = null;
       this.#held = null;
       this.#spare = [];
-      leavePool(this);
+      if (this.#pooled) leavePool(this);
       await nat.close();  // interrupts a random access in flight and waits for it
     })();
     return this.#closePromise;

@@ -16,6 +16,9 @@ import { Worker, isMainThread } from 'node:worker_threads';
 import { VideoReader } from '../dist/index.mjs';
 import { tempDir, makeClip, cliFrames } from './helpers.mjs';
 
+// every frame size from the pool in this process (by default only frames of 8 MiB and more:
+// the last test checks that default in a process of its own)
+process.env.AVCV_FRAME_POOL = '1';
 const require = createRequire(import.meta.url);
 const { native } = require('../dist/native.js');
 setFlagsFromString('--expose-gc');
@@ -166,7 +169,8 @@ test(`a ${pooled ? 'pooled' : 'V8-memory'} frame posted to a worker with a trans
   else assert.equal(f.data.length, 0);
 }, T);
 
-test('without the pool (AVCV_FRAME_POOL=0, as in Electron): the same frames, nothing taken from the pool', () => {
+/** Reads `file` in a node process of its own with `env`: { n, md5 of all frames, blocks taken from the pool }. */
+function readElsewhere(file, env) {
   const script = `
     import { createHash } from 'node:crypto';
     import { createRequire } from 'node:module';
@@ -174,15 +178,21 @@ test('without the pool (AVCV_FRAME_POOL=0, as in Electron): the same frames, not
     const { native } = createRequire(import.meta.url)(${JSON.stringify(resolve('dist/native.js'))});
     const h = createHash('md5');
     let n = 0;
-    const r = await VideoReader.open(${JSON.stringify(clip)}, { format: 'bgr24' });
+    const r = await VideoReader.open(${JSON.stringify(file)}, { format: 'bgr24' });
     for await (const f of r) { h.update(f.data); n++; }
     await r.close();
     const s = native().framePoolStats();
     console.log(JSON.stringify({ n, md5: h.digest('hex'), taken: s.allocated + s.reused }));
   `;
-  const p = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, AVCV_FRAME_POOL: '0' }, encoding: 'utf8' });
+  const e = { ...process.env, ...env };
+  for (const k of Object.keys(env)) if (env[k] === undefined) delete e[k];
+  const p = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: e, encoding: 'utf8' });
   assert.equal(p.status, 0, p.stderr);
-  const out = JSON.parse(p.stdout.trim().split('\n').pop());
+  return JSON.parse(p.stdout.trim().split('\n').pop());
+}
+
+test('without the pool (AVCV_FRAME_POOL=0, as in Electron): the same frames, nothing taken from the pool', () => {
+  const out = readElsewhere(clip, { AVCV_FRAME_POOL: '0' });
   assert.equal(out.n, N);
   assert.equal(out.md5, createHash('md5').update(ref).digest('hex'));
   assert.equal(out.taken, 0);
@@ -224,5 +234,19 @@ test(`after the last reader has closed the pool holds no memory${pooled ? '' : '
   })();
   const end = await emptied();
   assert.equal(end.idleBytes + end.liveBytes, 0, JSON.stringify(end));
+}, T);
+
+test(`by default only frames of 8 MiB and more come from the pool${pooled ? '' : ' (none in this build)'}: 320x240 bgr24 does not, 2048x1536 does`, () => {
+  const small = readElsewhere(clip, { AVCV_FRAME_POOL: undefined });
+  assert.equal(small.n, N);
+  assert.equal(small.md5, createHash('md5').update(ref).digest('hex'));
+  assert.equal(small.taken, 0);
+  const big = makeClip(join(dir, 'big.mp4'), { size: '2048x1536', rate: 25, frames: 6, extra: ['-preset', 'ultrafast'] });
+  assert.ok(2048 * 1536 * 3 >= 8 * 2 ** 20);
+  const out = readElsewhere(big, { AVCV_FRAME_POOL: undefined });
+  assert.equal(out.n, 6);
+  assert.equal(out.md5, createHash('md5').update(cliFrames(big, 'bgr24')).digest('hex'));
+  if (pooled) assert.ok(out.taken >= 6, `taken ${out.taken}`);
+  else assert.equal(out.taken, 0);
 }, T);
 

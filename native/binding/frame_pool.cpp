@@ -3,22 +3,25 @@
 //
 // Why: a reader that hands out a fresh frame per iteration (the default
 // for-await loop, where frames may be kept) pays for fresh memory every
-// frame: the kernel maps and zeroes every page of it again (1,500 page
-// faults for one 1080p bgr24 frame). Memory from this pool was touched
-// before, so decoding into it costs what reusing a buffer costs, and a frame
-// still never changes while anything can see it: its block comes back only
-// when V8 has collected the ArrayBuffer; release() detaches the frame's
-// ArrayBuffer and hands the block to the reader on a new one.
+// frame when frames are large: glibc gives the memory of large freed blocks
+// back to the system, and the kernel maps and zeroes every page again (6,000
+// page faults for one 4K bgr24 frame). Memory from this pool was touched
+// before, and a frame still never changes while anything can see it: its
+// block comes back only when V8 has collected the ArrayBuffer; release()
+// detaches the frame's ArrayBuffer and hands the block to the reader on a
+// new one.
 //
 // The pool is process-wide and, while a reader is open, keeps at most
 // kIdleBytes of idle blocks, or kIdleBlocks blocks of a size, whichever is
 // more; the rest is freed, and all of it once the last reader has closed.
-// lib/frame.ts (frameMemory) uses it on the main thread only, and not where
-// external buffers are not allowed (Electron's memory cage): when a worker
-// thread ends, Node runs the finalizers of the external buffers it made at
-// once, in whatever order, so a block could go back while that worker's
-// reader thread still decodes into it. (postMessage and structuredClone copy
-// external memory rather than transfer it: no block leaves its thread.)
+// lib/frame.ts (frameMemory) uses it for frames of 8 MiB and more (V8
+// reclaims its own smaller buffers sooner and more cheaply), on the main
+// thread only, and not where external buffers are not allowed (Electron's
+// memory cage): when a worker thread ends, Node runs the finalizers of the
+// external buffers it made at once, in whatever order, so a block could go
+// back while that worker's reader thread still decodes into it.
+// (postMessage and structuredClone copy external memory rather than
+// transfer it: no block leaves its thread.)
 #include <napi.h>
 
 #include <atomic>
