@@ -59,11 +59,11 @@ function slowReader(options = {}) {
 }
 
 /** Runs a node script in a child process; returns { status, signal, stdout, stderr, ms }. */
-function runChild(name, source, { args = [], timeout = 20_000 } = {}) {
+function runChild(name, source, { args = [], timeout = 20_000, env = {} } = {}) {
   const file = join(dir, name);
   writeFileSync(file, source);
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [...args, file], { encoding: 'utf8', timeout, killSignal: 'SIGKILL' });
+  const r = spawnSync(process.execPath, [...args, file], { encoding: 'utf8', timeout, killSignal: 'SIGKILL', env: { ...process.env, ...env } });
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0, error: r.error };
 }
 
@@ -254,8 +254,9 @@ test('8 readers on the same file at once all give every frame', async () => {
 
 // ---- memory and event loop ----
 
-test('memory stays bounded: 600 frames of 720p leave RSS within 30 MB of 30 frames', () => {
-  const r = runChild('mem.mjs', `
+// 720p frames are V8 memory by default; AVCV_FRAME_POOL=1 puts them in the frame pool (4K frames' by default)
+test.each([['V8 memory', '0'], ['the frame pool', '1']])('memory stays bounded (%s): 600 frames of 720p leave RSS within 30 MB of 30 frames', (_, pool) => {
+  const r = runChild(`mem-${pool}.mjs`, `
     import { VideoReader } from '${distUrl}';
     import { setTimeout as sleep } from 'node:timers/promises';
     let peak = 0;
@@ -274,7 +275,7 @@ test('memory stays bounded: 600 frames of 720p leave RSS within 30 MB of 30 fram
     const nLong = await readAll(${JSON.stringify(long720)});
     const long = await rss();
     console.log(JSON.stringify({ nShort, nLong, short, long, peak }));
-  `, { args: ['--expose-gc'], timeout: 60_000 });
+  `, { args: ['--expose-gc'], timeout: 60_000, env: { AVCV_FRAME_POOL: pool } });
   assert.equal(r.status, 0, r.stderr);
   const m = JSON.parse(r.stdout.trim().split('\n').pop());
   assert.equal(m.nShort, 30);

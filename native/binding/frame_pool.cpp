@@ -23,6 +23,8 @@
 // (postMessage and structuredClone copy external memory rather than
 // transfer it: no block leaves its thread.)
 #include <napi.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -64,6 +66,18 @@ Pool& pool() {
   return *p;
 }
 
+// bytes mapped for a block of `bytes`: the header and the frame, in whole pages
+size_t mapped(size_t bytes) {
+  static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return (sizeof(Block) + bytes + page - 1) / page * page;
+}
+
+void unmap(Block* b) {
+  const size_t n = mapped(b->bytes);
+  b->~Block();
+  munmap(b, n);
+}
+
 Block* take(size_t bytes) {
   Pool& p = pool();
   {
@@ -79,8 +93,10 @@ Block* take(size_t bytes) {
       return b;
     }
   }
-  void* mem = nullptr;
-  if (posix_memalign(&mem, alignof(Block), sizeof(Block) + bytes) != 0) return nullptr;
+  // mmap, not malloc: a freed block goes back to the system at once (glibc
+  // would keep blocks of this size in its heap, and the process's RSS with them)
+  void* mem = mmap(nullptr, mapped(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) return nullptr;
   Block* b = new (mem) Block();
   b->bytes = bytes;
   b->owners = 1;
@@ -104,8 +120,7 @@ void giveBack(Block* b) {
     }
     p.freed++;
   }
-  b->~Block();
-  free(b);
+  unmap(b);
 }
 
 #ifndef NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED
@@ -179,10 +194,7 @@ Napi::Value FramePoolKeep(const Napi::CallbackInfo& info) {
       p.idleBytes = 0;
     }
   }
-  for (Block* b : drop) {
-    b->~Block();
-    free(b);
-  }
+  for (Block* b : drop) unmap(b);
   return env.Undefined();
 }
 
