@@ -52,8 +52,8 @@ export interface FrameInit {
 
 // Frames of at least this many bytes come from the pool (null: none do). 4K and up:
 // there a fresh buffer per frame costs page faults every frame (glibc gives the memory
-// of large blocks back to the system and maps it again), 4K HEVC decoding at 0.80x of
-// the CLI against 0.90x from the pool. Smaller frames keep V8's memory: V8 reclaims
+// of large blocks back to the system and maps it again), 4K HEVC decoding at 0.78-0.80x of
+// the CLI against 0.88-0.90x from the pool. Smaller frames keep V8's memory: V8 reclaims
 // its own buffers in cheap young-generation collections, but external ones only in
 // full ones, later (a 1080p transform in yuv420p held 63 dead frames, 573 MB RSS
 // against 414, for no speed), so the pool only pays where the page faults cost more.
