@@ -145,7 +145,7 @@ async function child(job) {
 function parseArgs(argv) {
   const a = { quick: false, runs: null, frames: null, pool: 30, paths: null, installPeers: false };
   readFlags(argv, 'node bench/encode.mjs [--quick] [--runs N] [--frames N] [--pool N] [--paths id,...] [--install-peers]' +
-    '\n' + '  paths: A: avcv, pipe, cli-file, cli (the limit; always kept)   B: transform, transform-yuv, transcode, pattern3, pyav, cli-transcode (always kept)' +
+    '\n' + '  paths: A: avcv, pipe, cli-file, cli (the limit; always kept)   B: transform, transform-nopool, transform-yuv, transcode, pattern3, pyav, cli-transcode (always kept)' +
     '\n' + '  --install-peers: apt-get install python3-av (PyAV) when it is missing', (k, val, num) => {
     if (k === '--quick') a.quick = true;
     else if (k === '--install-peers') a.installPeers = true;
