@@ -149,7 +149,7 @@ export class AudioReader implements AsyncIterable<AudioChunk> {
     if (n.signal?.aborted) throw abortError(n.signal, src);
     let nat: NativeAudioReader;
     try {
-      nat = await cancellableBy(n.signal, native().openAudioReader(n.native), src);
+      nat = await cancellableBy(n.signal, native().openAudioReader(n.native), src, (late) => late.close());
     } catch (err) {
       if (n.signal?.aborted) throw abortError(n.signal, src);
       throw fromNative(err, src, caller);

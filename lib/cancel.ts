@@ -2,26 +2,39 @@ import type { NativeJob } from '../types/native';
 import { AvcvError } from './errors';
 
 /**
- * Awaits a cancellable native job, cancelling it when `signal` aborts: libav's
- * interrupt callback sees it at once, so a slow open or probe (a server that
- * never answers, a damaged file probed for seconds) rejects within
- * milliseconds with AvcvError ABORTED.
+ * Awaits a cancellable native job, cancelling it when `signal` aborts. The
+ * promise rejects with AvcvError ABORTED at the abort itself, not when the
+ * native thread has stopped: libav's interrupt callback sees the cancel at its
+ * next check, but a network read polls it only every 100 ms (POLLING_TIME in
+ * libavformat/network.h), and a damaged file may be deep in a probe. The
+ * thread finishes in the background; a result that still arrives is handed
+ * to `dispose` (a reader opened after all is closed), never to the caller.
  */
-export async function cancellableBy<T>(signal: AbortSignal | undefined, job: NativeJob<T>, source: string): Promise<T> {
+export function cancellableBy<T>(signal: AbortSignal | undefined, job: NativeJob<T>, source: string,
+  dispose?: (late: T) => unknown): Promise<T> {
   const aborted = () => new AvcvError('ABORTED', 'the operation was aborted', { source, cause: signal?.reason });
-  if (signal?.aborted) {
+  const drop = () => {
+    job.promise.then((late) => { if (dispose) Promise.resolve().then(() => dispose(late)).catch(() => undefined); }, () => undefined);
+  };
+  if (!signal) return job.promise;
+  if (signal.aborted) {
     job.cancel();
-    await job.promise.catch(() => undefined);
-    throw aborted();
+    drop();
+    return Promise.reject(aborted());
   }
-  const onAbort = () => job.cancel();
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await job.promise;
-  } catch (err) {
-    if (signal?.aborted) throw aborted();
-    throw err;
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      job.cancel();
+      drop();
+      reject(aborted());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    job.promise.then((v) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(v);
+    }, (err) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(signal.aborted ? aborted() : err);
+    });
+  });
 }

@@ -298,7 +298,7 @@ export class VideoReader implements AsyncIterable<Frame> {
     let nat: NativeReader;
     try {
       // an abort interrupts the open itself (probing included), not only what follows
-      nat = await cancellableBy(n.signal, native().openReader(n.native), n.native.source);
+      nat = await cancellableBy(n.signal, native().openReader(n.native), n.native.source, (late) => late.close());
     } catch (err) {
       if (n.signal?.aborted) throw abortError(n.signal, n.native.source);
       throw fromNative(err, n.native.source, caller);
@@ -466,6 +466,8 @@ export class VideoReader implements AsyncIterable<Frame> {
 
   #index: Promise<FrameIndexInfo> | null = null;
   #raQueue: Promise<unknown> = Promise.resolve();
+  /** Rejecters of the random access in flight, called by close(). */
+  #raPending = new Set<() => void>();
   #saved: { packets: NativeIndexPackets; frames?: NativeIndexFrames } | null = null;
 
   /**
@@ -494,8 +496,16 @@ export class VideoReader implements AsyncIterable<Frame> {
       const nat = this.#native;
       if (!nat) throw new AvcvError('CLOSED', 'the reader is closed', { source: this.#info.source });
       try {
-        return await fn(nat);
+        // close() rejects it at once: the native work stops at libav's next
+        // interrupt check (a network read polls every 100 ms), and close()
+        // itself waits for that
+        return await new Promise<T>((resolve, reject) => {
+          const closed = () => reject(new AvcvError('CLOSED', 'the reader was closed', { source: this.#info.source }));
+          this.#raPending.add(closed);
+          fn(nat).then(resolve, reject).finally(() => this.#raPending.delete(closed));
+        });
       } catch (err) {
+        if (err instanceof AvcvError && err.code === 'CLOSED') throw err;
         if (!this.#native) throw new AvcvError('CLOSED', 'the reader was closed', { source: this.#info.source, cause: err });
         throw fromNative(err, this.#info.source);
       }
@@ -838,6 +848,8 @@ export class VideoReader implements AsyncIterable<Frame> {
       this.#held = null;
       this.#spare = [];
       if (this.#pooled) leavePool(this);
+      for (const closed of this.#raPending) closed();
+      this.#raPending.clear();
       await nat.close();  // interrupts a random access in flight and waits for it
     })();
     return this.#closePromise;
