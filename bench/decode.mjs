@@ -260,6 +260,7 @@ async function main() {
     { id: 'avcv', label: 'avcv for-await', copies: '0', job: { kind: 'avcv', opts: {} } },
     // the same loop with fresh memory per frame instead of the frame pool (as in Electron, where external buffers are not allowed)
     { id: 'avcv-nopool', label: 'avcv for-await, no frame pool', copies: '0', job: { kind: 'avcv', opts: {}, env: { AVCV_FRAME_POOL: '0' } } },
+    { id: 'avcv-noretain', label: 'avcv for-await, heap not kept', copies: '0', job: { kind: 'avcv', opts: {}, env: { AVCV_HEAP_RETAIN: '0' } } },
     { id: 'avcv-reuse', label: 'avcv reuseBuffers', copies: '0', job: { kind: 'avcv', opts: { reuseBuffers: true } } },
     { id: 'avcv-release', label: 'avcv for-await + release()', copies: '0', job: { kind: 'avcv', opts: {}, release: true } },
     ...args.threads.map((t) => ({ id: `avcv-t${t}`, label: `avcv threads:${t}`, copies: '0', job: { kind: 'avcv', opts: { threads: t } } })),
@@ -341,7 +342,7 @@ async function main() {
       clipSummary.paths[p.id] = {
         label: p.label, medianMs: round(ms), medianProcessMs: round(procMs), medianCpuS: round(cpuS, 2), fps: round(fps, 1), ratioToCli: round(fps / (expected / (cliMs / 1000)), 3),
         peakRssMB: Number.isFinite(rssKB) ? round(rssKB / 1024, 1) : null, frames: counts.length === 1 ? counts[0] : counts,
-        framesOk: countOk, copiesPerFrame: p.copies === '-' ? null : Number(p.copies), firstFrameMatchesCli: same === '' ? null : same === 'yes',
+        framesOk: countOk, copiesPerFrame: p.copies === '-' ? null : Number(p.copies), firstFrameMatchesCli: same === '' || same === '?' ? null : same === 'yes',
         allMs: ok.map((x) => round(x.ms)), ...(err ? { error: err } : {}),
       };
     }

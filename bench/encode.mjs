@@ -145,7 +145,7 @@ async function child(job) {
 function parseArgs(argv) {
   const a = { quick: false, runs: null, frames: null, pool: 30, paths: null, installPeers: false };
   readFlags(argv, 'node bench/encode.mjs [--quick] [--runs N] [--frames N] [--pool N] [--paths id,...] [--install-peers]' +
-    '\n' + '  paths: A: avcv, pipe, cli-file, cli (the limit; always kept)   B: transform, transform-nopool, transform-yuv, transcode, pattern3, pyav, cli-transcode (always kept)' +
+    '\n' + '  paths: A: avcv, pipe, cli-file, cli (the limit; always kept)   B: transform, transform-nopool, transform-noretain, transform-yuv, transcode, pattern3, pyav, cli-transcode (always kept)' +
     '\n' + '  --install-peers: apt-get install python3-av (PyAV) when it is missing', (k, val, num) => {
     if (k === '--quick') a.quick = true;
     else if (k === '--install-peers') a.installPeers = true;
@@ -411,6 +411,7 @@ async function main() {
       { id: 'transform', label: "avcv transform() identity", run: (out) => runChild({ kind: 'transform', input: clip.file, out }) },
       // fresh memory per frame instead of the frame pool (as in Electron, where external buffers are not allowed)
       { id: 'transform-nopool', label: 'avcv transform() identity, no frame pool', run: (out) => runChild({ kind: 'transform', input: clip.file, out, env: { AVCV_FRAME_POOL: '0' } }) },
+      { id: 'transform-noretain', label: 'avcv transform() identity, heap not kept', run: (out) => runChild({ kind: 'transform', input: clip.file, out, env: { AVCV_HEAP_RETAIN: '0' } }) },
       { id: 'transform-yuv', label: "avcv transform() format:'yuv420p'", run: (out) => runChild({ kind: 'transform', input: clip.file, out, opts: { format: 'yuv420p' } }) },
       { id: 'transcode', label: 'avcv transform() fn null (native)', run: (out) => runChild({ kind: 'transform', input: clip.file, out, native: true }) },
       { id: 'pattern3', label: 'Pattern 3: ffmpeg | node | ffmpeg', run: (out) => runChild({ kind: 'pattern3', input: clip.file, out }) },

@@ -71,34 +71,59 @@ const pooledSize = (bytes: number): boolean => {
   const from = poolThreshold();
   return from !== null && bytes >= from;
 };
+// Whether open readers make glibc's heap keep freed frame memory (the addon's
+// heapRetain): V8's own frame buffers are fresh malloc()s of megabytes, and
+// glibc otherwise gives each back to the system when V8 frees it, so every
+// frame pays many of its page faults again (84 of 1,519 pages per 1080p bgr24
+// frame measured, 133 of 675 at 720p; 13 and 2 with the heap kept). Not in
+// Electron (its ArrayBuffers come from Chromium's allocator, not malloc()),
+// nor with AVCV_HEAP_RETAIN=0.
+let retainHeap: boolean | undefined;
+const heapRetained = (): boolean => {
+  if (retainHeap === undefined) retainHeap = process.env.AVCV_HEAP_RETAIN !== '0' && !process.versions.electron;
+  return retainHeap;
+};
 // readers that take from the pool and are not closed: the pool keeps idle memory only while there is one
 let poolReaders = 0;
-const readerCollected = new FinalizationRegistry<null>(() => leavePool(null));
+interface Joined { pooled: boolean; retained: boolean }
+const joined = new WeakMap<object, Joined>();
+const leave = (j: Joined): void => {
+  if (j.pooled && --poolReaders === 0) native().framePoolKeep(false);
+  if (j.retained) native().heapRetain(false);
+};
+const readerCollected = new FinalizationRegistry<Joined>(leave);
 
 /**
- * Internal: a reader whose frames are `frameBytes` opens. True when they
- * come from the pool: the reader then calls leavePool(owner) when it
- * closes (a reader collected unclosed counts as closed).
+ * Internal: a reader whose frames are `frameBytes` opens; it calls
+ * leavePool(owner) when it has closed (a reader collected unclosed counts
+ * as closed). True when its frames come from the pool. While any reader is
+ * open, glibc's heap keeps freed frame memory for the next frames (see
+ * heapRetained).
  *
  * @internal
  */
 export function joinPool(owner: object, frameBytes: number): boolean {
-  if (!pooledSize(frameBytes)) return false;
-  if (poolReaders++ === 0) native().framePoolKeep(true);
-  readerCollected.register(owner, null, owner);
-  return true;
+  const j: Joined = { pooled: pooledSize(frameBytes), retained: heapRetained() };
+  if (j.pooled && poolReaders++ === 0) native().framePoolKeep(true);
+  if (j.retained) native().heapRetain(true);
+  joined.set(owner, j);
+  readerCollected.register(owner, j, owner);
+  return j.pooled;
 }
 
 /**
- * Internal: a reader that joined the pool closed (null: one was collected
- * unclosed). After the last one, the pool frees its idle memory and what
- * comes back later.
+ * Internal: a reader that joined closed. After the last one, the pool frees
+ * its idle memory and what comes back later, and glibc's heap gives its free
+ * memory back to the system.
  *
  * @internal
  */
-export function leavePool(owner: object | null): void {
-  if (owner) readerCollected.unregister(owner);
-  if (--poolReaders === 0) native().framePoolKeep(false);
+export function leavePool(owner: object): void {
+  const j = joined.get(owner);
+  if (!j) return;
+  joined.delete(owner);
+  readerCollected.unregister(owner);
+  leave(j);
 }
 // the ArrayBuffers frameMemory() took from the pool: release() moves their memory natively
 const poolMemory = new WeakSet<ArrayBuffer>();

@@ -229,7 +229,6 @@ export class VideoReader implements AsyncIterable<Frame> {
   #eventTimer: ReturnType<typeof setInterval> | null = null;
   #allocated = 0;
   #padding: number;
-  #pooled: boolean;  // its frames come from the frame pool (joinPool)
   #finalStats: NativeReaderStats | null = null;
   #signal?: AbortSignal;
   #onAbort?: () => void;
@@ -242,7 +241,7 @@ export class VideoReader implements AsyncIterable<Frame> {
     this.#reuse = n.reuse;
     this.#signal = n.signal;
     this.#padding = padding;
-    this.#pooled = joinPool(this, info.frameBytes);
+    joinPool(this, info.frameBytes);  // leavePool() in close()
     for (let i = 0; i < this.#prefetch; i++) nat.push(this.#alloc());
     if (n.onEvent) this.#watchEvents(nat, n.onEvent);
     if (n.signal) {
@@ -847,10 +846,13 @@ export class VideoReader implements AsyncIterable<Frame> {
       this.#native = null;
       this.#held = null;
       this.#spare = [];
-      if (this.#pooled) leavePool(this);
       for (const closed of this.#raPending) closed();
       this.#raPending.clear();
-      await nat.close();  // interrupts a random access in flight and waits for it
+      try {
+        await nat.close();  // interrupts a random access in flight and waits for it
+      } finally {
+        leavePool(this);  // after the decoder's memory is freed: glibc gives it back too
+      }
     })();
     return this.#closePromise;
   }

@@ -533,6 +533,8 @@ export interface NativeAddon {
   moveFrameBuffer(buffer: ArrayBuffer): ArrayBuffer;
   /** Whether a reader that takes from the pool is open: with false, idle blocks are freed and so are blocks that come back. */
   framePoolKeep(keep: boolean): void;
+  /** A reader opened (true) or closed (false): while any is open, glibc's heap keeps freed large blocks (returns whether it does). */
+  heapRetain(on: boolean): boolean;
   framePoolStats(): { idleBytes: number; liveBytes: number; idleBlocks: number; reused: number; allocated: number; freed: number };
   versions(): Record<string, string | boolean>;
   capabilities(): NativeCapabilities;

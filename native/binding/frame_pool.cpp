@@ -24,6 +24,9 @@
 // transfer it: no block leaves its thread.)
 #include <napi.h>
 #include <sys/mman.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <unistd.h>
 
 #include <atomic>
@@ -215,6 +218,45 @@ Napi::Value FramePoolStats(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// heapRetain(on) -> whether glibc's heap now keeps freed frame memory.
+//
+// Why: a frame of V8 memory (every frame below the pool's size, and every
+// frame in a worker) is a fresh malloc() of a few MB. glibc serves it with
+// mmap, or grows its heap for it, and gives it back to the system when V8
+// frees it (munmap, or a trim of the heap's top past M_TRIM_THRESHOLD), so
+// the kernel maps and zeroes every page of the next frame again: about 1,500
+// page faults per 1080p bgr24 frame. While a reader is open, large blocks
+// come from the heap (M_MMAP_THRESHOLD 32 MiB, glibc's most) and freed ones
+// stay in it up to 128 MiB (M_TRIM_THRESHOLD), so the next frames reuse
+// memory already mapped. When the last reader closes, both go back to
+// glibc's defaults (128 KiB) and malloc_trim(0) returns the free memory to
+// the system. Counted process-wide (workers too); lib/frame.ts calls it as
+// readers open and close. Not where the allocator is not glibc's.
+std::mutex retainMu;
+int retainUsers = 0;
+
+Napi::Value HeapRetain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBoolean()) throw Napi::TypeError::New(env, "heapRetain(on)");
+#if defined(__GLIBC__)
+  const bool on = info[0].As<Napi::Boolean>().Value();
+  std::lock_guard<std::mutex> lk(retainMu);
+  if (on) {
+    if (retainUsers++ == 0) {
+      mallopt(M_MMAP_THRESHOLD, 32 << 20);
+      mallopt(M_TRIM_THRESHOLD, 128 << 20);
+    }
+  } else if (retainUsers > 0 && --retainUsers == 0) {
+    mallopt(M_TRIM_THRESHOLD, 128 << 10);
+    mallopt(M_MMAP_THRESHOLD, 128 << 10);
+    malloc_trim(0);
+  }
+  return Napi::Boolean::New(env, retainUsers > 0);
+#else
+  return Napi::Boolean::New(env, false);
+#endif
+}
+
 }  // namespace
 
 void InitFramePool(Napi::Env env, Napi::Object exports) {
@@ -222,6 +264,7 @@ void InitFramePool(Napi::Env env, Napi::Object exports) {
   exports.Set("moveFrameBuffer", Napi::Function::New(env, MoveFrameBuffer, "moveFrameBuffer"));
   exports.Set("framePoolKeep", Napi::Function::New(env, FramePoolKeep, "framePoolKeep"));
   exports.Set("framePoolStats", Napi::Function::New(env, FramePoolStats, "framePoolStats"));
+  exports.Set("heapRetain", Napi::Function::New(env, HeapRetain, "heapRetain"));
 }
 
 }  // namespace avcvjs
