@@ -24,17 +24,20 @@
 // transfer it: no block leaves its thread.)
 #include <napi.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
-#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <new>
 #include <map>
 #include <mutex>
 #include <vector>
+
+#include "addon_data.h"
 
 namespace avcvjs {
 
@@ -235,29 +238,43 @@ Napi::Value FramePoolStats(const Napi::CallbackInfo& info) {
 std::mutex retainMu;
 int retainUsers = 0;
 
-Napi::Value HeapRetain(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsBoolean()) throw Napi::TypeError::New(env, "heapRetain(on)");
+// Adds `delta` users; the first sets the thresholds, the last restores them.
+bool retainHeap(int delta) {
 #if defined(__GLIBC__)
-  const bool on = info[0].As<Napi::Boolean>().Value();
   std::lock_guard<std::mutex> lk(retainMu);
-  if (on) {
-    if (retainUsers++ == 0) {
-      mallopt(M_MMAP_THRESHOLD, 32 << 20);
-      mallopt(M_TRIM_THRESHOLD, 128 << 20);
-    }
-  } else if (retainUsers > 0 && --retainUsers == 0) {
+  const int before = retainUsers;
+  retainUsers = std::max(0, retainUsers + delta);
+  if (before == 0 && retainUsers > 0) {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
+  } else if (before > 0 && retainUsers == 0) {
     mallopt(M_TRIM_THRESHOLD, 128 << 10);
     mallopt(M_MMAP_THRESHOLD, 128 << 10);
     malloc_trim(0);
   }
-  return Napi::Boolean::New(env, retainUsers > 0);
+  return retainUsers > 0;
 #else
-  return Napi::Boolean::New(env, false);
+  (void)delta;
+  return false;
 #endif
 }
 
+Napi::Value HeapRetain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBoolean()) throw Napi::TypeError::New(env, "heapRetain(on)");
+  const bool on = info[0].As<Napi::Boolean>().Value();
+  AddonData* data = env.GetInstanceData<AddonData>();
+  if (!data) throw Napi::Error::New(env, "heapRetain: the addon is not initialised");
+  if (!on && data->heapRetains == 0) return Napi::Boolean::New(env, retainHeap(0));
+  data->heapRetains += on ? 1 : -1;
+  return Napi::Boolean::New(env, retainHeap(on ? 1 : -1));
+}
+
 }  // namespace
+
+void releaseHeapRetains(int n) {
+  if (n > 0) retainHeap(-n);
+}
 
 void InitFramePool(Napi::Env env, Napi::Object exports) {
   exports.Set("frameBuffer", Napi::Function::New(env, FrameBuffer, "frameBuffer"));
