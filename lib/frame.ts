@@ -50,20 +50,26 @@ export interface FrameInit {
   receivedAt?: number;
 }
 
-// Frames of at least this many bytes come from the pool (null: none do). 4K and up:
-// there a fresh buffer per frame costs page faults every frame (glibc gives the memory
-// of large blocks back to the system and maps it again), 4K HEVC decoding at 0.78-0.80x of
-// the CLI against 0.88-0.90x from the pool. Smaller frames keep V8's memory: V8 reclaims
-// its own buffers in cheap young-generation collections, but external ones only in
-// full ones, later (a 1080p transform in yuv420p held 63 dead frames, 573 MB RSS
-// against 414, for no speed), so the pool only pays where the page faults cost more.
+// Frames of at least this many bytes come from the pool (null: none do). Only
+// where a fresh buffer per frame would cost page faults every frame: glibc
+// serves blocks of M_MMAP_THRESHOLD and more with mmap and unmaps them when
+// freed. While a reader is open avcv raises that threshold to glibc's most,
+// 32 MiB (heapRetain), so frames under it (4K bgr24 is 24.9 MB) reuse the
+// heap's memory and the pool is for larger ones (8K). With AVCV_HEAP_RETAIN=0
+// it is for frames of 8 MiB and more (4K HEVC measured at 0.78x of the CLI
+// with fresh memory, 0.88x from the pool; with the heap kept, 0.86x as the
+// pool's 0.86-0.87x). V8 reclaims its own buffers in cheap young-generation
+// collections, but external ones only in full ones, later (a 1080p transform
+// in yuv420p held 63 dead frames, 573 MB RSS against 414, for no speed), so
+// the pool only pays where the page faults cost more.
+const POOL_FROM_KEPT = 32 * 2 ** 20;
 const POOL_FROM = 8 * 2 ** 20;
 let poolFrom: number | null | undefined;
 const poolThreshold = (): number | null => {
   if (poolFrom === undefined) {
     const env = process.env.AVCV_FRAME_POOL;
     poolFrom = !isMainThread || native().versions().externalBuffers !== true || env === '0' ? null
-      : env === '1' ? 0 : POOL_FROM;
+      : env === '1' ? 0 : heapRetained() ? POOL_FROM_KEPT : POOL_FROM;
   }
   return poolFrom;
 };
@@ -130,7 +136,8 @@ const poolMemory = new WeakSet<ArrayBuffer>();
 
 /**
  * Memory for one frame of `bytes` (plus `padding` scratch bytes after it in
- * its ArrayBuffer). For frames of 8 MiB and more (4K), on the main thread,
+ * its ArrayBuffer). For frames of 32 MiB and more (8K; 8 MiB with
+ * AVCV_HEAP_RETAIN=0), on the main thread,
  * where the runtime allows external buffers: from the addon's frame pool,
  * memory touched before, that returns to the pool when V8 has collected the
  * frame's ArrayBuffer (release() hands it to the reader on a new ArrayBuffer

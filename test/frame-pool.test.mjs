@@ -16,7 +16,7 @@ import { Worker, isMainThread } from 'node:worker_threads';
 import { VideoReader } from '../dist/index.mjs';
 import { tempDir, makeClip, cliFrames } from './helpers.mjs';
 
-// every frame size from the pool in this process (by default only frames of 8 MiB and more:
+// every frame size from the pool in this process (by default only frames of 32 MiB and more:
 // the last test checks that default in a process of its own)
 process.env.AVCV_FRAME_POOL = '1';
 const require = createRequire(import.meta.url);
@@ -236,30 +236,36 @@ test(`after the last reader has closed the pool holds no memory${pooled ? '' : '
   assert.equal(end.idleBytes + end.liveBytes, 0, JSON.stringify(end));
 }, T);
 
-test(`by default only frames of 8 MiB and more come from the pool${pooled ? '' : ' (none in this build)'}: 320x240 bgr24 does not, 2048x1536 does`, () => {
+test(`by default only frames of 32 MiB and more come from the pool (8 MiB with AVCV_HEAP_RETAIN=0)${pooled ? '' : ' (none in this build)'}: 320x240 and 2048x1536 bgr24 do not, 4096x2880 does; 2048x1536 does without the kept heap`, () => {
   const small = readElsewhere(clip, { AVCV_FRAME_POOL: undefined });
   assert.equal(small.n, N);
   assert.equal(small.md5, createHash('md5').update(ref).digest('hex'));
   assert.equal(small.taken, 0);
-  const big = makeClip(join(dir, 'big.mp4'), { size: '2048x1536', rate: 25, frames: 6, extra: ['-preset', 'ultrafast'] });
-  assert.ok(2048 * 1536 * 3 >= 8 * 2 ** 20);
-  const out = readElsewhere(big, { AVCV_FRAME_POOL: undefined });
-  assert.equal(out.n, 6);
-  assert.equal(out.md5, createHash('md5').update(cliFrames(big, 'bgr24')).digest('hex'));
-  if (pooled) assert.ok(out.taken >= 6, `taken ${out.taken}`);
-  else assert.equal(out.taken, 0);
+  const check = (size, frames, env, expectPooled) => {
+    const [w, h] = size.split('x').map(Number);
+    const file = makeClip(join(dir, `big-${size}.mp4`), { size, rate: 25, frames, extra: ['-preset', 'ultrafast'] });
+    const out = readElsewhere(file, { AVCV_FRAME_POOL: undefined, ...env });
+    assert.equal(out.n, frames);
+    assert.equal(out.md5, createHash('md5').update(cliFrames(file, 'bgr24')).digest('hex'));
+    if (pooled && expectPooled) assert.ok(out.taken >= frames, `${size} ${JSON.stringify(env)}: taken ${out.taken}`);
+    else assert.equal(out.taken, 0, `${size} ${JSON.stringify(env)}: taken ${out.taken} (${w * h * 3} bytes a frame)`);
+  };
+  // 2048x1536 bgr24 is 9 MiB (over 8, under 32), 4096x2880 33.75 MiB
+  check('2048x1536', 6, {}, false);
+  check('4096x2880', 3, {}, true);
+  check('2048x1536', 6, { AVCV_HEAP_RETAIN: '0' }, true);
 }, T);
 
 
-// V8's own frame memory (frames under 8 MiB, and every frame in a worker or
+// V8's own frame memory (frames under 32 MiB, and every frame in a worker or
 // Electron) is a fresh malloc() per frame. While a reader is open glibc's heap
 // keeps the freed frames' memory (heapRetain), so a loop that keeps no frame
 // reuses pages already mapped instead of taking page faults on most of a new
 // frame's pages. The kernel's count of minor faults (/proc/self/stat) is the
 // reference; AVCV_HEAP_RETAIN=0 turns it off, and there the same loop faults
-// on a tenth of the pages and more each frame.
-test('V8 frame memory: a 720p loop that keeps no frame takes fewer than 1/20 of a frame\'s pages as fresh page faults per frame; with AVCV_HEAP_RETAIN=0 more than 1/10', () => {
-  const file = makeClip(join(dir, 'hd.mp4'), { size: '1280x720', rate: 25, frames: 160, extra: ['-preset', 'ultrafast'] });
+// on more than 1/25 of the pages each frame.
+test('V8 frame memory: a 720p loop that keeps no frame takes fewer than 1/25 of a frame\'s pages as fresh page faults per frame; with AVCV_HEAP_RETAIN=0 more', () => {
+  const file = makeClip(join(dir, 'hd.mp4'), { size: '1280x720', rate: 25, frames: 250, extra: ['-preset', 'ultrafast'] });
   const md5 = createHash('md5').update(cliFrames(file, 'bgr24')).digest('hex');
   const pages = Math.ceil((1280 * 720 * 3) / 4096);
   const script = `
@@ -272,8 +278,8 @@ test('V8 frame memory: a 720p loop that keeps no frame takes fewer than 1/20 of 
     let n = 0;
     let f0 = 0;
     const r = await VideoReader.open(${JSON.stringify(file)}, { format: 'bgr24' });
-    for await (const f of r) { h.update(f.data); if (++n === 40) f0 = minflt(); }
-    const perFrame = (minflt() - f0) / (n - 40);
+    for await (const f of r) { h.update(f.data); if (++n === 50) f0 = minflt(); }
+    const perFrame = (minflt() - f0) / (n - 50);
     await r.close();
     console.log(JSON.stringify({ n, md5: h.digest('hex'), perFrame }));
   `;
@@ -288,9 +294,12 @@ test('V8 frame memory: a 720p loop that keeps no frame takes fewer than 1/20 of 
   const off = run({ AVCV_HEAP_RETAIN: '0' });
   console.log(`# 720p bgr24 (${pages} pages a frame): ${kept.perFrame.toFixed(1)} page faults per frame with the heap kept, ${off.perFrame.toFixed(1)} without`);
   for (const o of [kept, off]) {
-    assert.equal(o.n, 160);
+    assert.equal(o.n, 250);
     assert.equal(o.md5, md5, 'every frame equals the CLI\'s');
   }
-  assert.ok(kept.perFrame < pages / 20, `${kept.perFrame.toFixed(1)} faults per frame of ${pages} pages`);
-  assert.ok(off.perFrame > pages / 10, `without: ${off.perFrame.toFixed(1)} faults per frame of ${pages} pages`);
+  const both = `kept: ${kept.perFrame.toFixed(1)}, without: ${off.perFrame.toFixed(1)} faults per frame of ${pages} pages`;
+  // without the kept heap glibc's own dynamic threshold sometimes reuses part
+  // of the memory: 45 to 200 faults per frame measured, against 1 to 18 kept
+  assert.ok(kept.perFrame < pages / 25, both);
+  assert.ok(off.perFrame > pages / 25, both);
 }, T);

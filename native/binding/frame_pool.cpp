@@ -14,7 +14,8 @@
 // The pool is process-wide and, while a reader is open, keeps at most
 // kIdleBytes of idle blocks, or kIdleBlocks blocks of a size, whichever is
 // more; the rest is freed, and all of it once the last reader has closed.
-// lib/frame.ts (frameMemory) uses it for frames of 8 MiB and more (V8
+// lib/frame.ts (frameMemory) uses it for frames of 32 MiB and more, which
+// glibc serves with mmap even while heapRetain is on (8 MiB without it; V8
 // reclaims its own smaller buffers sooner and more cheaply), on the main
 // thread only, and not where external buffers are not allowed (Electron's
 // memory cage): when a worker thread ends, Node runs the finalizers of the
