@@ -81,7 +81,8 @@ const pooledSize = (bytes: number): boolean => {
 // heapRetain): V8's own frame buffers are fresh malloc()s of megabytes, and
 // glibc otherwise gives each back to the system when V8 frees it, so every
 // frame pays many of its page faults again (84 of 1,519 pages per 1080p bgr24
-// frame measured, 133 of 675 at 720p; 13 and 2 with the heap kept). Not in
+// frame measured, mostly 130-210 of 675 at 720p; 13, and 0.1-18, with the
+// heap kept). Not in
 // Electron (its ArrayBuffers come from Chromium's allocator, not malloc()),
 // nor with AVCV_HEAP_RETAIN=0.
 let retainHeap: boolean | undefined;
