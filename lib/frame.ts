@@ -82,9 +82,8 @@ const pooledSize = (bytes: number): boolean => {
 // glibc otherwise gives each back to the system when V8 frees it, so every
 // frame pays many of its page faults again (84 of 1,519 pages per 1080p bgr24
 // frame measured, mostly 130-210 of 675 at 720p; 13, and 0.1-18, with the
-// heap kept). Not in
-// Electron (its ArrayBuffers come from Chromium's allocator, not malloc()),
-// nor with AVCV_HEAP_RETAIN=0.
+// heap kept). Not in Electron (its ArrayBuffers come from Chromium's
+// allocator, not malloc()), nor with AVCV_HEAP_RETAIN=0.
 let retainHeap: boolean | undefined;
 const heapRetained = (): boolean => {
   if (retainHeap === undefined) retainHeap = process.env.AVCV_HEAP_RETAIN !== '0' && !process.versions.electron;
@@ -143,7 +142,7 @@ const poolMemory = new WeakSet<ArrayBuffer>();
  * memory touched before, that returns to the pool when V8 has collected the
  * frame's ArrayBuffer (release() hands it to the reader on a new ArrayBuffer
  * first). Else a fresh buffer from V8:
- * - for smaller frames (see POOL_FROM);
+ * - for smaller frames (see POOL_FROM_KEPT and POOL_FROM);
  * - in Electron, which allows no external buffers;
  * - in a worker thread: when a worker ends, Node hands back all the external
  *   buffers it made at once, in no set order, while its reader's thread may
